@@ -1,0 +1,271 @@
+package pipeline
+
+// PacketInReason is OFPR_*: why a packet went to the controller.
+type PacketInReason uint8
+
+// The packet-in reasons of OpenFlow 1.3.
+const (
+	ReasonNoMatch    PacketInReason = 0 // sent by a table-miss flow entry
+	ReasonAction     PacketInReason = 1
+	ReasonInvalidTTL PacketInReason = 2
+)
+
+// maxGroupDepth bounds group chaining and watch-group liveness in Evaluate
+// (GroupMod refuses loops; this only guards hand-made snapshots).
+const maxGroupDepth = 32
+
+// EvalOptions tune Evaluate for groups whose result depends on state
+// outside the pipeline.
+type EvalOptions struct {
+	// Live reports whether a port is up, for fast-failover watch ports.
+	// Nil: every port is live.
+	Live func(port uint32) bool
+	// Select picks the bucket of a SELECT group among candidates (indexes
+	// into g.Buckets, never empty). Nil: the first candidate.
+	Select func(g *Group, candidates []int, k *Key) int
+}
+
+// Result is what the reference pipeline did with one packet.
+type Result struct {
+	// Hits lists the tables visited in order and the entry hit in each;
+	// FlowID 0 (IDs start at 1) is a table miss, where the packet is dropped
+	// and its action set discarded.
+	Hits []Hit
+	// Meters lists the meter instructions met, in order (not enforced).
+	Meters []uint32
+	// Outputs lists every packet sent, in order.
+	Outputs []OutputEvent
+	// Selections lists the SELECT groups executed and the bucket taken.
+	Selections []Selection
+}
+
+// Hit is one table visited by a packet.
+type Hit struct {
+	Table  uint8
+	FlowID uint64 // 0: table miss
+}
+
+// OutputEvent is one packet sent by an output action.
+type OutputEvent struct {
+	// Port is the output action's port as written, reserved ports
+	// (IN_PORT, FLOOD, ALL, CONTROLLER, LOCAL, NORMAL) unresolved.
+	Port uint32
+	// Key is the packet's key as it leaves (after set_field, push, pop).
+	Key Key
+	// Len is the packet's length: pktLen plus 4 per push_vlan, minus 4 per
+	// pop_vlan applied to this copy.
+	Len int
+	// Queue is the set_queue in force, if QueueSet.
+	Queue    uint32
+	QueueSet bool
+	// MaxLen and Reason are set for output to CONTROLLER: ReasonNoMatch when
+	// the entry that produced the output (for the action set: the last entry
+	// hit) is a table-miss entry (priority 0, all fields wildcarded),
+	// otherwise ReasonAction.
+	MaxLen uint16
+	Reason PacketInReason
+}
+
+// Selection records one execution of a SELECT group.
+type Selection struct {
+	Group      uint32
+	Candidates []int // buckets with weight > 0
+	Chosen     int   // index into the group's buckets, -1 if no candidate
+}
+
+// Evaluate is EvaluateWith with default options.
+func (s *Snapshot) Evaluate(k Key, pktLen int) Result {
+	return s.EvaluateWith(k, pktLen, EvalOptions{})
+}
+
+// EvaluateWith runs the packet with key k and length pktLen through the
+// pipeline, starting at table 0, and reports what happened. It is the
+// reference semantics the execution tiers are tested against; it does not
+// touch counters.
+//
+// In each table the first matching entry (Lookup) executes its instructions
+// in the spec's order: meter (recorded in Result.Meters), apply-actions
+// (in list order, on the packet itself), clear-actions, write-actions
+// (merged into the action set), write-metadata (into Key.Metadata under the
+// mask), goto-table. A table miss drops the packet: no action set runs. When
+// an entry has no goto-table the action set runs, in ActionSet order (a
+// group action suppresses the output action).
+//
+// Actions on the key: set_field writes the field (vlan_vid as VID |
+// VIDPresent); push_vlan tags an untagged packet with VID 0 and PCP 0 and
+// keeps VID and PCP when a tag is there (the key holds one tag); pop_vlan
+// leaves the packet untagged; set_queue sets the queue of later outputs;
+// TTL actions change nothing in the key. An output to a port equal to the
+// key's in_port sends nothing (OpenFlow requires IN_PORT for that).
+//
+// Groups run on a copy of the packet; each bucket runs its actions as an
+// action set on its own copy. ALL runs every bucket; INDIRECT its bucket;
+// SELECT the bucket EvalOptions.Select picks among buckets of non-zero
+// weight; FAST_FAILOVER the first live bucket: its watch port is live per
+// EvalOptions.Live (when not OFPP_ANY) and its watch group (when not
+// OFPG_ANY) has a live bucket.
+func (s *Snapshot) EvaluateWith(k Key, pktLen int, o EvalOptions) Result {
+	e := evaluator{s: s, opts: o}
+	pk := packet{key: k, length: pktLen}
+	var set ActionSet
+	t := uint8(0)
+	for {
+		f := s.Lookup(t, &pk.key)
+		if f == nil {
+			e.res.Hits = append(e.res.Hits, Hit{Table: t})
+			return e.res
+		}
+		e.res.Hits = append(e.res.Hits, Hit{Table: t, FlowID: f.ID})
+		e.reason = ReasonAction
+		if f.Priority == 0 && f.Match.Mask.IsZero() {
+			e.reason = ReasonNoMatch
+		}
+		in := &f.Instr
+		if in.Meter != 0 {
+			e.res.Meters = append(e.res.Meters, in.Meter)
+		}
+		for _, a := range in.Apply {
+			e.do(&pk, &a, 0)
+		}
+		if in.Clear {
+			set.Clear()
+		}
+		if in.HasWrite || len(in.Write) > 0 {
+			set.Write(in.Write)
+		}
+		if in.WriteMetadata {
+			pk.key.Metadata = pk.key.Metadata&^in.MetadataMask | in.Metadata&in.MetadataMask
+		}
+		if !in.Goto || in.GotoTable <= t || in.GotoTable >= NumTables {
+			break
+		}
+		t = in.GotoTable
+	}
+	for _, a := range set.List(nil) {
+		e.do(&pk, &a, 0)
+	}
+	return e.res
+}
+
+// packet is the evaluator's packet state.
+type packet struct {
+	key      Key
+	length   int
+	queue    uint32
+	queueSet bool
+}
+
+type evaluator struct {
+	s      *Snapshot
+	opts   EvalOptions
+	reason PacketInReason
+	res    Result
+}
+
+func (e *evaluator) do(pk *packet, a *Action, depth int) {
+	switch a.Type {
+	case ActionOutput:
+		if a.Port == pk.key.InPort && a.Port <= PortMax {
+			return
+		}
+		out := OutputEvent{Port: a.Port, Key: pk.key, Len: pk.length, Queue: pk.queue, QueueSet: pk.queueSet}
+		if a.Port == PortController {
+			out.MaxLen, out.Reason = a.MaxLen, e.reason
+		}
+		e.res.Outputs = append(e.res.Outputs, out)
+	case ActionGroup:
+		e.group(*pk, a.Group, depth)
+	case ActionPushVLAN:
+		if pk.key.VlanVID&VIDPresent == 0 {
+			pk.key.VlanVID, pk.key.VlanPCP = VIDPresent, 0
+		}
+		pk.length += 4
+	case ActionPopVLAN:
+		pk.key.VlanVID, pk.key.VlanPCP = 0, 0
+		pk.length -= 4
+	case ActionSetField:
+		d := a.Field.Desc()
+		if d == nil {
+			return
+		}
+		if a.Field == FieldVlanVID {
+			pk.key.VlanVID = VIDPresent | u16(a.Value[:2])&0x0fff
+			return
+		}
+		d.put(&pk.key, a.FieldValue())
+	case ActionSetQueue:
+		pk.queue, pk.queueSet = a.Queue, true
+	}
+}
+
+// group runs group id on pk (a copy: the caller's packet is unchanged).
+func (e *evaluator) group(pk packet, id uint32, depth int) {
+	g := e.s.Groups[id]
+	if g == nil || depth >= maxGroupDepth {
+		return
+	}
+	switch g.Type {
+	case GroupTypeAll:
+		for i := range g.Buckets {
+			e.bucket(pk, &g.Buckets[i], depth)
+		}
+	case GroupTypeIndirect:
+		if len(g.Buckets) > 0 {
+			e.bucket(pk, &g.Buckets[0], depth)
+		}
+	case GroupTypeSelect:
+		sel := Selection{Group: id, Chosen: -1}
+		for i := range g.Buckets {
+			if g.Buckets[i].Weight > 0 {
+				sel.Candidates = append(sel.Candidates, i)
+			}
+		}
+		if len(sel.Candidates) > 0 {
+			sel.Chosen = sel.Candidates[0]
+			if e.opts.Select != nil {
+				sel.Chosen = e.opts.Select(g, sel.Candidates, &pk.key)
+			}
+		}
+		e.res.Selections = append(e.res.Selections, sel)
+		if sel.Chosen >= 0 && sel.Chosen < len(g.Buckets) {
+			e.bucket(pk, &g.Buckets[sel.Chosen], depth)
+		}
+	case GroupTypeFastFailover:
+		for i := range g.Buckets {
+			if e.bucketLive(&g.Buckets[i], depth) {
+				e.bucket(pk, &g.Buckets[i], depth)
+				return
+			}
+		}
+	}
+}
+
+// bucket runs b's actions as an action set on its own copy of the packet.
+func (e *evaluator) bucket(pk packet, b *Bucket, depth int) {
+	var set ActionSet
+	set.Write(b.Actions)
+	for _, a := range set.List(nil) {
+		e.do(&pk, &a, depth+1)
+	}
+}
+
+// bucketLive reports whether a fast-failover bucket may be used.
+func (e *evaluator) bucketLive(b *Bucket, depth int) bool {
+	if b.WatchPort != PortAny && e.opts.Live != nil && !e.opts.Live(b.WatchPort) {
+		return false
+	}
+	if b.WatchGroup != GroupAny {
+		g := e.s.Groups[b.WatchGroup]
+		if g == nil || depth >= maxGroupDepth {
+			return false
+		}
+		for i := range g.Buckets {
+			wb := &g.Buckets[i]
+			if g.Type != GroupTypeFastFailover || e.bucketLive(wb, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
