@@ -1,0 +1,257 @@
+package offload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/softpath"
+)
+
+// Config configures one network.
+type Config struct {
+	Name     string
+	DPID     uint64
+	FailMode FailMode
+	Logger   *zap.Logger
+	// Now returns the current time; nil means time.Now. Tests inject a clock.
+	Now func() time.Time
+}
+
+// Network is one virtual network: one OpenFlow datapath. Safe for
+// concurrent use.
+type Network struct {
+	cfg     Config
+	log     *zap.Logger
+	dp      *softpath.Datapath
+	started time.Time
+
+	mu         sync.Mutex // guards the fields below
+	pipe       *pipeline.Pipeline
+	ports      map[uint32]*port
+	connected  int
+	subs       map[int]func(Event)
+	nextSub    int
+	expiryKick chan struct{}
+}
+
+type port struct {
+	info  PortInfo
+	added time.Time
+}
+
+// New returns a network with no ports. Call Run to start its fast path and
+// timers.
+func New(cfg Config) *Network {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.FailMode == "" {
+		cfg.FailMode = FailSecure
+	}
+	n := &Network{
+		cfg:        cfg,
+		log:        cfg.Logger.Named("offload").With(zap.String(logKeyNetwork, cfg.Name)),
+		started:    cfg.Now(),
+		pipe:       pipeline.New(),
+		ports:      make(map[uint32]*port),
+		subs:       make(map[int]func(Event)),
+		expiryKick: make(chan struct{}, 1),
+	}
+	n.dp = softpath.New(softpath.Config{Now: cfg.Now, Upcall: n.upcall})
+	n.dp.Install(n.pipe.Snapshot())
+	n.applyFailMode()
+	return n
+}
+
+const (
+	logKeyNetwork = "network"
+	logKeyPort    = "port"
+)
+
+// Name returns the network's name.
+func (n *Network) Name() string { return n.cfg.Name }
+
+// DPID returns the datapath id.
+func (n *Network) DPID() uint64 { return n.cfg.DPID }
+
+// Datapath returns the soft tier (for tests and benchmarks).
+func (n *Network) Datapath() *softpath.Datapath { return n.dp }
+
+// Run runs the fast path and the flow expiry timer until ctx is done.
+func (n *Network) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.dp.Run(ctx) }()
+	n.expireLoop(ctx)
+	err := <-errc
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("network %s fast path: %w", n.cfg.Name, err)
+	}
+	return nil
+}
+
+// AddPort adds a port with OpenFlow number info.No, its packets read and
+// written through io, and announces it with a PORT_STATUS.
+func (n *Network) AddPort(info PortInfo, io softpath.PacketIO) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.ports[info.No]; ok {
+		return fmt.Errorf("add port %s: port number %d is taken", info.Name, info.No)
+	}
+	if err := n.dp.AddPort(info.No, info.Name, io); err != nil {
+		return fmt.Errorf("add port %s: %w", info.Name, err)
+	}
+	n.dp.SetPortLive(info.No, info.Up && !info.AdminDown)
+	n.ports[info.No] = &port{info: info, added: n.cfg.Now()}
+	n.emit(&PortStatus{Reason: PortAdded, Port: info})
+	n.log.Info("port added", zap.String(logKeyPort, info.Name), zap.Uint32("ofport", info.No))
+	return nil
+}
+
+// RemovePort removes a port and announces it.
+func (n *Network) RemovePort(no uint32) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.ports[no]
+	if !ok {
+		return fmt.Errorf("remove port %d: no such port", no)
+	}
+	if err := n.dp.RemovePort(no); err != nil {
+		return fmt.Errorf("remove port %s: %w", p.info.Name, err)
+	}
+	delete(n.ports, no)
+	n.emit(&PortStatus{Reason: PortDeleted, Port: p.info})
+	return nil
+}
+
+// SetLink records a port's carrier state, as the link watcher sees it, and
+// announces a change.
+func (n *Network) SetLink(no uint32, up bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.ports[no]
+	if !ok || p.info.Up == up {
+		return
+	}
+	p.info.Up = up
+	n.dp.SetPortLive(no, up && !p.info.AdminDown)
+	n.emit(&PortStatus{Reason: PortModified, Port: p.info})
+}
+
+// PortByName returns the port of a netdev.
+func (n *Network) PortByName(name string) (PortInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range n.ports {
+		if p.info.Name == name {
+			return p.info, true
+		}
+	}
+	return PortInfo{}, false
+}
+
+// Ports returns the ports ordered by number.
+func (n *Network) Ports() []PortInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]PortInfo, 0, len(n.ports))
+	for _, p := range n.ports {
+		out = append(out, p.info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].No < out[j].No })
+	return out
+}
+
+// PortMod changes a port's administrative config (only OFPPC_PORT_DOWN is
+// honoured).
+func (n *Network) PortMod(no uint32, adminDown bool) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.ports[no]
+	if !ok {
+		return pipeline.Errorf(pipeline.ErrPortModFailed, 0, "port %d does not exist", no)
+	}
+	if p.info.AdminDown == adminDown {
+		return nil
+	}
+	p.info.AdminDown = adminDown
+	n.dp.SetPortLive(no, p.info.Up && !adminDown)
+	n.emit(&PortStatus{Reason: PortModified, Port: p.info})
+	return nil
+}
+
+// SetConnected records how many controller channels are up and applies the
+// fail mode: with none, a standalone network learns and floods on a miss.
+func (n *Network) SetConnected(count int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if (n.connected == 0) != (count == 0) {
+		n.log.Info("controller connectivity changed", zap.Int("channels", count), zap.String("fail_mode", string(n.cfg.FailMode)))
+	}
+	n.connected = count
+	n.applyFailMode()
+}
+
+// applyFailMode sets the miss policy. Callers hold mu (or own n exclusively).
+func (n *Network) applyFailMode() {
+	if n.connected == 0 && n.cfg.FailMode == FailStandalone {
+		n.dp.SetMissPolicy(softpath.MissNormal)
+		return
+	}
+	n.dp.SetMissPolicy(softpath.MissDrop)
+}
+
+// Subscribe registers fn for asynchronous events; fn must not block. The
+// returned function cancels the subscription.
+func (n *Network) Subscribe(fn func(Event)) (cancel func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id := n.nextSub
+	n.nextSub++
+	n.subs[id] = fn
+	return func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		delete(n.subs, id)
+	}
+}
+
+// emit delivers an event to every subscriber. Callers hold mu.
+func (n *Network) emit(e Event) {
+	for _, fn := range n.subs {
+		fn(e)
+	}
+}
+
+// upcall is the fast path's PACKET_IN hook; it runs on a fast-path
+// goroutine, so it takes mu only to read the subscriber list.
+func (n *Network) upcall(pi softpath.PacketIn) {
+	ev := &PacketIn{
+		Reason:   pi.Reason,
+		Table:    pi.Table,
+		Cookie:   pi.Cookie,
+		InPort:   pi.InPort,
+		Metadata: pi.Metadata,
+		TunnelID: pi.TunnelID,
+		Data:     pi.Data,
+		TotalLen: pi.TotalLen,
+	}
+	n.mu.Lock()
+	subs := make([]func(Event), 0, len(n.subs))
+	for _, fn := range n.subs {
+		subs = append(subs, fn)
+	}
+	n.mu.Unlock()
+	for _, fn := range subs {
+		fn(ev)
+	}
+}

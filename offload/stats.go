@@ -1,0 +1,153 @@
+package offload
+
+import (
+	"github.com/nicflow/nicflow/offload/pipeline"
+)
+
+// Features reports the datapath id and table count.
+func (n *Network) Features() (dpid uint64, tables uint8) {
+	return n.cfg.DPID, pipeline.NumTables
+}
+
+// FlowStats returns the flows selected by f with merged counters.
+func (n *Network) FlowStats(f *pipeline.FlowFilter) []FlowStat {
+	n.mu.Lock()
+	flows := n.pipe.Flows(f)
+	n.mu.Unlock()
+	now := n.cfg.Now()
+	out := make([]FlowStat, len(flows))
+	for i, fl := range flows {
+		out[i] = FlowStat{
+			Flow:     fl,
+			Tier:     TierSoft,
+			Reason:   "tc tier not available in this build",
+			Packets:  fl.Counters.Packets.Load(),
+			Bytes:    fl.Counters.Bytes.Load(),
+			Duration: now.Sub(fl.Added),
+		}
+	}
+	return out
+}
+
+// TableStats returns the statistics of every table.
+func (n *Network) TableStats() []TableStat {
+	n.mu.Lock()
+	active := make([]int, pipeline.NumTables)
+	for t := range active {
+		active[t] = n.pipe.FlowCount(uint8(t))
+	}
+	n.mu.Unlock()
+	lookups, matched := n.dp.TableStats()
+	out := make([]TableStat, pipeline.NumTables)
+	for t := range out {
+		out[t] = TableStat{Table: uint8(t), Active: uint32(active[t]), Lookups: lookups[t], Matched: matched[t]}
+	}
+	return out
+}
+
+// PortStats returns the statistics of one port, or of all ports when port is
+// pipeline.PortAny.
+func (n *Network) PortStats(port uint32) []PortStat {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.cfg.Now()
+	var out []PortStat
+	for _, info := range n.sortedPorts() {
+		if port != pipeline.PortAny && port != info.info.No {
+			continue
+		}
+		s := n.dp.PortStats(info.info.No)
+		out = append(out, PortStat{
+			PortNo:    info.info.No,
+			RxPackets: s.RxPackets, TxPackets: s.TxPackets,
+			RxBytes: s.RxBytes, TxBytes: s.TxBytes,
+			RxDropped: s.RxDropped, TxDropped: s.TxDropped,
+			RxErrors: s.RxErrors, TxErrors: s.TxErrors,
+			Duration: now.Sub(info.added),
+		})
+	}
+	return out
+}
+
+func (n *Network) sortedPorts() []*port {
+	out := make([]*port, 0, len(n.ports))
+	for _, p := range n.ports {
+		out = append(out, p)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].info.No < out[j-1].info.No; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// Groups returns every group, ordered by id.
+func (n *Network) Groups() []*pipeline.Group {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.pipe.Groups()
+}
+
+// GroupStats returns the statistics of one group or all (pipeline.GroupAll).
+func (n *Network) GroupStats(id uint32) []GroupStat {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.cfg.Now()
+	var out []GroupStat
+	for _, g := range n.pipe.Groups() {
+		if id != pipeline.GroupAll && id != g.ID {
+			continue
+		}
+		st := GroupStat{
+			GroupID:  g.ID,
+			RefCount: uint32(n.pipe.GroupRefs(g.ID)),
+			Packets:  g.Counters.Packets.Load(),
+			Bytes:    g.Counters.Bytes.Load(),
+			Duration: now.Sub(n.started),
+		}
+		for _, b := range g.Buckets {
+			st.Buckets = append(st.Buckets, BucketStat{Packets: b.Counters.Packets.Load(), Bytes: b.Counters.Bytes.Load()})
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Meters returns one meter or all (pipeline.MeterAll).
+func (n *Network) Meters(id uint32) []*pipeline.Meter {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*pipeline.Meter
+	for _, m := range n.pipe.Meters() {
+		if id == pipeline.MeterAll || id == m.ID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// MeterStats returns the statistics of one meter or all (pipeline.MeterAll).
+func (n *Network) MeterStats(id uint32) []MeterStat {
+	now := n.cfg.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []MeterStat
+	for _, m := range n.pipe.Meters() {
+		if id != pipeline.MeterAll && id != m.ID {
+			continue
+		}
+		st := MeterStat{
+			MeterID:   m.ID,
+			FlowCount: uint32(n.pipe.MeterRefs(m.ID)),
+			PacketsIn: m.Counters.Packets.Load(),
+			BytesIn:   m.Counters.Bytes.Load(),
+			Duration:  now.Sub(n.started),
+		}
+		for _, b := range m.Bands {
+			st.Bands = append(st.Bands, BandStat{Packets: b.Counters.Packets.Load(), Bytes: b.Counters.Bytes.Load()})
+		}
+		out = append(out, st)
+	}
+	return out
+}

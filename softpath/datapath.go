@@ -1,0 +1,220 @@
+// Package softpath is nicflow's software fast path: it reads frames from its
+// ports in batches, runs the complete OpenFlow 1.3 pipeline of a
+// pipeline.Snapshot on them (flow tables, instructions, action sets, groups,
+// meters) and writes the results in batches per output port.
+//
+// The per-packet path takes no locks and does not allocate in the steady
+// state: the compiled classifier and the port table are published through
+// atomic pointers (a new generation per Install, AddPort, RemovePort), and
+// every port reader owns its scratch state.
+package softpath
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/softpath/classifier"
+)
+
+// MissPolicy says what happens to a packet that misses a flow table (no flow
+// matched, not even a table-miss entry).
+type MissPolicy int32
+
+const (
+	// MissDrop drops it: the OpenFlow default, and fail-mode secure.
+	MissDrop MissPolicy = iota
+	// MissNormal hands it to NORMAL: the datapath acts as an L2 learning
+	// switch (fail-mode standalone without a controller).
+	MissNormal
+)
+
+// Config configures a Datapath.
+type Config struct {
+	// Now returns the current time (counters' last-used time, meters, MAC
+	// aging). Default time.Now.
+	Now func() time.Time
+	// Upcall receives packet-ins. It runs on a port's reader goroutine and
+	// must not block for long (queue and return). Nil: packet-ins are
+	// dropped.
+	Upcall func(PacketIn)
+	// InvalidTTLToController sends packets whose TTL expired to the
+	// controller (reason InvalidTTL) instead of dropping them silently
+	// (OFPC_INVALID_TTL_TO_CONTROLLER).
+	InvalidTTLToController bool
+	// Miss is the initial miss policy.
+	Miss MissPolicy
+	// BatchSize is the number of frames read at once per port (default 64).
+	BatchSize int
+	// MACAging is how long NORMAL remembers a MAC address (default 300 s).
+	MACAging time.Duration
+	// NoFlowCache turns off the per-reader exact-match cache in front of
+	// the classifier (keyed by table and packet key, emptied on every
+	// Install and when it reaches 8192 entries).
+	NoFlowCache bool
+}
+
+// Datapath runs the pipeline on the frames of its ports. Its methods are
+// safe for concurrent use.
+type Datapath struct {
+	cfg  Config
+	miss atomic.Int32
+	gen  atomic.Pointer[generation]
+	pt   atomic.Pointer[portTable]
+	macs *macTable
+
+	mu      sync.Mutex // guards the fields below and serializes port-table changes
+	running bool
+	stopped bool
+	readers sync.WaitGroup
+	meters  map[*pipeline.Meter]*meterState // meter state by meter, carried across generations
+
+	ctlMu sync.Mutex // guards ctl
+	ctl   *worker    // runs Execute (packet-outs)
+
+	// Per-table lookup and match counts, folded in by workers once per batch.
+	tableLookups [pipeline.NumTables]atomic.Uint64
+	tableMatched [pipeline.NumTables]atomic.Uint64
+}
+
+// TableStats returns, per table, how many lookups the fast path made and
+// how many of them hit a flow.
+func (d *Datapath) TableStats() (lookups, matched [pipeline.NumTables]uint64) {
+	for t := range lookups {
+		lookups[t] = d.tableLookups[t].Load()
+		matched[t] = d.tableMatched[t].Load()
+	}
+	return lookups, matched
+}
+
+// generation is one installed snapshot, compiled.
+type generation struct {
+	snap   *pipeline.Snapshot
+	cls    *classifier.Classifier
+	meters map[uint32]*meterState
+}
+
+// New returns a datapath without ports and with an empty pipeline.
+func New(cfg Config) *Datapath {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 64
+	}
+	if cfg.MACAging <= 0 {
+		cfg.MACAging = 300 * time.Second
+	}
+	d := &Datapath{cfg: cfg, macs: newMACTable(macTableSize), meters: map[*pipeline.Meter]*meterState{}}
+	d.miss.Store(int32(cfg.Miss))
+	d.pt.Store(&portTable{byNo: map[uint32]*port{}})
+	d.Install(&pipeline.Snapshot{})
+	d.ctl = newWorker(d)
+	return d
+}
+
+// Install compiles s and makes it the pipeline of every packet processed
+// after Install returns. s must not change afterwards.
+func (d *Datapath) Install(s *pipeline.Snapshot) {
+	cls := classifier.Compile(s)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g := &generation{snap: s, cls: cls, meters: make(map[uint32]*meterState, len(s.Meters))}
+	keep := make(map[*pipeline.Meter]*meterState, len(s.Meters))
+	for id, m := range s.Meters {
+		st := d.meters[m]
+		if st == nil {
+			st = newMeterState(m)
+		}
+		g.meters[id] = st
+		keep[m] = st
+	}
+	d.meters = keep
+	d.gen.Store(g)
+}
+
+// Snapshot returns the installed snapshot.
+func (d *Datapath) Snapshot() *pipeline.Snapshot { return d.gen.Load().snap }
+
+// SetMissPolicy sets what happens on a table miss.
+func (d *Datapath) SetMissPolicy(p MissPolicy) { d.miss.Store(int32(p)) }
+
+// Run reads every port (one goroutine each, also for ports added later)
+// until ctx is done, then closes every port's PacketIO and returns once all
+// readers stopped. A Datapath runs once.
+func (d *Datapath) Run(ctx context.Context) error {
+	d.mu.Lock()
+	if d.running || d.stopped {
+		d.mu.Unlock()
+		return errors.New("softpath: datapath already ran")
+	}
+	d.running = true
+	for _, p := range d.pt.Load().list {
+		d.startReader(p)
+	}
+	d.mu.Unlock()
+
+	<-ctx.Done()
+
+	d.mu.Lock()
+	d.running, d.stopped = false, true
+	var errs []error
+	for _, p := range d.pt.Load().list {
+		if err := p.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close port %d (%s): %w", p.no, p.name, err))
+		}
+	}
+	d.mu.Unlock()
+	d.readers.Wait()
+	return errors.Join(errs...)
+}
+
+// startReader starts p's reader goroutine. d.mu is held.
+func (d *Datapath) startReader(p *port) {
+	d.readers.Add(1)
+	go func() {
+		defer d.readers.Done()
+		defer close(p.done)
+		newWorker(d).readLoop(p)
+	}()
+}
+
+// portTable is one generation of the set of ports.
+type portTable struct {
+	byNo map[uint32]*port
+	list []*port // by port number
+}
+
+func (t *portTable) with(p *port) *portTable {
+	n := &portTable{byNo: make(map[uint32]*port, len(t.byNo)+1)}
+	for no, q := range t.byNo {
+		n.byNo[no] = q
+	}
+	n.byNo[p.no] = p
+	n.sort()
+	return n
+}
+
+func (t *portTable) without(no uint32) *portTable {
+	n := &portTable{byNo: make(map[uint32]*port, len(t.byNo))}
+	for k, q := range t.byNo {
+		if k != no {
+			n.byNo[k] = q
+		}
+	}
+	n.sort()
+	return n
+}
+
+func (t *portTable) sort() {
+	t.list = t.list[:0]
+	for _, p := range t.byNo {
+		t.list = append(t.list, p)
+	}
+	sort.Slice(t.list, func(i, j int) bool { return t.list[i].no < t.list[j].no })
+}

@@ -1,0 +1,330 @@
+package packet
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nicflow/nicflow/offload/pipeline"
+)
+
+func actSet(f pipeline.Field, v ...byte) pipeline.Action { return pipeline.SetField(f, v) }
+
+func actSet16(f pipeline.Field, v uint16) pipeline.Action {
+	return pipeline.SetField(f, binary.BigEndian.AppendUint16(nil, v))
+}
+
+func actPush(tpid uint16) pipeline.Action {
+	return pipeline.Action{Type: pipeline.ActionPushVLAN, EtherType: tpid}
+}
+
+var (
+	actPop    = pipeline.Action{Type: pipeline.ActionPopVLAN}
+	actDecTTL = pipeline.Action{Type: pipeline.ActionDecNwTTL}
+)
+
+func actSetTTL(ttl uint8) pipeline.Action {
+	return pipeline.Action{Type: pipeline.ActionSetNwTTL, TTL: ttl}
+}
+
+// applyCase applies action to the fixture's frame. The expected frame is
+// Build of the fixture's spec after mutate (nil: unchanged), so every
+// checksum of the result is compared with one computed from scratch.
+type applyCase struct {
+	name    string
+	fixture string
+	action  pipeline.Action
+	mutate  func(s *Spec)
+	err     error
+}
+
+func applyCases() []applyCase {
+	return []applyCase{
+		{"eth_dst", "udp4", actSet(pipeline.FieldEthDst, mac3[:]...), func(s *Spec) { s.EthDst = mac3 }, nil},
+		{"eth_src", "arp-vlan", actSet(pipeline.FieldEthSrc, mac3[:]...), func(s *Spec) { s.EthSrc = mac3 }, nil},
+		{"vlan_vid", "tcp4-vlan-opts", actSet16(pipeline.FieldVlanVID, 0x123|pipeline.VIDPresent),
+			func(s *Spec) { s.VLANs[0].VID = 0x123 }, nil},
+		{"vlan_vid on the outer tag", "tcp4-qinq", actSet16(pipeline.FieldVlanVID, 0xfff|pipeline.VIDPresent),
+			func(s *Spec) { s.VLANs[0].VID = 0xfff }, nil},
+		{"vlan_vid untagged is a no-op", "udp4", actSet16(pipeline.FieldVlanVID, 5|pipeline.VIDPresent), nil, nil},
+		{"vlan_pcp", "tcp4-qinq", actSet(pipeline.FieldVlanPCP, 3), func(s *Spec) { s.VLANs[0].PCP = 3 }, nil},
+		{"vlan_pcp untagged is a no-op", "tcp6", actSet(pipeline.FieldVlanPCP, 3), nil, nil},
+		{"ip_dscp ipv4", "tcp4-vlan-opts", actSet(pipeline.FieldIPDSCP, 10), func(s *Spec) { s.IPv4.DSCP = 10 }, nil},
+		{"ip_dscp ipv6", "tcp6", actSet(pipeline.FieldIPDSCP, 63), func(s *Spec) { s.IPv6.DSCP = 63 }, nil},
+		{"ip_ecn ipv4", "udp4", actSet(pipeline.FieldIPECN, 3), func(s *Spec) { s.IPv4.ECN = 3 }, nil},
+		{"ip_ecn ipv6", "tcp6", actSet(pipeline.FieldIPECN, 0), func(s *Spec) { s.IPv6.ECN = 0 }, nil},
+		{"ip_dscp on arp is a no-op", "arp", actSet(pipeline.FieldIPDSCP, 1), nil, nil},
+		{"ipv4_src udp", "udp4", actSet(pipeline.FieldIPv4Src, 172, 16, 5, 4), func(s *Spec) { s.IPv4.Src = addr("172.16.5.4") }, nil},
+		{"ipv4_dst tcp", "tcp4-qinq", actSet(pipeline.FieldIPv4Dst, 8, 8, 4, 4), func(s *Spec) { s.IPv4.Dst = addr("8.8.4.4") }, nil},
+		{"ipv4_dst tcp with options", "tcp4-vlan-opts", actSet(pipeline.FieldIPv4Dst, 1, 2, 3, 4), func(s *Spec) { s.IPv4.Dst = addr("1.2.3.4") }, nil},
+		{"ipv4_dst udp zero checksum stays zero", "udp4-nocsum", actSet(pipeline.FieldIPv4Dst, 1, 2, 3, 4), func(s *Spec) { s.IPv4.Dst = addr("1.2.3.4") }, nil},
+		{"ipv4_src icmp", "icmp4", actSet(pipeline.FieldIPv4Src, 100, 64, 0, 1), func(s *Spec) { s.IPv4.Src = addr("100.64.0.1") }, nil},
+		{"ipv4_dst sctp", "sctp4", actSet(pipeline.FieldIPv4Dst, 100, 64, 0, 1), func(s *Spec) { s.IPv4.Dst = addr("100.64.0.1") }, nil},
+		{"ipv4_src first fragment", "frag4-first", actSet(pipeline.FieldIPv4Src, 100, 64, 0, 1), func(s *Spec) { s.IPv4.Src = addr("100.64.0.1") }, nil},
+		{"ipv4_src later fragment", "frag4-later", actSet(pipeline.FieldIPv4Src, 100, 64, 0, 1), func(s *Spec) { s.IPv4.Src = addr("100.64.0.1") }, nil},
+		{"ipv4_src on arp is a no-op", "arp", actSet(pipeline.FieldIPv4Src, 1, 1, 1, 1), nil, nil},
+		{"ipv4_src on ipv6 is a no-op", "tcp6", actSet(pipeline.FieldIPv4Src, 1, 1, 1, 1), nil, nil},
+		{"ipv6_src tcp", "tcp6", actSet(pipeline.FieldIPv6Src, ip6c.AsSlice()...), func(s *Spec) { s.IPv6.Src = ip6c }, nil},
+		{"ipv6_dst udp after extension headers", "udp6-ext", actSet(pipeline.FieldIPv6Dst, ip6c.AsSlice()...), func(s *Spec) { s.IPv6.Dst = ip6c }, nil},
+		{"ipv6_dst icmpv6", "icmp6-ns", actSet(pipeline.FieldIPv6Dst, ip6c.AsSlice()...), func(s *Spec) { s.IPv6.Dst = ip6c }, nil},
+		{"ipv6_src sctp", "sctp6", actSet(pipeline.FieldIPv6Src, ip6c.AsSlice()...), func(s *Spec) { s.IPv6.Src = ip6c }, nil},
+		{"ipv6_src later fragment", "frag6-later", actSet(pipeline.FieldIPv6Src, ip6c.AsSlice()...), func(s *Spec) { s.IPv6.Src = ip6c }, nil},
+		{"ipv6_src routed", "udp6-routed", actSet(pipeline.FieldIPv6Src, ip6c.AsSlice()...), func(s *Spec) { s.IPv6.Src = ip6c }, nil},
+		{"ipv6_flabel", "tcp6", actSet(pipeline.FieldIPv6Flabel, 0, 1, 0x23, 0x45), func(s *Spec) { s.IPv6.FlowLabel = 0x12345 }, nil},
+		{"ipv6_flabel is masked", "udp6-ext", actSet(pipeline.FieldIPv6Flabel, 0xff, 0xff, 0xff, 0xff), func(s *Spec) { s.IPv6.FlowLabel = 0xfffff }, nil},
+		{"tcp_src", "tcp4-vlan-opts", actSet16(pipeline.FieldTCPSrc, 1), func(s *Spec) { s.TCP.Src = 1 }, nil},
+		{"tcp_dst", "tcp6", actSet16(pipeline.FieldTCPDst, 8080), func(s *Spec) { s.TCP.Dst = 8080 }, nil},
+		{"tcp_dst on udp is a no-op", "udp4", actSet16(pipeline.FieldTCPDst, 8080), nil, nil},
+		{"udp_src", "udp4", actSet16(pipeline.FieldUDPSrc, 65535), func(s *Spec) { s.UDP.Src = 65535 }, nil},
+		{"udp_dst", "udp6-ext", actSet16(pipeline.FieldUDPDst, 53), func(s *Spec) { s.UDP.Dst = 53 }, nil},
+		{"udp_dst zero checksum stays zero", "udp4-nocsum", actSet16(pipeline.FieldUDPDst, 54), func(s *Spec) { s.UDP.Dst = 54 }, nil},
+		{"udp_dst first fragment", "frag4-first", actSet16(pipeline.FieldUDPDst, 54), func(s *Spec) { s.UDP.Dst = 54 }, nil},
+		{"udp_dst later fragment is a no-op", "frag4-later", actSet16(pipeline.FieldUDPDst, 54), nil, nil},
+		{"sctp_src", "sctp4", actSet16(pipeline.FieldSCTPSrc, 2905), func(s *Spec) { s.SCTP.Src = 2905 }, nil},
+		{"sctp_dst", "sctp6", actSet16(pipeline.FieldSCTPDst, 2906), func(s *Spec) { s.SCTP.Dst = 2906 }, nil},
+		{"icmpv4_type", "icmp4", actSet(pipeline.FieldICMPv4Type, 0), func(s *Spec) { s.ICMPv4.Type = 0 }, nil},
+		{"icmpv4_code", "icmp4", actSet(pipeline.FieldICMPv4Code, 3), func(s *Spec) { s.ICMPv4.Code = 3 }, nil},
+		{"icmpv4_type on icmpv6 is a no-op", "icmp6-echo", actSet(pipeline.FieldICMPv4Type, 0), nil, nil},
+		{"icmpv6_type", "icmp6-echo", actSet(pipeline.FieldICMPv6Type, 129), func(s *Spec) { s.ICMPv6.Type = 129 }, nil},
+		{"icmpv6_code", "icmp6-echo", actSet(pipeline.FieldICMPv6Code, 1), func(s *Spec) { s.ICMPv6.Code = 1 }, nil},
+		{"icmpv6_type ns to na", "icmp6-ns", actSet(pipeline.FieldICMPv6Type, ndAdvert), func(s *Spec) { s.ICMPv6.Type = ndAdvert }, nil},
+		{"icmpv6_code makes an ns not nd", "icmp6-ns", actSet(pipeline.FieldICMPv6Code, 1), func(s *Spec) { s.ICMPv6.Code = 1 }, nil},
+		{"icmpv6_type makes an echo nd", "icmp6-na", actSet(pipeline.FieldICMPv6Type, 128), func(s *Spec) { s.ICMPv6.Type = 128 }, nil},
+		{"nd_target ns", "icmp6-ns", actSet(pipeline.FieldIPv6NDTarget, ip6a.AsSlice()...), func(s *Spec) { s.ICMPv6.Target = ip6a }, nil},
+		{"nd_target na", "icmp6-na", actSet(pipeline.FieldIPv6NDTarget, ip6b.AsSlice()...), func(s *Spec) { s.ICMPv6.Target = ip6b }, nil},
+		{"nd_target on echo is a no-op", "icmp6-echo", actSet(pipeline.FieldIPv6NDTarget, ip6b.AsSlice()...), nil, nil},
+		{"nd_sll rewrites the first sll", "icmp6-ns", actSet(pipeline.FieldIPv6NDSLL, mac2[:]...), func(s *Spec) { s.ICMPv6.Options[1] = SLL(mac2) }, nil},
+		{"nd_sll na", "icmp6-na", actSet(pipeline.FieldIPv6NDSLL, mac1[:]...), func(s *Spec) { s.ICMPv6.Options[1] = SLL(mac1) }, nil},
+		{"nd_tll", "icmp6-na", actSet(pipeline.FieldIPv6NDTLL, mac3[:]...), func(s *Spec) { s.ICMPv6.Options[0] = TLL(mac3) }, nil},
+		{"nd_tll without the option is a no-op", "icmp6-ns", actSet(pipeline.FieldIPv6NDTLL, mac3[:]...), nil, nil},
+		{"arp_op", "arp", actSet16(pipeline.FieldArpOp, 2), func(s *Spec) { s.ARP.Op = 2 }, nil},
+		{"arp_spa", "arp-vlan", actSet(pipeline.FieldArpSPA, 1, 2, 3, 4), func(s *Spec) { s.ARP.SPA = addr("1.2.3.4") }, nil},
+		{"arp_tpa", "arp", actSet(pipeline.FieldArpTPA, 1, 2, 3, 4), func(s *Spec) { s.ARP.TPA = addr("1.2.3.4") }, nil},
+		{"arp_sha", "arp", actSet(pipeline.FieldArpSHA, mac3[:]...), func(s *Spec) { s.ARP.SHA = mac3 }, nil},
+		{"arp_tha", "arp-vlan", actSet(pipeline.FieldArpTHA, mac3[:]...), func(s *Spec) { s.ARP.THA = mac3 }, nil},
+		{"arp_op on ipv4 is a no-op", "udp4", actSet16(pipeline.FieldArpOp, 2), nil, nil},
+		{"push_vlan untagged", "udp4", actPush(0x8100), func(s *Spec) { s.VLANs, s.MinLen = []VLAN{{}}, 64 }, nil},
+		{"push_vlan copies the outer vid and pcp", "tcp4-vlan-opts", actPush(0x88a8),
+			func(s *Spec) { s.VLANs = append([]VLAN{{TPID: 0x88a8, VID: 100, PCP: 5}}, s.VLANs...) }, nil},
+		{"push_vlan onto qinq", "tcp4-qinq", actPush(0x8100),
+			func(s *Spec) { s.VLANs = append([]VLAN{{VID: 7, PCP: 1}}, s.VLANs...) }, nil},
+		{"push_vlan onto nd", "icmp6-na", actPush(0x8100),
+			func(s *Spec) { s.VLANs = append([]VLAN{{VID: 1}}, s.VLANs...) }, nil},
+		{"push_vlan non-ip", "lldp", actPush(0x88a8), func(s *Spec) { s.VLANs = []VLAN{{TPID: 0x88a8}} }, nil},
+		{"pop_vlan", "tcp4-vlan-opts", actPop, func(s *Spec) { s.VLANs = nil }, nil},
+		{"pop_vlan qinq", "tcp4-qinq", actPop, func(s *Spec) { s.VLANs = s.VLANs[1:] }, nil},
+		{"pop_vlan reveals a third tag", "triple-tag", actPop, func(s *Spec) { s.VLANs = s.VLANs[1:] }, nil},
+		{"pop_vlan arp", "arp-vlan", actPop, func(s *Spec) { s.VLANs = nil }, nil},
+		{"pop_vlan untagged is a no-op", "udp4", actPop, nil, nil},
+		{"set_nw_ttl ipv4", "udp4", actSetTTL(1), func(s *Spec) { s.IPv4.TTL = 1 }, nil},
+		{"set_nw_ttl ipv6", "tcp6", actSetTTL(9), func(s *Spec) { s.IPv6.HopLimit = 9 }, nil},
+		{"set_nw_ttl arp is a no-op", "arp", actSetTTL(9), nil, nil},
+		{"dec_nw_ttl ipv4", "tcp4-vlan-opts", actDecTTL, func(s *Spec) { s.IPv4.TTL = 8 }, nil},
+		{"dec_nw_ttl ipv6", "udp6-ext", actDecTTL, func(s *Spec) { s.IPv6.HopLimit = 63 }, nil},
+		{"dec_nw_ttl lldp is a no-op", "lldp", actDecTTL, nil, nil},
+		{"set_queue is a no-op", "udp4", pipeline.Action{Type: pipeline.ActionSetQueue, Queue: 3}, nil, nil},
+		{"output", "udp4", pipeline.Output(1), nil, ErrUnsupported},
+		{"group", "udp4", pipeline.Action{Type: pipeline.ActionGroup, Group: 1}, nil, ErrUnsupported},
+		{"push_mpls", "udp4", pipeline.Action{Type: pipeline.ActionPushMPLS, EtherType: 0x8847}, nil, ErrUnsupported},
+		{"push_vlan with a bad ethertype", "udp4", actPush(0x0800), nil, ErrUnsupported},
+		{"set_field tunnel_id", "udp4", actSet(pipeline.FieldTunnelID, 1, 2, 3, 4, 5, 6, 7, 8), nil, ErrUnsupported},
+		{"set_field ip_proto", "udp4", actSet(pipeline.FieldIPProto, 6), nil, ErrUnsupported},
+	}
+}
+
+func TestApply(t *testing.T) {
+	for _, tc := range applyCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			var spec Spec
+			for _, f := range fixtures() {
+				if f.name == tc.fixture {
+					spec = f.spec
+				}
+			}
+			frame := Build(spec)
+			orig := bytes.Clone(frame)
+			want := orig
+			if tc.mutate != nil {
+				// Fixtures are built fresh, so mutating spec is safe.
+				tc.mutate(&spec)
+				want = Build(spec)
+			}
+			var k pipeline.Key
+			l := Parse(frame, 9, &k)
+			k.Metadata, k.TunnelID = 0x55, 0x66
+			origKey, origLayout := k, l
+
+			got, err := Apply(frame, &l, &k, &tc.action)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("Apply error = %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				if !bytes.Equal(got, orig) || k != origKey || l != origLayout {
+					t.Errorf("failed Apply changed the packet, key or layout")
+				}
+				return
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("frame (-want +got):\n%s", diff)
+			}
+			if len(got) > 0 && &got[0] != &frame[0] {
+				t.Errorf("Apply returned a new backing array")
+			}
+			if bad := checkSums(got); bad != nil {
+				t.Errorf("checksums after Apply: %v", bad)
+			}
+			checkReparse(t, got, &l, &k)
+		})
+	}
+}
+
+// checkReparse asserts that k and l are what Parse makes of frame (with
+// k's metadata).
+func checkReparse(t *testing.T, frame []byte, l *Layout, k *pipeline.Key) {
+	t.Helper()
+	var fresh pipeline.Key
+	fl := Parse(frame, k.InPort, &fresh)
+	fresh.Metadata, fresh.TunnelID = k.Metadata, k.TunnelID
+	if diff := cmp.Diff(fresh, *k); diff != "" {
+		t.Errorf("key after Apply differs from a fresh Parse (-parse +apply):\n%s", diff)
+	}
+	if diff := cmp.Diff(fl, *l); diff != "" {
+		t.Errorf("layout after Apply differs from a fresh Parse (-parse +apply):\n%s", diff)
+	}
+}
+
+// TestApplyRouted checks that rewriting ipv6_dst behind a routing header
+// with segments left leaves the L4 checksum alone (its pseudo header holds
+// the final destination).
+func TestApplyRouted(t *testing.T) {
+	frame := fixtureFrame("udp6-routed")
+	var k pipeline.Key
+	l := Parse(frame, 1, &k)
+	before := bytes.Clone(frame[l.L4:])
+	a := actSet(pipeline.FieldIPv6Dst, ip6c.AsSlice()...)
+	got, err := Apply(frame, &l, &k, &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, got[l.L4:]); diff != "" {
+		t.Errorf("udp header changed (-want +got):\n%s", diff)
+	}
+	if !bytes.Equal(got[l.L3+24:l.L3+40], ip6c.AsSlice()) {
+		t.Errorf("ipv6_dst not written")
+	}
+	checkReparse(t, got, &l, &k)
+}
+
+func TestApplyTTLExpired(t *testing.T) {
+	for _, ttl := range []uint8{0, 1} {
+		for _, name := range []string{"v4", "v6"} {
+			s := Spec{EthDst: mac2, EthSrc: mac1, UDP: &UDP{Src: 1, Dst: 2}}
+			if name == "v4" {
+				s.IPv4 = &IPv4{Src: ip4a, Dst: ip4b, TTL: ttl}
+			} else {
+				s.IPv6 = &IPv6{Src: ip6a, Dst: ip6b, HopLimit: ttl}
+			}
+			frame := Build(s)
+			if ttl == 0 { // Build turns 0 into 64
+				frame[14+8] = 0
+				if name == "v6" {
+					frame[14+7] = 0
+				}
+			}
+			orig := bytes.Clone(frame)
+			var k pipeline.Key
+			l := Parse(frame, 1, &k)
+			got, err := Apply(frame, &l, &k, &actDecTTL)
+			if err != ErrTTLExpired {
+				t.Errorf("%s ttl %d: Apply error = %v, want ErrTTLExpired", name, ttl, err)
+			}
+			if !bytes.Equal(got, orig) {
+				t.Errorf("%s ttl %d: frame changed", name, ttl)
+			}
+		}
+	}
+}
+
+// TestApplyKeepsBadChecksums checks that incremental updates keep a wrong
+// checksum wrong (a switch must not launder corrupt packets).
+func TestApplyKeepsBadChecksums(t *testing.T) {
+	for _, name := range []string{"udp4", "tcp6", "sctp4", "icmp4", "icmp6-ns"} {
+		frame := fixtureFrame(name)
+		var k pipeline.Key
+		l := Parse(frame, 1, &k)
+		// Corrupt a payload byte near the end of the IP packet.
+		frame[l.End-1] ^= 0x5a
+		if checkSums(frame) == nil {
+			t.Fatalf("%s: corruption not detected", name)
+		}
+		acts := []pipeline.Action{actSet16(pipeline.FieldTCPSrc, 9), actSet16(pipeline.FieldUDPSrc, 9),
+			actSet16(pipeline.FieldSCTPSrc, 9), actSet(pipeline.FieldICMPv4Type, 0),
+			actSet(pipeline.FieldIPv4Src, 1, 2, 3, 4), actSet(pipeline.FieldIPv6Src, ip6c.AsSlice()...),
+			actSet(pipeline.FieldIPv6NDTarget, ip6a.AsSlice()...)}
+		for i := range acts {
+			if _, err := Apply(frame, &l, &k, &acts[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if checkSums(frame) == nil {
+			t.Errorf("%s: bad checksum became good", name)
+		}
+		frame[l.End-1] ^= 0x5a
+		if bad := checkSums(frame); bad != nil {
+			t.Errorf("%s: after undoing the corruption: %v", name, bad)
+		}
+	}
+}
+
+// TestPushPopRestores pushes a tag (both TPIDs) onto every fixture, pops
+// it, and expects the original bytes, key and layout.
+func TestPushPopRestores(t *testing.T) {
+	for _, f := range fixtures() {
+		for _, tpid := range []uint16{0x8100, 0x88a8} {
+			frame := Build(f.spec)
+			orig := bytes.Clone(frame)
+			var k pipeline.Key
+			l := Parse(frame, 4, &k)
+			k0, l0 := k, l
+			a := actPush(tpid)
+			pushed, err := Apply(frame, &l, &k, &a)
+			if err != nil {
+				t.Fatalf("%s: push: %v", f.name, err)
+			}
+			if len(pushed) != len(orig)+4 || &pushed[0] != &frame[0] {
+				t.Fatalf("%s: push returned %d bytes in a new array", f.name, len(pushed))
+			}
+			if got := be16(pushed[12:]); got != tpid {
+				t.Errorf("%s: pushed tpid %#x, want %#x", f.name, got, tpid)
+			}
+			checkReparse(t, pushed, &l, &k)
+			popped, err := Apply(pushed, &l, &k, &actPop)
+			if err != nil {
+				t.Fatalf("%s: actPop: %v", f.name, err)
+			}
+			if diff := cmp.Diff(orig, popped); diff != "" {
+				t.Errorf("%s: push+actPop (-want +got):\n%s", f.name, diff)
+			}
+			if k != k0 || l != l0 {
+				t.Errorf("%s: push+actPop changed the key or layout", f.name)
+			}
+		}
+	}
+}
+
+func TestApplyShortFrames(t *testing.T) {
+	// Frames without a complete Ethernet header: every action is a no-op.
+	for n := 0; n < ethLen; n++ {
+		frame := make([]byte, n, n+8)
+		var k pipeline.Key
+		l := Parse(frame, 1, &k)
+		for _, a := range []pipeline.Action{actPush(0x8100), actPop, actDecTTL, actSet(pipeline.FieldEthDst, mac1[:]...)} {
+			got, err := Apply(frame, &l, &k, &a)
+			if err != nil || len(got) != n {
+				t.Errorf("%d bytes, action %d: got %d bytes, %v", n, a.Type, len(got), err)
+			}
+		}
+	}
+}
