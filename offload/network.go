@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -163,11 +162,11 @@ func (n *Network) PortByName(name string) (PortInfo, bool) {
 func (n *Network) Ports() []PortInfo {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]PortInfo, 0, len(n.ports))
-	for _, p := range n.ports {
-		out = append(out, p.info)
+	ports := n.sortedPorts()
+	out := make([]PortInfo, len(ports))
+	for i, p := range ports {
+		out[i] = p.info
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].No < out[j].No })
 	return out
 }
 
@@ -253,5 +252,19 @@ func (n *Network) upcall(pi softpath.PacketIn) {
 	n.mu.Unlock()
 	for _, fn := range subs {
 		fn(ev)
+	}
+}
+
+// Close removes every port, closing its packet I/O. Use it for a network
+// that never ran; Run closes the ports itself when its context ends.
+func (n *Network) Close() {
+	n.mu.Lock()
+	nos := make([]uint32, 0, len(n.ports))
+	for no := range n.ports {
+		nos = append(nos, no)
+	}
+	n.mu.Unlock()
+	for _, no := range nos {
+		_ = n.RemovePort(no) // already closed by Run: nothing to report
 	}
 }

@@ -1,6 +1,8 @@
 package offload
 
 import (
+	"sort"
+
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
@@ -74,11 +76,7 @@ func (n *Network) sortedPorts() []*port {
 	for _, p := range n.ports {
 		out = append(out, p)
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].info.No < out[j-1].info.No; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].info.No < out[j].info.No })
 	return out
 }
 

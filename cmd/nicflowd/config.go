@@ -1,0 +1,248 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nicflow/nicflow/offload"
+)
+
+// Config is nicflowd's configuration file.
+type Config struct {
+	LogLevel string          `yaml:"log_level"`
+	RunDir   string          `yaml:"run_dir"`
+	Networks []NetworkConfig `yaml:"networks"`
+}
+
+// NetworkConfig is one network of the configuration file.
+type NetworkConfig struct {
+	Name string `yaml:"name"`
+	// DPID is the datapath id; accepts decimal or 0x-prefixed hex. Zero: derived
+	// from the first port's MAC address, as Open vSwitch does.
+	DPID        string   `yaml:"dpid"`
+	Mode        string   `yaml:"mode"`
+	Ports       []string `yaml:"ports"`
+	Controllers []string `yaml:"controllers"`
+	Listeners   []string `yaml:"listeners"`
+	FailMode    string   `yaml:"fail_mode"`
+}
+
+const (
+	defaultRunDir  = "/run/nicflow"
+	defaultNetwork = "nf0"
+	defaultLevel   = "info"
+	modeHost       = "host"
+)
+
+// LoadConfig reads and validates a YAML configuration file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig parses and validates a YAML configuration; unknown keys are errors.
+func ParseConfig(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	if err := c.normalize(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// normalize fills defaults and validates every field, naming the one that is wrong.
+func (c *Config) normalize() error {
+	if c.LogLevel == "" {
+		c.LogLevel = defaultLevel
+	}
+	if c.RunDir == "" {
+		c.RunDir = defaultRunDir
+	}
+	if len(c.Networks) == 0 {
+		return fmt.Errorf("networks: at least one network is required")
+	}
+	names := map[string]bool{}
+	ports := map[string]string{}
+	for i := range c.Networks {
+		n := &c.Networks[i]
+		where := fmt.Sprintf("networks[%d]", i)
+		if n.Name == "" {
+			return fmt.Errorf("%s.name: required", where)
+		}
+		if strings.ContainsAny(n.Name, "/ \t") {
+			return fmt.Errorf("%s.name: %q must not contain '/' or spaces", where, n.Name)
+		}
+		if names[n.Name] {
+			return fmt.Errorf("%s.name: %q is used twice", where, n.Name)
+		}
+		names[n.Name] = true
+		if n.Mode == "" {
+			n.Mode = modeHost
+		}
+		if n.Mode != modeHost {
+			return fmt.Errorf("%s.mode: %q is not supported yet (only host)", where, n.Mode)
+		}
+		if n.FailMode == "" {
+			n.FailMode = string(offload.FailSecure)
+		}
+		if _, err := offload.ParseFailMode(n.FailMode); err != nil {
+			return fmt.Errorf("%s.%w", where, err)
+		}
+		if _, err := parseDPID(n.DPID); err != nil {
+			return fmt.Errorf("%s.dpid: %w", where, err)
+		}
+		if len(n.Ports) == 0 {
+			return fmt.Errorf("%s.ports: at least one port is required", where)
+		}
+		for j, p := range n.Ports {
+			if p == "" {
+				return fmt.Errorf("%s.ports[%d]: empty netdev name", where, j)
+			}
+			if other, ok := ports[p]; ok {
+				return fmt.Errorf("%s.ports[%d]: %s is already a port of network %s", where, j, p, other)
+			}
+			ports[p] = n.Name
+		}
+		for j, t := range n.Controllers {
+			if !strings.HasPrefix(t, "tcp:") && !strings.HasPrefix(t, "unix:") {
+				return fmt.Errorf("%s.controllers[%d]: %q must be tcp:HOST:PORT or unix:PATH", where, j, t)
+			}
+		}
+		for j, t := range n.Listeners {
+			if !strings.HasPrefix(t, "ptcp:") && !strings.HasPrefix(t, "punix:") {
+				return fmt.Errorf("%s.listeners[%d]: %q must be ptcp:PORT[:IP] or punix:PATH", where, j, t)
+			}
+		}
+	}
+	return nil
+}
+
+// parseDPID parses a datapath id: decimal, 0x-hex, or 16 hex digits as
+// ovs-vsctl prints them. Empty means 0 (derive it).
+func parseDPID(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		v, err := strconv.ParseUint(s[2:], 16, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a 64-bit hex number", s)
+		}
+		return v, nil
+	}
+	if len(s) == 16 {
+		if v, err := strconv.ParseUint(s, 16, 64); err == nil {
+			return v, nil
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a datapath id (decimal, 0x-hex or 16 hex digits)", s)
+	}
+	return v, nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// options are nicflowd's command-line flags.
+type options struct {
+	configPath  string
+	ports       stringList
+	listeners   stringList
+	controllers stringList
+	failMode    string
+	dpid        string
+	network     string
+	runDir      string
+	logLevel    string
+	version     bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error) {
+	var o options
+	fs := flag.NewFlagSet("nicflowd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", "", "YAML configuration `file` (networks, ports, controllers); excludes the per-network flags")
+	fs.Var(&o.ports, "port", "add `NETDEV` as the next OpenFlow port (1, 2, ...); repeat")
+	fs.Var(&o.listeners, "listen", "passive OpenFlow listener `ptcp:PORT[:IP]|punix:PATH`; repeat")
+	fs.Var(&o.controllers, "controller", "controller to connect to, `tcp:HOST:PORT`; repeat")
+	fs.StringVar(&o.failMode, "fail-mode", string(offload.FailSecure), "`secure|standalone`: what to do with no controller")
+	fs.StringVar(&o.dpid, "dpid", "", "datapath id `N` (decimal or 0x-hex; default: from the first port's MAC)")
+	fs.StringVar(&o.network, "network", defaultNetwork, "network `NAME`")
+	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
+	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fs, fmt.Errorf("unexpected argument %q (ports are given with --port)", fs.Arg(0))
+	}
+	return &o, fs, nil
+}
+
+// config builds the configuration from the flags: from --config, or one
+// network from --port and friends.
+func (o *options) config(fs *flag.FlagSet) (*Config, error) {
+	if o.configPath != "" {
+		var conflict []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "port", "listen", "controller", "fail-mode", "dpid", "network":
+				conflict = append(conflict, "--"+f.Name)
+			}
+		})
+		if len(conflict) > 0 {
+			return nil, fmt.Errorf("%s cannot be combined with --config (put them in the file)", strings.Join(conflict, ", "))
+		}
+		c, err := LoadConfig(o.configPath)
+		if err != nil {
+			return nil, err
+		}
+		o.override(c)
+		return c, nil
+	}
+	if len(o.ports) == 0 {
+		return nil, fmt.Errorf("no ports: give --port NETDEV (repeat for more) or --config FILE")
+	}
+	c := &Config{Networks: []NetworkConfig{{
+		Name:        o.network,
+		DPID:        o.dpid,
+		Ports:       o.ports,
+		Listeners:   o.listeners,
+		Controllers: o.controllers,
+		FailMode:    o.failMode,
+	}}}
+	o.override(c)
+	if err := c.normalize(); err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	return c, nil
+}
+
+func (o *options) override(c *Config) {
+	if o.runDir != "" {
+		c.RunDir = o.runDir
+	}
+	if o.logLevel != "" {
+		c.LogLevel = o.logLevel
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(`
+log_level: debug
+networks:
+  - name: blue
+    dpid: "0x2a"
+    ports: [veth1, veth2]
+    controllers: [tcp:127.0.0.1:6653]
+    listeners: [ptcp:6634]
+    fail_mode: standalone
+  - name: red
+    ports: [veth3]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		LogLevel: "debug",
+		RunDir:   defaultRunDir,
+		Networks: []NetworkConfig{
+			{Name: "blue", DPID: "0x2a", Mode: "host", Ports: []string{"veth1", "veth2"},
+				Controllers: []string{"tcp:127.0.0.1:6653"}, Listeners: []string{"ptcp:6634"}, FailMode: "standalone"},
+			{Name: "red", Mode: "host", Ports: []string{"veth3"}, FailMode: "secure"},
+		},
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseConfigErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		name, yaml, field string
+	}{
+		{"no networks", "log_level: info\n", "networks"},
+		{"unknown key", "networks: [{name: a, ports: [x], colour: red}]", "colour"},
+		{"no name", "networks: [{ports: [x]}]", "networks[0].name"},
+		{"dup name", "networks: [{name: a, ports: [x]}, {name: a, ports: [y]}]", "networks[1].name"},
+		{"no ports", "networks: [{name: a}]", "networks[0].ports"},
+		{"port twice", "networks: [{name: a, ports: [x]}, {name: b, ports: [x]}]", "networks[1].ports[0]"},
+		{"bad fail mode", "networks: [{name: a, ports: [x], fail_mode: open}]", "networks[0].fail_mode"},
+		{"bad dpid", "networks: [{name: a, ports: [x], dpid: zz}]", "networks[0].dpid"},
+		{"bad controller", "networks: [{name: a, ports: [x], controllers: [\"1.2.3.4:6653\"]}]", "networks[0].controllers[0]"},
+		{"bad listener", "networks: [{name: a, ports: [x], listeners: [\"tcp:6653\"]}]", "networks[0].listeners[0]"},
+		{"unsupported mode", "networks: [{name: a, ports: [x], mode: nic}]", "networks[0].mode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml))
+			if err == nil {
+				t.Fatal("ParseConfig succeeded, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.field) {
+				t.Errorf("error %q does not name field %q", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestFlagsBuildOneNetwork(t *testing.T) {
+	o, fs, err := parseFlags([]string{"--port", "a", "--port", "b", "--listen", "ptcp:6634",
+		"--fail-mode", "standalone", "--dpid", "7", "--controller", "tcp:127.0.0.1:6653"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.config(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := NetworkConfig{Name: defaultNetwork, DPID: "7", Mode: "host", Ports: []string{"a", "b"},
+		Listeners: []string{"ptcp:6634"}, Controllers: []string{"tcp:127.0.0.1:6653"}, FailMode: "standalone"}
+	if diff := cmp.Diff([]NetworkConfig{want}, c.Networks); diff != "" {
+		t.Errorf("networks (-want +got):\n%s", diff)
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},                                    // no ports
+		{"--port", "a", "--fail-mode", "x"},   // bad fail mode
+		{"--config", "f.yaml", "--port", "a"}, // conflict
+		{"--port", "a", "extra"},              // stray argument
+	} {
+		o, fs, err := parseFlags(args, io.Discard)
+		if err == nil {
+			_, err = o.config(fs)
+		}
+		if err == nil {
+			t.Errorf("flags %q: no error", args)
+		}
+	}
+}
+
+func TestParseDPID(t *testing.T) {
+	for in, want := range map[string]uint64{"": 0, "42": 42, "0x2a": 42, "000000000000002a": 42} {
+		got, err := parseDPID(in)
+		if err != nil || got != want {
+			t.Errorf("parseDPID(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+}

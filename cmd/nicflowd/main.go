@@ -1,0 +1,21 @@
+// Command nicflowd is the nicflow host agent: it exposes each configured
+// network of this host as an OpenFlow 1.3 switch and forwards its packets.
+//
+// Run one network straight from flags:
+//
+//	nicflowd --port veth1 --port veth2 --listen ptcp:6634 --fail-mode standalone
+//
+// or several from a YAML file with --config. See the README.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := Run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "nicflowd:", err)
+		os.Exit(1)
+	}
+}
