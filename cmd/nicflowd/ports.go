@@ -54,7 +54,11 @@ func speedKbps(name string) uint32 {
 func watchLinks(ctx context.Context, nets []*offload.Network, log *zap.Logger) error {
 	updates := make(chan netlink.LinkUpdate, 64)
 	if err := netlink.LinkSubscribeWithOptions(updates, ctx.Done(), netlink.LinkSubscribeOptions{
-		ErrorCallback: func(err error) { log.Warn("link watch", zap.Error(err)) },
+		ErrorCallback: func(err error) {
+			if ctx.Err() == nil {
+				log.Warn("link watch", zap.Error(err))
+			}
+		},
 	}); err != nil {
 		return fmt.Errorf("subscribe to link changes: %w", err)
 	}

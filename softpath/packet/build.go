@@ -191,8 +191,8 @@ func MAC(s string) [6]byte {
 
 // Build returns the frame spec describes, with 8 bytes of spare capacity
 // (room for two push_vlan). It panics on a contradictory spec (two L3 or
-// two L4 sections, an L4 section without IP, an address of the wrong
-// family): it is meant for tests.
+// two L4 sections, an L4 section without IP, an IPv6 address where an
+// IPv4 one belongs): it is meant for tests.
 func Build(spec Spec) []byte {
 	if count(spec.IPv4 != nil, spec.IPv6 != nil, spec.ARP != nil) > 1 {
 		panic("packet.Build: more than one L3 section")
