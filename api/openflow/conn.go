@@ -1,0 +1,313 @@
+package openflow
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	of "github.com/netrack/openflow"
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/offload/pipeline"
+)
+
+// conn is one OpenFlow channel. The read loop handles requests in order
+// and writes replies itself; asynchronous messages go through a bounded
+// queue drained by a writer goroutine, so a slow controller never blocks
+// the datapath. Writes are serialized by wmu.
+type conn struct {
+	s   *Switch
+	nc  net.Conn
+	log *zap.Logger
+	// controller is set for channels to active targets; passive
+	// (service) connections don't count for the fail mode.
+	controller bool
+
+	wmu sync.Mutex // serializes writes to nc
+
+	qmu        sync.Mutex // guards the fields below
+	queue      []queued
+	queuedPins int
+	wake       chan struct{}
+
+	closeOnce sync.Once
+	done      chan struct{}
+	lastRecv  atomic.Int64 // unix ns of the last message received
+	busy      atomic.Bool  // a request is being handled (the datapath may be slow)
+	up        atomic.Bool  // handshake done and not closed
+	everUp    atomic.Bool
+
+	stmu        sync.Mutex // guards the channel state below
+	role        uint32
+	async       ofwire.AsyncConfig
+	flags       uint16
+	missSendLen uint16
+}
+
+type queued struct {
+	msg []byte
+	pin bool
+}
+
+// maxQueued bounds the asynchronous queue of one channel: packet-ins are
+// bounded by Config.PacketInQueue, everything together by this.
+const maxQueued = 4096
+
+// defaultMissSendLen is OFP_DEFAULT_MISS_SEND_LEN.
+const defaultMissSendLen = 128
+
+func newConn(s *Switch, nc net.Conn) *conn {
+	c := &conn{
+		s:           s,
+		nc:          nc,
+		log:         s.log.With(zap.String(logKeyRemote, remoteName(nc))),
+		wake:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		role:        ofwire.RoleEqual,
+		async:       ofwire.DefaultAsyncConfig(),
+		missSendLen: defaultMissSendLen,
+	}
+	c.lastRecv.Store(time.Now().UnixNano())
+	return c
+}
+
+func remoteName(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil && a.String() != "" {
+		return a.String()
+	}
+	return "local"
+}
+
+func (c *conn) isUp() bool  { return c.up.Load() }
+func (c *conn) wasUp() bool { return c.everUp.Load() }
+
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.up.Store(false)
+		close(c.done)
+		c.nc.Close()
+	})
+}
+
+// errWrite marks a failed write: the channel is closed and nothing more
+// can be sent on it.
+var errWrite = errors.New("write to controller")
+
+// errBadFraming is returned by readMessage when the length field cannot be
+// trusted; the channel must close after answering.
+var errBadFraming = errors.New("bad message length")
+
+// readMessage reads one whole message. With errBadFraming it returns the
+// header it read.
+func readMessage(r *bufio.Reader) ([]byte, error) {
+	hdr := make([]byte, ofwire.HeaderLen)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return nil, err
+	}
+	n := int(hdr[2])<<8 | int(hdr[3])
+	if n < ofwire.HeaderLen {
+		return hdr, errBadFraming
+	}
+	msg := make([]byte, n)
+	copy(msg, hdr)
+	if _, err := io.ReadFull(r, msg[ofwire.HeaderLen:]); err != nil {
+		return nil, fmt.Errorf("read message body: %w", err)
+	}
+	return msg, nil
+}
+
+func (c *conn) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer c.close()
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.close()
+		case <-c.done:
+		}
+	}()
+	go c.writeLoop()
+	go c.keepalive()
+
+	if err := c.send(ofwire.AppendHello(nil, c.s.nextXid())); err != nil {
+		return
+	}
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	if !c.handshake(r) {
+		return
+	}
+	c.everUp.Store(true)
+	c.up.Store(true)
+	c.logChannel("channel up")
+	c.s.updateConnected()
+	for {
+		msg, err := readMessage(r)
+		if err != nil {
+			c.readFailed(msg, err)
+			return
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		c.busy.Store(true)
+		c.handle(ctx, msg)
+		c.busy.Store(false)
+		// Time spent in the datapath is not the controller's silence.
+		c.lastRecv.Store(time.Now().UnixNano())
+	}
+}
+
+// readFailed answers a framing error and logs why the channel ends.
+func (c *conn) readFailed(hdr []byte, err error) {
+	select {
+	case <-c.done:
+		c.log.Info("controller channel closed")
+		return
+	default:
+	}
+	if errors.Is(err, errBadFraming) {
+		c.s.malformed.Add(1)
+		h := ofwire.ParseHeader(hdr)
+		c.log.Warn("message length below 8, closing channel", zap.Uint32(logKeyXid, h.Xid))
+		c.send(ofwire.AppendError(nil, h.Xid, pipeline.ErrBadRequest, ofwire.BadRequestBadLen, hdr))
+		c.lingerClose()
+		return
+	}
+	if errors.Is(err, io.EOF) {
+		c.logChannel("peer closed the channel")
+		return
+	}
+	c.log.Info("controller channel failed", zap.Error(err))
+}
+
+// send writes one message (or several, back to back) now.
+func (c *conn) send(msgs ...[]byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	for _, m := range msgs {
+		if _, err := c.nc.Write(m); err != nil {
+			c.close()
+			return fmt.Errorf("%w: %w", errWrite, err)
+		}
+	}
+	return nil
+}
+
+// sendError answers the message offending with an OFPT_ERROR.
+func (c *conn) sendError(offending []byte, e *pipeline.Error) {
+	xid := ofwire.ParseHeader(offending).Xid
+	c.log.Debug("answering with error", zap.Uint32(logKeyXid, xid),
+		zap.String(logKeyOFError, ofwire.ErrorName(e.Type, e.Code)), zap.String(logKeyReason, e.Msg))
+	c.send(ofwire.AppendError(nil, xid, e.Type, e.Code, offending))
+}
+
+// enqueue queues an asynchronous message without blocking; it reports
+// whether the message was queued.
+func (c *conn) enqueue(msg []byte, pin bool) bool {
+	c.qmu.Lock()
+	if pin && c.queuedPins >= c.s.cfg.PacketInQueue || len(c.queue) >= maxQueued {
+		c.qmu.Unlock()
+		if pin {
+			c.s.pinDrops.Add(1)
+		} else {
+			c.s.asyncDrop.Add(1)
+		}
+		return false
+	}
+	c.queue = append(c.queue, queued{msg: msg, pin: pin})
+	if pin {
+		c.queuedPins++
+	}
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (c *conn) writeLoop() {
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.wake:
+		}
+		for {
+			c.qmu.Lock()
+			if len(c.queue) == 0 {
+				c.qmu.Unlock()
+				break
+			}
+			q := c.queue[0]
+			c.queue[0] = queued{}
+			c.queue = c.queue[1:]
+			if q.pin {
+				c.queuedPins--
+			}
+			c.qmu.Unlock()
+			if err := c.send(q.msg); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// keepalive sends ECHO_REQUEST when the channel has been idle for
+// EchoInterval and drops it after DeadTimeout without any message.
+func (c *conn) keepalive() {
+	tick := c.s.cfg.EchoInterval / 5
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var lastEcho time.Time
+	for {
+		select {
+		case <-c.done:
+			return
+		case now := <-t.C:
+			idle := now.Sub(time.Unix(0, c.lastRecv.Load()))
+			if c.busy.Load() {
+				continue // replies wait for the datapath; so does reading
+			}
+			if idle >= c.s.cfg.DeadTimeout {
+				c.log.Warn("controller silent, dropping channel", zap.Duration(logKeyIdle, idle))
+				c.close()
+				return
+			}
+			if idle >= c.s.cfg.EchoInterval && now.Sub(lastEcho) >= c.s.cfg.EchoInterval {
+				lastEcho = now
+				c.enqueue(ofwire.Marshal(of.TypeEchoRequest, c.s.nextXid()), false)
+			}
+		}
+	}
+}
+
+// lingerClose closes the channel after an error that ends it, letting the
+// peer read the error first: it half-closes the write side and drains
+// what the peer still sends for a moment (closing with unread input would
+// reset the connection and may destroy the error in flight).
+func (c *conn) lingerClose() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		c.nc.SetReadDeadline(time.Now().Add(time.Second))
+		io.Copy(io.Discard, c.nc)
+	}
+	c.close()
+}
+
+// logChannel logs a channel event: at info for controllers, at debug for
+// service connections (every ovs-ofctl or nicflowctl command makes one).
+func (c *conn) logChannel(msg string) {
+	if c.controller {
+		c.log.Info("controller " + msg)
+		return
+	}
+	c.log.Debug("service " + msg)
+}

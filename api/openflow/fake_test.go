@@ -1,0 +1,249 @@
+package openflow
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/nicflow/nicflow/offload/pipeline"
+)
+
+// fakeDatapath is a stateful in-memory Datapath: it keeps flows, groups and
+// meters, records the calls it gets, and lets tests emit events.
+type fakeDatapath struct {
+	mu        sync.Mutex // guards the fields below
+	flows     []*pipeline.Flow
+	groups    []*pipeline.Group
+	meters    []*pipeline.Meter
+	ports     []PortDesc
+	calls     []string
+	connected []int
+	subs      map[int]func(Event)
+	nextSub   int
+	nextID    uint64
+	flowErr   error
+	packetOut []pipeline.Action
+	// barrierDelay makes Barrier slow, to check ordering.
+	barrierDelay time.Duration
+}
+
+func newFakeDatapath() *fakeDatapath {
+	return &fakeDatapath{
+		subs: map[int]func(Event){},
+		ports: []PortDesc{
+			{PortNo: 1, HWAddr: [6]byte{2, 0, 0, 0, 0, 1}, Name: "vf0", Curr: 1 << 5, CurrSpeed: 10000000, MaxSpeed: 10000000},
+			{PortNo: 2, HWAddr: [6]byte{2, 0, 0, 0, 0, 2}, Name: "vf1", State: PortStateLive},
+		},
+	}
+}
+
+func (d *fakeDatapath) record(s string) {
+	d.mu.Lock()
+	d.calls = append(d.calls, s)
+	d.mu.Unlock()
+}
+
+func (d *fakeDatapath) Calls() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.calls...)
+}
+
+func (d *fakeDatapath) Features() Features {
+	return Features{DatapathID: 0xabc, NTables: 4, Capabilities: CapFlowStats | CapTableStats | CapPortStats | CapGroupStats}
+}
+
+func (d *fakeDatapath) Ports() []PortDesc { return d.ports }
+
+func (d *fakeDatapath) FlowMod(_ context.Context, fm *pipeline.FlowMod) error {
+	d.record("flow_mod")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.flowErr != nil {
+		return d.flowErr
+	}
+	switch fm.Command {
+	case pipeline.FlowAdd:
+		d.nextID++
+		d.flows = append(d.flows, &pipeline.Flow{
+			ID: d.nextID, Table: fm.Table, Priority: fm.Priority, Match: fm.Match, Instr: fm.Instr,
+			Cookie: fm.Cookie, IdleTimeout: fm.IdleTimeout, HardTimeout: fm.HardTimeout, Flags: fm.Flags,
+			Added: time.Now(), Counters: &pipeline.Counters{},
+		})
+	case pipeline.FlowDelete, pipeline.FlowDeleteStrict:
+		kept := d.flows[:0]
+		for _, f := range d.flows {
+			if (fm.Table == pipeline.TableAll || fm.Table == f.Table) && fm.Match.Covers(&f.Match) {
+				continue
+			}
+			kept = append(kept, f)
+		}
+		d.flows = kept
+	}
+	return nil
+}
+
+func (d *fakeDatapath) GroupMod(_ context.Context, gm *pipeline.GroupMod) error {
+	d.record("group_mod")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if gm.Command == pipeline.GroupAdd {
+		d.groups = append(d.groups, &pipeline.Group{ID: gm.ID, Type: gm.Type, Buckets: gm.Buckets})
+	}
+	return nil
+}
+
+func (d *fakeDatapath) MeterMod(_ context.Context, mm *pipeline.MeterMod) error {
+	d.record("meter_mod")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if mm.Command == pipeline.MeterAdd {
+		d.meters = append(d.meters, &pipeline.Meter{ID: mm.ID, Flags: mm.Flags, Bands: mm.Bands})
+	}
+	return nil
+}
+
+func (d *fakeDatapath) PortMod(_ context.Context, port uint32, hw [6]byte, config, mask uint32) error {
+	d.record("port_mod")
+	return nil
+}
+
+func (d *fakeDatapath) PacketOut(_ context.Context, inPort uint32, actions []pipeline.Action, data []byte) error {
+	d.record("packet_out")
+	d.mu.Lock()
+	d.packetOut = actions
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *fakeDatapath) Barrier(context.Context) error {
+	if d.barrierDelay > 0 {
+		time.Sleep(d.barrierDelay)
+	}
+	d.record("barrier")
+	return nil
+}
+
+func (d *fakeDatapath) FlowStats(f *pipeline.FlowFilter) []FlowStat {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []FlowStat
+	for _, fl := range d.flows {
+		if f.Table != pipeline.TableAll && f.Table != fl.Table || !f.Match.Covers(&fl.Match) {
+			continue
+		}
+		out = append(out, FlowStat{Flow: fl, Packets: 5, Bytes: 490, Duration: 1234 * time.Millisecond})
+	}
+	return out
+}
+
+func (d *fakeDatapath) TableStats() []TableStat {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []TableStat
+	for t := uint8(0); t < d.Features().NTables; t++ {
+		n := 0
+		for _, f := range d.flows {
+			if f.Table == t {
+				n++
+			}
+		}
+		out = append(out, TableStat{TableID: t, Active: uint32(n), Lookups: 10, Matched: 7})
+	}
+	return out
+}
+
+func (d *fakeDatapath) PortStats(port uint32) []PortStat {
+	var out []PortStat
+	for _, p := range d.ports {
+		if port == pipeline.PortAny || port == p.PortNo {
+			out = append(out, PortStat{PortNo: p.PortNo, RxPackets: 3, TxPackets: 4, RxBytes: 300, TxBytes: 400, Duration: time.Second})
+		}
+	}
+	return out
+}
+
+func (d *fakeDatapath) GroupStats(id uint32) []GroupStat {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []GroupStat
+	for _, g := range d.groups {
+		if id == pipeline.GroupAll || id == g.ID {
+			out = append(out, GroupStat{GroupID: g.ID, Buckets: make([]Counter, len(g.Buckets))})
+		}
+	}
+	return out
+}
+
+func (d *fakeDatapath) Groups() []*pipeline.Group {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*pipeline.Group(nil), d.groups...)
+}
+
+func (d *fakeDatapath) MeterStats(id uint32) []MeterStat {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []MeterStat
+	for _, m := range d.meters {
+		if id == pipeline.MeterAll || id == m.ID {
+			out = append(out, MeterStat{MeterID: m.ID, Bands: make([]Counter, len(m.Bands))})
+		}
+	}
+	return out
+}
+
+func (d *fakeDatapath) Meters(id uint32) []*pipeline.Meter {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*pipeline.Meter
+	for _, m := range d.meters {
+		if id == pipeline.MeterAll || id == m.ID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (d *fakeDatapath) Subscribe(fn func(Event)) func() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := d.nextSub
+	d.nextSub++
+	d.subs[id] = fn
+	return func() {
+		d.mu.Lock()
+		delete(d.subs, id)
+		d.mu.Unlock()
+	}
+}
+
+func (d *fakeDatapath) emit(e Event) {
+	d.mu.Lock()
+	subs := make([]func(Event), 0, len(d.subs))
+	for _, fn := range d.subs {
+		subs = append(subs, fn)
+	}
+	d.mu.Unlock()
+	for _, fn := range subs {
+		fn(e)
+	}
+}
+
+func (d *fakeDatapath) SetConnected(n int) {
+	d.mu.Lock()
+	d.connected = append(d.connected, n)
+	d.mu.Unlock()
+}
+
+func (d *fakeDatapath) Connected() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]int(nil), d.connected...)
+}
+
+func (d *fakeDatapath) subscribers() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.subs)
+}

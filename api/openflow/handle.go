@@ -1,0 +1,229 @@
+package openflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	of "github.com/netrack/openflow"
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/offload/pipeline"
+)
+
+// handle answers one message. A panic while handling it is recovered,
+// logged and answered with BAD_REQUEST, so no input can take the channel
+// (or the process) down.
+func (c *conn) handle(ctx context.Context, msg []byte) {
+	h := ofwire.ParseHeader(msg)
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.malformed.Add(1)
+			c.log.Error("panic while handling a message", zap.Any(logKeyPanic, r),
+				zap.Uint8(logKeyType, uint8(h.Type)), zap.Uint32(logKeyXid, h.Xid), zap.ByteString(logKeyStack, debug.Stack()))
+			c.sendError(msg, pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadLen, "internal error"))
+		}
+	}()
+	if err := c.dispatch(ctx, h, msg); err != nil {
+		if errors.Is(err, errWrite) {
+			return // the channel is closed; the read loop ends next
+		}
+		var perr *pipeline.Error
+		if !errors.As(err, &perr) {
+			c.log.Warn("request failed", zap.Uint8(logKeyType, uint8(h.Type)), zap.Uint32(logKeyXid, h.Xid), zap.Error(err))
+			perr = genericError(h.Type, err)
+		} else if isMalformed(perr) {
+			c.s.malformed.Add(1)
+		}
+		c.sendError(msg, perr)
+	}
+}
+
+// isMalformed tells errors about the message's form from refusals.
+func isMalformed(e *pipeline.Error) bool {
+	switch e.Type {
+	case pipeline.ErrBadRequest, pipeline.ErrBadMatch, pipeline.ErrBadAction, pipeline.ErrBadInstruction:
+		return true
+	}
+	return false
+}
+
+// genericError is the error sent when the datapath fails with an error
+// that is not a *pipeline.Error.
+func genericError(t of.Type, err error) *pipeline.Error {
+	switch t {
+	case of.TypeFlowMod:
+		return pipeline.Errorf(pipeline.ErrFlowModFailed, pipeline.FlowModUnknown, "%v", err)
+	case of.TypeGroupMod:
+		return pipeline.Errorf(pipeline.ErrGroupModFailed, pipeline.GroupModEperm, "%v", err)
+	case of.TypeMeterMod:
+		return pipeline.Errorf(pipeline.ErrMeterModFailed, pipeline.MeterModUnknown, "%v", err)
+	case of.TypePortMod:
+		return pipeline.Errorf(pipeline.ErrPortModFailed, ofwire.PortModEperm, "%v", err)
+	}
+	return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestEperm, "%v", err)
+}
+
+// stateChanging lists the messages a slave may not send.
+func stateChanging(t of.Type) bool {
+	switch t {
+	case of.TypePacketOut, of.TypeFlowMod, of.TypeGroupMod, of.TypePortMod, of.TypeTableMod, of.TypeMeterMod:
+		return true
+	}
+	return false
+}
+
+func bodyless(body []byte, what string) error {
+	if len(body) != 0 {
+		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadLen, "%s with a %d-byte body", what, len(body))
+	}
+	return nil
+}
+
+func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error {
+	body := msg[ofwire.HeaderLen:]
+	if h.Version != ofwire.Version {
+		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadVersion, "version %#x on an OpenFlow 1.3 channel", h.Version)
+	}
+	if stateChanging(h.Type) && c.getRole() == ofwire.RoleSlave {
+		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestIsSlave, "message type %d from a slave", h.Type)
+	}
+	dp := c.s.cfg.Datapath
+	switch h.Type {
+	case of.TypeHello:
+		return nil // a late HELLO changes nothing
+	case of.TypeError:
+		if e, err := ofwire.DecodeError(body); err == nil {
+			c.log.Info("controller sent an error", zap.Uint32(logKeyXid, h.Xid), zap.String(logKeyOFError, ofwire.ErrorName(e.Type, e.Code)))
+		}
+		return nil
+	case of.TypeEchoRequest:
+		return c.send(ofwire.Marshal(of.TypeEchoReply, h.Xid, body))
+	case of.TypeEchoReply:
+		return nil
+	case of.TypeExperiment:
+		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadExperimenter, "experimenter messages not supported")
+	case of.TypeFeaturesRequest:
+		if err := bodyless(body, "features request"); err != nil {
+			return err
+		}
+		f := dp.Features()
+		return c.send(ofwire.Marshal(of.TypeFeaturesReply, h.Xid, ofwire.AppendFeatures(nil, &ofwire.SwitchFeatures{
+			DatapathID: f.DatapathID, NBuffers: f.NBuffers, NTables: f.NTables, Capabilities: f.Capabilities,
+		})))
+	case of.TypeGetConfigRequest:
+		if err := bodyless(body, "get_config request"); err != nil {
+			return err
+		}
+		c.stmu.Lock()
+		cfg := ofwire.SwitchConfig{Flags: c.flags, MissSendLen: c.missSendLen}
+		c.stmu.Unlock()
+		return c.send(ofwire.Marshal(of.TypeGetConfigReply, h.Xid, ofwire.AppendSwitchConfig(nil, cfg)))
+	case of.TypeSetConfig:
+		cfg, err := ofwire.DecodeSwitchConfig(body)
+		if err != nil {
+			return err
+		}
+		c.stmu.Lock()
+		c.flags, c.missSendLen = cfg.Flags, cfg.MissSendLen
+		c.stmu.Unlock()
+		return nil
+	case of.TypePacketOut:
+		return c.packetOut(ctx, body)
+	case of.TypeFlowMod:
+		fm, err := ofwire.DecodeFlowMod(body)
+		if err != nil {
+			return err
+		}
+		if err := dp.FlowMod(ctx, fm); err != nil {
+			return fmt.Errorf("flow_mod: %w", err)
+		}
+		if fm.BufferID != ofwire.NoBuffer && (fm.Command == pipeline.FlowAdd || fm.Command == pipeline.FlowModify || fm.Command == pipeline.FlowModifyStrict) {
+			return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", fm.BufferID)
+		}
+		return nil
+	case of.TypeGroupMod:
+		gm, err := ofwire.DecodeGroupMod(body)
+		if err != nil {
+			return err
+		}
+		if err := dp.GroupMod(ctx, gm); err != nil {
+			return fmt.Errorf("group_mod: %w", err)
+		}
+		return nil
+	case of.TypeMeterMod:
+		mm, err := ofwire.DecodeMeterMod(body)
+		if err != nil {
+			return err
+		}
+		if err := dp.MeterMod(ctx, mm); err != nil {
+			return fmt.Errorf("meter_mod: %w", err)
+		}
+		return nil
+	case of.TypePortMod:
+		pm, err := ofwire.DecodePortMod(body)
+		if err != nil {
+			return err
+		}
+		if err := dp.PortMod(ctx, pm.PortNo, pm.HWAddr, pm.Config, pm.Mask); err != nil {
+			return fmt.Errorf("port_mod: %w", err)
+		}
+		return nil
+	case of.TypeTableMod:
+		_, err := ofwire.DecodeTableMod(body)
+		return err
+	case of.TypeMultipartRequest:
+		return c.multipart(h, body)
+	case of.TypeBarrierRequest:
+		if err := bodyless(body, "barrier request"); err != nil {
+			return err
+		}
+		if err := dp.Barrier(ctx); err != nil {
+			return fmt.Errorf("barrier: %w", err)
+		}
+		return c.send(ofwire.Marshal(of.TypeBarrierReply, h.Xid))
+	case of.TypeQueueGetConfigRequest:
+		port, err := ofwire.DecodePortRequest(body)
+		if err != nil {
+			return err
+		}
+		// No queues: the reply names the port and lists nothing.
+		return c.send(ofwire.Marshal(of.TypeQueueGetConfigReply, h.Xid, ofwire.AppendIDRequest(nil, port)))
+	case of.TypeRoleRequest:
+		return c.roleRequest(h, body)
+	case of.TypeGetAsyncRequest:
+		if err := bodyless(body, "get_async request"); err != nil {
+			return err
+		}
+		c.stmu.Lock()
+		a := c.async
+		c.stmu.Unlock()
+		return c.send(ofwire.Marshal(of.TypeGetAsyncReply, h.Xid, ofwire.AppendAsyncConfig(nil, a)))
+	case of.TypeSetAsync:
+		a, err := ofwire.DecodeAsyncConfig(body)
+		if err != nil {
+			return err
+		}
+		c.stmu.Lock()
+		c.async = a
+		c.stmu.Unlock()
+		return nil
+	}
+	return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadType, "message type %d not accepted by a switch", h.Type)
+}
+
+func (c *conn) packetOut(ctx context.Context, body []byte) error {
+	po, err := ofwire.DecodePacketOut(body)
+	if err != nil {
+		return err
+	}
+	if po.BufferID != ofwire.NoBuffer {
+		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", po.BufferID)
+	}
+	if err := c.s.cfg.Datapath.PacketOut(ctx, po.InPort, po.Actions, po.Data); err != nil {
+		return fmt.Errorf("packet_out: %w", err)
+	}
+	return nil
+}

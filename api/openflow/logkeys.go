@@ -1,0 +1,19 @@
+package openflow
+
+// Log keys.
+const (
+	logKeyRemote   = "remote"
+	logKeyTarget   = "target"
+	logKeyType     = "msg_type"
+	logKeyXid      = "xid"
+	logKeyOFError  = "of_error"
+	logKeyRole     = "role"
+	logKeyBackoff  = "backoff"
+	logKeyConns    = "connections"
+	logKeyPanic    = "panic"
+	logKeyMultType = "multipart_type"
+	logKeyReason   = "reason"
+	logKeyIdle     = "idle"
+	logKeyStack    = "stack"
+	logKeyEntries  = "entries"
+)

@@ -1,0 +1,350 @@
+package openflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/api/openflow/ofwire"
+)
+
+// Config configures a Switch.
+type Config struct {
+	// Datapath is the network the channels control. Required.
+	Datapath Datapath
+	// Targets are the controller targets (see ParseTarget).
+	Targets []string
+	// Logger gets the channel events; nil: no logging.
+	Logger *zap.Logger
+
+	// Desc answers OFPMP_DESC; empty fields get nicflow's defaults.
+	Desc ofwire.Desc
+	// MaxFlowEntries is the max_entries of every table in
+	// TABLE_FEATURES (default 1<<20).
+	MaxFlowEntries uint32
+
+	// EchoInterval is how long a channel may be idle before the switch
+	// sends ECHO_REQUEST (default 5s); DeadTimeout is how long without
+	// any message before the channel is dropped (default 15s).
+	EchoInterval time.Duration
+	DeadTimeout  time.Duration
+	// BackoffMin and BackoffMax bound the reconnect delay of active
+	// targets (default 1s and 8s); the delay doubles per failure, with
+	// jitter.
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	// PacketInQueue is how many packet-ins may wait per channel before
+	// new ones are dropped (default 256).
+	PacketInQueue int
+	// MaxReplyLen caps a multipart reply message (default 65535).
+	MaxReplyLen int
+	// WriteTimeout drops a channel whose peer does not read (default 30s).
+	WriteTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.EchoInterval, 5*time.Second)
+	def(&c.DeadTimeout, 15*time.Second)
+	def(&c.BackoffMin, time.Second)
+	def(&c.BackoffMax, 8*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	if c.PacketInQueue <= 0 {
+		c.PacketInQueue = 256
+	}
+	if c.MaxReplyLen <= 0 || c.MaxReplyLen > ofwire.MaxMessageLen {
+		c.MaxReplyLen = ofwire.MaxMessageLen
+	}
+	if c.MaxFlowEntries == 0 {
+		c.MaxFlowEntries = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	str := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	str(&c.Desc.Manufacturer, "nicflow")
+	str(&c.Desc.Hardware, "nicflow host agent")
+	str(&c.Desc.Software, "nicflow")
+	str(&c.Desc.SerialNum, "None")
+}
+
+// Stats are counters of a Switch.
+type Stats struct {
+	Connections    int    // channels past the handshake
+	PacketInDrops  uint64 // packet-ins dropped because a channel's queue was full
+	AsyncDrops     uint64 // flow-removed and port-status messages dropped likewise
+	MalformedInput uint64 // messages answered with an error because they were malformed
+}
+
+// Switch serves the OpenFlow channels of one datapath. Its methods are safe
+// for concurrent use.
+type Switch struct {
+	cfg     Config
+	log     *zap.Logger
+	targets []Target
+
+	mu        sync.Mutex // guards the fields below
+	listeners []net.Listener
+	conns     map[*conn]struct{}
+	genID     uint64 // last generation id of a MASTER/SLAVE role request
+	genIDSet  bool
+
+	upMu sync.Mutex // serializes SetConnected calls
+
+	xid       atomic.Uint32
+	pinDrops  atomic.Uint64
+	asyncDrop atomic.Uint64
+	malformed atomic.Uint64
+}
+
+// New checks cfg and returns a Switch; it opens no socket.
+func New(cfg Config) (*Switch, error) {
+	if cfg.Datapath == nil {
+		return nil, errors.New("new openflow switch: no datapath")
+	}
+	cfg.setDefaults()
+	s := &Switch{cfg: cfg, log: cfg.Logger.Named("openflow"), conns: map[*conn]struct{}{}}
+	for _, raw := range cfg.Targets {
+		t, err := ParseTarget(raw)
+		if err != nil {
+			return nil, fmt.Errorf("new openflow switch: %w", err)
+		}
+		s.targets = append(s.targets, t)
+	}
+	return s, nil
+}
+
+// Listen opens the sockets of the passive targets. Serve calls it when it
+// has not been called; call it first to learn the addresses (Addrs) of
+// listeners on port 0.
+func (s *Switch) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listeners != nil {
+		return nil
+	}
+	var ls []net.Listener
+	for _, t := range s.targets {
+		if !t.Passive {
+			continue
+		}
+		if t.Network == "unix" {
+			removeStaleSocket(t.Address)
+		}
+		l, err := net.Listen(t.Network, t.Address)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return fmt.Errorf("listen on %s: %w", t, err)
+		}
+		ls = append(ls, l)
+	}
+	s.listeners = append([]net.Listener{}, ls...)
+	return nil
+}
+
+// removeStaleSocket removes a Unix socket left by an earlier run; it
+// leaves anything that is not a socket alone (Listen then fails).
+func removeStaleSocket(path string) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+}
+
+// Addrs returns the addresses of the open listeners.
+func (s *Switch) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, l := range s.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+// Stats returns the switch's counters.
+func (s *Switch) Stats() Stats {
+	s.mu.Lock()
+	n := 0
+	for c := range s.conns {
+		if c.isUp() {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	return Stats{Connections: n, PacketInDrops: s.pinDrops.Load(), AsyncDrops: s.asyncDrop.Load(), MalformedInput: s.malformed.Load()}
+}
+
+// Serve runs the channels until ctx is done: it accepts controllers on the
+// passive targets, connects to the active ones, and forwards the
+// datapath's events. It returns nil when ctx is done, or an error when a
+// listener cannot be opened.
+func (s *Switch) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	unsubscribe := s.cfg.Datapath.Subscribe(s.onEvent)
+	defer unsubscribe()
+
+	var wg sync.WaitGroup
+	s.mu.Lock()
+	listeners := s.listeners
+	s.mu.Unlock()
+	for _, l := range listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.acceptLoop(ctx, l, &wg)
+		}()
+	}
+	for _, t := range s.targets {
+		if t.Passive {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.dialLoop(ctx, t)
+		}()
+	}
+	<-ctx.Done()
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	s.listeners = nil
+	for c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	wg.Wait()
+	return nil
+}
+
+func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, wg *sync.WaitGroup) {
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept controller connection", zap.Stringer(logKeyTarget, l.Addr()), zap.Error(err))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ServeConn(ctx, nc)
+		}()
+	}
+}
+
+func (s *Switch) dialLoop(ctx context.Context, t Target) {
+	backoff := s.cfg.BackoffMin
+	var d net.Dialer
+	for ctx.Err() == nil {
+		dctx, cancel := context.WithTimeout(ctx, s.cfg.BackoffMax)
+		nc, err := d.DialContext(dctx, t.Network, t.Address)
+		cancel()
+		if err == nil {
+			start := time.Now()
+			s.log.Info("connected to controller", zap.Stringer(logKeyTarget, t))
+			s.serveConn(ctx, nc, true)
+			if time.Since(start) > s.cfg.BackoffMax {
+				backoff = s.cfg.BackoffMin
+			}
+		} else if ctx.Err() == nil {
+			s.log.Debug("connect to controller", zap.Stringer(logKeyTarget, t), zap.Duration(logKeyBackoff, backoff), zap.Error(err))
+		}
+		// Sleep backoff minus up to a quarter of it, so that many
+		// switches restarting together spread their attempts.
+		sleep := backoff - time.Duration(rand.Int64N(int64(backoff/4)+1))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(sleep):
+		}
+		backoff = min(2*backoff, s.cfg.BackoffMax)
+	}
+}
+
+// ServeConn runs one OpenFlow channel on an established connection until
+// the peer goes away, the channel fails or ctx is done; it closes nc.
+// Events reach the channel only while Serve runs.
+//
+// Connections accepted on passive targets are service connections (like
+// ovs-ofctl on Open vSwitch's management socket): they have the full
+// protocol but do not count as controllers for the fail mode. Only channels
+// to active targets (tcp:, unix:) do.
+func (s *Switch) ServeConn(ctx context.Context, nc net.Conn) { s.serveConn(ctx, nc, false) }
+
+func (s *Switch) serveConn(ctx context.Context, nc net.Conn, controller bool) {
+	c := newConn(s, nc)
+	c.controller = controller
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	c.run(ctx)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	if c.wasUp() {
+		s.updateConnected()
+	}
+}
+
+// updateConnected tells the datapath how many channels are up.
+func (s *Switch) updateConnected() {
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
+	s.mu.Lock()
+	n := 0
+	for c := range s.conns {
+		if c.controller && c.isUp() {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	s.log.Debug("controller channels", zap.Int(logKeyConns, n))
+	s.cfg.Datapath.SetConnected(n)
+}
+
+// nextXid returns an xid for a message the switch originates.
+func (s *Switch) nextXid() uint32 { return s.xid.Add(1) }
+
+// snapshotConns returns the channels past their handshake.
+func (s *Switch) snapshotConns() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		if c.isUp() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
