@@ -74,7 +74,7 @@ type Socket struct {
 	txMsgs []unix.Mmsghdr
 	txIovs []unix.Iovec
 
-	rxDropped atomic.Uint64 // ring overflows and oversized frames
+	oversized atomic.Uint64 // frames larger than a ring slot, dropped
 	ringDrops atomic.Uint64 // from PACKET_STATISTICS, accumulated
 }
 
@@ -226,5 +226,10 @@ func (s *Socket) RxDropped() uint64 {
 		}
 	}
 	s.mu.Unlock()
-	return s.rxDropped.Load() + s.ringDrops.Load()
+	return s.oversized.Load() + s.ringDrops.Load()
 }
+
+// Oversized returns how many frames were dropped because they did not fit
+// a ring slot (GRO/GSO aggregates, frames above the MTU): unlike ring
+// overflows, these are lost to every retransmission too.
+func (s *Socket) Oversized() uint64 { return s.oversized.Load() }

@@ -26,6 +26,7 @@ import (
 type topo struct {
 	a, b, sw *netns.NS
 	d        *softpath.Datapath
+	socks    map[uint32]*afpacket.Socket
 }
 
 func newTopo(t testing.TB) *topo {
@@ -45,6 +46,7 @@ func newTopo(t testing.TB) *topo {
 	tp.b.Addr(t, "b0", "10.77.0.2/24")
 
 	tp.d = softpath.New(softpath.Config{})
+	tp.socks = make(map[uint32]*afpacket.Socket)
 	for no, dev := range map[uint32]string{1: "sa", 2: "sb"} {
 		var s *afpacket.Socket
 		if err := tp.sw.Do(func() (err error) {
@@ -56,6 +58,7 @@ func newTopo(t testing.TB) *topo {
 		if err := tp.d.AddPort(no, dev, s); err != nil {
 			t.Fatal(err)
 		}
+		tp.socks[no] = s
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -296,7 +299,11 @@ func TestTCPAcross(t *testing.T) {
 	}
 	st := tp.d.PortStats(1)
 	t.Logf("4 MiB echoed over TCP; port 1 stats %+v", st)
-	if st.RxDropped != 0 {
-		t.Errorf("port 1 dropped %d frames (oversized?)", st.RxDropped)
+	// Ring overflows may happen on a loaded machine (TCP recovers); frames
+	// too large for a slot mean segmentation offload leaked through.
+	for no, s := range tp.socks {
+		if n := s.Oversized(); n != 0 {
+			t.Errorf("port %d dropped %d oversized frames", no, n)
+		}
 	}
 }

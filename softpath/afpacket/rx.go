@@ -106,7 +106,7 @@ func (s *Socket) frame(slot []byte, st uint32) []byte {
 	}
 	mac, n := int(h.Mac), int(h.Snaplen)
 	if n < int(h.Len) || mac+n > len(slot) {
-		s.rxDropped.Add(1) // larger than a slot: truncated
+		s.oversized.Add(1) // larger than a slot: truncated
 		return nil
 	}
 	if st&unix.TP_STATUS_VLAN_VALID != 0 && mac-4 >= sllEnd && n >= 12 {
