@@ -29,15 +29,6 @@ func flowRemovedWire(e *FlowRemoved) *ofwire.FlowRemoved {
 	}
 }
 
-func portStatsWire(p *PortStat) ofwire.PortStats {
-	return ofwire.PortStats{
-		PortNo: p.PortNo, RxPackets: p.RxPackets, TxPackets: p.TxPackets, RxBytes: p.RxBytes, TxBytes: p.TxBytes,
-		RxDropped: p.RxDropped, TxDropped: p.TxDropped, RxErrors: p.RxErrors, TxErrors: p.TxErrors,
-		RxFrameErr: p.RxFrameErr, RxOverErr: p.RxOverErr, RxCRCErr: p.RxCRCErr, Collisions: p.Collisions,
-		Duration: p.Duration,
-	}
-}
-
 func countersWire(cs []Counter) []ofwire.BucketStats {
 	out := make([]ofwire.BucketStats, len(cs))
 	for i, c := range cs {

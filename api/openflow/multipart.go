@@ -64,7 +64,7 @@ func (c *conn) multipartEntries(mp ofwire.Multipart) ([][]byte, error) {
 		}
 		var out [][]byte
 		for _, t := range dp.TableStats() {
-			out = append(out, ofwire.AppendTableStats(nil, &ofwire.TableStats{TableID: t.TableID, Active: t.Active, Lookups: t.Lookups, Matched: t.Matched}))
+			out = append(out, ofwire.AppendTableStats(nil, &t))
 		}
 		return out, nil
 	case ofp.MultipartTypePortStats:
@@ -74,8 +74,7 @@ func (c *conn) multipartEntries(mp ofwire.Multipart) ([][]byte, error) {
 		}
 		var out [][]byte
 		for _, p := range dp.PortStats(port) {
-			w := portStatsWire(&p)
-			out = append(out, ofwire.AppendPortStats(nil, &w))
+			out = append(out, ofwire.AppendPortStats(nil, &p))
 		}
 		return out, nil
 	case ofp.MultipartTypeQueue:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/nicflow/nicflow/api/openflow/ofwire"
+
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
@@ -82,31 +84,11 @@ type FlowStat struct {
 	Duration time.Duration
 }
 
-// TableStat is one table's counters.
-type TableStat struct {
-	TableID uint8
-	Active  uint32
-	Lookups uint64
-	Matched uint64
-}
+// TableStat is one table's counters, as OFPMP_TABLE carries them.
+type TableStat = ofwire.TableStats
 
-// PortStat is one port's counters.
-type PortStat struct {
-	PortNo     uint32
-	RxPackets  uint64
-	TxPackets  uint64
-	RxBytes    uint64
-	TxBytes    uint64
-	RxDropped  uint64
-	TxDropped  uint64
-	RxErrors   uint64
-	TxErrors   uint64
-	RxFrameErr uint64
-	RxOverErr  uint64
-	RxCRCErr   uint64
-	Collisions uint64
-	Duration   time.Duration
-}
+// PortStat is one port's counters, as OFPMP_PORT_STATS carries them.
+type PortStat = ofwire.PortStats
 
 // Counter is a packet and byte count (a group bucket's, a meter band's).
 type Counter struct {

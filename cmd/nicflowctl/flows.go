@@ -9,19 +9,12 @@ import (
 )
 
 func runFlows(ctx context.Context, args []string, stdout io.Writer) error {
-	sf, err := parseSwitchArgs("flows", args)
-	if err != nil {
-		return err
-	}
-	c, err := sf.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	flows, err := c.FlowStats(ctx, ofclient.AllFlows())
-	if err != nil {
-		return fmt.Errorf("flows of %s: %w", sf.network, err)
-	}
-	fmt.Fprintf(stdout, "network %s: %d flows\n", sf.network, len(flows))
-	return ofclient.FormatFlows(stdout, flows)
+	return withSwitch(ctx, "flows", args, func(c *ofclient.Client) error {
+		flows, err := c.FlowStats(ctx, ofclient.AllFlows())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d flows\n", len(flows))
+		return ofclient.FormatFlows(stdout, flows)
+	})
 }

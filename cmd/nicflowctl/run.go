@@ -105,11 +105,20 @@ func parseSwitchArgs(name string, args []string) (*switchFlags, error) {
 	return &sf, nil
 }
 
-// dial connects to the switch the flags name.
-func (sf *switchFlags) dial(ctx context.Context) (*ofclient.Client, error) {
+// withSwitch parses a command's switch arguments, connects to the switch
+// and runs fn with the client; errors name the command and the network.
+func withSwitch(ctx context.Context, name string, args []string, fn func(*ofclient.Client) error) error {
+	sf, err := parseSwitchArgs(name, args)
+	if err != nil {
+		return err
+	}
 	c, err := ofclient.Dial(ctx, sf.target)
 	if err != nil {
-		return nil, fmt.Errorf("connect to network %s at %s (is nicflowd running?): %w", sf.network, sf.target, err)
+		return fmt.Errorf("connect to network %s at %s (is nicflowd running?): %w", sf.network, sf.target, err)
 	}
-	return c, nil
+	defer c.Close()
+	if err := fn(c); err != nil {
+		return fmt.Errorf("%s of %s: %w", name, sf.network, err)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/openflow/ofnetwork"
 	"github.com/nicflow/nicflow/cmd/internal/version"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/softpath/afpacket"
@@ -155,7 +156,7 @@ func buildNetwork(nc *NetworkConfig, runDir string, log *zap.Logger) (_ *network
 	targets = append(targets, nc.Listeners...)
 	targets = append(targets, "punix:"+filepath.Join(runDir, nc.Name+".mgmt"))
 	sw, err := openflow.New(openflow.Config{
-		Datapath: ofDatapath{n},
+		Datapath: ofnetwork.New(n),
 		Targets:  targets,
 		Logger:   log.With(zap.String(logKeyNetwork, nc.Name)),
 	})

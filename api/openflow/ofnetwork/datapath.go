@@ -1,4 +1,7 @@
-package main
+// Package ofnetwork presents an offload.Network as the datapath of an
+// OpenFlow switch (api/openflow.Datapath): it only converts between the two
+// packages' types, so the core does not depend on the protocol layer.
+package ofnetwork
 
 import (
 	"context"
@@ -8,11 +11,10 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-// ofDatapath presents an offload.Network as the datapath of an OpenFlow
-// switch: it only converts between the two packages' types.
-type ofDatapath struct{ n *offload.Network }
+// New returns n as an OpenFlow datapath.
+func New(n *offload.Network) openflow.Datapath { return ofDatapath{n} }
 
-var _ openflow.Datapath = ofDatapath{}
+type ofDatapath struct{ n *offload.Network }
 
 func (d ofDatapath) Features() openflow.Features {
 	dpid, tables := d.n.Features()
