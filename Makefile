@@ -9,7 +9,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: all build deps check unit fuzz netns test demo bench clean
+.PHONY: all build deps check unit fuzz netns vm test demo bench clean
 
 all: build
 
@@ -31,6 +31,9 @@ fuzz:
 
 netns:
 	@scripts/test.sh netns
+
+vm:
+	@scripts/test.sh vm
 
 test:
 	@scripts/test.sh deps check unit netns vm
