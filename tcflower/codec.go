@@ -52,6 +52,8 @@ func encodeFilterMsg(lk links, block uint32, f *Filter) ([]byte, error) {
 	return e.Bytes(), nil
 }
 
+func isVlanTPID(et uint16) bool { return et == EthType8021Q || et == EthType8021AD }
+
 func isZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
@@ -73,8 +75,10 @@ func masked(e *nl.Encoder, key, mask uint16, k, m []byte) {
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 
 // checkKeys rejects key combinations the kernel would accept but silently
-// not match on (it parses some keys only under others: ip_proto under an
-// IP ethertype, ports under ip_proto, ICMP under ICMP, ARP under ARP).
+// not match on (fl_set_key parses some keys only under others: ip_proto and
+// ip_tos under an IP ethertype, ports and tcp_flags under their ip_proto,
+// ICMP under ICMP, ARP under ARP) or would keep only in part (addresses of
+// both IP families).
 func checkKeys(k *Keys) error {
 	l3 := k.L3Type()
 	ip := l3 == EthTypeIPv4 || l3 == EthTypeIPv6
@@ -83,12 +87,21 @@ func checkKeys(k *Keys) error {
 		return fmt.Errorf("ip_proto/ip_tos keys need eth_type IPv4 or IPv6, have %#04x", l3)
 	case (k.SrcPortMask != 0 || k.DstPortMask != 0) && !(k.HasIPProto && (k.IPProto == ipProtoTCP || k.IPProto == ipProtoUDP || k.IPProto == ipProtoSCTP)):
 		return errors.New("port keys need ip_proto tcp, udp or sctp")
+	case k.TCPFlagsMask != 0 && !(k.HasIPProto && k.IPProto == ipProtoTCP):
+		return errors.New("tcp_flags key needs ip_proto tcp")
 	case (k.ICMPTypeMask != 0 || k.ICMPCodeMask != 0) && !(k.HasIPProto && (k.IPProto == ipProtoICMP && l3 == EthTypeIPv4 || k.IPProto == ipProtoICMPv6 && l3 == EthTypeIPv6)):
 		return errors.New("icmp keys need ip_proto icmp over IPv4 or icmpv6 over IPv6")
 	case (k.ArpOpMask != 0 || !isZero(k.ArpSIPMask[:]) || !isZero(k.ArpTIPMask[:]) || !isZero(k.ArpSHAMask[:]) || !isZero(k.ArpTHAMask[:])) && l3 != EthTypeARP:
 		return errors.New("arp keys need eth_type ARP")
-	case (k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0) && k.EthType != EthType8021Q && k.EthType != EthType8021AD:
+	case (k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0) && !isVlanTPID(k.EthType):
 		return fmt.Errorf("vlan keys need eth_type 802.1Q or 802.1ad, have %#04x", k.EthType)
+	case !isZero(k.IPv4SrcMask[:]) || !isZero(k.IPv4DstMask[:]):
+		if !isZero(k.IPv6SrcMask[:]) || !isZero(k.IPv6DstMask[:]) {
+			return errors.New("IPv4 and IPv6 address keys together (the kernel keeps one family)")
+		}
+	}
+	if (!isZero(k.EncIPv4SrcMask[:]) || !isZero(k.EncIPv4DstMask[:])) && (!isZero(k.EncIPv6SrcMask[:]) || !isZero(k.EncIPv6DstMask[:])) {
+		return errors.New("IPv4 and IPv6 tunnel address keys together (the kernel keeps one family)")
 	}
 	return nil
 }
@@ -277,8 +290,6 @@ func decodeKeys(t *nl.Table, k *Keys) error {
 	if t.Has(nl.TCA_FLOWER_KEY_NUM_OF_VLANS) {
 		k.NumVlans, k.HasNumVlans = t.U8(nl.TCA_FLOWER_KEY_NUM_OF_VLANS), true
 	}
-	// With a VLAN match the kernel dumps ETH_TYPE twice: the inner type,
-	// then the TPID. The table keeps the last one, as iproute2 does.
 	k.EthType = t.BE16(nl.TCA_FLOWER_KEY_ETH_TYPE)
 	if t.Has(nl.TCA_FLOWER_KEY_VLAN_ID) {
 		k.VlanID, k.HasVlanID = t.U16(nl.TCA_FLOWER_KEY_VLAN_ID), true
@@ -287,6 +298,12 @@ func decodeKeys(t *nl.Table, k *Keys) error {
 		k.VlanPrio, k.HasVlanPrio = t.U8(nl.TCA_FLOWER_KEY_VLAN_PRIO), true
 	}
 	k.VlanEthType = t.BE16(nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE)
+	if (k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0) && !isVlanTPID(k.EthType) {
+		// A VLAN match as Linux (6.1 at least) dumps it: ETH_TYPE holds
+		// the inner ethertype (or is absent) and the outer TPID is not
+		// reported at all. Assume 802.1Q (see Filter.AsInstalled).
+		k.EthType = EthType8021Q
+	}
 	getMasked(t, nl.TCA_FLOWER_KEY_ETH_DST, nl.TCA_FLOWER_KEY_ETH_DST_MASK, k.DstMAC[:], k.DstMACMask[:])
 	getMasked(t, nl.TCA_FLOWER_KEY_ETH_SRC, nl.TCA_FLOWER_KEY_ETH_SRC_MASK, k.SrcMAC[:], k.SrcMACMask[:])
 	if t.Has(nl.TCA_FLOWER_KEY_IP_PROTO) {
@@ -320,4 +337,33 @@ func decodeKeys(t *nl.Table, k *Keys) error {
 	getMasked(t, nl.TCA_FLOWER_KEY_ENC_IPV6_DST, nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK, k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
 	getMasked16(t, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, &k.EncDstPort, &k.EncDstPortMask)
 	return t.Err()
+}
+
+// AsInstalled returns f as a dump of a Linux 6.1 kernel reads it back, to
+// compare a wanted filter with a dumped one:
+//   - the kernel does not report the outer TPID of a VLAN match: a match on
+//     VLAN id, priority or inner ethertype reads back as 802.1Q, and a match
+//     on the TPID alone does not read back at all (EthType 0);
+//   - policers change as Police.AsInstalled says.
+func (f Filter) AsInstalled() Filter {
+	k := &f.Keys
+	if isVlanTPID(k.EthType) && !(k.HasNumVlans && k.NumVlans > 0) {
+		if k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0 {
+			k.EthType = EthType8021Q
+		} else {
+			k.EthType = 0
+		}
+	}
+	if len(f.Actions) > 0 {
+		acts := make([]Action, len(f.Actions))
+		copy(acts, f.Actions)
+		for i, a := range acts {
+			if a.Police != nil {
+				p := a.Police.AsInstalled()
+				acts[i].Police = &p
+			}
+		}
+		f.Actions = acts
+	}
+	return f
 }

@@ -100,10 +100,13 @@ func randFilter(r *rand.Rand) *Filter {
 	if coin() {
 		k.EncKeyID, k.HasEncKeyID = r.Uint32(), true
 	}
-	maskedBytes(k.EncIPv4Src[:], k.EncIPv4SrcMask[:])
-	maskedBytes(k.EncIPv4Dst[:], k.EncIPv4DstMask[:])
-	maskedBytes(k.EncIPv6Src[:], k.EncIPv6SrcMask[:])
-	maskedBytes(k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
+	if coin() { // one tunnel address family at most
+		maskedBytes(k.EncIPv4Src[:], k.EncIPv4SrcMask[:])
+		maskedBytes(k.EncIPv4Dst[:], k.EncIPv4DstMask[:])
+	} else {
+		maskedBytes(k.EncIPv6Src[:], k.EncIPv6SrcMask[:])
+		maskedBytes(k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
+	}
 	masked16(&k.EncDstPort, &k.EncDstPortMask)
 
 	for n := r.IntN(6); n > 0; n-- {

@@ -21,7 +21,8 @@ type Stats struct {
 	// HWPackets and HWBytes are the hardware part (TCA_STATS_BASIC_HW);
 	// the software part is the difference (SWPackets, SWBytes).
 	HWPackets, HWBytes uint64
-	// Drops and Overlimits come from TCA_STATS_QUEUE (a policer's drops).
+	// Drops and Overlimits are the action's queue counters
+	// (TCA_STATS_QUEUE); a policer counts the packets over its rate there.
 	Drops, Overlimits uint64
 	// Installed is the age of the action. LastUsed is the time since it
 	// last ran (since it was installed, when it never ran). FirstUsed is

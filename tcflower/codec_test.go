@@ -1,7 +1,9 @@
 package tcflower
 
 import (
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -107,8 +109,6 @@ var codecCases = []struct {
 			Indev: "vxlan0", EthType: EthTypeIPv4, EncKeyID: 42, HasEncKeyID: true,
 			EncIPv4Src: [4]byte{192, 0, 2, 1}, EncIPv4SrcMask: [4]byte{255, 255, 255, 255},
 			EncIPv4Dst: [4]byte{192, 0, 2, 2}, EncIPv4DstMask: [4]byte{255, 255, 255, 255},
-			EncIPv6Src: [16]byte{0xfe, 0x80, 15: 1}, EncIPv6SrcMask: allOnes16(),
-			EncIPv6Dst: [16]byte{0xfe, 0x80, 15: 2}, EncIPv6DstMask: allOnes16(),
 			EncDstPort: 4789, EncDstPortMask: 0xffff,
 		},
 		Actions: []Action{
@@ -116,6 +116,18 @@ var codecCases = []struct {
 			{Kind: KindTunnelKey, TunnelKey: &TunnelKey{Op: TunnelKeySet, Src: netip.MustParseAddr("192.0.2.2"), Dst: netip.MustParseAddr("192.0.2.3"), KeyID: 43, DstPort: 4789}},
 			{Kind: KindTunnelKey, TunnelKey: &TunnelKey{Op: TunnelKeySet, Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("2001:db8::2"), KeyID: 0}},
 			{Kind: KindMirred, Mirred: &Mirred{Dev: "vxlan0", Redirect: true}},
+		},
+	}},
+	{"tunnel6_decap", Filter{
+		Pref: 55, Protocol: EthPAll,
+		Keys: Keys{
+			Indev: "vxlan0", EncKeyID: 0, HasEncKeyID: true,
+			EncIPv6Src: [16]byte{0xfe, 0x80, 15: 1}, EncIPv6SrcMask: allOnes16(),
+			EncIPv6Dst: [16]byte{0xfe, 0x80, 15: 2}, EncIPv6DstMask: [16]byte{0xff, 0xff},
+		},
+		Actions: []Action{
+			{Kind: KindTunnelKey, TunnelKey: &TunnelKey{Op: TunnelKeyUnset}},
+			{Kind: KindMirred, Mirred: &Mirred{Dev: "p1", Redirect: true}},
 		},
 	}},
 	{"police_bytes_and_packets", Filter{
@@ -316,9 +328,12 @@ func TestEncodeRejects(t *testing.T) {
 	}{
 		{"ip_proto without IP", base(Keys{IPProto: 6, HasIPProto: true}, drop), "ip_proto"},
 		{"ports without ip_proto", base(Keys{EthType: EthTypeIPv4, DstPort: 1, DstPortMask: 0xffff}, drop), "port keys"},
+		{"tcp_flags without tcp", base(Keys{EthType: EthTypeIPv4, IPProto: ipProtoUDP, HasIPProto: true, TCPFlagsMask: 2}, drop), "tcp_flags"},
 		{"icmp over the wrong family", base(Keys{EthType: EthTypeIPv6, IPProto: 1, HasIPProto: true, ICMPTypeMask: 0xff}, drop), "icmp"},
 		{"arp without ARP", base(Keys{EthType: EthTypeIPv4, ArpOpMask: 0xff}, drop), "arp"},
 		{"vlan without TPID", base(Keys{EthType: EthTypeIPv4, HasVlanID: true}, drop), "vlan keys"},
+		{"IPv4 and IPv6 addresses", base(Keys{EthType: EthTypeIPv4, IPv4SrcMask: [4]byte{255}, IPv6DstMask: [16]byte{255}}, drop), "IPv4 and IPv6"},
+		{"IPv4 and IPv6 tunnel addresses", base(Keys{EncIPv4DstMask: [4]byte{255}, EncIPv6SrcMask: [16]byte{255}}, drop), "IPv4 and IPv6 tunnel"},
 		{"cookie too long", &Filter{Pref: 1, Cookie: make([]byte, 17), Actions: []Action{drop}}, "cookie"},
 		{"cookie without action", &Filter{Pref: 1, Cookie: []byte{1}}, "cookie"},
 		{"too many actions", &Filter{Pref: 1, Actions: make([]Action, 33)}, "33 actions"},
@@ -373,5 +388,78 @@ func roundTrip(t *testing.T, f *Filter) {
 	}
 	if diff := cmp.Diff(want, d.Filter, cmpopts.EquateEmpty(), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("decode(encode(f)) (-want +got):\n%s", diff)
+	}
+}
+
+func TestFilterAsInstalled(t *testing.T) {
+	drop := []Action{{Kind: KindGact, Gact: &Gact{Verdict: VerdictShot}}}
+	tests := []struct {
+		name      string
+		in, want  Keys
+		police    *Police
+		wantPolic *Police
+	}{
+		{name: "802.1ad with an id reads back as 802.1Q",
+			in:   Keys{EthType: EthType8021AD, VlanID: 5, HasVlanID: true},
+			want: Keys{EthType: EthType8021Q, VlanID: 5, HasVlanID: true}},
+		{name: "a TPID alone does not read back",
+			in:   Keys{EthType: EthType8021AD},
+			want: Keys{}},
+		{name: "untagged keys stay",
+			in:   Keys{EthType: EthTypeIPv4, HasNumVlans: true},
+			want: Keys{EthType: EthTypeIPv4, HasNumVlans: true}},
+		{name: "burst rounded to ticks",
+			in: Keys{EthType: EthTypeIPv4}, want: Keys{EthType: EthTypeIPv4},
+			police:    &Police{Rate: 724847174, Burst: 789522},
+			wantPolic: &Police{Rate: 724847174, Burst: 789515}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := Filter{Pref: 1, Keys: tt.in, Actions: drop}
+			want := Filter{Pref: 1, Keys: tt.want, Actions: drop}
+			if tt.police != nil {
+				f.Actions = []Action{{Kind: KindPolice, Police: tt.police}}
+				want.Actions = []Action{{Kind: KindPolice, Police: tt.wantPolic}}
+			}
+			got := f.AsInstalled()
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("AsInstalled (-want +got):\n%s", diff)
+			}
+			if tt.police != nil && got.Actions[0].Police == f.Actions[0].Police {
+				t.Error("AsInstalled changed the caller's policer in place")
+			}
+		})
+	}
+}
+
+func TestDecodeUnsupportedFlowerKey(t *testing.T) {
+	f := Filter{Pref: 1, Protocol: EthPAll, Handle: 4, Keys: Keys{EthType: EthTypeIPv4},
+		Actions: []Action{{Kind: KindGact, Gact: &Gact{Verdict: VerdictShot}}}}
+	b, err := encodeFilterMsg(testLinks, 7, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Append TCA_FLOWER_KEY_IP_TTL (a key nicflow never sets) to the
+	// options, the last attribute of the message, fixing its length.
+	ttl := nl.NewEncoder(nil)
+	ttl.U8(nl.TCA_FLOWER_KEY_IP_TTL, 64)
+	ttl.U8(nl.TCA_FLOWER_KEY_IP_TTL_MASK, 0xff)
+	tb, _ := nl.Split(b[nl.TcMsgLen:])
+	optsOff := nl.TcMsgLen
+	for _, a := range tb[:len(tb)-1] {
+		optsOff += nl.Align(4 + len(a.Data))
+	}
+	b = append(b, ttl.Bytes()...)
+	binary.NativeEndian.PutUint16(b[optsOff:], uint16(len(b)-optsOff))
+
+	d, err := decodeFilterMsg(testLinks, b)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if !errors.Is(d.DecodeErr, errUnsupported) || !strings.Contains(d.DecodeErr.Error(), fmt.Sprint(nl.TCA_FLOWER_KEY_IP_TTL)) {
+		t.Errorf("DecodeErr = %v, want the unsupported attribute named", d.DecodeErr)
+	}
+	if d.Filter.Pref != 1 || d.Filter.Handle != 4 || d.Filter.Keys.EthType != EthTypeIPv4 {
+		t.Errorf("identity and keys not decoded: %+v", d.Filter)
 	}
 }

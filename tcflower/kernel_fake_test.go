@@ -170,16 +170,16 @@ func tcGenBytes(index uint32, verdict int32, extra ...uint32) []byte {
 	return le32(append([]uint32{index, 0, uint32(verdict), 1, 1}, extra...)...)
 }
 
-// vlanMirredFilter is a flower filter of chain 0 as the kernel dumps it:
-// an 802.1Q match (ETH_TYPE twice: inner type, then TPID), flags with
-// TCA_CLS_FLAGS_IN_HW, a mirred redirect and a goto chain with stats.
+// vlanMirredFilter is a flower filter of chain 0 as Linux 6.1 dumps it:
+// an 802.1Q match (ETH_TYPE holds the inner type, the TPID is not
+// reported), flags with TCA_CLS_FLAGS_IN_HW, a mirred redirect and a goto
+// chain with stats.
 func vlanMirredFilter(o *netlink.AttributeEncoder) {
 	o.String(nl.TCA_FLOWER_INDEV, "p1")
 	o.Bytes(nl.TCA_FLOWER_KEY_ETH_DST, []byte{2, 0, 0, 0, 0, 2})
 	o.Bytes(nl.TCA_FLOWER_KEY_ETH_DST_MASK, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	o.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, []byte{0x08, 0x00})
 	o.Uint16(nl.TCA_FLOWER_KEY_VLAN_ID, 100)
-	o.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, []byte{0x81, 0x00})
 	o.Bytes(nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE, []byte{0x08, 0x00})
 	o.Uint32(nl.TCA_FLOWER_FLAGS, nl.TCA_CLS_FLAGS_SKIP_SW|nl.TCA_CLS_FLAGS_IN_HW)
 	o.Uint32(nl.TCA_FLOWER_IN_HW_COUNT, 1)
