@@ -1,0 +1,208 @@
+package offload
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/tcflower"
+)
+
+// Policy is a network's offload policy: which tiers its rules may use.
+type Policy string
+
+// The offload policies.
+const (
+	// PolicyAuto installs filters without flags and reads in_hw back: the
+	// driver decides per filter between hardware and kernel software.
+	PolicyAuto Policy = "auto"
+	// PolicyHW installs filters with skip_sw: hardware or nothing.
+	PolicyHW Policy = "hw"
+	// PolicyTC installs filters with skip_hw: the kernel's software tc, for
+	// hosts without offload-capable NICs.
+	PolicyTC Policy = "tc"
+	// PolicyOff keeps every rule in the Go fast path.
+	PolicyOff Policy = "off"
+)
+
+// ParsePolicy checks an offload policy named in a config file or flag.
+func ParsePolicy(s string) (Policy, error) {
+	switch Policy(s) {
+	case PolicyAuto, PolicyHW, PolicyTC, PolicyOff:
+		return Policy(s), nil
+	}
+	return "", &ConfigError{Field: "offload", Msg: "must be auto, hw, tc or off, not " + quote(s)}
+}
+
+// rank orders tiers by when they run: hardware first, then kernel software
+// tc, then the Go fast path.
+func (t Tier) rank() int {
+	switch t {
+	case TierHW:
+		return 0
+	case TierTC:
+		return 1
+	}
+	return 2
+}
+
+// laterTier returns the one of a and b that runs later.
+func laterTier(a, b Tier) Tier {
+	if b.rank() > a.rank() {
+		return b
+	}
+	return a
+}
+
+// Placement is where one rule runs and, when it is not offloaded, why.
+type Placement struct {
+	Tier   Tier
+	Reason string
+	// Filter is the rule's flower form; nil when it has none.
+	Filter *tcflower.Filter
+}
+
+// placeInput is what placement needs besides the pipeline.
+type placeInput struct {
+	policy Policy
+	// tier is the tier a filter lands in when the device accepts it:
+	// TierHW under PolicyHW, TierTC under PolicyTC; under PolicyAuto the
+	// in_hw read back for each installed rule (missing: TierHW, the
+	// optimistic guess until the kernel has answered).
+	inHW map[uint64]bool
+	// refused holds the device's refusal of a rule's filter, by flow ID.
+	refused map[uint64]string
+	// env answers the translation's questions about ports, meters and
+	// groups; TableComplete is answered by place itself.
+	env tcflower.Env
+}
+
+// place assigns every flow of s a tier by the placement rules of
+// DESIGN.md: (1) expressible and accepted by the device, (2) closure: every
+// higher-priority overlapping rule of the same table runs no later, (3) a
+// goto_table target is complete in the tiers, (4) outputs stay on the same
+// switch (answered by the translation through env). It is pure.
+//
+// Tables are placed from the last to the first, because goto_table only
+// leads forward: a table's completeness is known before any rule that
+// jumps to it is placed.
+func place(s *pipeline.Snapshot, in placeInput) map[uint64]Placement {
+	out := make(map[uint64]Placement)
+	var complete [pipeline.NumTables]bool
+	var tableTier [pipeline.NumTables]Tier
+	env := &placeEnv{Env: in.env, complete: &complete}
+	for t := pipeline.NumTables - 1; t >= 0; t-- {
+		flows := s.Tables[t]
+		latest := TierHW // the latest tier among the flows placed so far in this table
+		placed := make([]*pipeline.Flow, 0, len(flows))
+		catchAll := false
+		tableTier[t] = TierHW
+		for _, f := range flows {
+			p := placeOne(f, in, env, &tableTier)
+			if p.Tier != TierSoft && latest.rank() > p.Tier.rank() {
+				if g := shadowing(f, placed, out, p.Tier); g != nil {
+					p = Placement{Tier: out[g.ID].Tier, Filter: p.Filter,
+						Reason: fmt.Sprintf("a higher-priority overlapping rule (table %d, priority %d, cookie %#x) runs in tier %s",
+							g.Table, g.Priority, g.Cookie, out[g.ID].Tier)}
+					if p.Tier == TierSoft {
+						p.Filter = nil
+					}
+				}
+			}
+			if p.Tier != TierSoft {
+				if g := prefTwin(f, placed, out); g != nil {
+					p = Placement{Tier: TierSoft, Reason: fmt.Sprintf(
+						"shares tc pref %d with the overlapping offloaded rule of priority %d", tcflower.Pref(f.Priority), g.Priority)}
+				}
+			}
+			out[f.ID] = p
+			placed = append(placed, f)
+			latest = laterTier(latest, p.Tier)
+			if p.Tier != TierSoft {
+				tableTier[t] = laterTier(tableTier[t], p.Tier)
+				if f.Match.Mask.IsZero() {
+					catchAll = true
+				}
+			}
+		}
+		// Closure makes every rule above an offloaded catch-all offloaded
+		// too, so the table is complete exactly when it has one.
+		complete[t] = catchAll
+	}
+	return out
+}
+
+// placeOne places f on its own: policy, translation, refusal, goto target.
+func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeline.NumTables]Tier) Placement {
+	if in.policy == PolicyOff {
+		return Placement{Tier: TierSoft, Reason: "offload policy is off"}
+	}
+	filter, err := tcflower.Translate(f, env)
+	if err != nil {
+		var ne *tcflower.NotExpressibleError
+		if errors.As(err, &ne) {
+			return Placement{Tier: TierSoft, Reason: ne.Reason}
+		}
+		return Placement{Tier: TierSoft, Reason: err.Error()}
+	}
+	if why, ok := in.refused[f.ID]; ok {
+		return Placement{Tier: TierSoft, Reason: "device refused the filter: " + why}
+	}
+	tier := TierTC
+	switch in.policy {
+	case PolicyHW:
+		tier = TierHW
+	case PolicyAuto:
+		if hw, ok := in.inHW[f.ID]; !ok || hw {
+			tier = TierHW
+		}
+	}
+	if f.Instr.Goto {
+		// The target table's rules must run no later than the jump.
+		tier = laterTier(tier, tableTier[f.Instr.GotoTable])
+	}
+	return Placement{Tier: tier, Filter: filter}
+}
+
+// shadowing returns, among the higher-priority rules placed before f that
+// overlap it and run later than tier, the first of those that run latest;
+// nil when there is none.
+func shadowing(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placement, tier Tier) *pipeline.Flow {
+	var worst *pipeline.Flow
+	for _, g := range placed {
+		gt := out[g.ID].Tier
+		if gt.rank() <= tier.rank() || (worst != nil && gt.rank() <= out[worst.ID].Tier.rank()) {
+			continue
+		}
+		if g.Match.Overlaps(&f.Match) {
+			worst = g
+		}
+	}
+	return worst
+}
+
+// prefTwin returns an offloaded, overlapping rule placed before f whose tc
+// pref equals f's (OpenFlow priorities 65535 and 65534 share pref 1), or
+// nil: flower does not order filters of one pref, so only one may be
+// offloaded.
+func prefTwin(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placement) *pipeline.Flow {
+	pref := tcflower.Pref(f.Priority)
+	for i := len(placed) - 1; i >= 0; i-- {
+		g := placed[i]
+		if tcflower.Pref(g.Priority) != pref {
+			return nil // placed is in priority order: no earlier rule shares it
+		}
+		if g.Priority != f.Priority && out[g.ID].Tier != TierSoft && g.Match.Overlaps(&f.Match) {
+			return g
+		}
+	}
+	return nil
+}
+
+// placeEnv answers TableComplete from the placement so far.
+type placeEnv struct {
+	tcflower.Env
+	complete *[pipeline.NumTables]bool
+}
+
+func (e *placeEnv) TableComplete(t uint8) bool { return int(t) < len(e.complete) && e.complete[t] }
