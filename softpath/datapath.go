@@ -121,9 +121,13 @@ func New(cfg Config) *Datapath {
 // Install compiles s and makes it the pipeline of every packet processed
 // after Install returns. s must not change afterwards.
 func (d *Datapath) Install(s *pipeline.Snapshot) {
-	cls := classifier.Compile(s)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var prev *classifier.Classifier
+	if g := d.gen.Load(); g != nil {
+		prev = g.cls
+	}
+	cls := classifier.Recompile(prev, s)
 	g := &generation{snap: s, cls: cls, meters: make(map[uint32]*meterState, len(s.Meters))}
 	keep := make(map[*pipeline.Meter]*meterState, len(s.Meters))
 	for id, m := range s.Meters {

@@ -2,6 +2,8 @@ package softpath_test
 
 import (
 	"encoding/binary"
+	"maps"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -110,7 +112,17 @@ func (tb *testbed) flow(t uint8, prio uint16, m pipeline.Match, in pipeline.Inst
 	return f
 }
 
-func (tb *testbed) install() { tb.d.Install(tb.snap) }
+// install hands the datapath a copy of the snapshot built so far: the
+// testbed keeps changing its own, and installed snapshots must not change.
+func (tb *testbed) install() {
+	s := *tb.snap
+	for t := range s.Tables {
+		s.Tables[t] = slices.Clone(s.Tables[t])
+	}
+	s.Groups = maps.Clone(s.Groups)
+	s.Meters = maps.Clone(s.Meters)
+	tb.d.Install(&s)
+}
 
 // send runs frame through the pipeline as received on inPort.
 func (tb *testbed) send(t *testing.T, inPort uint32, frame []byte) {

@@ -1,6 +1,8 @@
 package classifier
 
 import (
+	"time"
+
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -180,4 +182,38 @@ func name(f *pipeline.Flow) string {
 		return "miss"
 	}
 	return fmt.Sprintf("flow %d (prio %d)", f.ID, f.Priority)
+}
+
+func TestRecompileReusesUntouchedTablesAndStaysExact(t *testing.T) {
+	p := pipeline.New()
+	add := func(table uint8, prio uint16, port byte) {
+		t.Helper()
+		fm := &pipeline.FlowMod{Command: pipeline.FlowAdd, Table: table, Priority: prio,
+			OutPort: pipeline.PortAny, OutGroup: pipeline.GroupAny, BufferID: 0xffffffff}
+		fm.Match.Set(pipeline.FieldInPort, []byte{0, 0, 0, port}, nil)
+		if _, err := p.FlowMod(fm, time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(0, 10, 1)
+	add(1, 10, 2)
+	first := Compile(p.Snapshot())
+
+	add(0, 20, 3) // touches table 0 only
+	second := Recompile(first, p.Snapshot())
+	if len(second.tables[1].subs) == 0 || second.tables[1].subs[0] != first.tables[1].subs[0] {
+		t.Error("table 1 was compiled again although the change did not touch it")
+	}
+	if second.tables[0].subs[0] == first.tables[0].subs[0] {
+		t.Error("table 0 was reused although the change touched it")
+	}
+	s := p.Snapshot()
+	for port := uint32(0); port < 5; port++ {
+		k := pipeline.Key{InPort: port}
+		for tbl := uint8(0); tbl < 2; tbl++ {
+			if got, want := second.Lookup(tbl, &k), s.Lookup(tbl, &k); got != want {
+				t.Errorf("table %d in_port %d: Lookup = %v, reference %v", tbl, port, got, want)
+			}
+		}
+	}
 }
