@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Attribute header layout (struct nlattr).
@@ -155,12 +156,13 @@ func Parse(b []byte) (*Table, error) {
 	return t, nil
 }
 
-// Types returns the attribute types present, in no particular order.
+// Types returns the attribute types present, in increasing order.
 func (t *Table) Types() []uint16 {
 	out := make([]uint16, 0, len(t.attrs))
 	for typ := range t.attrs {
 		out = append(out, typ)
 	}
+	slices.Sort(out) // deterministic: errors name the lowest unknown attribute
 	return out
 }
 
