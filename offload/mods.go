@@ -18,6 +18,11 @@ func (n *Network) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
 	if err != nil {
 		return err
 	}
+	if n.tc != nil {
+		for _, m := range ch.Modified {
+			delete(n.tc.refused, m.New.ID) // a new version gets a new try
+		}
+	}
 	n.commit(ch.Removed)
 	if fm.IdleTimeout != 0 || fm.HardTimeout != 0 {
 		n.kickExpiry()
@@ -33,6 +38,7 @@ func (n *Network) GroupMod(ctx context.Context, gm *pipeline.GroupMod) error {
 	if err != nil {
 		return err
 	}
+	n.envChanged()
 	n.commit(ch.Removed)
 	return nil
 }
@@ -45,26 +51,49 @@ func (n *Network) MeterMod(ctx context.Context, mm *pipeline.MeterMod) error {
 	if err != nil {
 		return err
 	}
+	n.envChanged()
 	n.commit(ch.Removed)
 	return nil
 }
 
 // commit hands the pipeline's new state to the tiers and reports removed
-// flows. Callers hold mu.
+// flows with their final merged counters. The fast path installs at once;
+// the tc tier syncs at once when flows left (their filters go, and their
+// last counts are read), else soon, batching the changes that follow
+// (Barrier waits for it). Callers hold mu.
 func (n *Network) commit(removed []pipeline.Removal) {
 	n.dp.Install(n.pipe.Snapshot())
+	if n.tc != nil {
+		n.tc.dirty = true
+		if len(removed) > 0 {
+			n.syncTC()
+		} else {
+			n.kickSync()
+		}
+	}
 	now := n.cfg.Now()
 	for _, r := range removed {
-		if r.Flow.Flags&pipeline.FlagSendFlowRem == 0 {
-			continue
+		if r.Flow.Flags&pipeline.FlagSendFlowRem != 0 {
+			c := n.flowCounts(r.Flow)
+			n.emit(&FlowRemoved{
+				Flow:     r.Flow,
+				Reason:   r.Reason,
+				Packets:  c.total().Packets,
+				Bytes:    c.total().Bytes,
+				Duration: now.Sub(r.Flow.Added),
+			})
 		}
-		n.emit(&FlowRemoved{
-			Flow:     r.Flow,
-			Reason:   r.Reason,
-			Packets:  r.Flow.Counters.Packets.Load(),
-			Bytes:    r.Flow.Counters.Bytes.Load(),
-			Duration: now.Sub(r.Flow.Added),
-		})
+		if n.tc != nil {
+			n.tc.forget(r.Flow)
+		}
+	}
+}
+
+// envChanged tells the tc tier that groups, meters or ports changed, so
+// every rule is translated again.
+func (n *Network) envChanged() {
+	if n.tc != nil {
+		n.tc.envGen++
 	}
 }
 
@@ -79,12 +108,12 @@ func (n *Network) PacketOut(ctx context.Context, inPort uint32, actions []pipeli
 	return n.dp.Execute(inPort, data, actions)
 }
 
-// Barrier returns once every earlier change is in force in every tier. The
-// soft tier installs synchronously, so holding mu once is enough: any mod
-// that returned before has already swapped in its snapshot.
+// Barrier returns once every earlier change is in force in every tier: the
+// fast path installs synchronously, and the tc tier syncs now.
 func (n *Network) Barrier(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.syncTC()
 	return ctx.Err()
 }
 
@@ -114,7 +143,15 @@ func (n *Network) expireLoop(ctx context.Context) {
 func (n *Network) expire() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	removed := n.pipe.Expire(n.cfg.Now(), nil)
+	now := n.cfg.Now()
+	var lastUsed pipeline.LastUsedFunc
+	if n.tc != nil && len(n.tc.rules) > 0 {
+		if now.Sub(n.tc.statsAt) >= time.Second {
+			n.tc.refresh(now)
+		}
+		lastUsed = n.lastUsed
+	}
+	removed := n.pipe.Expire(now, lastUsed)
 	if len(removed) == 0 {
 		return
 	}

@@ -21,6 +21,13 @@ type Config struct {
 	Logger   *zap.Logger
 	// Now returns the current time; nil means time.Now. Tests inject a clock.
 	Now func() time.Time
+	// Offload is the offload policy (default auto).
+	Offload Policy
+	// TC turns on the tc tier; nil: every rule runs in the fast path.
+	TC *TCConfig
+	// TCUnavailable says why there is no tc tier when the policy asks for
+	// one (e.g. the kernel has no cls_flower); it is every rule's reason.
+	TCUnavailable string
 }
 
 // Network is one virtual network: one OpenFlow datapath. Safe for
@@ -33,6 +40,8 @@ type Network struct {
 
 	mu         sync.Mutex // guards the fields below
 	pipe       *pipeline.Pipeline
+	tc         *tcTier // nil: no tc tier
+	syncKick   chan struct{}
 	ports      map[uint32]*port
 	connected  int
 	subs       map[int]func(Event)
@@ -57,6 +66,9 @@ func New(cfg Config) *Network {
 	if cfg.FailMode == "" {
 		cfg.FailMode = FailSecure
 	}
+	if cfg.Offload == "" {
+		cfg.Offload = PolicyAuto
+	}
 	n := &Network{
 		cfg:        cfg,
 		log:        cfg.Logger.Named("offload").With(zap.String(logKeyNetwork, cfg.Name)),
@@ -65,6 +77,10 @@ func New(cfg Config) *Network {
 		ports:      make(map[uint32]*port),
 		subs:       make(map[int]func(Event)),
 		expiryKick: make(chan struct{}, 1),
+		syncKick:   make(chan struct{}, 1),
+	}
+	if cfg.TC != nil && cfg.Offload != PolicyOff {
+		n.tc = newTCTier(*cfg.TC, cfg.Offload, n.log)
 	}
 	n.dp = softpath.New(softpath.Config{Now: cfg.Now, Upcall: n.upcall})
 	n.dp.Install(n.pipe.Snapshot())
@@ -90,6 +106,9 @@ func (n *Network) Datapath() *softpath.Datapath { return n.dp }
 func (n *Network) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- n.dp.Run(ctx) }()
+	if n.tc != nil {
+		go n.syncLoop(ctx)
+	}
 	n.expireLoop(ctx)
 	err := <-errc
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -106,7 +125,16 @@ func (n *Network) AddPort(info PortInfo, io softpath.PacketIO) error {
 	if _, ok := n.ports[info.No]; ok {
 		return fmt.Errorf("add port %s: port number %d is taken", info.Name, info.No)
 	}
+	if n.tc != nil {
+		if err := n.tc.addPort(info); err != nil {
+			return fmt.Errorf("add port %s to the tc tier: %w", info.Name, err)
+		}
+		n.kickSync()
+	}
 	if err := n.dp.AddPort(info.No, info.Name, io); err != nil {
+		if n.tc != nil {
+			_ = n.tc.removePort(info) // undo; the fast path's error is the one to report
+		}
 		return fmt.Errorf("add port %s: %w", info.Name, err)
 	}
 	n.dp.SetPortLive(info.No, info.Up && !info.AdminDown)
@@ -123,6 +151,12 @@ func (n *Network) RemovePort(no uint32) error {
 	p, ok := n.ports[no]
 	if !ok {
 		return fmt.Errorf("remove port %d: no such port", no)
+	}
+	if n.tc != nil {
+		if err := n.tc.removePort(p.info); err != nil {
+			n.log.Error("remove port from the tc tier", zap.String(logKeyPort, p.info.Name), zap.Error(err))
+		}
+		n.syncTC() // its rules leave tc now, before the device goes
 	}
 	if err := n.dp.RemovePort(no); err != nil {
 		return fmt.Errorf("remove port %s: %w", p.info.Name, err)

@@ -75,6 +75,12 @@ type placeInput struct {
 	// env answers the translation's questions about ports, meters and
 	// groups; TableComplete is answered by place itself.
 	env tcflower.Env
+	// translate is tcflower.Translate, or a cache in front of it.
+	translate func(*pipeline.Flow, tcflower.Env) (*tcflower.Filter, error)
+	// meterUse counts the flows using each meter: a tc policer belongs to
+	// one filter, so the flows of a shared meter stay in the fast path,
+	// where they share one rate.
+	meterUse map[uint32]int
 }
 
 // place assigns every flow of s a tier by the placement rules of
@@ -137,7 +143,15 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeli
 	if in.policy == PolicyOff {
 		return Placement{Tier: TierSoft, Reason: "offload policy is off"}
 	}
-	filter, err := tcflower.Translate(f, env)
+	if m := f.Instr.Meter; m != 0 && in.meterUse[m] > 1 {
+		return Placement{Tier: TierSoft, Reason: fmt.Sprintf(
+			"meter %d is shared by %d flows: a tc policer serves one filter, so they would not share its rate", m, in.meterUse[m])}
+	}
+	translate := in.translate
+	if translate == nil {
+		translate = tcflower.Translate
+	}
+	filter, err := translate(f, env)
 	if err != nil {
 		var ne *tcflower.NotExpressibleError
 		if errors.As(err, &ne) {

@@ -11,20 +11,31 @@ func (n *Network) Features() (dpid uint64, tables uint8) {
 	return n.cfg.DPID, pipeline.NumTables
 }
 
-// FlowStats returns the flows selected by f with merged counters.
+// FlowStats returns the flows selected by f with their tier and merged
+// counters. It brings the tc tier up to date and reads its counters first.
 func (n *Network) FlowStats(f *pipeline.FlowFilter) []FlowStat {
 	n.mu.Lock()
-	flows := n.pipe.Flows(f)
-	n.mu.Unlock()
+	defer n.mu.Unlock()
 	now := n.cfg.Now()
+	if n.tc != nil {
+		n.syncTC()
+		n.tc.refresh(now)
+	}
+	flows := n.pipe.Flows(f)
 	out := make([]FlowStat, len(flows))
 	for i, fl := range flows {
+		c := n.flowCounts(fl)
+		tier, why := n.placement(fl)
+		tot := c.total()
 		out[i] = FlowStat{
 			Flow:     fl,
-			Tier:     TierSoft,
-			Reason:   "tc tier not available in this build",
-			Packets:  fl.Counters.Packets.Load(),
-			Bytes:    fl.Counters.Bytes.Load(),
+			Tier:     tier,
+			Reason:   why,
+			Packets:  tot.Packets,
+			Bytes:    tot.Bytes,
+			HW:       c.hw,
+			TC:       c.tc,
+			Soft:     c.soft,
 			Duration: now.Sub(fl.Added),
 		}
 	}
@@ -38,8 +49,13 @@ func (n *Network) TableStats() []TableStat {
 	for t := range active {
 		active[t] = n.pipe.FlowCount(uint8(t))
 	}
-	n.mu.Unlock()
 	lookups, matched := n.dp.TableStats()
+	if n.tc != nil {
+		n.syncTC()
+		n.tc.refresh(n.cfg.Now())
+		n.tc.tableCounts(&lookups, &matched)
+	}
+	n.mu.Unlock()
 	out := make([]TableStat, pipeline.NumTables)
 	for t := range out {
 		out[t] = TableStat{Table: uint8(t), Active: uint32(active[t]), Lookups: lookups[t], Matched: matched[t]}

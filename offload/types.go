@@ -42,7 +42,7 @@ func quote(s string) string { return "\"" + s + "\"" }
 // Tier is where a rule executes.
 type Tier string
 
-// The tiers. This slice implements soft only.
+// The tiers.
 const (
 	TierHW   Tier = "hw"
 	TierTC   Tier = "tc"
@@ -58,16 +58,32 @@ type PortInfo struct {
 	AdminDown bool   // OFPPC_PORT_DOWN
 	SpeedKbps uint32 // 0: unknown
 	MTU       int
+	// Ifindex is the netdev's interface index (0: not a kernel netdev,
+	// e.g. an in-memory test port); the tc tier binds it to the
+	// network's block.
+	Ifindex int
+	// SwitchID is the netdev's phys_switch_id ("" for software devices):
+	// under offload policy hw, outputs stay on the same eswitch only
+	// between ports with the same switch id.
+	SwitchID string
 }
+
+// Counts are packets and bytes.
+type Counts struct{ Packets, Bytes uint64 }
 
 // FlowStat is one flow entry with its merged counters.
 type FlowStat struct {
-	Flow     *pipeline.Flow
-	Tier     Tier
-	Reason   string // why the rule is not offloaded (empty when it is)
-	Packets  uint64
-	Bytes    uint64
-	Duration time.Duration
+	Flow   *pipeline.Flow
+	Tier   Tier
+	Reason string // why the rule is not offloaded (empty when it is)
+	// Packets and Bytes are the merged totals: HW + TC + Soft.
+	Packets uint64
+	Bytes   uint64
+	// HW, TC and Soft split the totals by the tier that counted them:
+	// hardware, the kernel's software tc, the Go fast path. A rule that
+	// moved between tiers keeps what each tier counted before.
+	HW, TC, Soft Counts
+	Duration     time.Duration
 }
 
 // TableStat is one table's statistics.

@@ -68,11 +68,12 @@ type Datapath struct {
 	pt   atomic.Pointer[portTable]
 	macs *macTable
 
-	mu      sync.Mutex // guards the fields below and serializes port-table changes
-	running bool
-	stopped bool
-	readers sync.WaitGroup
-	meters  map[*pipeline.Meter]*meterState // meter state by meter, carried across generations
+	mu          sync.Mutex // guards the fields below and serializes port-table changes
+	running     bool
+	stopped     bool
+	readers     sync.WaitGroup
+	missSources []*missSource                   // see AddMissSource
+	meters      map[*pipeline.Meter]*meterState // meter state by meter, carried across generations
 
 	ctlMu sync.Mutex // guards ctl
 	ctl   *worker    // runs Execute (packet-outs)
@@ -161,6 +162,9 @@ func (d *Datapath) Run(ctx context.Context) error {
 	for _, p := range d.pt.Load().list {
 		d.startReader(p)
 	}
+	for _, m := range d.missSources {
+		d.startMissReader(m)
+	}
 	d.mu.Unlock()
 
 	<-ctx.Done()
@@ -171,6 +175,11 @@ func (d *Datapath) Run(ctx context.Context) error {
 	for _, p := range d.pt.Load().list {
 		if err := p.close(); err != nil {
 			errs = append(errs, fmt.Errorf("close port %d (%s): %w", p.no, p.name, err))
+		}
+	}
+	for _, m := range d.missSources {
+		if err := m.io.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close miss source %s: %w", m.name, err))
 		}
 	}
 	d.mu.Unlock()

@@ -213,6 +213,50 @@ func (h *Handle) Delete(block uint32, chain uint32, pref uint16, handle uint32) 
 	return err
 }
 
+// Remove deletes one filter and returns it as the kernel last saw it,
+// counters included: the kernel echoes a deleted filter before freeing it,
+// so no packet it counted is lost. A filter that does not exist is an
+// *Error with Errno ENOENT.
+func (h *Handle) Remove(block uint32, chain uint32, pref uint16, handle uint32) (Dumped, error) {
+	op := fmt.Sprintf("remove flower filter block %d chain %d pref %d handle %#x", block, chain, pref, handle)
+	if pref == 0 || handle == 0 {
+		return Dumped{}, fmt.Errorf("%s: pref and handle must be set", op)
+	}
+	return h.one(op, nl.RTM_DELTFILTER, netlink.Echo, block, chain, pref, handle)
+}
+
+// Get reads one filter with its counters.
+func (h *Handle) Get(block uint32, chain uint32, pref uint16, handle uint32) (Dumped, error) {
+	op := fmt.Sprintf("get flower filter block %d chain %d pref %d handle %#x", block, chain, pref, handle)
+	if pref == 0 || handle == 0 {
+		return Dumped{}, fmt.Errorf("%s: pref and handle must be set", op)
+	}
+	return h.one(op, nl.RTM_GETTFILTER, 0, block, chain, pref, handle)
+}
+
+// one sends a request about a single filter and decodes the filter the
+// kernel answers with.
+func (h *Handle) one(op string, typ netlink.HeaderType, flags netlink.HeaderFlags, block, chain uint32, pref uint16, handle uint32) (Dumped, error) {
+	e := nl.NewEncoder(blockMsg(block, handle, nl.Info(pref, 0)).Append(nil))
+	e.String(nl.TCA_KIND, "flower")
+	e.U32(nl.TCA_CHAIN, chain)
+	replies, err := h.request(op, typ, flags, e.Bytes())
+	if err != nil {
+		return Dumped{}, err
+	}
+	for _, m := range replies {
+		if m.Header.Type != nl.RTM_NEWTFILTER && m.Header.Type != nl.RTM_DELTFILTER {
+			continue
+		}
+		d, err := decodeFilterMsg(h.links(), m.Data)
+		if err != nil {
+			return Dumped{}, fmt.Errorf("%s: decode the kernel's answer: %w", op, err)
+		}
+		return d, nil
+	}
+	return Dumped{}, fmt.Errorf("%s: the kernel sent no filter back", op)
+}
+
 // DeleteChain removes every filter of chain in block. Flushing a chain that
 // holds no filter succeeds.
 func (h *Handle) DeleteChain(block, chain uint32) error {

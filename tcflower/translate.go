@@ -101,16 +101,22 @@ func Translate(f *pipeline.Flow, env Env) (*Filter, error) {
 	return flt, nil
 }
 
-// Pref maps an OpenFlow priority to a tc pref: pref = 65535 - priority, so
-// a higher priority runs first. Pref 0 asks the kernel to pick one, so
-// priority 65535 is clamped to pref 1 and shares it with priority 65534:
-// filters of one pref have no defined order, so placement must treat the
-// two priorities as one level (two overlapping rules of priority 65535 and
-// 65534 in one table cannot both be offloaded). Every other priority has a
-// pref of its own.
+// Pref maps an OpenFlow priority to a tc pref: pref = 65534 - priority, so
+// a higher priority runs first. Pref 0 asks the kernel to pick one and
+// pref 65535 (MissPref) is kept for the filters that hand tc's misses to
+// the fast path, so priorities 65535, 65534 and 65533 are clamped to pref 1
+// and share it: filters of one pref have no defined order, so placement
+// must treat those priorities as one level (two overlapping rules of
+// priority 65535 and 65534 in one table cannot both be offloaded). Every
+// other priority has a pref of its own.
 func Pref(priority uint16) uint16 {
-	if priority == 0xffff {
+	if priority >= 0xfffd {
 		return 1
 	}
-	return 0xffff - priority
+	return 0xfffe - priority
 }
+
+// MissPref is the pref of a network's miss filters: below every rule
+// (priority 0 has pref 65534), they catch what no offloaded rule of chain 0
+// took and hand it to the fast path.
+const MissPref = 0xffff

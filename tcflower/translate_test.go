@@ -38,7 +38,7 @@ func TestPref(t *testing.T) {
 		prio uint16
 		want uint16
 	}{
-		{0, 65535}, {1, 65534}, {100, 65435}, {32768, 32767}, {65534, 1}, {65535, 1},
+		{0, 65534}, {1, 65533}, {100, 65434}, {32768, 32766}, {65532, 2}, {65533, 1}, {65534, 1}, {65535, 1},
 	}
 	for _, tt := range tests {
 		if got := Pref(tt.prio); got != tt.want {
@@ -89,7 +89,7 @@ func TestTranslateFilter(t *testing.T) {
 	}
 	want := &Filter{
 		Chain:    2,
-		Pref:     65235,
+		Pref:     65234,
 		Protocol: EthPAll,
 		Keys: Keys{
 			Indev: "p1", EthType: EthTypeIPv4, IPProto: 6, HasIPProto: true,

@@ -44,6 +44,11 @@ type Options struct {
 	// QdiscBypass sends straight to the driver, skipping the interface's
 	// qdisc (and tc egress rules): faster, but invisible to tc.
 	QdiscBypass bool
+	// NoReceive opens a send-only socket: it is bound to no protocol, so
+	// the kernel hands it no frame, and ReadBatch only waits for Close.
+	// For ports whose received frames reach the fast path another way
+	// (the tc tier's miss device).
+	NoReceive bool
 }
 
 // Socket is an AF_PACKET socket bound to one interface. ReadBatch must be
@@ -64,6 +69,7 @@ type Socket struct {
 	held     []int // slots handed out in the last batch
 	pollfds  [2]unix.PollFd
 	ignoreOu bool // kernel ignores our outgoing frames (else filter by pkttype)
+	noRx     bool // send-only (Options.NoReceive)
 
 	mu       sync.Mutex // guards the fields below
 	closed   bool
@@ -128,6 +134,10 @@ func (s *Socket) open(opts Options) error {
 			return fmt.Errorf("set PACKET_QDISC_BYPASS: %w", err)
 		}
 	}
+	s.noRx = opts.NoReceive
+	if s.noRx {
+		return s.openSendOnly(opts)
+	}
 	// Blocks of at least 128 KiB (a multiple of the page and frame sizes).
 	block := max(s.frameSize, 128<<10)
 	perBlock := block / s.frameSize
@@ -148,17 +158,33 @@ func (s *Socket) open(opts Options) error {
 	if err := unix.Bind(fd, sa); err != nil {
 		return fmt.Errorf("bind: %w", err)
 	}
+	return s.finishOpen(opts)
+}
+
+// openSendOnly binds the socket to protocol 0 (no frame is delivered to
+// it) and to the interface, for sending.
+func (s *Socket) openSendOnly(opts Options) error {
+	if err := unix.Bind(s.fd, &unix.SockaddrLinklayer{Protocol: 0, Ifindex: s.ifindex}); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	return s.finishOpen(opts)
+}
+
+// finishOpen sets promiscuous mode (so the device accepts every frame for
+// the switch, whoever reads it) and the eventfd that wakes ReadBatch.
+func (s *Socket) finishOpen(opts Options) error {
 	if !opts.NoPromisc {
 		mr := unix.PacketMreq{Ifindex: int32(s.ifindex), Type: unix.PACKET_MR_PROMISC}
-		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
+		if err := unix.SetsockoptPacketMreq(s.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
 			return fmt.Errorf("set promiscuous: %w", err)
 		}
 	}
+	var err error
 	s.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("eventfd: %w", err)
 	}
-	s.pollfds = [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.efd), Events: unix.POLLIN}}
+	s.pollfds = [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.efd), Events: unix.POLLIN}}
 	s.held = make([]int, 0, 256)
 	return nil
 }

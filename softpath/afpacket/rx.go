@@ -36,13 +36,17 @@ func (s *Socket) ReadBatch(frames []softpath.Frame) (int, error) {
 	s.mu.Unlock()
 
 	s.returnHeld()
+	fds := s.pollfds[:]
+	if s.noRx {
+		fds = s.pollfds[1:] // only the wake-up on Close
+	}
 	for {
 		if n := s.collect(frames); n > 0 {
 			return n, nil
 		}
 		s.returnHeld() // slots of frames we skipped
 		s.pollfds[0].Revents, s.pollfds[1].Revents = 0, 0
-		_, err := unix.Poll(s.pollfds[:], -1)
+		_, err := unix.Poll(fds, -1)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return 0, fmt.Errorf("afpacket read %s: poll: %w", s.name, err)
 		}
@@ -78,6 +82,9 @@ func (s *Socket) returnHeld() {
 // collect takes the frames the kernel filled, up to len(frames).
 func (s *Socket) collect(frames []softpath.Frame) int {
 	n := 0
+	if s.noRx {
+		return 0
+	}
 	for n < len(frames) {
 		st := atomic.LoadUint32(s.status(s.next))
 		if st&unix.TP_STATUS_USER == 0 {

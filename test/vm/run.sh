@@ -14,6 +14,7 @@
 #   NICFLOW_VM_TIMEOUT   seconds for the whole boot, default 480
 #   NICFLOW_VM_PKG_TIMEOUT  go test -timeout per package, default 3m
 #   NICFLOW_VM_RUN       go test -run pattern (no spaces)
+#   NICFLOW_VM_PKGS      only these packages (space-separated, e.g. "sriov/vf offload")
 #   NICFLOW_VM_APPEND    extra kernel command line, e.g. nicflow.env=NAME=VALUE
 #   NICFLOW_VM_MEM, NICFLOW_VM_SMP   guest memory (MiB, 1024) and CPUs (1)
 #   NICFLOW_VM_TOOLS=1   also pack ip, tc, devlink, bridge, ovs-ofctl and
@@ -43,7 +44,11 @@ mkdir -p "$root/tests" "$root/modules" "$work/bin" "$(dirname "$log")"
 
 # Test binaries, one directory per package with its testdata next to it.
 t1=$(now)
-mapfile -t pkgs < <(test/vm/pkgs.sh)
+if [ -n "${NICFLOW_VM_PKGS:-}" ]; then
+	read -r -a pkgs <<<"$NICFLOW_VM_PKGS"
+else
+	mapfile -t pkgs < <(test/vm/pkgs.sh)
+fi
 if [ ${#pkgs[@]} -eq 0 ]; then
 	say "no packages import test/vm/vmtest"
 	exit 1

@@ -1,0 +1,81 @@
+package offload
+
+import (
+	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/tcflower"
+)
+
+// tierEnv answers the translation's questions about a network for the tc
+// tier: its ports bound to the block, its groups and meters.
+type tierEnv struct {
+	t        *tcTier
+	ports    map[uint32]*port
+	snap     *pipeline.Snapshot
+	switchID string // the eswitch of the network's first port that has one
+}
+
+func (n *Network) tierEnv(snap *pipeline.Snapshot) *tierEnv {
+	e := &tierEnv{t: n.tc, ports: n.ports, snap: snap}
+	for _, p := range n.sortedPorts() {
+		if p.info.SwitchID != "" {
+			e.switchID = p.info.SwitchID
+			break
+		}
+	}
+	return e
+}
+
+// Port describes port no when it is bound to the block. Under policy hw an
+// output stays on the switch only between ports of one eswitch; in kernel
+// software (policies tc and auto, where the driver decides) every bound
+// port is reachable.
+func (e *tierEnv) Port(no uint32) (tcflower.Port, bool) {
+	p, ok := e.ports[no]
+	if !ok || e.t.miss[no] == nil {
+		return tcflower.Port{}, false
+	}
+	same := e.t.policy != PolicyHW || (p.info.SwitchID != "" && p.info.SwitchID == e.switchID)
+	return tcflower.Port{Name: p.info.Name, SameSwitch: same}, true
+}
+
+// Meter returns meter id; each filter gets a policer of its own (placement
+// keeps the flows of a meter shared by several flows in the fast path).
+func (e *tierEnv) Meter(id uint32) (*pipeline.Meter, uint32) { return e.snap.Meters[id], 0 }
+
+// Group returns group id.
+func (e *tierEnv) Group(id uint32) *pipeline.Group { return e.snap.Groups[id] }
+
+// TableComplete is answered by place.
+func (e *tierEnv) TableComplete(uint8) bool { return false }
+
+// translate is tcflower.Translate with a cache: a flow's filter depends on
+// the flow (immutable: a modify makes a new *Flow), the ports, groups and
+// meters (envGen) and, for a goto_table, the target table's completeness,
+// so goto and meter flows are translated afresh each time.
+func (t *tcTier) translate(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) {
+	if f.Instr.Goto || f.Instr.Meter != 0 {
+		return tcflower.Translate(f, env)
+	}
+	if c, ok := t.trans[f.ID]; ok && c.flow == f && c.envGen == t.envGen {
+		return c.filter, c.err
+	}
+	flt, err := tcflower.Translate(f, env)
+	t.trans[f.ID] = translation{flow: f, envGen: t.envGen, filter: flt, err: err}
+	return flt, err
+}
+
+// meterUse counts the flows of s that use each meter.
+func meterUse(s *pipeline.Snapshot) map[uint32]int {
+	use := map[uint32]int{}
+	if len(s.Meters) == 0 {
+		return use
+	}
+	for t := range s.Tables {
+		for _, f := range s.Tables[t] {
+			if f.Instr.Meter != 0 {
+				use[f.Instr.Meter]++
+			}
+		}
+	}
+	return use
+}

@@ -1,0 +1,55 @@
+package offload
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// syncDelay is how long the tc tier waits after a change before it syncs,
+// so that a burst of flow mods is installed in one pass.
+const syncDelay = 2 * time.Millisecond
+
+// kickSync asks syncLoop to sync the tc tier soon.
+func (n *Network) kickSync() {
+	select {
+	case n.syncKick <- struct{}{}:
+	default:
+	}
+}
+
+// syncLoop syncs the tc tier after changes, and removes the filters of an
+// earlier run that no re-sent rule adopted once ReconcileDelay has passed.
+func (n *Network) syncLoop(ctx context.Context) {
+	reconcile := time.NewTimer(n.tc.cfg.ReconcileDelay)
+	defer reconcile.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reconcile.C:
+			n.Reconcile()
+		case <-n.syncKick:
+			time.Sleep(syncDelay)
+			n.mu.Lock()
+			n.syncTC()
+			n.mu.Unlock()
+		}
+	}
+}
+
+// Reconcile removes the filters of an earlier run that no rule re-sent by
+// the controller has adopted. Run calls it ReconcileDelay after it starts.
+func (n *Network) Reconcile() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.tc == nil {
+		return
+	}
+	n.tc.dirty = true
+	n.syncTC() // adopt what the rules sent so far can
+	if removed := n.tc.reconcile(); removed > 0 {
+		n.log.Info("removed filters of an earlier run that no rule re-sent", zap.Int("filters", removed))
+	}
+}
