@@ -28,6 +28,10 @@ type Config struct {
 	// TCUnavailable says why there is no tc tier when the policy asks for
 	// one (e.g. the kernel has no cls_flower); it is every rule's reason.
 	TCUnavailable string
+	// PortCounters reads a port's counters from its netdev. With a tc
+	// tier, port statistics come from it (the fast path sees only what tc
+	// did not handle); false: not available, use the fast path's.
+	PortCounters func(PortInfo) (PortStat, bool)
 }
 
 // Network is one virtual network: one OpenFlow datapath. Safe for

@@ -74,6 +74,13 @@ func (n *Network) PortStats(port uint32) []PortStat {
 		if port != pipeline.PortAny && port != info.info.No {
 			continue
 		}
+		if n.tc != nil && n.cfg.PortCounters != nil {
+			if st, ok := n.cfg.PortCounters(info.info); ok {
+				st.PortNo, st.Duration = info.info.No, now.Sub(info.added)
+				out = append(out, st)
+				continue
+			}
+		}
 		s := n.dp.PortStats(info.info.No)
 		out = append(out, PortStat{
 			PortNo:    info.info.No,

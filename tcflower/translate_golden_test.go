@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
 )
 
 // update rewrites the golden files; the codec's golden tests share it.
@@ -81,7 +82,7 @@ func goldenEnv() *testEnv {
 
 // translateText is the golden rendering of one rule's translation.
 func translateText(rule string, env Env) string {
-	f, err := parseRule(rule)
+	f, err := flowtext.Flow(rule)
 	if err != nil {
 		return "parse error: " + err.Error()
 	}

@@ -10,13 +10,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
 )
 
 // specOpts compares Filter specs (TunnelKey holds netip.Addr).
 var specOpts = cmpopts.EquateComparable(netip.Addr{})
 
 func TestNotExpressibleIs(t *testing.T) {
-	f, err := parseRule("in_port=1,actions=output:CONTROLLER")
+	f, err := flowtext.Flow("in_port=1,actions=output:CONTROLLER")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestCookie(t *testing.T) {
 }
 
 func TestTranslateFilter(t *testing.T) {
-	f, err := parseRule("table=2,priority=300,in_port=1,tcp,tcp_dst=80,actions=meter:1,set_field:8080->tcp_dst,output:2")
+	f, err := flowtext.Flow("table=2,priority=300,in_port=1,tcp,tcp_dst=80,actions=meter:1,set_field:8080->tcp_dst,output:2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestPeditSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) {
-			f, err := parseRule(tt.rule)
+			f, err := flowtext.Flow(tt.rule)
 			if err != nil {
 				t.Fatal(err)
 			}

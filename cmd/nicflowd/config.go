@@ -32,6 +32,8 @@ type NetworkConfig struct {
 	Controllers []string `yaml:"controllers"`
 	Listeners   []string `yaml:"listeners"`
 	FailMode    string   `yaml:"fail_mode"`
+	// Offload is the offload policy: auto (default), hw, tc or off.
+	Offload string `yaml:"offload"`
 }
 
 const (
@@ -102,6 +104,12 @@ func (c *Config) normalize() error {
 		if _, err := offload.ParseFailMode(n.FailMode); err != nil {
 			return fmt.Errorf("%s.%w", where, err)
 		}
+		if n.Offload == "" {
+			n.Offload = string(offload.PolicyAuto)
+		}
+		if _, err := offload.ParsePolicy(n.Offload); err != nil {
+			return fmt.Errorf("%s.%w", where, err)
+		}
 		if _, err := parseDPID(n.DPID); err != nil {
 			return fmt.Errorf("%s.dpid: %w", where, err)
 		}
@@ -169,6 +177,7 @@ type options struct {
 	listeners   stringList
 	controllers stringList
 	failMode    string
+	offload     string
 	dpid        string
 	network     string
 	runDir      string
@@ -185,6 +194,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	fs.Var(&o.listeners, "listen", "passive OpenFlow listener `ptcp:PORT[:IP]|punix:PATH`; repeat")
 	fs.Var(&o.controllers, "controller", "controller to connect to, `tcp:HOST:PORT`; repeat")
 	fs.StringVar(&o.failMode, "fail-mode", string(offload.FailSecure), "`secure|standalone`: what to do with no controller")
+	fs.StringVar(&o.offload, "offload", string(offload.PolicyAuto), "offload `POLICY`: auto (the driver decides, read back), hw (hardware only), tc (kernel software tc), off (Go fast path only)")
 	fs.StringVar(&o.dpid, "dpid", "", "datapath id `N` (decimal or 0x-hex; default: from the first port's MAC)")
 	fs.StringVar(&o.network, "network", defaultNetwork, "network `NAME`")
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
@@ -206,7 +216,7 @@ func (o *options) config(fs *flag.FlagSet) (*Config, error) {
 		var conflict []string
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "port", "listen", "controller", "fail-mode", "dpid", "network":
+			case "port", "listen", "controller", "fail-mode", "offload", "dpid", "network":
 				conflict = append(conflict, "--"+f.Name)
 			}
 		})
@@ -230,6 +240,7 @@ func (o *options) config(fs *flag.FlagSet) (*Config, error) {
 		Listeners:   o.listeners,
 		Controllers: o.controllers,
 		FailMode:    o.failMode,
+		Offload:     o.offload,
 	}}}
 	o.override(c)
 	if err := c.normalize(); err != nil {

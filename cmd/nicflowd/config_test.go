@@ -18,6 +18,7 @@ networks:
     controllers: [tcp:127.0.0.1:6653]
     listeners: [ptcp:6634]
     fail_mode: standalone
+    offload: tc
   - name: red
     ports: [veth3]
 `))
@@ -29,8 +30,8 @@ networks:
 		RunDir:   defaultRunDir,
 		Networks: []NetworkConfig{
 			{Name: "blue", DPID: "0x2a", Mode: "host", Ports: []string{"veth1", "veth2"},
-				Controllers: []string{"tcp:127.0.0.1:6653"}, Listeners: []string{"ptcp:6634"}, FailMode: "standalone"},
-			{Name: "red", Mode: "host", Ports: []string{"veth3"}, FailMode: "secure"},
+				Controllers: []string{"tcp:127.0.0.1:6653"}, Listeners: []string{"ptcp:6634"}, FailMode: "standalone", Offload: "tc"},
+			{Name: "red", Mode: "host", Ports: []string{"veth3"}, FailMode: "secure", Offload: "auto"},
 		},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -49,6 +50,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{"no ports", "networks: [{name: a}]", "networks[0].ports"},
 		{"port twice", "networks: [{name: a, ports: [x]}, {name: b, ports: [x]}]", "networks[1].ports[0]"},
 		{"bad fail mode", "networks: [{name: a, ports: [x], fail_mode: open}]", "networks[0].fail_mode"},
+		{"bad offload", "networks: [{name: a, ports: [x], offload: fast}]", "networks[0].offload"},
 		{"bad dpid", "networks: [{name: a, ports: [x], dpid: zz}]", "networks[0].dpid"},
 		{"bad controller", "networks: [{name: a, ports: [x], controllers: [\"1.2.3.4:6653\"]}]", "networks[0].controllers[0]"},
 		{"bad listener", "networks: [{name: a, ports: [x], listeners: [\"tcp:6653\"]}]", "networks[0].listeners[0]"},
@@ -69,7 +71,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 
 func TestFlagsBuildOneNetwork(t *testing.T) {
 	o, fs, err := parseFlags([]string{"--port", "a", "--port", "b", "--listen", "ptcp:6634",
-		"--fail-mode", "standalone", "--dpid", "7", "--controller", "tcp:127.0.0.1:6653"}, io.Discard)
+		"--fail-mode", "standalone", "--dpid", "7", "--controller", "tcp:127.0.0.1:6653", "--offload", "off"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestFlagsBuildOneNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := NetworkConfig{Name: defaultNetwork, DPID: "7", Mode: "host", Ports: []string{"a", "b"},
-		Listeners: []string{"ptcp:6634"}, Controllers: []string{"tcp:127.0.0.1:6653"}, FailMode: "standalone"}
+		Listeners: []string{"ptcp:6634"}, Controllers: []string{"tcp:127.0.0.1:6653"}, FailMode: "standalone", Offload: "off"}
 	if diff := cmp.Diff([]NetworkConfig{want}, c.Networks); diff != "" {
 		t.Errorf("networks (-want +got):\n%s", diff)
 	}
@@ -88,6 +90,7 @@ func TestFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{},                                    // no ports
 		{"--port", "a", "--fail-mode", "x"},   // bad fail mode
+		{"--port", "a", "--offload", "x"},     // bad offload policy
 		{"--config", "f.yaml", "--port", "a"}, // conflict
 		{"--port", "a", "extra"},              // stray argument
 	} {

@@ -28,7 +28,38 @@ func linkInfo(name string, no uint32) (offload.PortInfo, error) {
 		AdminDown: a.Flags&netFlagUp == 0,
 		SpeedKbps: speedKbps(name),
 		MTU:       a.MTU,
+		Ifindex:   a.Index,
+		SwitchID:  switchID(name),
 	}, nil
+}
+
+// switchID reads a netdev's phys_switch_id ("" when it has none).
+func switchID(name string) string {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/phys_switch_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// netdevCounters reads a port's counters from its netdev: with a tc tier
+// the fast path sees only the frames tc did not handle.
+func netdevCounters(p offload.PortInfo) (offload.PortStat, bool) {
+	if p.Ifindex == 0 {
+		return offload.PortStat{}, false
+	}
+	l, err := netlink.LinkByIndex(p.Ifindex)
+	if err != nil || l.Attrs().Statistics == nil {
+		return offload.PortStat{}, false
+	}
+	s := l.Attrs().Statistics
+	return offload.PortStat{
+		PortNo:    p.No,
+		RxPackets: s.RxPackets, TxPackets: s.TxPackets,
+		RxBytes: s.RxBytes, TxBytes: s.TxBytes,
+		RxDropped: s.RxDropped, TxDropped: s.TxDropped,
+		RxErrors: s.RxErrors, TxErrors: s.TxErrors,
+	}, true
 }
 
 const netFlagUp = 1 // net.FlagUp

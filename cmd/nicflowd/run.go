@@ -17,6 +17,7 @@ import (
 	"github.com/nicflow/nicflow/api/openflow/ofnetwork"
 	"github.com/nicflow/nicflow/cmd/internal/version"
 	"github.com/nicflow/nicflow/offload"
+	"github.com/nicflow/nicflow/offload/tcport"
 	"github.com/nicflow/nicflow/softpath/afpacket"
 )
 
@@ -136,14 +137,27 @@ func buildNetwork(nc *NetworkConfig, runDir string, log *zap.Logger) (_ *network
 	if dpid == 0 {
 		dpid = dpidFromMAC(infos[0].HWAddr)
 	}
-	n := offload.New(offload.Config{Name: nc.Name, DPID: dpid, FailMode: failMode, Logger: log})
+	policy, _ := offload.ParsePolicy(nc.Offload)
+	ocfg := offload.Config{Name: nc.Name, DPID: dpid, FailMode: failMode, Logger: log, Offload: policy, PortCounters: netdevCounters}
+	tc, err := openTC(nc.Name, policy, &ocfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", nc.Name, err)
+	}
+	n := offload.New(ocfg)
+	if tc != nil {
+		if err := n.Datapath().AddMissSource(tc.MissPeer, tc.Miss); err != nil {
+			return nil, fmt.Errorf("network %s: %w", nc.Name, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
 	for _, info := range infos {
-		sock, err := afpacket.Open(info.Name, afpacket.Options{})
+		// With a tc tier, the port's frames reach the fast path through the
+		// miss device; reading the port too would handle them twice.
+		sock, err := afpacket.Open(info.Name, afpacket.Options{NoReceive: tc != nil})
 		if err != nil {
 			return nil, fmt.Errorf("network %s: open port %s: %w", nc.Name, info.Name, err)
 		}
@@ -167,6 +181,35 @@ func buildNetwork(nc *NetworkConfig, runDir string, log *zap.Logger) (_ *network
 		return nil, fmt.Errorf("network %s: %w", nc.Name, err)
 	}
 	return &network{net: n, sw: sw}, nil
+}
+
+// openTC sets up the network's tc tier when its policy asks for one. When
+// the kernel cannot have one it says so once and the network runs every
+// rule in the fast path (the reason shows on every rule).
+func openTC(name string, policy offload.Policy, cfg *offload.Config, log *zap.Logger) (*tcport.Setup, error) {
+	if policy == offload.PolicyOff {
+		log.Info("offload policy off: every rule runs in the fast path", zap.String(logKeyNetwork, name))
+		return nil, nil
+	}
+	s, err := tcport.Open(name)
+	var ue *tcport.UnavailableError
+	if errors.As(err, &ue) {
+		lvl := log.Warn
+		if policy == offload.PolicyHW {
+			lvl = log.Error
+		}
+		lvl("tc tier unavailable: every rule runs in the fast path", zap.String(logKeyNetwork, name),
+			zap.String("offload", string(policy)), zap.String("reason", ue.Reason))
+		cfg.TCUnavailable = ue.Reason
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg.TC = &offload.TCConfig{Kernel: s.Handle, Block: s.Block, MissDev: s.MissDev}
+	log.Info("tc tier up", zap.String(logKeyNetwork, name), zap.String("offload", string(policy)),
+		zap.Uint32("block", s.Block), zap.String("miss_device", s.MissDev))
+	return s, nil
 }
 
 // dpidFromMAC derives a datapath id from a MAC address, as Open vSwitch

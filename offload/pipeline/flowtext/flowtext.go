@@ -1,4 +1,16 @@
-package tcflower
+// Package flowtext parses flow rules written in an ovs-ofctl-like syntax,
+// for tests, golden files and benchmarks:
+//
+//	table=0,priority=100,in_port=1,tcp,tcp_dst=80,actions=meter:1,output:2
+//
+// Match fields use pipeline's OXM names (eth_dst, ipv4_src, vlan_vid, ...)
+// with value/mask, plus the shorthands ip, ipv6, arp, tcp, udp, sctp,
+// icmp, icmp6, tcp6, udp6, sctp6. vlan_vid takes none, present, a VID, or
+// raw 0xVALUE/0xMASK. Actions: output:P (P a number or IN_PORT,
+// CONTROLLER, ...), group:G, push_vlan:TPID, pop_vlan, set_field:V->FIELD,
+// set_nw_ttl:N, dec_ttl, set_queue:N, drop; instructions: meter:M,
+// clear_actions, write_actions(...), write_metadata:V/M, goto_table:T.
+package flowtext
 
 import (
 	"encoding/binary"
@@ -10,19 +22,6 @@ import (
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
-
-// This file holds a small parser for the ovs-ofctl-like rule syntax of the
-// golden files:
-//
-//	table=0,priority=100,in_port=1,tcp,tcp_dst=80,actions=meter:1,output:2
-//
-// Match fields use pipeline's OXM names (eth_dst, ipv4_src, vlan_vid, ...)
-// with value/mask, plus the shorthands ip, ipv6, arp, tcp, udp, sctp,
-// icmp, icmp6, tcp6, udp6, sctp6. vlan_vid takes none, present, a VID, or
-// raw 0xVALUE/0xMASK. Actions: output:P (P a number or IN_PORT,
-// CONTROLLER, ...), group:G, push_vlan:TPID, pop_vlan, set_field:V->FIELD,
-// set_nw_ttl:N, dec_ttl, set_queue:N, drop; instructions: meter:M,
-// clear_actions, write_actions(...), write_metadata:V/M, goto_table:T.
 
 var shorthands = map[string][]string{
 	"ip":    {"eth_type=0x0800"},
@@ -86,7 +85,9 @@ func splitTop(s string) []string {
 }
 
 // parseRule parses one rule line into a flow with ID 7.
-func parseRule(line string) (*pipeline.Flow, error) {
+// Flow parses one rule into a flow entry of ID 7 (priority 32768 unless
+// the rule says otherwise).
+func Flow(line string) (*pipeline.Flow, error) {
 	f := &pipeline.Flow{ID: 7, Priority: 0x8000}
 	matchPart, actPart, ok := strings.Cut(line, "actions=")
 	if !ok {
@@ -272,6 +273,11 @@ func parseInstructions(s string) (pipeline.Instructions, error) {
 	return in, nil
 }
 
+// Actions parses an action list ("output:2,pop_vlan").
+func Actions(s string) ([]pipeline.Action, error) {
+	return parseActions(s)
+}
+
 func parseActions(s string) ([]pipeline.Action, error) {
 	var out []pipeline.Action
 	num := func(name, arg string, bits int) (uint64, error) {
@@ -343,4 +349,25 @@ func parseActions(s string) ([]pipeline.Action, error) {
 		}
 	}
 	return out, nil
+}
+
+// FlowMod parses one rule into an OFPFC_ADD flow mod.
+func FlowMod(line string) (*pipeline.FlowMod, error) {
+	f, err := Flow(line)
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline.FlowMod{
+		Command: pipeline.FlowAdd, Table: f.Table, Priority: f.Priority, Match: f.Match, Instr: f.Instr,
+		OutPort: pipeline.PortAny, OutGroup: pipeline.GroupAny, BufferID: 0xffffffff,
+	}, nil
+}
+
+// MustFlowMod is FlowMod for rules known to be valid; it panics otherwise.
+func MustFlowMod(line string) *pipeline.FlowMod {
+	fm, err := FlowMod(line)
+	if err != nil {
+		panic(err)
+	}
+	return fm
 }

@@ -1,0 +1,98 @@
+package vf
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConfigurePFOrder(t *testing.T) {
+	e := newEnv(t)
+	e.k.addPF("pf0", 0)
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		vfs     int
+		mode    string
+		wantOps []string
+	}{
+		{"create VFs, then switchdev", 4, ModeSwitchdev, []string{"numvfs pf0 4", "eswitch pf0 switchdev"}},
+		{"idempotent", 4, ModeSwitchdev, nil},
+		{"keep mode", 4, "", nil},
+		{"grow in switchdev: legacy, through 0, switchdev", 8, ModeSwitchdev,
+			[]string{"eswitch pf0 legacy", "numvfs pf0 0", "numvfs pf0 8", "eswitch pf0 switchdev"}},
+		{"shrink keeping the mode", 2, "", []string{"eswitch pf0 legacy", "numvfs pf0 0", "numvfs pf0 2", "eswitch pf0 switchdev"}},
+		{"back to legacy", 2, ModeLegacy, []string{"eswitch pf0 legacy"}},
+		{"to 0 in legacy", 0, ModeLegacy, []string{"numvfs pf0 0"}},
+	}
+	for _, s := range steps {
+		if err := e.a.ConfigurePF(ctx, "pf0", s.vfs, s.mode); err != nil {
+			t.Fatalf("%s: ConfigurePF(%d, %q): %v", s.name, s.vfs, s.mode, err)
+		}
+		if diff := cmp.Diff(s.wantOps, e.k.takeOps()); diff != "" {
+			t.Errorf("%s: ops (-want +got):\n%s", s.name, diff)
+		}
+	}
+}
+
+func TestConfigurePFRefusesToRemoveAllocatedVFs(t *testing.T) {
+	e := newEnv(t)
+	e.k.addPF("pf0", 4)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if _, err := e.a.Attach(ctx, Request{VNICID: id, Network: "n", PF: "pf0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if err := e.a.Detach(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.k.takeOps()
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{2, `cannot set 2 VFs: VF 3 is allocated to vnic "d" (detach it first)`},
+		{3, `cannot set 3 VFs: VF 3 is allocated to vnic "d"`},
+		{8, `cannot change the VF count from 4 to 8: the kernel goes through 0, which would remove allocated VFs (vnic "d" on VF 3)`},
+	} {
+		err := e.a.SetNumVFs(ctx, "pf0", tc.n)
+		if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("SetNumVFs(%d) = %v, want ErrInUse %q", tc.n, err, tc.want)
+		}
+	}
+	if ops := e.k.takeOps(); len(ops) != 0 {
+		t.Errorf("refused changes touched the kernel: %v", ops)
+	}
+	if err := e.a.SetNumVFs(ctx, "pf0", 4); err != nil {
+		t.Errorf("SetNumVFs to the current count with VFs allocated: %v", err)
+	}
+	if err := e.a.Detach(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.SetNumVFs(ctx, "pf0", 2); err != nil {
+		t.Errorf("SetNumVFs(2) after every VF is free: %v", err)
+	}
+}
+
+func TestConfigurePFBadInput(t *testing.T) {
+	e := newEnv(t)
+	e.k.addPF("pf0", 0)
+	for _, tc := range []struct {
+		n    int
+		mode string
+		want string
+	}{
+		{-1, "", "VF count -1 is negative"},
+		{1, "vepa", `eswitch mode "vepa" is not legacy or switchdev`},
+	} {
+		if err := e.a.ConfigurePF(context.Background(), "pf0", tc.n, tc.mode); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ConfigurePF(%d, %q) = %v, want %q", tc.n, tc.mode, err, tc.want)
+		}
+	}
+}
