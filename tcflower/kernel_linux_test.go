@@ -686,3 +686,54 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	}
 }
+
+// TestKernelGetRemoveKeepCounters checks that Get reads one filter's
+// counters and that Remove hands back the counters the filter had when it
+// went: the tc tier folds them into the rule's totals.
+func TestKernelGetRemoveKeepCounters(t *testing.T) {
+	requireFlower(t)
+	tp := newTopo(t)
+	f := &Filter{
+		Chain: 0, Pref: 20, Protocol: EthPAll, Flags: FlagSkipHW,
+		Keys: Keys{Indev: "p1", EthType: EthTypeIPv4, IPProto: ipProtoUDP, HasIPProto: true,
+			DstPort: 7777, DstPortMask: 0xffff},
+		Actions: []Action{{Kind: KindMirred, Mirred: &Mirred{Dev: "p2", Redirect: true}}},
+	}
+	inst, err := tp.h.Add(testBlock, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := tp.listen(t, tp.h2)
+	const sent = 3
+	for i := 0; i < sent; i++ {
+		marker := []byte(fmt.Sprintf("nicflow-get-remove-%d", i))
+		tp.sendUDP(t, tp.h1, tp.h2, 7777, marker)
+		if !wait(marker, 3*time.Second) {
+			t.Fatalf("frame %d was not forwarded", i)
+		}
+	}
+	d, err := tp.h.Get(testBlock, 0, 20, inst.Handle)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if d.Stats.Packets != sent || d.Installed.Handle != inst.Handle {
+		t.Errorf("Get = handle %#x, %d packets; want handle %#x, %d", d.Installed.Handle, d.Stats.Packets, inst.Handle, sent)
+	}
+	d, err = tp.h.Remove(testBlock, 0, 20, inst.Handle)
+	if err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if d.Stats.Packets != sent || d.Stats.Bytes == 0 {
+		t.Errorf("Remove returned %d packets %d bytes, want %d packets", d.Stats.Packets, d.Stats.Bytes, sent)
+	}
+	if n := tp.count(t); n != 0 {
+		t.Errorf("%d filters after Remove, want 0", n)
+	}
+	_, err = tp.h.Remove(testBlock, 0, 20, inst.Handle)
+	if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EINVAL) {
+		t.Errorf("removing it again = %v, want ENOENT or EINVAL", err)
+	}
+	if _, err := tp.h.Get(testBlock, 0, 20, inst.Handle); err == nil {
+		t.Error("Get of a removed filter: no error")
+	}
+}

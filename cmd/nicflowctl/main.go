@@ -1,10 +1,20 @@
-// Command nicflowctl is the nicflow command-line client. In this release it
-// talks OpenFlow to a network's management socket (or any OpenFlow target):
+// Command nicflowctl is the nicflow command-line client. It talks to
+// nicflowd's REST API on its unix socket (--socket, default
+// /run/nicflow/nicflowd.sock) or over HTTP (--url), and prints tables for
+// people or JSON for scripts (-o json):
 //
+//	nicflowctl nics [NAME]
+//	nicflowctl networks [list | get NAME | create NAME [flags] | delete NAME]
+//	nicflowctl vnics [list | get ID | attach ID --network NAME [flags] | detach ID]
+//	nicflowctl flows [NETWORK] [--switch TARGET | --run-dir DIR]
+//	nicflowctl ports [NETWORK] [--switch TARGET | --run-dir DIR]
+//	nicflowctl tables [NETWORK] [--switch TARGET | --run-dir DIR]
 //	nicflowctl version
-//	nicflowctl flows [NETWORK] [--switch TARGET]
-//	nicflowctl ports [NETWORK] [--switch TARGET]
-//	nicflowctl tables [NETWORK] [--switch TARGET]
+//
+// tables, and flows and ports given --switch or --run-dir, talk OpenFlow
+// to a network's management socket (RUNDIR/NETWORK.mgmt) instead: that
+// needs only the switch, not the API, and shows what a controller sees
+// (no tiers).
 package main
 
 import (

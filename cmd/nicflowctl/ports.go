@@ -3,48 +3,47 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"text/tabwriter"
 
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
-
-	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-func runPorts(ctx context.Context, args []string, stdout io.Writer) error {
-	return withSwitch(ctx, "ports", args, func(c *ofclient.Client) error {
-		descs, err := c.PortDesc(ctx)
-		if err != nil {
-			return err
+func runPorts(ctx context.Context, e *env, args []string) error {
+	var sw switchOpts
+	fs := e.flags("ports")
+	sw.register(fs)
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if sw.given() {
+		return sw.withSwitch(ctx, e, "ports", args, func(c *ofclient.Client) error { return ofPorts(ctx, e, c) })
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	network, err := networkArg(ctx, c, "ports", args)
+	if err != nil {
+		return err
+	}
+	ports, err := c.Ports(ctx, network)
+	if err != nil {
+		return apiError(err)
+	}
+	if e.json() {
+		return e.printJSON(ports)
+	}
+	tw := e.table("PORT\tNAME\tKIND\tVNIC\tLINK\tRX PKTS\tRX BYTES\tRX DROP\tRX ERR\tTX PKTS\tTX BYTES\tTX DROP\tTX ERR")
+	for _, p := range ports {
+		link := "down"
+		if p.LinkUp {
+			link = "up"
 		}
-		stats, err := c.PortStats(ctx, pipeline.PortAny)
-		if err != nil {
-			return err
+		if p.AdminDown {
+			link += ",admin-down"
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "PORT\tNAME\tLINK\tRX PKTS\tRX BYTES\tRX DROP\tTX PKTS\tTX BYTES\tTX DROP\t")
-		for _, d := range descs {
-			link := "up"
-			if d.State&portStateLinkDown != 0 {
-				link = "down"
-			}
-			if d.Config&portConfigDown != 0 {
-				link += ",admin-down"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t", d.PortNo, d.Name, link)
-			for _, s := range stats {
-				if s.PortNo == d.PortNo {
-					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t", s.RxPackets, s.RxBytes, s.RxDropped, s.TxPackets, s.TxBytes, s.TxDropped)
-				}
-			}
-			fmt.Fprintln(tw)
-		}
-		return tw.Flush()
-	})
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", p.No, p.Name, dash(p.Kind), dash(p.VNIC), link,
+			p.RxPackets, p.RxBytes, p.RxDropped, p.RxErrors, p.TxPackets, p.TxBytes, p.TxDropped, p.TxErrors)
+	}
+	return tw.Flush()
 }
-
-// Port config and state bits (OFPPC_PORT_DOWN, OFPPS_LINK_DOWN).
-const (
-	portConfigDown    = 1 << 0
-	portStateLinkDown = 1 << 0
-)

@@ -3,15 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/nicflow/nicflow/cmd/internal/version"
 )
 
-func runVersion(ctx context.Context, args []string, stdout io.Writer) error {
+func runVersion(_ context.Context, e *env, args []string) error {
+	args, err := e.parse(e.flags("version"), args)
+	if err != nil {
+		return err
+	}
 	if len(args) > 0 {
 		return fmt.Errorf("version takes no arguments")
 	}
-	_, err := fmt.Fprintln(stdout, version.String())
+	if e.json() {
+		return e.printJSON(map[string]string{"version": version.String()})
+	}
+	_, err = fmt.Fprintln(e.stdout, version.String())
 	return err
 }

@@ -111,3 +111,56 @@ func TestSocketBatchesAndClose(t *testing.T) {
 		t.Errorf("WriteBatch after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestSendOnlySocketSendsAndReceivesNothing checks Options.NoReceive: the
+// socket sends, is handed no frame (the tc tier's miss device delivers
+// the port's frames instead), and Close still ends a blocked ReadBatch.
+func TestSendOnlySocketSendsAndReceivesNothing(t *testing.T) {
+	ns := netns.New(t, "hsend")
+	ns.Sysctl(t, "net.ipv6.conf.all.disable_ipv6", "1")
+	ns.Sysctl(t, "net.ipv6.conf.default.disable_ipv6", "1")
+	netns.Veth(t, "s0", ns, "r0", ns)
+	var s, r *afpacket.Socket
+	if err := ns.Do(func() (err error) {
+		if s, err = afpacket.Open("s0", afpacket.Options{NoReceive: true}); err != nil {
+			return err
+		}
+		r, err = afpacket.Open("r0", afpacket.Options{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// s0 sends to r0, and r0 sends back: r0 gets the first, s0 reads nothing.
+	if err := s.WriteBatch([][]byte{udpFrame(1)}); err != nil {
+		t.Fatalf("send-only WriteBatch: %v", err)
+	}
+	frames := make([]softpath.Frame, 8)
+	if n, err := r.ReadBatch(frames); err != nil || n != 1 || binary.BigEndian.Uint16(frames[0].Buf[34:]) != 1 {
+		t.Fatalf("receiver got %d frames (%v), want the one sent", n, err)
+	}
+	if err := r.WriteBatch([][]byte{udpFrame(2)}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		n, _ := s.ReadBatch(frames)
+		got <- n
+	}()
+	select {
+	case n := <-got:
+		t.Fatalf("send-only socket read %d frames", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-got:
+		if n != 0 {
+			t.Errorf("ReadBatch after Close returned %d frames", n)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not unblock the send-only ReadBatch")
+	}
+}

@@ -1,0 +1,19 @@
+// Package rest is nicflowd's HTTP management API: NICs, networks, vNICs,
+// the flows and port counters of a network, /healthz and Prometheus
+// /metrics. It is served on a unix socket by default (and optionally on
+// TCP) and documented by openapi.yaml, which the tests hold to the routes
+// the server registers.
+//
+// The server validates every request (JSON shape, unknown fields, MACs,
+// VLANs, rates, names, enumerations) before it calls the Backend, so a
+// rejected request changes nothing; errors are JSON objects naming the
+// field that is wrong:
+//
+//	{"error": "vlan: 4096 is out of range 0-4094", "field": "vlan"}
+//
+// The Backend is the daemon: it is defined here, by its consumer, and
+// reports failures with *Error or by wrapping ErrNotFound, ErrConflict,
+// ErrInvalid or ErrUnavailable, which set the HTTP status.
+//
+// Server is safe for concurrent use; the Backend must be too.
+package rest

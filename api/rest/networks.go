@@ -1,0 +1,219 @@
+package rest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/nicflow/nicflow/api/openflow"
+)
+
+// Network modes (see DESIGN.md, switching modes).
+const (
+	ModeHost    = "host"
+	ModeNIC     = "nic"
+	ModeHairpin = "hairpin"
+)
+
+// NetworkSpec is a network as a client asks for it. Empty fields take
+// defaults: mode host, fail_mode secure, offload auto, datapath_id
+// derived.
+type NetworkSpec struct {
+	Name string `json:"name"`
+	// Mode is host, nic or hairpin.
+	Mode string `json:"mode"`
+	// Uplink is the PF netdev the network's VFs come from and its
+	// traffic leaves by; required in modes nic and hairpin.
+	Uplink string `json:"uplink,omitempty"`
+	// DatapathID is the OpenFlow datapath id; zero derives one.
+	DatapathID DatapathID `json:"datapath_id"`
+	// Controllers are OpenFlow targets: tcp:HOST[:PORT], unix:PATH
+	// (active) and ptcp:[PORT][:IP], punix:PATH (passive).
+	Controllers []string `json:"controllers,omitempty"`
+	// FailMode is secure or standalone.
+	FailMode string `json:"fail_mode"`
+	// Offload is the offload policy: auto, hw, tc or off.
+	Offload string `json:"offload"`
+	// Ports are netdevs added as OpenFlow ports besides the uplink and
+	// the vNICs attached later.
+	Ports []string `json:"ports,omitempty"`
+}
+
+// Network is a network with its effective, read-only state.
+type Network struct {
+	NetworkSpec
+	Status NetworkStatus `json:"status"`
+}
+
+// NetworkStatus is what the daemon made of a NetworkSpec.
+type NetworkStatus struct {
+	// DatapathID is the id in use (derived when the spec's is zero).
+	DatapathID DatapathID `json:"datapath_id"`
+	// Offload is the policy in effect: "off" when the tc tier is
+	// unavailable, for example; OffloadNote says why it differs.
+	Offload     string `json:"offload"`
+	OffloadNote string `json:"offload_note,omitempty"`
+	// EswitchMode is the uplink's eswitch mode (legacy, switchdev) when
+	// it has one.
+	EswitchMode string             `json:"eswitch_mode,omitempty"`
+	Ports       []NetworkPort      `json:"ports"`
+	Controllers []ControllerStatus `json:"controllers"`
+	// Rules counts the network's rules per tier.
+	Rules TierCounts `json:"rules"`
+}
+
+// NetworkPort is one OpenFlow port of a network.
+type NetworkPort struct {
+	No   uint32 `json:"no"`
+	Name string `json:"name"`
+	// Kind is uplink, representor, tap, veth or netdev.
+	Kind string `json:"kind,omitempty"`
+	// VNIC is the id of the vNIC behind the port, if any.
+	VNIC string `json:"vnic,omitempty"`
+}
+
+// ControllerStatus is one controller connection of a network.
+type ControllerStatus struct {
+	Target    string `json:"target"`
+	Connected bool   `json:"connected"`
+	// Role is equal, master or slave (OpenFlow roles) while connected.
+	Role string `json:"role,omitempty"`
+}
+
+// TierCounts counts something (rules) per tier.
+type TierCounts struct {
+	HW   int `json:"hw"`
+	TC   int `json:"tc"`
+	Soft int `json:"soft"`
+}
+
+// Validate checks the spec and fills its defaults; errors name the field.
+func (n *NetworkSpec) Validate() error {
+	if err := checkName("name", n.Name); err != nil {
+		return err
+	}
+	if err := oneOf("mode", &n.Mode, ModeHost, ModeHost, ModeNIC, ModeHairpin); err != nil {
+		return err
+	}
+	if n.Uplink != "" {
+		if err := checkNetdev("uplink", n.Uplink); err != nil {
+			return err
+		}
+	} else if n.Mode != ModeHost {
+		return Invalid("uplink", fmt.Sprintf("required in mode %s (the PF the VFs come from)", n.Mode))
+	}
+	if err := oneOf("fail_mode", &n.FailMode, "secure", "secure", "standalone"); err != nil {
+		return err
+	}
+	if err := oneOf("offload", &n.Offload, "auto", "auto", "hw", "tc", "off"); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, c := range n.Controllers {
+		field := fmt.Sprintf("controllers[%d]", i)
+		t, err := openflow.ParseTarget(c)
+		if err != nil {
+			return Invalid(field, err.Error())
+		}
+		if seen[t.String()] {
+			return Invalid(field, fmt.Sprintf("%q is listed twice", c))
+		}
+		seen[t.String()] = true
+	}
+	ports := map[string]bool{n.Uplink: n.Uplink != ""}
+	for i, p := range n.Ports {
+		field := fmt.Sprintf("ports[%d]", i)
+		if err := checkNetdev(field, p); err != nil {
+			return err
+		}
+		if ports[p] {
+			return Invalid(field, fmt.Sprintf("%s is listed twice (or is the uplink)", p))
+		}
+		ports[p] = true
+	}
+	return nil
+}
+
+func (s *Server) routeNetworks() {
+	s.handle("GET /v1/networks", s.listNetworks)
+	s.handle("POST /v1/networks", s.createNetwork)
+	s.handle("GET /v1/networks/{name}", s.getNetwork)
+	s.handle("PUT /v1/networks/{name}", s.updateNetwork)
+	s.handle("DELETE /v1/networks/{name}", s.deleteNetwork)
+}
+
+func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request) {
+	nets, err := s.backend.Networks(r.Context())
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("list networks: %w", err))
+		return
+	}
+	if nets == nil {
+		nets = []Network{}
+	}
+	writeJSON(w, http.StatusOK, nets)
+}
+
+func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	n, err := s.backend.Network(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("network %s: %w", name, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
+	var spec NetworkSpec
+	if err := decode(w, r, &spec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := spec.Validate(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.backend.CreateNetwork(r.Context(), spec)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("create network %s: %w", spec.Name, err))
+		return
+	}
+	w.Header().Set("Location", "/v1/networks/"+url.PathEscape(n.Name))
+	writeJSON(w, http.StatusCreated, n)
+}
+
+func (s *Server) updateNetwork(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var spec NetworkSpec
+	if err := decode(w, r, &spec); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if spec.Name == "" {
+		spec.Name = name
+	}
+	if spec.Name != name {
+		s.fail(w, r, Invalid("name", fmt.Sprintf("%q differs from the network in the path, %q (networks cannot be renamed)", spec.Name, name)))
+		return
+	}
+	if err := spec.Validate(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.backend.UpdateNetwork(r.Context(), name, spec)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("update network %s: %w", name, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.backend.DeleteNetwork(r.Context(), name); err != nil {
+		s.fail(w, r, fmt.Errorf("delete network %s: %w", name, err))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/nicflow/nicflow/api/rest"
+)
+
+func runNetworks(ctx context.Context, e *env, args []string) error {
+	verb := "list"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		verb, args = args[0], args[1:]
+	}
+	switch verb {
+	case "list":
+		return networksList(ctx, e, args)
+	case "get", "show":
+		return networksGet(ctx, e, args)
+	case "create":
+		return networksCreate(ctx, e, args)
+	case "delete":
+		return networksDelete(ctx, e, args)
+	}
+	return fmt.Errorf("networks: unknown verb %q (want list, get, create or delete)", verb)
+}
+
+func networksList(ctx context.Context, e *env, args []string) error {
+	args, err := e.parse(e.flags("networks list"), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("networks list", args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	nets, err := c.Networks(ctx)
+	if err != nil {
+		return apiError(err)
+	}
+	if e.json() {
+		return e.printJSON(nets)
+	}
+	return e.networkTable(nets)
+}
+
+func networksGet(ctx context.Context, e *env, args []string) error {
+	args, err := e.parse(e.flags("networks get"), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("networks get", args, 1, 1, "one network name"); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	n, err := c.Network(ctx, args[0])
+	if err != nil {
+		return apiError(err)
+	}
+	if e.json() {
+		return e.printJSON(n)
+	}
+	if err := e.networkTable([]rest.Network{n}); err != nil {
+		return err
+	}
+	if n.Status.OffloadNote != "" {
+		fmt.Fprintf(e.stdout, "\noffload: %s (%s)\n", n.Status.Offload, n.Status.OffloadNote)
+	}
+	if len(n.Status.Ports) > 0 {
+		fmt.Fprintln(e.stdout)
+		tw := e.table("PORT\tNAME\tKIND\tVNIC")
+		for _, p := range n.Status.Ports {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", p.No, p.Name, dash(p.Kind), dash(p.VNIC))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(n.Status.Controllers) > 0 {
+		fmt.Fprintln(e.stdout)
+		tw := e.table("CONTROLLER\tCONNECTED\tROLE")
+		for _, c := range n.Status.Controllers {
+			fmt.Fprintf(tw, "%s\t%t\t%s\n", c.Target, c.Connected, dash(c.Role))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// networkTable prints networks one per line.
+func (e *env) networkTable(nets []rest.Network) error {
+	tw := e.table("NAME\tMODE\tUPLINK\tDATAPATH ID\tFAIL MODE\tOFFLOAD\tPORTS\tCONTROLLERS\tRULES HW/TC/SOFT")
+	for _, n := range nets {
+		offload := n.Offload
+		if eff := n.Status.Offload; eff != "" && eff != n.Offload {
+			offload += "->" + eff
+		}
+		var ctrls []string
+		for _, c := range n.Status.Controllers {
+			state := "down"
+			if c.Connected {
+				state = "up"
+			}
+			ctrls = append(ctrls, c.Target+"("+state+")")
+		}
+		r := n.Status.Rules
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\n", n.Name, n.Mode, dash(n.Uplink), n.Status.DatapathID,
+			n.FailMode, offload, len(n.Status.Ports), dash(strings.Join(ctrls, ",")), r.HW, r.TC, r.Soft)
+	}
+	return tw.Flush()
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func networksCreate(ctx context.Context, e *env, args []string) error {
+	var (
+		spec        rest.NetworkSpec
+		dpid        string
+		controllers stringList
+		ports       stringList
+	)
+	fs := e.flags("networks create")
+	fs.StringVar(&spec.Mode, "mode", "", "switching `MODE`: host, nic or hairpin (default host)")
+	fs.StringVar(&spec.Uplink, "uplink", "", "uplink PF `NETDEV` (modes nic and hairpin)")
+	fs.StringVar(&dpid, "dpid", "", "datapath `ID`, decimal or 0x-hex (default: derived)")
+	fs.Var(&controllers, "controller", "OpenFlow `TARGET` (tcp:HOST:PORT, ptcp:PORT, punix:PATH, ...); repeat")
+	fs.StringVar(&spec.FailMode, "fail-mode", "", "`secure|standalone` (default secure)")
+	fs.StringVar(&spec.Offload, "offload", "", "offload `POLICY`: auto, hw, tc or off (default auto)")
+	fs.Var(&ports, "port", "add `NETDEV` as an OpenFlow port; repeat")
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("networks create", args, 1, 1, "one network name"); err != nil {
+		return err
+	}
+	spec.Name = args[0]
+	spec.Controllers, spec.Ports = controllers, ports
+	if dpid != "" {
+		id, err := rest.ParseDatapathID(dpid)
+		if err != nil {
+			return fmt.Errorf("networks create: --dpid: %w", err)
+		}
+		spec.DatapathID = id
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	n, err := c.CreateNetwork(ctx, spec)
+	if err != nil {
+		return apiError(err)
+	}
+	if e.json() {
+		return e.printJSON(n)
+	}
+	_, err = fmt.Fprintf(e.stdout, "created network %s (mode %s, datapath id %s)\n", n.Name, n.Mode, n.Status.DatapathID)
+	return err
+}
+
+func networksDelete(ctx context.Context, e *env, args []string) error {
+	args, err := e.parse(e.flags("networks delete"), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("networks delete", args, 1, 1, "one network name"); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteNetwork(ctx, args[0]); err != nil {
+		return apiError(err)
+	}
+	if e.json() {
+		return e.printJSON(map[string]string{"deleted": args[0]})
+	}
+	_, err = fmt.Fprintf(e.stdout, "deleted network %s\n", args[0])
+	return err
+}
+
+var _ flag.Value = (*stringList)(nil)
