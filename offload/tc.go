@@ -48,12 +48,13 @@ type tcTier struct {
 	policy Policy
 	log    *zap.Logger
 
-	rules   map[uint64]*tcRule // by flow ID: every flow that ever had a filter
-	inHW    map[uint64]bool    // policy auto: in_hw read back, by flow ID
-	refused map[uint64]refusal // device refusals, by flow ID
-	placed  map[uint64]Placement
-	miss    map[uint32]*missFilter // by port number
-	orphans []*orphan              // filters of an earlier run not yet adopted
+	rules    map[uint64]*tcRule // by flow ID: every flow that ever had a filter
+	inHW     map[uint64]bool    // policy auto: in_hw read back, by flow ID
+	refused  map[uint64]refusal // device refusals, by flow ID
+	refusals uint64             // refusals so far (metrics)
+	placed   map[uint64]Placement
+	miss     map[uint32]*missFilter // by port number
+	orphans  []*orphan              // filters of an earlier run not yet adopted
 
 	envGen      uint64 // bumped when ports, groups or meters change
 	trans       map[uint64]translation

@@ -117,9 +117,10 @@ func (t *tcTier) lastUsed(id uint64) time.Time {
 }
 
 // tableCounts adds the tc tiers' lookups and matches to the fast path's:
-// every packet entering chain 0 is a lookup of table 0 (counted by the
-// rule it matched or the miss filter that handed it on), and a packet
-// entering chain t > 0 matched a rule there (the chain is complete).
+// a packet a rule's filter took is a lookup and a match of its table
+// (a packet entering chain t > 0 matched a rule there: the chain is
+// complete). What the miss filters hand on is not counted here: the fast
+// path looks it up in table 0 and counts that lookup itself.
 func (t *tcTier) tableCounts(lookups, matched *[pipeline.NumTables]uint64) {
 	if t == nil {
 		return
@@ -133,10 +134,6 @@ func (t *tcTier) tableCounts(lookups, matched *[pipeline.NumTables]uint64) {
 	for tbl, b := range t.tableBase {
 		matched[tbl] += b.Packets
 		lookups[tbl] += b.Packets
-	}
-	lookups[0] += t.missRetired.Packets
-	for _, m := range t.miss {
-		lookups[0] += m.base.Packets + m.stats.Packets
 	}
 }
 

@@ -135,16 +135,17 @@ func (n *Network) installRule(f *pipeline.Flow, p Placement) (changed bool) {
 		if d, gerr := t.cfg.Kernel.Get(t.cfg.Block, want.Chain, want.Pref, want.Handle); gerr == nil {
 			r.cur = d.Stats
 		}
-		r.absorb()
 		inst, err = t.cfg.Kernel.Replace(t.cfg.Block, &want)
 		if err != nil {
 			t.removeFilter(r) // the old filter would do what the rule no longer says
 		}
+		r.absorb() // keeps the old filter's counts (after a failed replace, removeFilter has absorbed them)
 	default:
 		inst, err = t.adoptOrAdd(r, &want)
 	}
 	if err != nil {
 		t.refused[f.ID] = refusal{flow: f, msg: kernelMessage(err)}
+		t.refusals++
 		n.log.Warn("tc refused a rule; it runs in the fast path",
 			zap.Uint8("table", f.Table), zap.Uint16("priority", f.Priority), zap.Uint64("cookie", f.Cookie),
 			zap.String("filter", want.String()), zap.Error(err))
@@ -156,7 +157,7 @@ func (n *Network) installRule(f *pipeline.Flow, p Placement) (changed bool) {
 	if t.policy == PolicyAuto && want.Flags == 0 {
 		if hw, known := t.inHW[f.ID]; !known || hw != inst.InHW {
 			t.inHW[f.ID] = inst.InHW
-			return !inst.InHW // placement assumed hardware
+			return known || !inst.InHW // placement assumed the earlier answer, or hardware
 		}
 	}
 	return false
@@ -181,6 +182,10 @@ func (t *tcTier) adoptOrAdd(r *tcRule, want *tcflower.Filter) (tcflower.Installe
 	if i := t.findOrphan(want, true); i >= 0 {
 		o := t.orphans[i]
 		t.orphans = append(t.orphans[:i], t.orphans[i+1:]...)
+		// What it counted since start read it is not the rule's either.
+		if d, err := t.cfg.Kernel.Get(t.cfg.Block, o.d.Filter.Chain, o.d.Filter.Pref, o.d.Installed.Handle); err == nil {
+			o.d.Stats = d.Stats
+		}
 		r.setAdopted(o.d.Stats)
 		return o.d.Installed, nil
 	}
@@ -191,9 +196,17 @@ func (t *tcTier) adoptOrAdd(r *tcRule, want *tcflower.Filter) (tcflower.Installe
 		if i := t.findOrphan(want, false); i >= 0 {
 			o := t.orphans[i]
 			t.orphans = append(t.orphans[:i], t.orphans[i+1:]...)
+			// The replaced filter's actions count from zero.
 			want.Handle = o.d.Installed.Handle
-			r.setAdopted(o.d.Stats)
-			return t.cfg.Kernel.Replace(t.cfg.Block, want)
+			inst, err := t.cfg.Kernel.Replace(t.cfg.Block, want)
+			if err != nil {
+				// The earlier run's filter does what the rule no longer
+				// says, in front of the fast path: remove it.
+				if _, rerr := t.cfg.Kernel.Remove(t.cfg.Block, want.Chain, want.Pref, want.Handle); rerr != nil && !isErrno(rerr, unix.ENOENT) {
+					t.log.Error("remove a filter of an earlier run", zap.String("filter", o.d.Filter.String()), zap.Error(rerr))
+				}
+			}
+			return inst, err
 		}
 	}
 	return inst, err

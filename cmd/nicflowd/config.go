@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,9 +18,14 @@ import (
 
 // Config is nicflowd's configuration file.
 type Config struct {
-	LogLevel string          `yaml:"log_level"`
-	RunDir   string          `yaml:"run_dir"`
-	Networks []NetworkConfig `yaml:"networks"`
+	LogLevel string `yaml:"log_level"`
+	RunDir   string `yaml:"run_dir"`
+	// APISocket is the REST API's unix socket (default RUN_DIR/nicflowd.sock).
+	APISocket string `yaml:"api_socket"`
+	// APIListen also serves the REST API on TCP HOST:PORT; the API has no
+	// authentication, so HOST must be a loopback address.
+	APIListen string          `yaml:"api_listen"`
+	Networks  []NetworkConfig `yaml:"networks"`
 }
 
 // NetworkConfig is one network of the configuration file.
@@ -73,6 +80,9 @@ func (c *Config) normalize() error {
 	}
 	if c.RunDir == "" {
 		c.RunDir = defaultRunDir
+	}
+	if err := checkAPIListen(c.APIListen); err != nil {
+		return fmt.Errorf("api_listen: %w", err)
 	}
 	if len(c.Networks) == 0 {
 		return fmt.Errorf("networks: at least one network is required")
@@ -181,6 +191,8 @@ type options struct {
 	dpid        string
 	network     string
 	runDir      string
+	apiSocket   string
+	apiListen   string
 	logLevel    string
 	version     bool
 }
@@ -197,6 +209,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	fs.StringVar(&o.offload, "offload", string(offload.PolicyAuto), "offload `POLICY`: auto (the driver decides, read back), hw (hardware only), tc (kernel software tc), off (Go fast path only)")
 	fs.StringVar(&o.dpid, "dpid", "", "datapath id `N` (decimal or 0x-hex; default: from the first port's MAC)")
 	fs.StringVar(&o.network, "network", defaultNetwork, "network `NAME`")
+	fs.StringVar(&o.apiSocket, "api-socket", "", "REST API unix socket `PATH` (default RUN_DIR/nicflowd.sock)")
+	fs.StringVar(&o.apiListen, "api-listen", "", "also serve the REST API on TCP `HOST:PORT` (loopback only: the API has no authentication)")
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
 	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -253,7 +267,36 @@ func (o *options) override(c *Config) {
 	if o.runDir != "" {
 		c.RunDir = o.runDir
 	}
+	if o.apiSocket != "" {
+		c.APISocket = o.apiSocket
+	}
+	if o.apiListen != "" {
+		c.APIListen = o.apiListen
+	}
 	if o.logLevel != "" {
 		c.LogLevel = o.logLevel
 	}
+}
+
+// checkAPIListen accepts "" or a loopback HOST:PORT.
+func checkAPIListen(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q: the API has no authentication, so it listens on loopback addresses only", addr)
+	}
+	return nil
+}
+
+// apiSocket is the REST API's unix socket path.
+func (c *Config) apiSocket() string {
+	if c.APISocket != "" {
+		return c.APISocket
+	}
+	return filepath.Join(c.RunDir, "nicflowd.sock")
 }

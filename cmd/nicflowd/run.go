@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,10 +16,12 @@ import (
 
 	"github.com/nicflow/nicflow/api/openflow"
 	"github.com/nicflow/nicflow/api/openflow/ofnetwork"
+	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/cmd/internal/version"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/tcport"
 	"github.com/nicflow/nicflow/softpath/afpacket"
+	"github.com/nicflow/nicflow/sriov/nic"
 )
 
 // Run is nicflowd: it parses args, brings up every network and serves until
@@ -52,6 +55,7 @@ func Run(args []string) error {
 
 // network is one configured network with its OpenFlow switch.
 type network struct {
+	cfg *NetworkConfig
 	net *offload.Network
 	sw  *openflow.Switch
 }
@@ -86,7 +90,10 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2*len(nets))
+	errc := make(chan error, 2*len(nets)+1)
+	if err := serveAPI(ctx, cfg, nets, log, &wg, errc); err != nil {
+		return err
+	}
 	for _, n := range nets {
 		wg.Add(2)
 		go func() {
@@ -180,7 +187,44 @@ func buildNetwork(nc *NetworkConfig, runDir string, log *zap.Logger) (_ *network
 	if err := sw.Listen(); err != nil {
 		return nil, fmt.Errorf("network %s: %w", nc.Name, err)
 	}
-	return &network{net: n, sw: sw}, nil
+	return &network{cfg: nc, net: n, sw: sw}, nil
+}
+
+// serveAPI serves the REST API on the unix socket cfg.API (and on TCP when
+// cfg.APIListen is set) until ctx is done.
+func serveAPI(ctx context.Context, cfg *Config, nets []*network, log *zap.Logger, wg *sync.WaitGroup, errc chan<- error) error {
+	if err := checkAPIListen(cfg.APIListen); err != nil {
+		return fmt.Errorf("api_listen: %w", err)
+	}
+	srv, err := rest.New(rest.Config{Backend: &apiBackend{nets: nets, disc: nic.NewDiscoverer()}, Logger: log.Named("api"), Version: version.String()})
+	if err != nil {
+		return err
+	}
+	var lns []net.Listener
+	ln, err := rest.ListenUnix(cfg.apiSocket(), 0)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	lns = append(lns, ln)
+	if cfg.APIListen != "" {
+		tl, err := rest.ListenTCP(cfg.APIListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("api: %w", err)
+		}
+		lns = append(lns, tl)
+	}
+	for _, l := range lns {
+		log.Info("api listening", zap.String("addr", l.Addr().Network()+":"+l.Addr().String()))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ctx, l); err != nil {
+				errc <- fmt.Errorf("api: %w", err)
+			}
+		}()
+	}
+	return nil
 }
 
 // openTC sets up the network's tc tier when its policy asks for one. When

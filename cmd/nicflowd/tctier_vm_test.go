@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
+	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/api/rest/client"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
@@ -233,6 +237,50 @@ func TestTCTierEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("%d rules, %d filters in the block", len(rules), len(kernelFilters(t, "e2e")))
+
+	// The REST API (what nicflowctl flows shows) serves the same tiers,
+	// reasons and split counters.
+	flows := apiFlows(t, tt.n, "e2e")
+	for _, r := range rules {
+		f, ok := flows[[2]int{int(r.table), int(r.prio)}]
+		if !ok {
+			t.Errorf("%s: not in GET /v1/networks/e2e/flows", r.rule)
+			continue
+		}
+		if f.Tier != string(r.tier) || (r.tier == offload.TierSoft) != (f.Reason != "") {
+			t.Errorf("%s: API says tier %s reason %q, want %s", r.rule, f.Tier, f.Reason, r.tier)
+		}
+		if r.tier == offload.TierTC && r.count != -1 && f.TC.Packets != sent {
+			t.Errorf("%s: API says tc packets %d, want %d", r.rule, f.TC.Packets, sent)
+		}
+	}
+}
+
+// apiFlows serves the REST API for n on a socket of its own and returns
+// the network's flows by table and priority.
+func apiFlows(t *testing.T, n *network, name string) map[[2]int]rest.Flow {
+	t.Helper()
+	cfg := &Config{RunDir: t.TempDir()}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	if err := serveAPI(ctx, cfg, []*network{n}, zaptest.NewLogger(t), &wg, errc); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); wg.Wait() }()
+	c, err := client.New(client.Options{Socket: cfg.apiSocket()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := c.Flows(ctx, name)
+	if err != nil {
+		t.Fatalf("GET flows: %v", err)
+	}
+	out := map[[2]int]rest.Flow{}
+	for _, f := range fs {
+		out[[2]int{int(f.Table), int(f.Priority)}] = f
+	}
+	return out
 }
 
 // ipChecksum is the ones' complement sum of an IPv4 header: 0 when valid.
