@@ -9,7 +9,8 @@ export PATH=/usr/local/go/bin:$PATH
 cd "$(dirname "$0")/.."
 
 # Debian packages: OpenFlow peers (ovs-ofctl, ovs-vswitchd, os-ken), the tools
-# the namespace tests and the demo drive, and a C toolchain for `go test -race`.
+# the namespace tests and the demo drive, PCI names for NIC discovery, and a
+# C toolchain for `go test -race`.
 packages=(
 	openvswitch-common
 	openvswitch-switch
@@ -18,6 +19,7 @@ packages=(
 	iputils-ping
 	tcpdump
 	ethtool
+	pci.ids
 	gcc
 	libc6-dev
 )

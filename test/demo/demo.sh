@@ -141,8 +141,12 @@ for i in 1 2 3; do
 done
 
 echo
-echo "== flow table ($NICFLOWCTL flows $NETWORK) =="
+echo "== flow table, OpenFlow view ($NICFLOWCTL flows $NETWORK --run-dir $RUN_DIR) =="
 "$NICFLOWCTL" flows "$NETWORK" --run-dir "$RUN_DIR"
+
+echo
+echo "== flow table with tiers, REST API ($NICFLOWCTL --socket $RUN_DIR/nicflowd.sock flows $NETWORK) =="
+"$NICFLOWCTL" --socket "$RUN_DIR/nicflowd.sock" flows "$NETWORK"
 
 echo
 echo "== port stats ($NICFLOWCTL ports $NETWORK) =="
