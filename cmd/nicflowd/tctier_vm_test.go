@@ -236,6 +236,15 @@ func TestTCTierEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	var wantTotal uint64
+	for _, r := range rules {
+		if r.count != -1 {
+			wantTotal += sent
+		}
+	}
+	if agg, err := tt.c.Aggregate(context.Background(), ofclient.AllFlows()); err != nil || agg.Packets != wantTotal {
+		t.Errorf("AGGREGATE = %+v, %v; want %d packets", agg, err, wantTotal)
+	}
 	t.Logf("%d rules, %d filters in the block", len(rules), len(kernelFilters(t, "e2e")))
 
 	// The REST API (what nicflowctl flows shows) serves the same tiers,
