@@ -9,7 +9,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: all build deps check unit fuzz netns vm test demo bench clean
+.PHONY: all build deps check unit fuzz netns vm test demo bench bench-vm clean
 
 all: build
 
@@ -43,6 +43,17 @@ demo: deps build
 
 bench: build
 	@test/bench/forward.sh
+
+# The tc tier benchmarks in the VM (10,000 rules through nicflowd against
+# tc -batch, counter dump and merge; tcflower's BenchmarkAdd), with the tc
+# binary packed. BENCH=REGEXP narrows them, BENCHTIME sets -benchtime,
+# RULES=N installs N rules instead of 10,000.
+bench-vm:
+	@NICFLOW_VM_TOOLS=1 NICFLOW_VM_PKGS="tcflower cmd/nicflowd" \
+		NICFLOW_VM_BENCH='$(or $(BENCH),.)' NICFLOW_VM_BENCHTIME='$(BENCHTIME)' \
+		NICFLOW_VM_APPEND="$${NICFLOW_VM_APPEND:-}$(if $(RULES), nicflow.env=NICFLOW_BENCH_RULES=$(RULES))" \
+		NICFLOW_VM_PKG_TIMEOUT=$${NICFLOW_VM_PKG_TIMEOUT:-60m} NICFLOW_VM_TIMEOUT=$${NICFLOW_VM_TIMEOUT:-3900} \
+		NICFLOW_VM_LOG=$${NICFLOW_VM_LOG:-bin/vm/bench.log} test/vm/run.sh
 
 clean:
 	rm -rf bin

@@ -145,7 +145,7 @@ func (n *Network) expire() {
 	defer n.mu.Unlock()
 	now := n.cfg.Now()
 	var lastUsed pipeline.LastUsedFunc
-	if n.tc != nil && len(n.tc.rules) > 0 {
+	if _, timed := n.pipe.NextExpiry(nil); timed && n.tc != nil && len(n.tc.rules) > 0 {
 		if now.Sub(n.tc.statsAt) >= time.Second {
 			n.tc.refresh(now)
 		}

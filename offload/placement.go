@@ -200,6 +200,9 @@ func shadowing(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placeme
 // nil: flower does not order filters of one pref, so only one may be
 // offloaded.
 func prefTwin(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placement) *pipeline.Flow {
+	if f.Priority < 0xfffd {
+		return nil // only priorities 65533..65535 share a pref (tcflower.Pref)
+	}
 	pref := tcflower.Pref(f.Priority)
 	for i := len(placed) - 1; i >= 0; i-- {
 		g := placed[i]

@@ -14,6 +14,10 @@
 #   NICFLOW_VM_TIMEOUT   seconds for the whole boot, default 480
 #   NICFLOW_VM_PKG_TIMEOUT  go test -timeout per package, default 3m
 #   NICFLOW_VM_RUN       go test -run pattern (no spaces)
+#   NICFLOW_VM_BENCH     go test -bench pattern (no spaces): benchmarks only
+#                        (no tests unless NICFLOW_VM_RUN is set too); their
+#                        result lines are printed after the summary
+#   NICFLOW_VM_BENCHTIME go test -benchtime with NICFLOW_VM_BENCH (e.g. 1x)
 #   NICFLOW_VM_PKGS      only these packages (space-separated, e.g. "sriov/vf offload")
 #   NICFLOW_VM_APPEND    extra kernel command line, e.g. nicflow.env=NAME=VALUE
 #   NICFLOW_VM_MEM, NICFLOW_VM_SMP   guest memory (MiB, 1024) and CPUs (1)
@@ -98,6 +102,8 @@ say "initramfs $(du -h "$work/initramfs.cpio.gz" | cut -f1) (${#pkgs[@]} package
 # kernel, which (panic=-1, -no-reboot) also ends qemu.
 append="console=ttyS0 panic=-1 quiet nicflow.timeout=$pkg_timeout"
 [ -n "${NICFLOW_VM_RUN:-}" ] && append+=" nicflow.run=$NICFLOW_VM_RUN"
+[ -n "${NICFLOW_VM_BENCH:-}" ] && append+=" nicflow.bench=$NICFLOW_VM_BENCH"
+[ -n "${NICFLOW_VM_BENCH:-}" ] && [ -n "${NICFLOW_VM_BENCHTIME:-}" ] && append+=" nicflow.benchtime=$NICFLOW_VM_BENCHTIME"
 [ -n "${NICFLOW_VM_APPEND:-}" ] && append+=" $NICFLOW_VM_APPEND"
 say "boot $(basename "$kdir") (timeout ${vm_timeout}s), console log $log"
 t2=$(now)
@@ -127,6 +133,11 @@ if [ "$rc" -ne 0 ] && [ "${NICFLOW_VM_QUIET:-0}" = 1 ]; then
 	cat "$log"
 fi
 cat "$work/report"
+if [ -n "${NICFLOW_VM_BENCH:-}" ]; then
+	# Benchmark lines, and the benchmarks' log lines (-test.v streams them).
+	echo "== VM benchmarks (NICFLOW_VM_BENCH=$NICFLOW_VM_BENCH) =="
+	tr -d '\r' <"$log" | grep -a -E '^(pkg: |Benchmark|--- (BENCH|FAIL|SKIP): Benchmark| +[^ ]+_test\.go:[0-9]+: )' || true
+fi
 if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	say "qemu timed out after ${vm_timeout}s"
 	rc=1

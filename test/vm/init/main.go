@@ -11,6 +11,9 @@
 //	nicflow.timeout=DURATION  per package (go test -timeout), default 3m
 //	nicflow.run=REGEXP        only the tests matching (go test -run)
 //	nicflow.count=N           go test -count, default 1
+//	nicflow.bench=REGEXP      run the benchmarks matching (go test -bench
+//	                          -benchmem) and, without nicflow.run, no test
+//	nicflow.benchtime=T       go test -benchtime (with nicflow.bench)
 //	nicflow.env=NAME=VALUE    an environment variable for the tests (repeatable)
 package main
 

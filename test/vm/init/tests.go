@@ -16,10 +16,12 @@ import (
 
 // options are the harness settings read from the kernel command line.
 type options struct {
-	timeout time.Duration
-	run     string
-	count   int
-	env     []string // extra NAME=VALUE for the test binaries
+	timeout   time.Duration
+	run       string
+	count     int
+	bench     string   // go test -bench; set: benchmarks only unless run is set too
+	benchtime string   // go test -benchtime
+	env       []string // extra NAME=VALUE for the test binaries
 }
 
 // parseCmdline reads nicflow.* options from /proc/cmdline (the kernel does
@@ -50,6 +52,10 @@ func parseOptions(cmdline string) (options, error) {
 			o.timeout = d
 		case "run":
 			o.run = v
+		case "bench":
+			o.bench = v
+		case "benchtime":
+			o.benchtime = v
 		case "env":
 			if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
 				errs = append(errs, fmt.Errorf("kernel command line %s: want nicflow.env=NAME=VALUE", f))
@@ -78,8 +84,18 @@ func readManifest(path string) ([]string, error) {
 // args is the test binary's command line for opts.
 func (o options) args() []string {
 	a := []string{"-test.v", "-test.timeout=" + o.timeout.String(), "-test.count=" + strconv.Itoa(o.count)}
-	if o.run != "" {
-		a = append(a, "-test.run="+o.run)
+	run := o.run
+	if o.bench != "" {
+		a = append(a, "-test.bench="+o.bench, "-test.benchmem")
+		if o.benchtime != "" {
+			a = append(a, "-test.benchtime="+o.benchtime)
+		}
+		if run == "" {
+			run = "^$" // benchmarks only
+		}
+	}
+	if run != "" {
+		a = append(a, "-test.run="+run)
 	}
 	return a
 }

@@ -29,6 +29,13 @@ func TestParseOptions(t *testing.T) {
 		env:     []string{"A=1", "B=x=y"},
 		wantErr: true,
 	}, {
+		cmdline: "nicflow.bench=Install10k nicflow.benchtime=1x",
+		args: []string{"-test.v", "-test.timeout=3m0s", "-test.count=1",
+			"-test.bench=Install10k", "-test.benchmem", "-test.benchtime=1x", "-test.run=^$"},
+	}, {
+		cmdline: "nicflow.bench=. nicflow.run=^TestSmoke$",
+		args:    []string{"-test.v", "-test.timeout=3m0s", "-test.count=1", "-test.bench=.", "-test.benchmem", "-test.run=^TestSmoke$"},
+	}, {
 		cmdline: "nicflow.colour=blue",
 		args:    []string{"-test.v", "-test.timeout=3m0s", "-test.count=1"},
 		wantErr: true,
