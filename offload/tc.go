@@ -53,16 +53,15 @@ type tcTier struct {
 	refused  map[uint64]refusal // device refusals, by flow ID
 	refusals uint64             // refusals so far (metrics)
 	placed   map[uint64]Placement
-	miss     map[uint32]*missFilter // by port number
-	orphans  []*orphan              // filters of an earlier run not yet adopted
+	miss     map[uint32]int // ifindex of each port bound to the block (with its miss filter), by port number
+	orphans  []*orphan      // filters of an earlier run not yet adopted
 
-	envGen      uint64 // bumped when ports, groups or meters change
-	trans       map[uint64]translation
-	police      map[*pipeline.Meter]uint32
-	dirty       bool
-	statsAt     time.Time                  // when the counters were last read
-	tableBase   [pipeline.NumTables]Counts // counts of removed flows' filters, per table
-	missRetired Counts                     // counts of removed ports' miss filters
+	envGen    uint64 // bumped when ports, groups or meters change
+	trans     map[uint64]translation
+	police    map[*pipeline.Meter]uint32
+	dirty     bool
+	statsAt   time.Time                  // when the counters were last read
+	tableBase [pipeline.NumTables]Counts // counts of removed flows' filters, per table
 }
 
 // tcRule is the tc side of one flow.
@@ -87,18 +86,9 @@ type refusal struct {
 	msg  string
 }
 
-// missFilter is the lowest filter of chain 0 for one port.
-type missFilter struct {
-	ifindex int
-	name    string
-	stats   tcflower.Stats
-	base    Counts
-}
-
 // orphan is a nicflow filter found in the block at start.
 type orphan struct {
-	d      tcflower.Dumped
-	digest uint16
+	d tcflower.Dumped
 }
 
 // translation caches one flow's translation.
@@ -121,7 +111,7 @@ func newTCTier(cfg TCConfig, policy Policy, log *zap.Logger) *tcTier {
 		inHW:    map[uint64]bool{},
 		refused: map[uint64]refusal{},
 		placed:  map[uint64]Placement{},
-		miss:    map[uint32]*missFilter{},
+		miss:    map[uint32]int{},
 		trans:   map[uint64]translation{},
 		police:  map[*pipeline.Meter]uint32{},
 	}
@@ -173,7 +163,7 @@ func (t *tcTier) addPort(p PortInfo) error {
 		_ = t.cfg.Kernel.UnbindBlock(p.Ifindex) // undo; the install error is the one to report
 		return err
 	}
-	t.miss[p.No] = &missFilter{ifindex: p.Ifindex, name: p.Name}
+	t.miss[p.No] = p.Ifindex
 	t.envGen++
 	t.dirty = true
 	return nil
@@ -182,29 +172,18 @@ func (t *tcTier) addPort(p PortInfo) error {
 // removePort removes p's miss filter and unbinds it; its rules leave tc
 // at the next sync (their in_port or output no longer exists).
 func (t *tcTier) removePort(p PortInfo) error {
-	m, ok := t.miss[p.No]
+	ifindex, ok := t.miss[p.No]
 	if !ok {
 		return nil
 	}
 	delete(t.miss, p.No)
 	t.envGen++
 	t.dirty = true
-	d, err := t.cfg.Kernel.Remove(t.cfg.Block, 0, tcflower.MissPref, p.No)
-	if err == nil {
-		m.add(d.Stats)
-	}
-	t.missRetired.add(m.base)
-	if uerr := t.cfg.Kernel.UnbindBlock(m.ifindex); uerr != nil && err == nil {
+	_, err := t.cfg.Kernel.Remove(t.cfg.Block, 0, tcflower.MissPref, p.No)
+	if uerr := t.cfg.Kernel.UnbindBlock(ifindex); uerr != nil && err == nil {
 		err = uerr
 	}
 	return err
-}
-
-// add folds a removed filter's final counters into the miss filter's base.
-func (m *missFilter) add(s tcflower.Stats) {
-	m.base.Packets += s.Packets
-	m.base.Bytes += s.Bytes
-	m.stats = tcflower.Stats{}
 }
 
 func (c *Counts) add(o Counts) {

@@ -58,7 +58,7 @@ type ruleKey struct {
 // refresh reads the counters of every filter in the block. Callers hold
 // the network's mu.
 func (t *tcTier) refresh(now time.Time) {
-	if len(t.rules) == 0 && len(t.miss) == 0 {
+	if len(t.rules) == 0 {
 		return
 	}
 	ds, err := t.cfg.Kernel.Dump(t.cfg.Block)
@@ -75,13 +75,7 @@ func (t *tcTier) refresh(now time.Time) {
 	for i := range ds {
 		d := &ds[i]
 		k := ruleKey{d.Filter.Chain, d.Filter.Pref, d.Installed.Handle}
-		if k.chain == 0 && k.pref == tcflower.MissPref {
-			if m := t.miss[k.handle]; m != nil {
-				m.stats = d.Stats
-			}
-			continue
-		}
-		r := byKey[k]
+		r := byKey[k] // miss filters are no rule's
 		if r == nil {
 			continue
 		}

@@ -31,7 +31,7 @@ func (n *Network) tierEnv(snap *pipeline.Snapshot) *tierEnv {
 // port is reachable.
 func (e *tierEnv) Port(no uint32) (tcflower.Port, bool) {
 	p, ok := e.ports[no]
-	if !ok || e.t.miss[no] == nil {
+	if _, bound := e.t.miss[no]; !ok || !bound {
 		return tcflower.Port{}, false
 	}
 	same := e.t.policy != PolicyHW || (p.info.SwitchID != "" && p.info.SwitchID == e.switchID)

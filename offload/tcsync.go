@@ -266,7 +266,7 @@ func (t *tcTier) start() {
 			if !ok || c.FlowID == 0 || d.DecodeErr != nil {
 				continue // miss filters are replaced per port; others are not ours
 			}
-			t.orphans = append(t.orphans, &orphan{d: d, digest: c.Digest})
+			t.orphans = append(t.orphans, &orphan{d: d})
 		}
 		if len(t.orphans) > 0 {
 			t.log.Info("found filters of an earlier run; they keep forwarding until the controller re-sends its rules",

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"fmt"
 	"net/http"
 )
 
@@ -52,12 +51,5 @@ func (s *Server) routeFlows() {
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	flows, err := s.backend.Flows(r.Context(), name)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("flows of network %s: %w", name, err))
-		return
-	}
-	if flows == nil {
-		flows = []Flow{}
-	}
-	writeJSON(w, http.StatusOK, flows)
+	answerList(s, w, r, flows, err, "flows of network "+name)
 }

@@ -101,3 +101,36 @@ const (
 	logKeyPath   = "path"
 	logKeyStatus = "status"
 )
+
+// answerList answers a list request: the items (an empty list rather than
+// null), or err wrapped with what was asked.
+func answerList[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T, err error, what string) {
+	if items == nil {
+		items = []T{}
+	}
+	answer(s, w, r, items, err, what)
+}
+
+// answer answers a read request with v, or err wrapped with what was
+// asked.
+func answer[T any](s *Server, w http.ResponseWriter, r *http.Request, v T, err error, what string) {
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%s: %w", what, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decodeValid decodes the request body into v and validates it; on an
+// error it has answered the request and returns false.
+func (s *Server) decodeValid(w http.ResponseWriter, r *http.Request, v interface{ Validate() error }) bool {
+	err := decode(w, r, v)
+	if err == nil {
+		err = v.Validate()
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	return true
+}

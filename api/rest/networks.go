@@ -144,34 +144,18 @@ func (s *Server) routeNetworks() {
 
 func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request) {
 	nets, err := s.backend.Networks(r.Context())
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("list networks: %w", err))
-		return
-	}
-	if nets == nil {
-		nets = []Network{}
-	}
-	writeJSON(w, http.StatusOK, nets)
+	answerList(s, w, r, nets, err, "list networks")
 }
 
 func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	n, err := s.backend.Network(r.Context(), name)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("network %s: %w", name, err))
-		return
-	}
-	writeJSON(w, http.StatusOK, n)
+	answer(s, w, r, n, err, "network "+name)
 }
 
 func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
 	var spec NetworkSpec
-	if err := decode(w, r, &spec); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := spec.Validate(); err != nil {
-		s.fail(w, r, err)
+	if !s.decodeValid(w, r, &spec) {
 		return
 	}
 	n, err := s.backend.CreateNetwork(r.Context(), spec)
@@ -202,11 +186,7 @@ func (s *Server) updateNetwork(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.backend.UpdateNetwork(r.Context(), name, spec)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("update network %s: %w", name, err))
-		return
-	}
-	writeJSON(w, http.StatusOK, n)
+	answer(s, w, r, n, err, "update network "+name)
 }
 
 func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"fmt"
 	"net/http"
 )
 
@@ -35,22 +34,11 @@ func (s *Server) routeNICs() {
 
 func (s *Server) listNICs(w http.ResponseWriter, r *http.Request) {
 	nics, err := s.backend.NICs(r.Context())
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("list nics: %w", err))
-		return
-	}
-	if nics == nil {
-		nics = []any{}
-	}
-	writeJSON(w, http.StatusOK, nics)
+	answerList(s, w, r, nics, err, "list nics")
 }
 
 func (s *Server) getNIC(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	nic, err := s.backend.NIC(r.Context(), name)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("nic %s: %w", name, err))
-		return
-	}
-	writeJSON(w, http.StatusOK, nic)
+	answer(s, w, r, nic, err, "nic "+name)
 }

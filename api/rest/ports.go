@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"fmt"
 	"net/http"
 )
 
@@ -40,12 +39,5 @@ func (s *Server) routePorts() {
 func (s *Server) listPorts(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	ports, err := s.backend.Ports(r.Context(), name)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("ports of network %s: %w", name, err))
-		return
-	}
-	if ports == nil {
-		ports = []Port{}
-	}
-	writeJSON(w, http.StatusOK, ports)
+	answerList(s, w, r, ports, err, "ports of network "+name)
 }

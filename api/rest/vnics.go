@@ -113,34 +113,18 @@ func (s *Server) routeVNICs() {
 
 func (s *Server) listVNICs(w http.ResponseWriter, r *http.Request) {
 	vs, err := s.backend.VNICs(r.Context())
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("list vnics: %w", err))
-		return
-	}
-	if vs == nil {
-		vs = []VNIC{}
-	}
-	writeJSON(w, http.StatusOK, vs)
+	answerList(s, w, r, vs, err, "list vnics")
 }
 
 func (s *Server) getVNIC(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	v, err := s.backend.VNIC(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("vnic %s: %w", id, err))
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	answer(s, w, r, v, err, "vnic "+id)
 }
 
 func (s *Server) attachVNIC(w http.ResponseWriter, r *http.Request) {
 	var spec VNICSpec
-	if err := decode(w, r, &spec); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := spec.Validate(); err != nil {
-		s.fail(w, r, err)
+	if !s.decodeValid(w, r, &spec) {
 		return
 	}
 	v, created, err := s.backend.AttachVNIC(r.Context(), spec)

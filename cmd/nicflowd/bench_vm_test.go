@@ -19,7 +19,6 @@ import (
 	"time"
 
 	of "github.com/netrack/openflow"
-	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -214,9 +213,17 @@ func runInstall(b *testing.B, tc string, rules []benchRule) installResult {
 	for _, p := range [][2]string{{"bip1", "bih1"}, {"bip2", "bih2"}} {
 		undo = append(undo, benchVeth(b, p[0], p[1]))
 	}
-	n, stop := startBenchNetwork(b, &NetworkConfig{Name: benchNetwork, Ports: []string{"bip1", "bip2"}, Offload: "tc"})
+	// Warnings and errors only in the log; sockets in a directory removed
+	// with the rest of this iteration.
+	dir, err := os.MkdirTemp("", "nicflow-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	undo = append(undo, func() { _ = os.RemoveAll(dir) })
+	n, stop := runNetwork(b, &NetworkConfig{Name: benchNetwork, Ports: []string{"bip1", "bip2"}, Offload: "tc"}, dir,
+		zaptest.NewLogger(b, zaptest.Level(zap.WarnLevel)))
 	undo = append(undo, stop)
-	c := dialBench(b, n)
+	c := dialMgmt(b, n)
 	undo = append(undo, func() { _ = c.Close() })
 	mods := make([][]byte, len(rules))
 	for i, r := range rules {
@@ -362,74 +369,15 @@ func firstLines(b []byte, n int) string {
 	return strings.Join(out, "\n")
 }
 
-// benchVeth is vethPair for a benchmark: it returns the deletion instead
-// of registering it, so that one iteration cleans up after itself.
+// benchVeth creates a veth pair for one benchmark iteration and returns
+// its deletion.
 func benchVeth(b *testing.B, a, peer string) func() {
 	b.Helper()
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: a}, PeerName: peer}); err != nil {
-		b.Fatalf("add veth %s/%s: %v", a, peer, err)
-	}
-	del := func() {
-		if l, err := netlink.LinkByName(a); err == nil {
-			_ = netlink.LinkDel(l)
-		}
-	}
-	for _, name := range []string{a, peer} {
-		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
-		l, err := netlink.LinkByName(name)
-		if err == nil {
-			err = netlink.LinkSetUp(l)
-		}
-		if err != nil {
-			del()
-			b.Fatalf("set %s up: %v", name, err)
-		}
+	del, err := makeVeth(a, peer)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return del
-}
-
-// startBenchNetwork is startNetwork for a benchmark: warnings and errors
-// only in the log, and the stop function returned.
-func startBenchNetwork(b *testing.B, nc *NetworkConfig) (*network, func()) {
-	b.Helper()
-	c := &Config{Networks: []NetworkConfig{*nc}}
-	if err := c.normalize(); err != nil {
-		b.Fatal(err)
-	}
-	log := zaptest.NewLogger(b, zaptest.Level(zap.WarnLevel))
-	dir, err := os.MkdirTemp("", "nicflow-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	n, err := buildNetwork(&c.Networks[0], dir, log)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		b.Fatalf("build network: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = n.net.Run(ctx) }()
-	go func() { defer wg.Done(); _ = n.sw.Serve(ctx) }()
-	return n, func() { cancel(); wg.Wait(); _ = os.RemoveAll(dir) }
-}
-
-// dialBench is dial for a benchmark.
-func dialBench(b *testing.B, n *network) *ofclient.Client {
-	b.Helper()
-	var target string
-	for _, a := range n.sw.Addrs() {
-		if a.Network() == "unix" && filepath.Ext(a.String()) == ".mgmt" {
-			target = "unix:" + a.String()
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := ofclient.Dial(ctx, target)
-	if err != nil {
-		b.Fatalf("dial %s: %v", target, err)
-	}
-	return c
 }
 
 // TestBenchRuleSet checks the generated rules on any host: distinct,

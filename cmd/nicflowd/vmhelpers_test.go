@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -22,53 +23,82 @@ import (
 
 // vethPair creates a <-> b in the VM's namespace, both up, without IPv6
 // (no neighbour discovery noise), and deletes it when the test ends.
-func vethPair(t *testing.T, a, b string) {
-	t.Helper()
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: a}, PeerName: b}); err != nil {
-		t.Fatalf("add veth %s/%s: %v", a, b, err)
+func vethPair(tb testing.TB, a, b string) {
+	tb.Helper()
+	del, err := makeVeth(a, b)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(del)
+}
+
+// makeVeth creates a <-> b, both up and without IPv6, and returns its
+// deletion.
+func makeVeth(a, b string) (del func(), err error) {
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: a}, PeerName: b}); err != nil {
+		return nil, fmt.Errorf("add veth %s/%s: %w", a, b, err)
+	}
+	del = func() {
 		if l, err := netlink.LinkByName(a); err == nil {
 			_ = netlink.LinkDel(l)
 		}
-	})
+	}
 	for _, name := range []string{a, b} {
 		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
 		l, err := netlink.LinkByName(name)
-		if err != nil {
-			t.Fatal(err)
+		if err == nil {
+			err = netlink.LinkSetUp(l)
 		}
-		if err := netlink.LinkSetUp(l); err != nil {
-			t.Fatalf("set %s up: %v", name, err)
+		if err != nil {
+			del()
+			return nil, fmt.Errorf("set %s up: %w", name, err)
 		}
 	}
+	return del, nil
 }
 
 // startNetwork builds nc as nicflowd does, runs it and its switch until
 // the test ends.
-func startNetwork(t *testing.T, nc *NetworkConfig) (*network, *zap.Logger) {
-	t.Helper()
+func startNetwork(tb testing.TB, nc *NetworkConfig) (*network, *zap.Logger) {
+	tb.Helper()
+	log := zaptest.NewLogger(tb, zaptest.Level(zap.InfoLevel))
+	n, stop := runNetwork(tb, nc, tb.TempDir(), log)
+	tb.Cleanup(stop)
+	return n, log
+}
+
+// runNetwork builds nc with its sockets in dir, runs it and its switch,
+// and returns how to stop them.
+func runNetwork(tb testing.TB, nc *NetworkConfig, dir string, log *zap.Logger) (*network, func()) {
+	tb.Helper()
 	c := &Config{Networks: []NetworkConfig{*nc}}
 	if err := c.normalize(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	log := zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
-	n, err := buildNetwork(&c.Networks[0], t.TempDir(), log)
+	n, err := buildNetwork(&c.Networks[0], dir, log)
 	if err != nil {
-		t.Fatalf("build network: %v", err)
+		tb.Fatalf("build network: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = n.net.Run(ctx) }()
 	go func() { defer wg.Done(); _ = n.sw.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return n, log
+	return n, func() { cancel(); wg.Wait() }
 }
 
-// dial connects an OpenFlow client to the network's management socket.
-func dial(t *testing.T, n *network) *ofclient.Client {
-	t.Helper()
+// dial connects an OpenFlow client to the network's management socket,
+// closed when the test ends.
+func dial(tb testing.TB, n *network) *ofclient.Client {
+	tb.Helper()
+	c := dialMgmt(tb, n)
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// dialMgmt connects an OpenFlow client to the network's management socket.
+func dialMgmt(tb testing.TB, n *network) *ofclient.Client {
+	tb.Helper()
 	var target string
 	for _, a := range n.sw.Addrs() {
 		if a.Network() == "unix" && filepath.Ext(a.String()) == ".mgmt" {
@@ -79,9 +109,8 @@ func dial(t *testing.T, n *network) *ofclient.Client {
 	defer cancel()
 	c, err := ofclient.Dial(ctx, target)
 	if err != nil {
-		t.Fatalf("dial %s: %v", target, err)
+		tb.Fatalf("dial %s: %v", target, err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
