@@ -45,6 +45,8 @@ type VNICBackend interface {
 	// with the same spec returns it with created false; with another spec
 	// it fails with ErrConflict. An unknown network is ErrNotFound.
 	AttachVNIC(ctx context.Context, spec VNICSpec) (v VNIC, created bool, err error)
+	// DetachVNIC is idempotent per id too: detaching an id that is not
+	// attached succeeds.
 	DetachVNIC(ctx context.Context, id string) error
 }
 

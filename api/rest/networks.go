@@ -15,6 +15,12 @@ const (
 	ModeHairpin = "hairpin"
 )
 
+// Eswitch modes of an uplink.
+const (
+	EswitchSwitchdev = "switchdev"
+	EswitchLegacy    = "legacy"
+)
+
 // NetworkSpec is a network as a client asks for it. Empty fields take
 // defaults: mode host, fail_mode secure, offload auto, datapath_id
 // derived.
@@ -37,7 +43,25 @@ type NetworkSpec struct {
 	// Ports are netdevs added as OpenFlow ports besides the uplink and
 	// the vNICs attached later.
 	Ports []string `json:"ports,omitempty"`
+	// EswitchMode is the uplink's eswitch mode in mode nic: switchdev
+	// (VF representors are OpenFlow ports), legacy (the NIC's VEB
+	// switches VFs by MAC/VLAN; no per-flow rules for them), or empty:
+	// switchdev when the NIC can, else legacy.
+	EswitchMode string `json:"eswitch_mode,omitempty"`
+	// NumVFs sets the uplink's VF count in mode nic; 0 keeps the count
+	// the PF has.
+	NumVFs int `json:"num_vfs,omitempty"`
 }
+
+// Network origins.
+const (
+	// OriginConfig: the network comes from nicflowd's configuration file
+	// or flags; the API cannot change or delete it.
+	OriginConfig = "config"
+	// OriginAPI: the network was created through the API and is kept in
+	// the state store.
+	OriginAPI = "api"
+)
 
 // Network is a network with its effective, read-only state.
 type Network struct {
@@ -55,11 +79,20 @@ type NetworkStatus struct {
 	OffloadNote string `json:"offload_note,omitempty"`
 	// EswitchMode is the uplink's eswitch mode (legacy, switchdev) when
 	// it has one.
-	EswitchMode string             `json:"eswitch_mode,omitempty"`
+	EswitchMode string `json:"eswitch_mode,omitempty"`
+	// ModeNote says how the mode runs when that differs from the spec
+	// (switchdev refused by the NIC: legacy VEB).
+	ModeNote    string             `json:"mode_note,omitempty"`
 	Ports       []NetworkPort      `json:"ports"`
 	Controllers []ControllerStatus `json:"controllers"`
 	// Rules counts the network's rules per tier.
 	Rules TierCounts `json:"rules"`
+	// Origin is config or api (see OriginConfig).
+	Origin string `json:"origin,omitempty"`
+	// Running is false when the network could not be started (after a
+	// restart, say, its uplink is gone); Error says why.
+	Running bool   `json:"running"`
+	Error   string `json:"error,omitempty"`
 }
 
 // NetworkPort is one OpenFlow port of a network.
@@ -107,6 +140,19 @@ func (n *NetworkSpec) Validate() error {
 	}
 	if err := oneOf("offload", &n.Offload, "auto", "auto", "hw", "tc", "off"); err != nil {
 		return err
+	}
+	if n.Mode != ModeNIC {
+		if n.EswitchMode != "" {
+			return Invalid("eswitch_mode", "only mode nic has an eswitch mode")
+		}
+		if n.NumVFs != 0 {
+			return Invalid("num_vfs", "only mode nic sets a VF count")
+		}
+	} else if n.EswitchMode != "" && n.EswitchMode != EswitchSwitchdev && n.EswitchMode != EswitchLegacy {
+		return Invalid("eswitch_mode", fmt.Sprintf("%q is not one of switchdev, legacy", n.EswitchMode))
+	}
+	if n.NumVFs < 0 || n.NumVFs > 4096 {
+		return Invalid("num_vfs", fmt.Sprintf("%d is out of range 0-4096", n.NumVFs))
 	}
 	seen := map[string]bool{}
 	for i, c := range n.Controllers {

@@ -55,7 +55,7 @@ func TestErrorsNameTheProblem(t *testing.T) {
 		{[]string{"vnics", "attach", "v", "--network", "blue", "--qos", "9", "--vlan", "1"}, "qos: 9 is out of range 0-7", false},
 		{[]string{"vnics", "attach", "v", "--network", "red"}, `network: no network "red"`, true},
 		{[]string{"vnics", "attach", "v", "--network", "blue", "--trust=maybe"}, `invalid boolean value "maybe" for -trust`, false},
-		{[]string{"vnics", "detach", "nope"}, "detach vnic nope: not found", true},
+		{[]string{"vnics", "get", "nope"}, "vnic nope: not found", true},
 		{[]string{"flows", "red"}, "flows of network red: not found", true},
 		{[]string{"flows", "a", "b"}, "one network name expected", false},
 		{[]string{"ports", "red"}, "ports of network red: not found", true},

@@ -71,8 +71,19 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 	if err := e.networkTable([]rest.Network{n}); err != nil {
 		return err
 	}
+	fmt.Fprintln(e.stdout)
+	fmt.Fprintf(e.stdout, "origin: %s\n", dash(n.Status.Origin))
+	if n.Status.Error != "" {
+		fmt.Fprintf(e.stdout, "not running: %s\n", n.Status.Error)
+	}
+	if n.Status.EswitchMode != "" {
+		fmt.Fprintf(e.stdout, "eswitch mode: %s\n", n.Status.EswitchMode)
+	}
+	if n.Status.ModeNote != "" {
+		fmt.Fprintf(e.stdout, "mode: %s\n", n.Status.ModeNote)
+	}
 	if n.Status.OffloadNote != "" {
-		fmt.Fprintf(e.stdout, "\noffload: %s (%s)\n", n.Status.Offload, n.Status.OffloadNote)
+		fmt.Fprintf(e.stdout, "offload: %s (%s)\n", n.Status.Offload, n.Status.OffloadNote)
 	}
 	if len(n.Status.Ports) > 0 {
 		fmt.Fprintln(e.stdout)
@@ -97,7 +108,7 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 
 // networkTable prints networks one per line.
 func (e *env) networkTable(nets []rest.Network) error {
-	tw := e.table("NAME\tMODE\tUPLINK\tDATAPATH ID\tFAIL MODE\tOFFLOAD\tPORTS\tCONTROLLERS\tRULES HW/TC/SOFT")
+	tw := e.table("NAME\tMODE\tUPLINK\tSTATE\tDATAPATH ID\tFAIL MODE\tOFFLOAD\tPORTS\tCONTROLLERS\tRULES HW/TC/SOFT")
 	for _, n := range nets {
 		offload := n.Offload
 		if eff := n.Status.Offload; eff != "" && eff != n.Offload {
@@ -112,7 +123,18 @@ func (e *env) networkTable(nets []rest.Network) error {
 			ctrls = append(ctrls, c.Target+"("+state+")")
 		}
 		r := n.Status.Rules
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\n", n.Name, n.Mode, dash(n.Uplink), n.Status.DatapathID,
+		state := "down"
+		if n.Status.Running {
+			state = "up"
+		}
+		if n.Status.Origin == rest.OriginConfig {
+			state += " (config)"
+		}
+		mode := n.Mode
+		if n.Status.EswitchMode != "" {
+			mode += "/" + n.Status.EswitchMode
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\n", n.Name, mode, dash(n.Uplink), state, n.Status.DatapathID,
 			n.FailMode, offload, len(n.Status.Ports), dash(strings.Join(ctrls, ",")), r.HW, r.TC, r.Soft)
 	}
 	return tw.Flush()
@@ -139,6 +161,8 @@ func networksCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&spec.FailMode, "fail-mode", "", "`secure|standalone` (default secure)")
 	fs.StringVar(&spec.Offload, "offload", "", "offload `POLICY`: auto, hw, tc or off (default auto)")
 	fs.Var(&ports, "port", "add `NETDEV` as an OpenFlow port; repeat")
+	fs.StringVar(&spec.EswitchMode, "eswitch-mode", "", "mode nic: uplink eswitch `MODE`, switchdev or legacy (default: switchdev when the NIC can)")
+	fs.IntVar(&spec.NumVFs, "num-vfs", 0, "mode nic: set the uplink's VF count to `N` (default: keep it)")
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func fixture() *resttest.Fake {
 	f.Nets["blue"] = &rest.Network{
 		NetworkSpec: rest.NetworkSpec{Name: "blue", Mode: "nic", Uplink: "ens1f0np0", DatapathID: 0xabcd, FailMode: "secure", Offload: "auto",
 			Controllers: []string{"tcp:10.0.0.1:6653"}},
-		Status: rest.NetworkStatus{DatapathID: 0xabcd, Offload: "auto", EswitchMode: "switchdev",
+		Status: rest.NetworkStatus{DatapathID: 0xabcd, Offload: "auto", EswitchMode: "switchdev", Origin: rest.OriginAPI, Running: true,
 			Ports:       []rest.NetworkPort{{No: 1, Name: "ens1f0np0", Kind: "uplink"}, {No: 3, Name: "pf0vf0", Kind: "representor", VNIC: "vm1-eth0"}},
 			Controllers: []rest.ControllerStatus{{Target: "tcp:10.0.0.1:6653", Connected: true, Role: "equal"}},
 			Rules:       rest.TierCounts{HW: 1, Soft: 1}},

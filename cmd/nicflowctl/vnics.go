@@ -89,10 +89,23 @@ func (e *env) vnicTable(vs []rest.VNIC) error {
 		if v.MinTxRate != 0 || v.MaxTxRate != 0 {
 			rate = fmt.Sprintf("%d/%d", v.MinTxRate, v.MaxTxRate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Network, dash(v.VF), dash(v.Netdev),
-			dash(v.Representor), v.OFPort, dash(v.MAC), vlan, rate, onOff(v.SpoofCheck), onOff(v.Trust), dash(v.LinkState))
+		vfName := v.VF
+		if vfName == "" && v.VFIndex >= 0 && v.Uplink != "" {
+			vfName = fmt.Sprintf("%s vf %d", v.Uplink, v.VFIndex)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Network, dash(vfName), dash(v.Netdev),
+			dash(v.Representor), ofPort(v.OFPort), dash(v.MAC), vlan, rate, onOff(v.SpoofCheck), onOff(v.Trust), dash(v.LinkState))
 	}
 	return tw.Flush()
+}
+
+// ofPort prints an OpenFlow port number; 0 (a VF in legacy mode, switched
+// by the NIC) has none.
+func ofPort(no uint32) string {
+	if no == 0 {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(no), 10)
 }
 
 func onOff(b *bool) string {
@@ -174,8 +187,18 @@ func vnicsAttach(ctx context.Context, e *env, args []string) error {
 	if !created {
 		what = "already attached"
 	}
-	_, err = fmt.Fprintf(e.stdout, "vnic %s %s to network %s: VF %s, netdev %s, representor %s, OpenFlow port %d\n",
-		v.ID, what, v.Network, dash(v.VF), dash(v.Netdev), dash(v.Representor), v.OFPort)
+	where := fmt.Sprintf("VF %s", dash(v.VF))
+	if v.VFIndex >= 0 && v.Uplink != "" {
+		where = fmt.Sprintf("VF %d of %s (%s)", v.VFIndex, v.Uplink, dash(v.VF))
+	} else if v.VFIndex < 0 {
+		where = "veth"
+	}
+	port := fmt.Sprintf("OpenFlow port %d", v.OFPort)
+	if v.OFPort == 0 {
+		port = "no OpenFlow port (the NIC switches it)"
+	}
+	_, err = fmt.Fprintf(e.stdout, "vnic %s %s to network %s: %s, netdev %s, representor %s, %s\n",
+		v.ID, what, v.Network, where, dash(v.Netdev), dash(v.Representor), port)
 	return err
 }
 

@@ -24,8 +24,14 @@ type Config struct {
 	APISocket string `yaml:"api_socket"`
 	// APIListen also serves the REST API on TCP HOST:PORT; the API has no
 	// authentication, so HOST must be a loopback address.
-	APIListen string          `yaml:"api_listen"`
-	Networks  []NetworkConfig `yaml:"networks"`
+	APIListen string `yaml:"api_listen"`
+	// StatePath is the state store (bbolt file) that keeps the networks
+	// created through the API and every vNIC (default
+	// /var/lib/nicflow/state.db).
+	StatePath string `yaml:"state_path"`
+	// Networks are started at start and cannot be changed through the
+	// API; more can be created through the API. May be empty.
+	Networks []NetworkConfig `yaml:"networks"`
 }
 
 // NetworkConfig is one network of the configuration file.
@@ -45,6 +51,7 @@ type NetworkConfig struct {
 
 const (
 	defaultRunDir  = "/run/nicflow"
+	defaultState   = "/var/lib/nicflow/state.db"
 	defaultNetwork = "nf0"
 	defaultLevel   = "info"
 	modeHost       = "host"
@@ -81,11 +88,11 @@ func (c *Config) normalize() error {
 	if c.RunDir == "" {
 		c.RunDir = defaultRunDir
 	}
+	if c.StatePath == "" {
+		c.StatePath = defaultState
+	}
 	if err := checkAPIListen(c.APIListen); err != nil {
 		return fmt.Errorf("api_listen: %w", err)
-	}
-	if len(c.Networks) == 0 {
-		return fmt.Errorf("networks: at least one network is required")
 	}
 	names := map[string]bool{}
 	ports := map[string]string{}
@@ -106,7 +113,7 @@ func (c *Config) normalize() error {
 			n.Mode = modeHost
 		}
 		if n.Mode != modeHost {
-			return fmt.Errorf("%s.mode: %q is not supported yet (only host)", where, n.Mode)
+			return fmt.Errorf("%s.mode: %q is not supported in the configuration file (only host; create networks in mode nic through the API)", where, n.Mode)
 		}
 		if n.FailMode == "" {
 			n.FailMode = string(offload.FailSecure)
@@ -193,6 +200,7 @@ type options struct {
 	runDir      string
 	apiSocket   string
 	apiListen   string
+	statePath   string
 	logLevel    string
 	version     bool
 }
@@ -211,6 +219,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	fs.StringVar(&o.network, "network", defaultNetwork, "network `NAME`")
 	fs.StringVar(&o.apiSocket, "api-socket", "", "REST API unix socket `PATH` (default RUN_DIR/nicflowd.sock)")
 	fs.StringVar(&o.apiListen, "api-listen", "", "also serve the REST API on TCP `HOST:PORT` (loopback only: the API has no authentication)")
+	fs.StringVar(&o.statePath, "state", "", "state store `FILE` keeping API-created networks and vNICs (default "+defaultState+")")
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
 	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -244,10 +253,27 @@ func (o *options) config(fs *flag.FlagSet) (*Config, error) {
 		o.override(c)
 		return c, nil
 	}
+	c := &Config{}
 	if len(o.ports) == 0 {
-		return nil, fmt.Errorf("no ports: give --port NETDEV (repeat for more) or --config FILE")
+		// No network from flags: the networks come from the API (and
+		// the state store).
+		var given []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "listen", "controller", "fail-mode", "offload", "dpid", "network":
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return nil, fmt.Errorf("%s without --port: give the network's ports with --port NETDEV (or use --config FILE)", strings.Join(given, ", "))
+		}
+		o.override(c)
+		if err := c.normalize(); err != nil {
+			return nil, fmt.Errorf("flags: %w", err)
+		}
+		return c, nil
 	}
-	c := &Config{Networks: []NetworkConfig{{
+	c = &Config{Networks: []NetworkConfig{{
 		Name:        o.network,
 		DPID:        o.dpid,
 		Ports:       o.ports,
@@ -275,6 +301,9 @@ func (o *options) override(c *Config) {
 	}
 	if o.logLevel != "" {
 		c.LogLevel = o.logLevel
+	}
+	if o.statePath != "" {
+		c.StatePath = o.statePath
 	}
 }
 

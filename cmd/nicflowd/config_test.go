@@ -26,8 +26,9 @@ networks:
 		t.Fatal(err)
 	}
 	want := &Config{
-		LogLevel: "debug",
-		RunDir:   defaultRunDir,
+		LogLevel:  "debug",
+		RunDir:    defaultRunDir,
+		StatePath: defaultState,
 		Networks: []NetworkConfig{
 			{Name: "blue", DPID: "0x2a", Mode: "host", Ports: []string{"veth1", "veth2"},
 				Controllers: []string{"tcp:127.0.0.1:6653"}, Listeners: []string{"ptcp:6634"}, FailMode: "standalone", Offload: "tc"},
@@ -43,7 +44,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 	tests := []struct {
 		name, yaml, field string
 	}{
-		{"no networks", "log_level: info\n", "networks"},
+		{"bad api_listen", "api_listen: \"10.0.0.1:80\"\n", "api_listen"},
 		{"unknown key", "networks: [{name: a, ports: [x], colour: red}]", "colour"},
 		{"no name", "networks: [{ports: [x]}]", "networks[0].name"},
 		{"dup name", "networks: [{name: a, ports: [x]}, {name: a, ports: [y]}]", "networks[1].name"},
@@ -88,7 +89,7 @@ func TestFlagsBuildOneNetwork(t *testing.T) {
 
 func TestFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{},                                    // no ports
+		{"--fail-mode", "standalone"},         // network flags without --port
 		{"--port", "a", "--fail-mode", "x"},   // bad fail mode
 		{"--port", "a", "--offload", "x"},     // bad offload policy
 		{"--config", "f.yaml", "--port", "a"}, // conflict
@@ -110,5 +111,26 @@ func TestParseDPID(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("parseDPID(%q) = %d, %v; want %d", in, got, err, want)
 		}
+	}
+}
+
+func TestNoNetworksServesTheAPIOnly(t *testing.T) {
+	c, err := ParseConfig([]byte("state_path: /tmp/x/state.db\n"))
+	if err != nil {
+		t.Fatalf("ParseConfig without networks: %v", err)
+	}
+	if len(c.Networks) != 0 || c.StatePath != "/tmp/x/state.db" {
+		t.Errorf("config = %+v, want no networks and the state path", c)
+	}
+	o, fs, err := parseFlags([]string{"--state", "/tmp/y.db", "--run-dir", "/tmp/run"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = o.config(fs)
+	if err != nil {
+		t.Fatalf("flags without --port: %v", err)
+	}
+	if len(c.Networks) != 0 || c.StatePath != "/tmp/y.db" || c.RunDir != "/tmp/run" {
+		t.Errorf("config = %+v, want no networks, state /tmp/y.db, run dir /tmp/run", c)
 	}
 }

@@ -1,5 +1,7 @@
-// Command nicflowd is the nicflow host agent: it exposes each configured
-// network of this host as an OpenFlow 1.3 switch and forwards its packets.
+// Command nicflowd is the nicflow host agent: it exposes each network of
+// this host (from its configuration, or created through its REST API and
+// kept in its state store) as an OpenFlow 1.3 switch, forwards its
+// packets, and puts vNICs on veth pairs or SR-IOV VFs.
 //
 // Run one network straight from flags:
 //

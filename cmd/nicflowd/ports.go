@@ -80,9 +80,10 @@ func speedKbps(name string) uint32 {
 	return 10_000_000
 }
 
-// watchLinks follows carrier changes of every network's ports and reports
+// watchLinks follows carrier changes of the ports of every network nets
+// returns at the time of the change and reports
 // them as PORT_STATUS through the networks.
-func watchLinks(ctx context.Context, nets []*offload.Network, log *zap.Logger) error {
+func watchLinks(ctx context.Context, nets func() []*offload.Network, log *zap.Logger) error {
 	updates := make(chan netlink.LinkUpdate, 64)
 	if err := netlink.LinkSubscribeWithOptions(updates, ctx.Done(), netlink.LinkSubscribeOptions{
 		ErrorCallback: func(err error) {
@@ -96,7 +97,7 @@ func watchLinks(ctx context.Context, nets []*offload.Network, log *zap.Logger) e
 	go func() {
 		for u := range updates {
 			a := u.Link.Attrs()
-			for _, n := range nets {
+			for _, n := range nets() {
 				if p, ok := n.PortByName(a.Name); ok {
 					n.SetLink(p.No, linkUp(a))
 				}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"strings"
 
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/api/rest"
@@ -13,18 +13,12 @@ import (
 	"github.com/nicflow/nicflow/sriov/nic"
 )
 
-// apiBackend serves the REST API from the daemon's networks, which this
-// release takes from the configuration at start.
+// apiBackend serves the REST API from the daemon's network manager and
+// NIC discovery.
 type apiBackend struct {
-	nets []*network
+	m    *manager
 	disc *nic.Discoverer
 }
-
-var errStaticNetworks = &rest.Error{Status: http.StatusNotImplemented,
-	Msg: "networks come from the configuration file (or flags) in this release; edit it and restart nicflowd"}
-
-var errNoVNICs = &rest.Error{Status: http.StatusNotImplemented,
-	Msg: "attaching vNICs to VFs through the API is not wired into nicflowd yet"}
 
 func (b *apiBackend) NICs(ctx context.Context) ([]any, error) {
 	nics, err := b.disc.List()
@@ -60,46 +54,12 @@ func nicJSON(n nic.NIC) map[string]any {
 	}
 }
 
-func (b *apiBackend) find(name string) (*network, error) {
-	for _, n := range b.nets {
-		if n.net.Name() == name {
-			return n, nil
-		}
-	}
-	return nil, rest.ErrNotFound
-}
-
 func (b *apiBackend) Networks(ctx context.Context) ([]rest.Network, error) {
-	out := make([]rest.Network, 0, len(b.nets))
-	for _, n := range b.nets {
-		out = append(out, b.describe(n))
-	}
-	return out, nil
+	return b.m.Networks(), nil
 }
 
 func (b *apiBackend) Network(ctx context.Context, name string) (rest.Network, error) {
-	n, err := b.find(name)
-	if err != nil {
-		return rest.Network{}, err
-	}
-	return b.describe(n), nil
-}
-
-func (b *apiBackend) describe(n *network) rest.Network {
-	nc := n.cfg
-	st := rest.NetworkStatus{DatapathID: rest.DatapathID(n.net.DPID()), Offload: nc.Offload, OffloadNote: n.net.OffloadNote()}
-	for _, p := range n.net.Ports() {
-		st.Ports = append(st.Ports, rest.NetworkPort{No: p.No, Name: p.Name})
-	}
-	for _, t := range nc.Controllers {
-		st.Controllers = append(st.Controllers, rest.ControllerStatus{Target: t})
-	}
-	st.Rules = tierCounts(n.net)
-	return rest.Network{
-		NetworkSpec: rest.NetworkSpec{Name: nc.Name, Mode: nc.Mode, DatapathID: rest.DatapathID(n.net.DPID()),
-			Controllers: nc.Controllers, FailMode: nc.FailMode, Offload: nc.Offload, Ports: nc.Ports},
-		Status: st,
-	}
+	return b.m.Network(name)
 }
 
 func tierCounts(n *offload.Network) rest.TierCounts {
@@ -121,32 +81,31 @@ func allFlows() *pipeline.FlowFilter {
 	return &pipeline.FlowFilter{Table: pipeline.TableAll, OutPort: pipeline.PortAny, OutGroup: pipeline.GroupAny}
 }
 
-func (b *apiBackend) CreateNetwork(context.Context, rest.NetworkSpec) (rest.Network, error) {
-	return rest.Network{}, errStaticNetworks
+func (b *apiBackend) CreateNetwork(ctx context.Context, spec rest.NetworkSpec) (rest.Network, error) {
+	return b.m.Create(spec)
 }
 
-func (b *apiBackend) UpdateNetwork(context.Context, string, rest.NetworkSpec) (rest.Network, error) {
-	return rest.Network{}, errStaticNetworks
+func (b *apiBackend) UpdateNetwork(ctx context.Context, name string, spec rest.NetworkSpec) (rest.Network, error) {
+	return b.m.Update(name, spec)
 }
 
-func (b *apiBackend) DeleteNetwork(context.Context, string) error { return errStaticNetworks }
+func (b *apiBackend) DeleteNetwork(ctx context.Context, name string) error { return b.m.Delete(name) }
 
-func (b *apiBackend) VNICs(context.Context) ([]rest.VNIC, error) { return []rest.VNIC{}, nil }
+func (b *apiBackend) VNICs(context.Context) ([]rest.VNIC, error) { return b.m.VNICs() }
 
-func (b *apiBackend) VNIC(context.Context, string) (rest.VNIC, error) {
-	return rest.VNIC{}, rest.ErrNotFound
+func (b *apiBackend) VNIC(ctx context.Context, id string) (rest.VNIC, error) { return b.m.VNIC(id) }
+
+func (b *apiBackend) AttachVNIC(ctx context.Context, spec rest.VNICSpec) (rest.VNIC, bool, error) {
+	return b.m.Attach(ctx, spec)
 }
 
-func (b *apiBackend) AttachVNIC(context.Context, rest.VNICSpec) (rest.VNIC, bool, error) {
-	return rest.VNIC{}, false, errNoVNICs
-}
-
-func (b *apiBackend) DetachVNIC(context.Context, string) error { return rest.ErrNotFound }
+// DetachVNIC is idempotent: an id that is not attached is not an error.
+func (b *apiBackend) DetachVNIC(ctx context.Context, id string) error { return b.m.Detach(ctx, id) }
 
 // Flows lists a network's rules with their tier, the reason when they are
 // not offloaded, and counters per tier.
 func (b *apiBackend) Flows(ctx context.Context, network string) ([]rest.Flow, error) {
-	n, err := b.find(network)
+	n, err := b.m.runningNet(network)
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +128,16 @@ func (b *apiBackend) Flows(ctx context.Context, network string) ([]rest.Flow, er
 func restCounts(c offload.Counts) rest.Counts { return rest.Counts{Packets: c.Packets, Bytes: c.Bytes} }
 
 func (b *apiBackend) Ports(ctx context.Context, network string) ([]rest.Port, error) {
-	n, err := b.find(network)
+	n, err := b.m.runningNet(network)
 	if err != nil {
 		return nil, err
 	}
-	return ports(n.net), nil
+	ps := ports(n.net)
+	meta := b.m.portMeta(network)
+	for i := range ps {
+		ps[i].Kind, ps[i].VNIC = meta[ps[i].No].kind, meta[ps[i].No].vnic
+	}
+	return ps, nil
 }
 
 func ports(n *offload.Network) []rest.Port {
@@ -198,19 +162,27 @@ func ports(n *offload.Network) []rest.Port {
 
 func (b *apiBackend) Metrics(ctx context.Context) (*rest.Metrics, error) {
 	m := &rest.Metrics{}
-	for _, n := range b.nets {
-		m.Networks = append(m.Networks, rest.NetworkMetrics{Network: n.net.Name(), Rules: tierCounts(n.net), OffloadRefusals: n.net.OffloadRefusals()})
-		for _, p := range ports(n.net) {
-			m.Ports = append(m.Ports, rest.PortMetrics{Network: n.net.Name(), Port: p.Name, No: p.No, PortCounters: p.PortCounters})
+	for _, n := range b.m.running() {
+		m.Networks = append(m.Networks, rest.NetworkMetrics{Network: n.Name(), Rules: tierCounts(n), OffloadRefusals: n.OffloadRefusals()})
+		for _, p := range ports(n) {
+			m.Ports = append(m.Ports, rest.PortMetrics{Network: n.Name(), Port: p.Name, No: p.No, PortCounters: p.PortCounters})
 		}
 	}
 	return m, nil
 }
 
-// Health reports the daemon healthy while it runs its networks.
+// Health reports the daemon unhealthy while a network of its
+// configuration is not running (an API network that failed to come back
+// shows its error in GET /v1/networks instead).
 func (b *apiBackend) Health(ctx context.Context) error {
-	if len(b.nets) == 0 {
-		return fmt.Errorf("no network is running")
+	var down []string
+	for _, n := range b.m.Networks() {
+		if n.Status.Origin == rest.OriginConfig && !n.Status.Running {
+			down = append(down, n.Name)
+		}
+	}
+	if len(down) > 0 {
+		return fmt.Errorf("networks not running: %s", strings.Join(down, ", "))
 	}
 	return nil
 }

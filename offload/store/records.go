@@ -8,18 +8,31 @@ type Network struct {
 	// Mode is how vNIC-to-vNIC traffic is switched: "host", "nic" or "hairpin".
 	Mode string `json:"mode"`
 	// Uplink is the PF netdev of the network.
-	Uplink      string   `json:"uplink,omitempty"`
+	Uplink string `json:"uplink,omitempty"`
+	// DPID is the datapath id in use (derived once when the network was
+	// created without one, then kept).
 	DPID        uint64   `json:"dpid"`
 	Controllers []string `json:"controllers,omitempty"`
 	// FailMode is the OpenFlow fail mode ("secure" or "standalone").
 	FailMode string `json:"fail_mode,omitempty"`
 	// Offload is the offload policy of the network's rules.
-	Offload string    `json:"offload,omitempty"`
+	Offload string `json:"offload,omitempty"`
+	// Ports are netdevs switched besides the uplink and the vNICs.
+	Ports []string `json:"ports,omitempty"`
+	// EswitchMode is the uplink's requested eswitch mode in mode nic
+	// ("switchdev", "legacy", or "" for switchdev when the NIC can).
+	EswitchMode string `json:"eswitch_mode,omitempty"`
+	// NumVFs is the uplink's requested VF count (0 keeps the PF's count).
+	NumVFs  int       `json:"num_vfs,omitempty"`
 	Created time.Time `json:"created"`
 }
 
 // VFSettings are the settings of one VF as the PF applies them. Pointer and
 // empty fields mean "not set"; sriov/vf gives them their defaults.
+//
+// This is the one definition of the field list: sriov/vf's Settings is a
+// type defined on it (with the validation and defaults), and the REST
+// API's wire type converts to it in one place in nicflowd.
 type VFSettings struct {
 	MAC        string `json:"mac,omitempty"`
 	VLAN       int    `json:"vlan,omitempty"`
@@ -33,20 +46,42 @@ type VFSettings struct {
 	LinkState string `json:"link_state,omitempty"`
 }
 
-// VNIC is the allocation of one VF to one vNIC.
+// Kinds of vNIC.
+const (
+	// KindVF is a vNIC on an SR-IOV VF (the zero value reads as KindVF).
+	KindVF = "vf"
+	// KindVeth is a host-side vNIC: a veth pair nicflowd created, its
+	// host end (Port) switched by nicflowd, its other end (VFNetdev)
+	// given to the VM or container.
+	KindVeth = "veth"
+)
+
+// VNIC is the allocation of one VF (or one host-side veth) to one vNIC.
 type VNIC struct {
 	ID      string `json:"id"`
 	Network string `json:"network"`
-	// PF is the PF netdev the VF belongs to; VFIndex its VF number.
-	PF          string `json:"pf"`
-	VFIndex     int    `json:"vf_index"`
-	VFPCI       string `json:"vf_pci,omitempty"`
+	// Kind is KindVF or KindVeth; empty means KindVF.
+	Kind string `json:"kind,omitempty"`
+	// PF is the PF netdev the VF belongs to; VFIndex its VF number. Both
+	// are unset for a veth.
+	PF      string `json:"pf"`
+	VFIndex int    `json:"vf_index"`
+	VFPCI   string `json:"vf_pci,omitempty"`
+	// VFNetdev is the vNIC's netdev on the host: the VF's, or the VM end
+	// of a veth.
 	VFNetdev    string `json:"vf_netdev,omitempty"`
 	Representor string `json:"representor,omitempty"`
-	OFPort      uint32 `json:"of_port,omitempty"`
+	// Port is the netdev the network switches on for this vNIC (the VF's
+	// representor, the host end of a veth), empty when it has none (a VF
+	// in legacy mode, switched by the NIC); OFPort is its OpenFlow port.
+	Port   string `json:"port,omitempty"`
+	OFPort uint32 `json:"of_port,omitempty"`
 	// Settings are the requested settings; Original the VF's settings read
 	// before attach, restored on detach.
 	Settings VFSettings `json:"settings"`
 	Original VFSettings `json:"original"`
 	Attached time.Time  `json:"attached"`
 }
+
+// IsVF reports whether the vNIC is on a VF.
+func (v VNIC) IsVF() bool { return v.Kind == "" || v.Kind == KindVF }

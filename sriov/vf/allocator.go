@@ -224,7 +224,7 @@ func (a *Allocator) freeVF(pf string, n int) (int, error) {
 	err := a.store.View(func(tx *store.Tx) error {
 		vs, err := tx.VNICs("")
 		for _, v := range vs {
-			if v.PF == pf {
+			if v.IsVF() && v.PF == pf {
 				used[v.VFIndex] = true
 			}
 		}

@@ -105,7 +105,7 @@ func (a *Allocator) allocatedOn(pf string) ([]store.VNIC, error) {
 	err := a.store.View(func(tx *store.Tx) error {
 		vs, err := tx.VNICs("")
 		for _, v := range vs {
-			if v.PF == pf {
+			if v.IsVF() && v.PF == pf {
 				out = append(out, v)
 			}
 		}

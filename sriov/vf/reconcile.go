@@ -26,7 +26,7 @@ func (c Change) String() string {
 // Reconcile re-applies every recorded allocation's settings to the kernel
 // (run at start: a restarted nicflowd keeps its allocations and fixes what
 // drifted) and returns what it changed. A MAC the vNIC did not ask for is
-// not compared. It goes on past a failing vNIC and returns every failure
+// not compared; records of host-side vNICs (not on a VF) are skipped. It goes on past a failing vNIC and returns every failure
 // joined; the allocations stay recorded either way.
 func (a *Allocator) Reconcile(ctx context.Context) ([]Change, error) {
 	var recs []store.VNIC
@@ -36,6 +36,9 @@ func (a *Allocator) Reconcile(ctx context.Context) ([]Change, error) {
 	byPF := map[string][]store.VNIC{}
 	var pfs []string
 	for _, r := range recs {
+		if !r.IsVF() {
+			continue // a host-side vNIC: nothing of a VF to reconcile
+		}
 		if _, ok := byPF[r.PF]; !ok {
 			pfs = append(pfs, r.PF)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nicflow/nicflow/offload/store"
 )
 
 func TestRestartKeepsAllocationsAndReconciles(t *testing.T) {
@@ -93,5 +95,27 @@ func TestReconcileReportsMissingVF(t *testing.T) {
 	}
 	if all, _ := e.a.Allocations(""); len(all) != 3 {
 		t.Errorf("%d allocations after a failed reconcile, want all 3 kept", len(all))
+	}
+}
+
+func TestReconcileSkipsHostVNICs(t *testing.T) {
+	e := newEnv(t)
+	e.k.addPF("pf0", 2)
+	ctx := context.Background()
+	if _, err := e.a.Attach(ctx, reqA); err != nil {
+		t.Fatal(err)
+	}
+	// A host-side vNIC (veth) shares the store; it has no PF and no VF.
+	if err := e.st.PutVNIC(store.VNIC{ID: "h1", Network: "n", Kind: store.KindVeth, VFNetdev: "nfv-h1", Port: "nfh-h1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.k.takeOps()
+	if changes, err := e.a.Reconcile(ctx); err != nil || len(changes) != 0 {
+		t.Errorf("Reconcile = %v, %v; want no change and no error for a veth record", changes, err)
+	}
+	// The veth record takes no VF: the next attach gets VF 1.
+	al, err := e.a.Attach(ctx, reqB)
+	if err != nil || al.VF != 1 {
+		t.Errorf("Attach after a veth record = VF %d, %v; want VF 1", al.VF, err)
 	}
 }

@@ -21,21 +21,17 @@ const (
 
 // Settings are what a vNIC asks of its VF. Zero values take defaults: MAC ""
 // keeps the VF's MAC, VLAN 0 is untagged, VLANProto "" is 802.1Q, SpoofCheck
-// nil is on, Trust nil is off, rates 0 are unlimited, LinkState "" is auto.
+// nil is on, Trust nil is off, rates 0 (Mbit/s) are unlimited, LinkState ""
+// is auto.
 //
-// The field set matches store.VFSettings so the two convert directly.
-type Settings struct {
-	MAC        string `json:"mac,omitempty"`
-	VLAN       int    `json:"vlan,omitempty"`
-	QoS        int    `json:"qos,omitempty"`
-	VLANProto  string `json:"vlan_proto,omitempty"`
-	SpoofCheck *bool  `json:"spoof_check,omitempty"`
-	Trust      *bool  `json:"trust,omitempty"`
-	// MinTxRate and MaxTxRate are in Mbit/s.
-	MinTxRate int    `json:"min_tx_rate,omitempty"`
-	MaxTxRate int    `json:"max_tx_rate,omitempty"`
-	LinkState string `json:"link_state,omitempty"`
-}
+// Settings is defined on the store's record type rather than copied from
+// it: the field list (and its JSON form on disk) exists once, in
+// store.VFSettings, which the store owns as its schema; this package adds
+// the behaviour (validation, defaults, diffs). toRecord and fromRecord are
+// the conversions. The REST API keeps its own wire type (rest.VNICSpec)
+// so that the API and the on-disk schema can evolve separately; nicflowd
+// converts between the two in one place.
+type Settings store.VFSettings
 
 // FieldError is a bad value of one settings field; Field is the JSON name.
 type FieldError struct {
@@ -173,6 +169,10 @@ func diffSettings(a, b Settings) []string {
 	}
 	return d
 }
+
+// Diff names the fields where s and o differ after defaults, as
+// "settings.vlan 100 (requested 200)" with s's value first.
+func (s Settings) Diff(o Settings) []string { return diffSettings(s, o) }
 
 func quoted(s string) string { return fmt.Sprintf("%q", s) }
 

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/offload/store"
+	"github.com/nicflow/nicflow/sriov/vf"
+)
+
+// testDaemon is a manager over fakes of the kernel and a real store in a
+// temporary directory; restart closes both and opens them again.
+type testDaemon struct {
+	t      *testing.T
+	links  *fakeLinks
+	vfk    *fakeVF
+	path   string
+	runDir string
+	st     *store.Store
+	m      *manager
+	cancel context.CancelFunc
+}
+
+func newTestDaemon(t *testing.T, links *fakeLinks, vfk *fakeVF) *testDaemon {
+	t.Helper()
+	dir := t.TempDir()
+	d := &testDaemon{t: t, links: links, vfk: vfk, path: filepath.Join(dir, "state.db"), runDir: dir}
+	d.start()
+	t.Cleanup(d.stop)
+	return d
+}
+
+func (d *testDaemon) start() {
+	d.t.Helper()
+	st, err := store.Open(d.path)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := managerConfig{RunDir: d.runDir, Store: st, Log: zaptest.NewLogger(d.t), Ports: fakePorts{d.links}, Links: d.links,
+		Errc: make(chan error, 8)}
+	if d.vfk != nil {
+		cfg.VF = d.vfk
+	}
+	m, err := newManager(ctx, cfg)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if err := m.restore(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.st, d.m, d.cancel = st, m, cancel
+}
+
+func (d *testDaemon) stop() {
+	if d.m == nil {
+		return
+	}
+	d.m.close()
+	d.cancel()
+	d.st.Close()
+	d.m = nil
+}
+
+func (d *testDaemon) restart() {
+	d.t.Helper()
+	d.stop()
+	d.start()
+}
+
+// create validates spec as the API does and creates the network.
+func (d *testDaemon) create(spec rest.NetworkSpec) (rest.Network, error) {
+	if err := spec.Validate(); err != nil {
+		return rest.Network{}, err
+	}
+	return d.m.Create(spec)
+}
+
+func (d *testDaemon) attach(spec rest.VNICSpec) (rest.VNIC, bool, error) {
+	if err := spec.Validate(); err != nil {
+		return rest.VNIC{}, false, err
+	}
+	return d.m.Attach(context.Background(), spec)
+}
+
+// ports lists a network's OpenFlow ports as "NO NAME KIND VNIC".
+func (d *testDaemon) ports(name string) []string {
+	d.t.Helper()
+	n, err := d.m.Network(name)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var out []string
+	for _, p := range n.Status.Ports {
+		out = append(out, strings.TrimSpace(fmt.Sprintf("%d %s %s %s", p.No, p.Name, p.Kind, p.VNIC)))
+	}
+	return out
+}
+
+// wantAPIError checks that err is a *rest.Error with status and field.
+func wantAPIError(t *testing.T, what string, err error, status int, field string) {
+	t.Helper()
+	var e *rest.Error
+	if !errors.As(err, &e) {
+		t.Errorf("%s: err = %v, want a %d error naming %q", what, err, status, field)
+		return
+	}
+	if e.Status != status || e.Field != field {
+		t.Errorf("%s: status %d field %q (%v), want %d %q", what, e.Status, e.Field, err, status, field)
+	}
+}
+
+func TestHostNetworkVNICsAndRestart(t *testing.T) {
+	d := newTestDaemon(t, newFakeLinks("eth9"), nil)
+	n, err := d.create(rest.NetworkSpec{Name: "blue", Offload: "off", Ports: []string{"eth9"}})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if n.Status.Origin != rest.OriginAPI || !n.Status.Running || n.Mode != rest.ModeHost {
+		t.Errorf("created network status = %+v", n.Status)
+	}
+	dpid := n.Status.DatapathID
+	v1, created, err := d.attach(rest.VNICSpec{ID: "vm1", Network: "blue", MAC: "02:00:00:00:00:01"})
+	if err != nil || !created {
+		t.Fatalf("attach vm1: created %v, %v", created, err)
+	}
+	want := rest.VNIC{VNICSpec: rest.VNICSpec{ID: "vm1", Network: "blue", MAC: "02:00:00:00:00:01", VLANProto: "802.1Q",
+		SpoofCheck: ptr(true), Trust: ptr(false), LinkState: "auto"}, VFIndex: -1, Netdev: "nfv-vm1", OFPort: 2}
+	if diff := cmp.Diff(want, v1); diff != "" {
+		t.Errorf("attach vm1 (-want +got):\n%s", diff)
+	}
+	if _, _, err := d.attach(rest.VNICSpec{ID: "vm2", Network: "blue"}); err != nil {
+		t.Fatalf("attach vm2: %v", err)
+	}
+	wantPorts := []string{"1 eth9 netdev", "2 nfh-vm1 veth vm1", "3 nfh-vm2 veth vm2"}
+	if diff := cmp.Diff(wantPorts, d.ports("blue")); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
+
+	// Idempotent per id; another spec is a conflict; bad input changes nothing.
+	if again, created, err := d.attach(rest.VNICSpec{ID: "vm1", Network: "blue", MAC: "02:00:00:00:00:01"}); err != nil || created || again.OFPort != 2 {
+		t.Errorf("attach vm1 again = port %d, created %v, %v; want port 2, not created", again.OFPort, created, err)
+	}
+	before := d.links.names()
+	_, _, err = d.attach(rest.VNICSpec{ID: "vm1", Network: "blue", MAC: "02:00:00:00:00:09"})
+	wantAPIError(t, "attach vm1 with another MAC", err, http.StatusConflict, "id")
+	_, _, err = d.attach(rest.VNICSpec{ID: "vm3", Network: "red"})
+	wantAPIError(t, "attach to an unknown network", err, http.StatusNotFound, "network")
+	_, _, err = d.attach(rest.VNICSpec{ID: "vm3", Network: "blue", VLAN: 10})
+	wantAPIError(t, "attach a host vNIC with a VLAN", err, http.StatusBadRequest, "vlan")
+	if diff := cmp.Diff(before, d.links.names()); diff != "" {
+		t.Errorf("refused attaches changed the links (-want +got):\n%s", diff)
+	}
+	wantAPIError(t, "delete with vNICs", d.m.Delete("blue"), http.StatusConflict, "name")
+	_, err = d.m.Update("blue", rest.NetworkSpec{Name: "blue", Mode: "host", FailMode: "secure", Offload: "off"})
+	wantAPIError(t, "drop a port with vNICs attached", err, http.StatusConflict, "ports")
+
+	// A restart brings the network back with its vNICs on the same ports.
+	d.restart()
+	n, err = d.m.Network("blue")
+	if err != nil || !n.Status.Running || n.Status.DatapathID != dpid {
+		t.Fatalf("after restart: %+v, %v; want running with datapath id %v", n.Status, err, dpid)
+	}
+	if diff := cmp.Diff(wantPorts, d.ports("blue")); diff != "" {
+		t.Errorf("ports after restart (-want +got):\n%s", diff)
+	}
+	// An update restarts the network; the vNICs keep their ports.
+	n, err = d.m.Update("blue", rest.NetworkSpec{Name: "blue", Mode: "host", FailMode: "standalone", Offload: "off", Ports: []string{"eth9"}})
+	if err != nil || n.FailMode != "standalone" || n.Status.DatapathID != dpid {
+		t.Fatalf("update: %+v, %v", n, err)
+	}
+	if diff := cmp.Diff(wantPorts, d.ports("blue")); diff != "" {
+		t.Errorf("ports after update (-want +got):\n%s", diff)
+	}
+
+	// Detach is idempotent; the freed port number is reused.
+	for _, id := range []string{"vm1", "vm1", "never-attached"} {
+		if err := d.m.Detach(context.Background(), id); err != nil {
+			t.Errorf("detach %s: %v", id, err)
+		}
+	}
+	if d.links.hasLink("nfh-vm1") || d.links.hasLink("nfv-vm1") {
+		t.Errorf("veth of vm1 left after detach: %v", d.links.names())
+	}
+	if v, _, err := d.attach(rest.VNICSpec{ID: "vm4", Network: "blue"}); err != nil || v.OFPort != 2 {
+		t.Errorf("attach vm4 = port %d, %v; want the free port 2", v.OFPort, err)
+	}
+	for _, id := range []string{"vm2", "vm4"} {
+		if err := d.m.Detach(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.m.Delete("blue"); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	d.restart()
+	if nets := d.m.Networks(); len(nets) != 0 {
+		t.Errorf("networks after delete and restart: %v", nets)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestConfigNetworksAreReadOnly(t *testing.T) {
+	d := newTestDaemon(t, newFakeLinks("eth1"), nil)
+	nc := &NetworkConfig{Name: "nf0", Mode: "host", Ports: []string{"eth1"}, FailMode: "secure", Offload: "off"}
+	if err := d.m.startConfig(nc); err != nil {
+		t.Fatal(err)
+	}
+	wantAPIError(t, "delete", d.m.Delete("nf0"), http.StatusConflict, "name")
+	_, err := d.m.Update("nf0", rest.NetworkSpec{Name: "nf0", Mode: "host", FailMode: "secure", Offload: "off"})
+	wantAPIError(t, "update", err, http.StatusConflict, "name")
+	_, err = d.create(rest.NetworkSpec{Name: "nf0", Offload: "off"})
+	wantAPIError(t, "create with a configuration network's name", err, http.StatusConflict, "name")
+	_, err = d.create(rest.NetworkSpec{Name: "other", Offload: "off", Ports: []string{"eth1"}})
+	wantAPIError(t, "create with a port of another network", err, http.StatusConflict, "ports[0]")
+	_, err = d.create(rest.NetworkSpec{Name: "other", Offload: "off", Ports: []string{"nosuch0"}})
+	wantAPIError(t, "create with a missing port", err, http.StatusBadRequest, "ports[0]")
+	_, err = d.create(rest.NetworkSpec{Name: "vepa", Mode: "hairpin", Uplink: "eth1", Offload: "off"})
+	wantAPIError(t, "create in mode hairpin", err, http.StatusNotImplemented, "mode")
+	// Host vNICs attach to a configuration network too.
+	if v, _, err := d.attach(rest.VNICSpec{ID: "c1", Network: "nf0"}); err != nil || v.OFPort != 2 {
+		t.Errorf("attach to nf0 = port %d, %v; want port 2", v.OFPort, err)
+	}
+	if got := d.m.Networks(); len(got) != 1 || got[0].Status.Origin != rest.OriginConfig {
+		t.Errorf("networks = %+v, want nf0 only, origin config", got)
+	}
+}
+
+func TestNICNetworkSwitchdev(t *testing.T) {
+	links := newFakeLinks()
+	k := newFakeVF(links)
+	k.addPF("pf0", 4)
+	d := newTestDaemon(t, links, k)
+	n, err := d.create(rest.NetworkSpec{Name: "sriov", Mode: "nic", Uplink: "pf0", Offload: "off"})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if n.Status.EswitchMode != vf.ModeSwitchdev {
+		t.Errorf("eswitch mode = %q, want switchdev", n.Status.EswitchMode)
+	}
+	spec := rest.VNICSpec{ID: "vm1", Network: "sriov", MAC: "02:00:00:00:01:01", VLAN: 100, QoS: 2, SpoofCheck: ptr(false),
+		Trust: ptr(true), MinTxRate: 10, MaxTxRate: 100, LinkState: "enable"}
+	v, created, err := d.attach(spec)
+	if err != nil || !created {
+		t.Fatalf("attach: %v", err)
+	}
+	if v.VFIndex != 0 || v.Representor != "pf0r0" || v.OFPort != 2 || v.Uplink != "pf0" || v.Netdev != "pf0v0" {
+		t.Errorf("vnic = %+v, want VF 0, representor pf0r0 on port 2", v)
+	}
+	wantState := vf.State{MAC: "02:00:00:00:01:01", VLAN: 100, QoS: 2, VLANProto: "802.1Q", SpoofCheck: false, Trust: true,
+		MinTxRate: 10, MaxTxRate: 100, LinkState: "enable"}
+	if diff := cmp.Diff(wantState, k.state("pf0", 0)); diff != "" {
+		t.Errorf("VF 0 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"1 pf0 uplink", "2 pf0r0 representor vm1"}, d.ports("sriov")); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
+
+	// Restart: the allocation, its port and the VF settings stay; drift is
+	// reconciled.
+	_ = k.SetVF("pf0", 0, vf.FieldVLAN, vf.State{VLAN: 7, VLANProto: "802.1Q"})
+	d.restart()
+	if diff := cmp.Diff(wantState, k.state("pf0", 0)); diff != "" {
+		t.Errorf("VF 0 after restart (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"1 pf0 uplink", "2 pf0r0 representor vm1"}, d.ports("sriov")); diff != "" {
+		t.Errorf("ports after restart (-want +got):\n%s", diff)
+	}
+	if err := d.m.Detach(context.Background(), "vm1"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(freshVF, k.state("pf0", 0)); diff != "" {
+		t.Errorf("VF 0 after detach, want it fresh again (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"1 pf0 uplink"}, d.ports("sriov")); diff != "" {
+		t.Errorf("ports after detach (-want +got):\n%s", diff)
+	}
+}
+
+func TestNICNetworkLegacyFallback(t *testing.T) {
+	links := newFakeLinks()
+	k := newFakeVF(links)
+	k.addPF("pf1", 2)
+	k.refuseSwitchdev = true
+	d := newTestDaemon(t, links, k)
+	n, err := d.create(rest.NetworkSpec{Name: "veb", Mode: "nic", Uplink: "pf1", Offload: "off"})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if n.Status.EswitchMode != vf.ModeLegacy || !strings.Contains(n.Status.ModeNote, "switchdev refused") {
+		t.Errorf("status = %+v, want legacy with a note", n.Status)
+	}
+	v, _, err := d.attach(rest.VNICSpec{ID: "a", Network: "veb", VLAN: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OFPort != 0 || v.Representor != "" || k.state("pf1", 0).VLAN != 5 {
+		t.Errorf("legacy vnic = %+v, want no OpenFlow port and VLAN 5 on VF 0", v)
+	}
+	_, err = d.create(rest.NetworkSpec{Name: "strict", Mode: "nic", Uplink: "pf1", EswitchMode: "switchdev", Offload: "off"})
+	if err == nil {
+		t.Error("create with eswitch_mode switchdev on a NIC that refuses it succeeded")
+	}
+}
+
+func TestConcurrentAttachGivesNoVFTwice(t *testing.T) {
+	links := newFakeLinks()
+	k := newFakeVF(links)
+	k.addPF("pf0", 4)
+	d := newTestDaemon(t, links, k)
+	if _, err := d.create(rest.NetworkSpec{Name: "n", Mode: "nic", Uplink: "pf0", Offload: "off"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	vfs, ports := map[int]string{}, map[uint32]string{}
+	var conflicts int
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("vm%d", i)
+			v, _, err := d.attach(rest.VNICSpec{ID: id, Network: "n"})
+			mu.Lock()
+			defer mu.Unlock()
+			var e *rest.Error
+			switch {
+			case errors.As(err, &e) && e.Status == http.StatusConflict:
+				conflicts++
+			case err != nil:
+				t.Errorf("attach %s: %v", id, err)
+			default:
+				if other, ok := vfs[v.VFIndex]; ok {
+					t.Errorf("VF %d given to %s and %s", v.VFIndex, other, id)
+				}
+				if other, ok := ports[v.OFPort]; ok {
+					t.Errorf("port %d given to %s and %s", v.OFPort, other, id)
+				}
+				vfs[v.VFIndex], ports[v.OFPort] = id, id
+			}
+		}()
+	}
+	wg.Wait()
+	if len(vfs) != 4 || conflicts != 4 {
+		t.Errorf("%d attached, %d refused; want 4 and 4 (4 VFs)", len(vfs), conflicts)
+	}
+}
+
+func TestVethNames(t *testing.T) {
+	for _, tc := range []struct{ id, host, peer string }{
+		{"vm1", "nfh-vm1", "nfv-vm1"},
+		{"vm1-eth0.10", "nfh-vm1-eth0.10", "nfv-vm1-eth0.10"},
+		{"vm1-eth0.100", "nfh-vm1-a1819f6", "nfv-vm1-a1819f6"},
+		{"ns:pod:eth0", "nfh-ns_paff749e", "nfv-ns_paff749e"},
+	} {
+		host, peer := vethNames(tc.id)
+		if host != tc.host || peer != tc.peer || len(host) > 15 {
+			t.Errorf("vethNames(%q) = %q, %q; want %q, %q (at most 15 bytes)", tc.id, host, peer, tc.host, tc.peer)
+		}
+	}
+}

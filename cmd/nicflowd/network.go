@@ -1,0 +1,249 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/openflow/ofnetwork"
+	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/offload"
+	"github.com/nicflow/nicflow/offload/tcport"
+	"github.com/nicflow/nicflow/softpath"
+	"github.com/nicflow/nicflow/softpath/afpacket"
+)
+
+// network is one running network with its OpenFlow switch.
+type network struct {
+	// spec is what the network was built from; its DatapathID is the
+	// one in use.
+	spec  rest.NetworkSpec
+	net   *offload.Network
+	sw    *openflow.Switch
+	tc    *tcport.Setup // nil without a tc tier
+	ports portOpener
+}
+
+// portOpener opens a netdev as an OpenFlow port: its description and its
+// packet I/O. The kernel's is kernelPorts; unit tests use in-memory ports.
+type portOpener interface {
+	openPort(name string, no uint32, noReceive bool) (offload.PortInfo, softpath.PacketIO, error)
+}
+
+// kernelPorts opens netdevs with netlink and AF_PACKET.
+type kernelPorts struct{}
+
+func (kernelPorts) openPort(name string, no uint32, noReceive bool) (offload.PortInfo, softpath.PacketIO, error) {
+	info, err := linkInfo(name, no)
+	if err != nil {
+		return offload.PortInfo{}, nil, err
+	}
+	sock, err := afpacket.Open(name, afpacket.Options{NoReceive: noReceive})
+	if err != nil {
+		return offload.PortInfo{}, nil, fmt.Errorf("open port %s: %w", name, err)
+	}
+	return info, sock, nil
+}
+
+// specOfConfig is a configuration file network as the API shows it: its
+// listeners are passive controller targets.
+func specOfConfig(nc *NetworkConfig) rest.NetworkSpec {
+	dpid, _ := parseDPID(nc.DPID) // validated by normalize
+	var targets []string
+	targets = append(targets, nc.Controllers...)
+	targets = append(targets, nc.Listeners...)
+	return rest.NetworkSpec{Name: nc.Name, Mode: nc.Mode, DatapathID: rest.DatapathID(dpid), Controllers: targets,
+		FailMode: nc.FailMode, Offload: nc.Offload, Ports: append([]string(nil), nc.Ports...)}
+}
+
+// fixedPorts are the netdevs a network switches besides its vNICs, in
+// OpenFlow port order (1, 2, ...): the uplink, then the spec's ports.
+func fixedPorts(spec rest.NetworkSpec) []string {
+	var out []string
+	if spec.Uplink != "" {
+		out = append(out, spec.Uplink)
+	}
+	return append(out, spec.Ports...)
+}
+
+// buildNetwork opens a configuration file network's ports and its
+// OpenFlow listeners.
+func buildNetwork(nc *NetworkConfig, runDir string, log *zap.Logger) (*network, error) {
+	return build(specOfConfig(nc), runDir, log, kernelPorts{})
+}
+
+// build opens a network's fixed ports (numbered from 1) and its OpenFlow
+// listeners (the spec's targets and the management socket
+// RUN_DIR/NAME.mgmt). A zero DatapathID is derived from the first port's
+// MAC address, or from the name when there is no port.
+func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener) (_ *network, err error) {
+	failMode, err := offload.ParseFailMode(spec.FailMode)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	policy, err := offload.ParsePolicy(spec.Offload)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	type opened struct {
+		info offload.PortInfo
+		io   softpath.PacketIO
+	}
+	names := fixedPorts(spec)
+	dpid := uint64(spec.DatapathID)
+	ocfg := offload.Config{Name: spec.Name, FailMode: failMode, Logger: log, Offload: policy, PortCounters: netdevCounters}
+	tc, err := openTC(spec.Name, policy, &ocfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	defer func() {
+		if err != nil && tc != nil {
+			tc.Close()
+		}
+	}()
+	var ports []opened
+	defer func() {
+		if err != nil {
+			for _, p := range ports {
+				p.io.Close()
+			}
+		}
+	}()
+	for i, name := range names {
+		// With a tc tier, the port's frames reach the fast path through the
+		// miss device; reading the port too would handle them twice.
+		info, io, err := po.openPort(name, uint32(i+1), tc != nil)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+		}
+		ports = append(ports, opened{info, io})
+	}
+	if dpid == 0 {
+		if len(ports) > 0 {
+			dpid = dpidFromMAC(ports[0].info.HWAddr)
+		} else {
+			dpid = dpidFromName(spec.Name)
+		}
+	}
+	ocfg.DPID = dpid
+	n := offload.New(ocfg)
+	if tc != nil {
+		if err := n.Datapath().AddMissSource(tc.MissPeer, tc.Miss); err != nil {
+			return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	for len(ports) > 0 {
+		p := ports[0]
+		if err := n.AddPort(p.info, p.io); err != nil {
+			return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+		}
+		ports = ports[1:] // the network owns it now
+	}
+	targets := append([]string{}, spec.Controllers...)
+	targets = append(targets, "punix:"+filepath.Join(runDir, spec.Name+".mgmt"))
+	sw, err := openflow.New(openflow.Config{
+		Datapath: ofnetwork.New(n),
+		Targets:  targets,
+		Logger:   log.With(zap.String(logKeyNetwork, spec.Name)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	if err := sw.Listen(); err != nil {
+		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	spec.DatapathID = rest.DatapathID(dpid)
+	return &network{spec: spec, net: n, sw: sw, tc: tc, ports: po}, nil
+}
+
+// addPort opens netdev name and adds it as OpenFlow port no.
+func (n *network) addPort(name string, no uint32) error {
+	info, io, err := n.ports.openPort(name, no, n.tc != nil)
+	if err != nil {
+		return err
+	}
+	if err := n.net.AddPort(info, io); err != nil {
+		io.Close()
+		return err
+	}
+	return nil
+}
+
+// hasPort reports whether OpenFlow port no exists.
+func (n *network) hasPort(no uint32) bool {
+	for _, p := range n.net.Ports() {
+		if p.No == no {
+			return true
+		}
+	}
+	return false
+}
+
+// closeTC releases the tc tier's netlink socket (the miss pair stays; see
+// package tcport).
+func (n *network) closeTC() error {
+	if n.tc == nil {
+		return nil
+	}
+	return n.tc.Close()
+}
+
+// openTC sets up the network's tc tier when its policy asks for one. When
+// the kernel cannot have one it says so once and the network runs every
+// rule in the fast path (the reason shows on every rule).
+func openTC(name string, policy offload.Policy, cfg *offload.Config, log *zap.Logger) (*tcport.Setup, error) {
+	if policy == offload.PolicyOff {
+		log.Info("offload policy off: every rule runs in the fast path", zap.String(logKeyNetwork, name))
+		return nil, nil
+	}
+	s, err := tcport.Open(name)
+	var ue *tcport.UnavailableError
+	if errors.As(err, &ue) {
+		lvl := log.Warn
+		if policy == offload.PolicyHW {
+			lvl = log.Error
+		}
+		lvl("tc tier unavailable: every rule runs in the fast path", zap.String(logKeyNetwork, name),
+			zap.String("offload", string(policy)), zap.String("reason", ue.Reason))
+		cfg.TCUnavailable = ue.Reason
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg.TC = &offload.TCConfig{Kernel: s.Handle, Block: s.Block, MissDev: s.MissDev}
+	log.Info("tc tier up", zap.String(logKeyNetwork, name), zap.String("offload", string(policy)),
+		zap.Uint32("block", s.Block), zap.String("miss_device", s.MissDev))
+	return s, nil
+}
+
+// dpidFromMAC derives a datapath id from a MAC address, as Open vSwitch
+// does: the MAC in the low 48 bits.
+func dpidFromMAC(mac []byte) uint64 {
+	var v uint64
+	for _, b := range mac {
+		v = v<<8 | uint64(b)
+	}
+	if v == 0 {
+		v = 1
+	}
+	return v
+}
+
+// dpidFromName derives a datapath id for a network without ports: a hash
+// of its name in the low 48 bits, with the locally administered bit of a
+// MAC set (so it never equals a port-derived one).
+func dpidFromName(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()&0x0000_feff_ffff_ffff | 0x0000_0200_0000_0000
+}

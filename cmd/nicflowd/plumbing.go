@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/offload/store"
+	"github.com/nicflow/nicflow/sriov/vf"
+)
+
+// plumbing is what a network's switching mode does for vNICs: it turns a
+// vNIC into a device on the host (a veth, a VF) and names the netdev the
+// network switches on for it (an OpenFlow port), and undoes that on
+// detach. Each mode has one; a new mode (hairpin, issue 5) plugs in by
+// implementing it and adding a case to newPlumbing.
+//
+// Every method runs with the manager's operation lock held; attach and
+// detach write the vNIC's store record (attach creates it with Port set
+// and OFPort 0; the manager then adds the port and records its number).
+type plumbing interface {
+	// start prepares the mode's side of the host when the network starts
+	// (nic: the uplink's VF count and eswitch mode). It is idempotent.
+	start(ctx context.Context) error
+	// eswitchMode is the uplink's eswitch mode, "" when there is none.
+	eswitchMode() string
+	// note says how the mode runs when it differs from what was asked
+	// (switchdev refused, for example); "" otherwise.
+	note() string
+	// check refuses settings the mode cannot apply, with a *rest.Error
+	// naming the field; it changes nothing.
+	check(s vf.Settings) error
+	// attach creates the vNIC's device, applies s and records the vNIC.
+	attach(ctx context.Context, id, network string, s vf.Settings) (store.VNIC, error)
+	// adopt finds the device of a recorded vNIC again after a restart,
+	// re-creating what is missing, and returns the record as it now is.
+	adopt(ctx context.Context, rec store.VNIC) (store.VNIC, error)
+	// detach removes the vNIC's device (a VF gets its original settings
+	// back) and deletes its record.
+	detach(ctx context.Context, rec store.VNIC) error
+}
+
+// errNoState answers requests that need the state store when nicflowd runs
+// without one.
+var errNoState = &rest.Error{Status: http.StatusServiceUnavailable,
+	Msg: "nicflowd runs without a state store: networks cannot be created and vNICs cannot be attached through the API"}
+
+// newPlumbing returns the plumbing of spec's mode.
+func (m *manager) newPlumbing(spec rest.NetworkSpec) (plumbing, error) {
+	switch spec.Mode {
+	case rest.ModeHost:
+		return &hostPlumbing{links: m.cfg.Links, st: m.cfg.Store}, nil
+	case rest.ModeNIC:
+		if m.alloc == nil {
+			return nil, &rest.Error{Status: http.StatusServiceUnavailable, Field: "mode",
+				Msg: "mode nic needs SR-IOV access (netlink, devlink) and the state store, and this nicflowd has none"}
+		}
+		return &nicPlumbing{uplink: spec.Uplink, wantMode: spec.EswitchMode, numVFs: spec.NumVFs,
+			alloc: m.alloc, st: m.cfg.Store, kernel: m.cfg.VF, links: m.cfg.Links}, nil
+	case rest.ModeHairpin:
+		return nil, &rest.Error{Status: http.StatusNotImplemented, Field: "mode",
+			Msg: "mode hairpin (VEPA reflective relay through the external switch) is not implemented yet; use host or nic"}
+	}
+	return nil, rest.Invalid("mode", fmt.Sprintf("%q is not one of host, nic, hairpin", spec.Mode))
+}
+
+// plumbingOf returns the plumbing that detaches rec: by the kind of its
+// device, so a vNIC whose network is gone can still be detached.
+func (m *manager) plumbingOf(rec store.VNIC) (plumbing, error) {
+	if !rec.IsVF() {
+		return &hostPlumbing{links: m.cfg.Links, st: m.cfg.Store}, nil
+	}
+	if m.alloc == nil {
+		return nil, fmt.Errorf("vnic %s is on VF %d of %s, and this nicflowd has no SR-IOV access", rec.ID, rec.VFIndex, rec.PF)
+	}
+	return &nicPlumbing{uplink: rec.PF, alloc: m.alloc, st: m.cfg.Store, kernel: m.cfg.VF, links: m.cfg.Links}, nil
+}
