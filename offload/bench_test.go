@@ -2,9 +2,15 @@ package offload
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
+	"github.com/nicflow/nicflow/softpath/memio"
+	"github.com/nicflow/nicflow/tcflower"
 )
 
 // BenchmarkFlowModIntoBusyPipeline adds one flow to table 0 of a network
@@ -31,3 +37,105 @@ func BenchmarkFlowModIntoBusyPipeline(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFlowModsStubKernel is the nicflowd half of cmd/nicflowd's
+// BenchmarkInstall10k without a kernel: N flow mods (in_port=1, UDP to a
+// distinct address and port, output:2) straight into a network with
+// policy tc whose kernel is a stub that accepts every filter at once, then
+// a barrier, with the sync loop running as in nicflowd. It shows the cost
+// of the project's own code (pipeline, fast path install, placement,
+// sync) at native speed; profile it with -cpuprofile.
+func BenchmarkFlowModsStubKernel(b *testing.B) {
+	for _, size := range []int{1000, 10000} {
+		for _, v := range []struct {
+			name     string
+			distinct bool // priorities 100, 101, ... instead of all 100
+		}{{"samePrio", false}, {"distinctPrio", true}} {
+			b.Run(fmt.Sprintf("%s/%d", v.name, size), func(b *testing.B) {
+				var total time.Duration
+				for i := 0; i < b.N; i++ {
+					mods := stubBenchMods(size, v.distinct)
+					k := &stubKernel{}
+					n := New(Config{Name: "stub", Offload: PolicyTC,
+						TC: &TCConfig{Kernel: k, Block: 1, MissDev: "stubmiss"}})
+					for no := uint32(1); no <= 2; no++ {
+						if err := n.AddPort(PortInfo{No: no, Name: fmt.Sprintf("stub%d", no), Up: true, Ifindex: int(no) + 10}, memio.New()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					ctx, cancel := context.WithCancel(context.Background())
+					done := make(chan struct{})
+					go func() { defer close(done); _ = n.Run(ctx) }()
+					start := time.Now()
+					for _, fm := range mods {
+						if err := n.FlowMod(ctx, fm); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := n.Barrier(ctx); err != nil {
+						b.Fatal(err)
+					}
+					total += time.Since(start)
+					cancel()
+					<-done
+					if got := k.added(); got != size {
+						b.Fatalf("stub kernel got %d filters, want %d", got, size)
+					}
+				}
+				b.ReportMetric(float64(size)*float64(b.N)/total.Seconds(), "rules/s")
+			})
+		}
+	}
+}
+
+// stubBenchMods returns n flow mods with distinct matches.
+func stubBenchMods(n int, distinct bool) []*pipeline.FlowMod {
+	mods := make([]*pipeline.FlowMod, n)
+	for i := range mods {
+		prio := 100
+		if distinct {
+			prio += i
+		}
+		mods[i] = flowtext.MustFlowMod(fmt.Sprintf("priority=%d,in_port=1,udp,ipv4_dst=10.%d.%d.%d,udp_dst=%d,actions=output:2",
+			prio, 1+i>>16, byte(i>>8), byte(i), 5000+i%1000))
+	}
+	return mods
+}
+
+// stubKernel is a TCKernel that accepts everything and holds nothing but a
+// count of the rule filters it took.
+type stubKernel struct {
+	mu     sync.Mutex
+	handle uint32
+	adds   int
+}
+
+func (k *stubKernel) added() int { k.mu.Lock(); defer k.mu.Unlock(); return k.adds }
+
+func (k *stubKernel) BindBlock(int, uint32) error { return nil }
+func (k *stubKernel) UnbindBlock(int) error       { return nil }
+func (k *stubKernel) Add(_ uint32, f *tcflower.Filter) (tcflower.Installed, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if f.Pref != tcflower.MissPref {
+		k.adds++
+	}
+	k.handle++
+	return tcflower.Installed{Handle: k.handle}, nil
+}
+func (k *stubKernel) AddBatch(b uint32, fs []*tcflower.Filter) []error {
+	for _, f := range fs {
+		_, _ = k.Add(b, f)
+	}
+	return make([]error, len(fs))
+}
+func (k *stubKernel) Replace(b uint32, f *tcflower.Filter) (tcflower.Installed, error) {
+	return k.Add(b, f)
+}
+func (k *stubKernel) Remove(uint32, uint32, uint16, uint32) (tcflower.Dumped, error) {
+	return tcflower.Dumped{}, nil
+}
+func (k *stubKernel) Get(uint32, uint32, uint16, uint32) (tcflower.Dumped, error) {
+	return tcflower.Dumped{}, nil
+}
+func (k *stubKernel) Dump(uint32) ([]tcflower.Dumped, error) { return nil, nil }

@@ -93,7 +93,7 @@ func (n *Network) commit(removed []pipeline.Removal) {
 // every rule is translated again.
 func (n *Network) envChanged() {
 	if n.tc != nil {
-		n.tc.envGen++
+		n.tc.invalidate()
 	}
 }
 

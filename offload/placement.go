@@ -88,54 +88,102 @@ type placeInput struct {
 // higher-priority overlapping rule of the same table runs no later, (3) a
 // goto_table target is complete in the tiers, (4) outputs stay on the same
 // switch (answered by the translation through env). It is pure.
-//
-// Tables are placed from the last to the first, because goto_table only
-// leads forward: a table's completeness is known before any rule that
-// jumps to it is placed.
 func place(s *pipeline.Snapshot, in placeInput) map[uint64]Placement {
 	out := make(map[uint64]Placement)
-	var complete [pipeline.NumTables]bool
-	var tableTier [pipeline.NumTables]Tier
-	env := &placeEnv{Env: in.env, complete: &complete}
+	var st placeState
+	st.place(s, in, allTables, out)
+	return out
+}
+
+// tableSet is a set of table numbers.
+type tableSet uint32
+
+// allTables holds every table.
+const allTables tableSet = 1<<pipeline.NumTables - 1
+
+func (s tableSet) has(t int) bool { return s&(1<<t) != 0 }
+func (s *tableSet) add(t int)     { *s |= 1 << t }
+
+// placeState is what the last placement found about each table, so that a
+// sync re-places only the tables that changed and those that jump to them.
+type placeState struct {
+	snap      *pipeline.Snapshot // the snapshot last placed (nil: none)
+	complete  [pipeline.NumTables]bool
+	tableTier [pipeline.NumTables]Tier // the latest tier of the table's offloaded flows
+	gotos     [pipeline.NumTables]tableSet
+}
+
+// place places the flows of the tables in dirty, and of every table that
+// jumps to a table whose completeness or tier this changes, into out (the
+// placements of the other tables' flows stay as they are). It returns the
+// tables it placed.
+//
+// A flow's placement depends only on the flows of its own table (closure,
+// pref twins), on its goto target's completeness and tier, and on inputs
+// outside the snapshot (policy, translation environment, refusals, in_hw):
+// callers mark the tables whose inputs changed dirty. Tables are placed
+// from the last to the first, because goto_table only leads forward: a
+// table's completeness is known before any rule that jumps to it is placed.
+func (st *placeState) place(s *pipeline.Snapshot, in placeInput, dirty tableSet, out map[uint64]Placement) tableSet {
+	if st.snap == nil {
+		dirty = allTables
+	}
+	env := &placeEnv{Env: in.env, complete: &st.complete}
+	var changed, placed tableSet
 	for t := pipeline.NumTables - 1; t >= 0; t-- {
-		flows := s.Tables[t]
-		latest := TierHW // the latest tier among the flows placed so far in this table
-		placed := make([]*pipeline.Flow, 0, len(flows))
-		catchAll := false
-		tableTier[t] = TierHW
-		for _, f := range flows {
-			p := placeOne(f, in, env, &tableTier)
-			if p.Tier != TierSoft && latest.rank() > p.Tier.rank() {
-				if g := shadowing(f, placed, out, p.Tier); g != nil {
-					p = Placement{Tier: out[g.ID].Tier, Filter: p.Filter,
-						Reason: fmt.Sprintf("a higher-priority overlapping rule (table %d, priority %d, cookie %#x) runs in tier %s",
-							g.Table, g.Priority, g.Cookie, out[g.ID].Tier)}
-					if p.Tier == TierSoft {
-						p.Filter = nil
-					}
-				}
-			}
-			if p.Tier != TierSoft {
-				if g := prefTwin(f, placed, out); g != nil {
-					p = Placement{Tier: TierSoft, Reason: fmt.Sprintf(
-						"shares tc pref %d with the overlapping offloaded rule of priority %d", tcflower.Pref(f.Priority), g.Priority)}
-				}
-			}
-			out[f.ID] = p
-			placed = append(placed, f)
-			latest = laterTier(latest, p.Tier)
-			if p.Tier != TierSoft {
-				tableTier[t] = laterTier(tableTier[t], p.Tier)
-				if f.Match.Mask.IsZero() {
-					catchAll = true
+		if !dirty.has(t) && st.gotos[t]&changed == 0 {
+			continue
+		}
+		complete, tier, gotos := placeTable(s.Tables[t], in, env, &st.tableTier, out)
+		if st.snap == nil || complete != st.complete[t] || tier != st.tableTier[t] {
+			changed.add(t)
+		}
+		st.complete[t], st.tableTier[t], st.gotos[t] = complete, tier, gotos
+		placed.add(t)
+	}
+	st.snap = s
+	return placed
+}
+
+// placeTable places the flows of one table into out. It returns whether
+// the table is complete in the tiers, the latest tier of its offloaded
+// flows, and the tables its flows jump to.
+func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeline.NumTables]Tier, out map[uint64]Placement) (complete bool, tier Tier, gotos tableSet) {
+	latest := TierHW // the latest tier among the flows placed so far in this table
+	tier = TierHW
+	for i, f := range flows {
+		if f.Instr.Goto {
+			gotos.add(int(f.Instr.GotoTable))
+		}
+		p := placeOne(f, in, env, tableTier)
+		if p.Tier != TierSoft && latest.rank() > p.Tier.rank() {
+			if g := shadowing(f, flows[:i], out, p.Tier); g != nil {
+				p = Placement{Tier: out[g.ID].Tier, Filter: p.Filter,
+					Reason: fmt.Sprintf("a higher-priority overlapping rule (table %d, priority %d, cookie %#x) runs in tier %s",
+						g.Table, g.Priority, g.Cookie, out[g.ID].Tier)}
+				if p.Tier == TierSoft {
+					p.Filter = nil
 				}
 			}
 		}
-		// Closure makes every rule above an offloaded catch-all offloaded
-		// too, so the table is complete exactly when it has one.
-		complete[t] = catchAll
+		if p.Tier != TierSoft {
+			if g := prefTwin(f, flows[:i], out); g != nil {
+				p = Placement{Tier: TierSoft, Reason: fmt.Sprintf(
+					"shares tc pref %d with the overlapping offloaded rule of priority %d", tcflower.Pref(f.Priority), g.Priority)}
+			}
+		}
+		out[f.ID] = p
+		latest = laterTier(latest, p.Tier)
+		if p.Tier != TierSoft {
+			tier = laterTier(tier, p.Tier)
+			if f.Match.Mask.IsZero() {
+				complete = true
+			}
+		}
 	}
-	return out
+	// Closure makes every rule above an offloaded catch-all offloaded
+	// too, so the table is complete exactly when it has one.
+	return complete, tier, gotos
 }
 
 // placeOne places f on its own: policy, translation, refusal, goto target.

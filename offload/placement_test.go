@@ -2,9 +2,12 @@ package offload
 
 import (
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/tcflower"
@@ -193,4 +196,96 @@ func TestParsePolicy(t *testing.T) {
 	if _, err := ParsePolicy("fast"); err == nil || !strings.Contains(err.Error(), "offload") {
 		t.Errorf("ParsePolicy(fast) = %v, want an error naming the offload field", err)
 	}
+}
+
+// TestIncrementalPlacementEqualsFullPlacement applies random flow mods
+// (adds and strict deletes across three tables, with gotos, catch-alls and
+// CONTROLLER outputs that move other rules) and checks after each one that
+// re-placing only the changed tables, as a sync does, gives what placing
+// every table from scratch gives.
+func TestIncrementalPlacementEqualsFullPlacement(t *testing.T) {
+	gotoTC := 0 // goto rules placed in tc, after each step of every seed
+	for seed := int64(1); seed <= 20; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(seed))
+			p := pipeline.New()
+			in := placeInput{policy: PolicyTC, env: fakeEnv{}}
+			var st placeState
+			got := map[uint64]Placement{}
+			var rules []rule
+			for step := 0; step < 60; step++ {
+				fm := (rule{}).mod()
+				if len(rules) > 0 && rng.Intn(4) == 0 {
+					i := rng.Intn(len(rules))
+					fm = rules[i].mod()
+					fm.Command = pipeline.FlowDeleteStrict
+					rules = append(rules[:i], rules[i+1:]...)
+				} else {
+					r := rule{table: uint8(rng.Intn(3)), priority: uint16(rng.Intn(4) * 10)}
+					if rng.Intn(2) > 0 {
+						r.inPort = uint32(1 + rng.Intn(3))
+					}
+					r.ipv4 = rng.Intn(2) == 0
+					switch rng.Intn(8) {
+					case 0:
+						r.out = pipeline.PortController
+					case 1, 2:
+						if r.table < 2 {
+							r.gotoT = r.table + 1 + uint8(rng.Intn(int(2-r.table)))
+							break
+						}
+						fallthrough
+					default:
+						if r.inPort != 0 { // else drop: output needs an in_port match in tc
+							r.out = uint32(1 + rng.Intn(3))
+						}
+					}
+					rules = append(rules, r)
+					fm = r.mod()
+				}
+				if _, err := p.FlowMod(fm, time.Unix(0, 0)); err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+				s := p.Snapshot()
+				var dirty tableSet
+				if st.snap == nil {
+					dirty = allTables
+				} else {
+					for i := range s.Tables {
+						a, b := st.snap.Tables[i], s.Tables[i]
+						if len(a) != len(b) || len(a) > 0 && &a[0] != &b[0] {
+							dirty.add(i)
+						}
+					}
+				}
+				st.place(s, in, dirty, got)
+				want := place(s, in)
+				for id, pl := range want {
+					if f := p.Flow(id); f != nil && f.Instr.Goto && pl.Tier == TierTC {
+						gotoTC++
+					}
+				}
+				for id := range got {
+					if p.Flow(id) == nil {
+						delete(got, id) // forget does this for removed flows
+					}
+				}
+				if diff := cmp.Diff(tiers(want), tiers(got)); diff != "" {
+					t.Fatalf("step %d (%+v): incremental placement differs from the full one (-want +got):\n%s", step, fm, diff)
+				}
+			}
+		})
+	}
+	if gotoTC == 0 {
+		t.Errorf("no goto rule was ever placed in tc: the sequences do not exercise goto targets")
+	}
+}
+
+// tiers renders placements as tier and reason, by flow ID.
+func tiers(m map[uint64]Placement) map[uint64]string {
+	out := make(map[uint64]string, len(m))
+	for id, p := range m {
+		out[id] = string(p.Tier) + " " + p.Reason + fmt.Sprintf(" filter=%v", p.Filter != nil)
+	}
+	return out
 }

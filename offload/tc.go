@@ -17,6 +17,9 @@ type TCKernel interface {
 	BindBlock(ifindex int, block uint32) error
 	UnbindBlock(ifindex int) error
 	Add(block uint32, f *tcflower.Filter) (tcflower.Installed, error)
+	// AddBatch adds filters that carry their handles, in order, without
+	// reading them back; one answer per filter.
+	AddBatch(block uint32, fs []*tcflower.Filter) []error
 	Replace(block uint32, f *tcflower.Filter) (tcflower.Installed, error)
 	Remove(block, chain uint32, pref uint16, handle uint32) (tcflower.Dumped, error)
 	Get(block, chain uint32, pref uint16, handle uint32) (tcflower.Dumped, error)
@@ -48,13 +51,25 @@ type tcTier struct {
 	policy Policy
 	log    *zap.Logger
 
-	rules    map[uint64]*tcRule // by flow ID: every flow that ever had a filter
+	rules map[uint64]*tcRule // by flow ID: every flow that ever had a filter
+	// twins holds the 802.1ad half of the flows whose translation has a
+	// Twin (tcflower.Filter.Twin), by flow ID; its counts add to the rule's.
+	twins    map[uint64]*tcRule
 	inHW     map[uint64]bool    // policy auto: in_hw read back, by flow ID
 	refused  map[uint64]refusal // device refusals, by flow ID
 	refusals uint64             // refusals so far (metrics)
 	placed   map[uint64]Placement
-	miss     map[uint32]int // ifindex of each port bound to the block (with its miss filter), by port number
-	orphans  []*orphan      // filters of an earlier run not yet adopted
+	ps       placeState // what the last placement found, per table
+	// redo holds the tables to place again at the next sync whatever
+	// their flows: the kernel's answers or the environment changed.
+	redo     tableSet
+	meterUse map[uint32]int // of the last placement
+	// nextHandle is the last filter handle the tier chose for a batched
+	// add (above every handle found in the block at start).
+	nextHandle uint32
+	pending    []pendingAdd   // batched adds not sent yet (see flushAdds)
+	miss       map[uint32]int // ifindex of each port bound to the block (with its miss filter), by port number
+	orphans    []*orphan      // filters of an earlier run not yet adopted
 
 	envGen    uint64 // bumped when ports, groups or meters change
 	trans     map[uint64]translation
@@ -69,7 +84,12 @@ type tcRule struct {
 	table  uint8
 	flow   *pipeline.Flow   // the flow version the filter was made for
 	filter *tcflower.Filter // installed filter (nil: none now)
-	tier   Tier             // tier of the installed filter
+	// src is the placement's filter the installed one was made from: the
+	// translation cache returns the same pointer while flow and
+	// environment are unchanged, so an unchanged rule is found without
+	// comparing filters.
+	src  *tcflower.Filter
+	tier Tier // tier of the installed filter
 	// base is what filters of this flow counted before the current one
 	// (replaced, removed, moved): counters never go backwards.
 	baseHW, baseTC Counts
@@ -95,8 +115,10 @@ type orphan struct {
 type translation struct {
 	flow   *pipeline.Flow
 	envGen uint64
-	filter *tcflower.Filter
-	err    error
+	// complete is whether the goto_table target was complete.
+	complete bool
+	filter   *tcflower.Filter
+	err      error
 }
 
 func newTCTier(cfg TCConfig, policy Policy, log *zap.Logger) *tcTier {
@@ -108,6 +130,7 @@ func newTCTier(cfg TCConfig, policy Policy, log *zap.Logger) *tcTier {
 		policy:  policy,
 		log:     log,
 		rules:   map[uint64]*tcRule{},
+		twins:   map[uint64]*tcRule{},
 		inHW:    map[uint64]bool{},
 		refused: map[uint64]refusal{},
 		placed:  map[uint64]Placement{},
@@ -164,8 +187,7 @@ func (t *tcTier) addPort(p PortInfo) error {
 		return err
 	}
 	t.miss[p.No] = p.Ifindex
-	t.envGen++
-	t.dirty = true
+	t.invalidate()
 	return nil
 }
 
@@ -177,13 +199,20 @@ func (t *tcTier) removePort(p PortInfo) error {
 		return nil
 	}
 	delete(t.miss, p.No)
-	t.envGen++
-	t.dirty = true
+	t.invalidate()
 	_, err := t.cfg.Kernel.Remove(t.cfg.Block, 0, tcflower.MissPref, p.No)
 	if uerr := t.cfg.Kernel.UnbindBlock(ifindex); uerr != nil && err == nil {
 		err = uerr
 	}
 	return err
+}
+
+// invalidate marks every rule for translation and placement at the next
+// sync: ports, groups or meters changed.
+func (t *tcTier) invalidate() {
+	t.envGen++
+	t.redo = allTables
+	t.dirty = true
 }
 
 func (c *Counts) add(o Counts) {

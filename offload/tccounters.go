@@ -66,10 +66,12 @@ func (t *tcTier) refresh(now time.Time) {
 		t.log.Error("read tc counters", zap.Uint32("block", t.cfg.Block), zap.Error(err))
 		return
 	}
-	byKey := make(map[ruleKey]*tcRule, len(t.rules))
-	for _, r := range t.rules {
-		if r.filter != nil {
-			byKey[ruleKey{r.filter.Chain, r.filter.Pref, r.filter.Handle}] = r
+	byKey := make(map[ruleKey]*tcRule, len(t.rules)+len(t.twins))
+	for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
+		for _, r := range rules {
+			if r.filter != nil {
+				byKey[ruleKey{r.filter.Chain, r.filter.Pref, r.filter.Handle}] = r
+			}
 		}
 	}
 	for i := range ds {
@@ -94,9 +96,14 @@ func (t *tcTier) flowCounts(id uint64) (hw, tc Counts) {
 		return Counts{}, Counts{}
 	}
 	if r := t.rules[id]; r != nil {
-		return r.counts()
+		hw, tc = r.counts()
 	}
-	return Counts{}, Counts{}
+	if r := t.twins[id]; r != nil {
+		thw, ttc := r.counts()
+		hw.add(thw)
+		tc.add(ttc)
+	}
+	return hw, tc
 }
 
 // lastUsed is when a flow's filter last ran (zero: never).
@@ -104,10 +111,14 @@ func (t *tcTier) lastUsed(id uint64) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
+	var last time.Time
 	if r := t.rules[id]; r != nil {
-		return r.lastUsed
+		last = r.lastUsed
 	}
-	return time.Time{}
+	if r := t.twins[id]; r != nil && r.lastUsed.After(last) {
+		last = r.lastUsed
+	}
+	return last
 }
 
 // tableCounts adds the tc tiers' lookups and matches to the fast path's:
@@ -119,11 +130,13 @@ func (t *tcTier) tableCounts(lookups, matched *[pipeline.NumTables]uint64) {
 	if t == nil {
 		return
 	}
-	for _, r := range t.rules {
-		tbl := r.tableOf()
-		hw, tc := r.counts()
-		matched[tbl] += hw.Packets + tc.Packets
-		lookups[tbl] += hw.Packets + tc.Packets
+	for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
+		for _, r := range rules {
+			tbl := r.tableOf()
+			hw, tc := r.counts()
+			matched[tbl] += hw.Packets + tc.Packets
+			lookups[tbl] += hw.Packets + tc.Packets
+		}
 	}
 	for tbl, b := range t.tableBase {
 		matched[tbl] += b.Packets
@@ -137,12 +150,11 @@ func (r *tcRule) tableOf() uint8 { return r.table }
 // forget drops a removed flow's tc state, keeping its counts in its
 // table's totals.
 func (t *tcTier) forget(f *pipeline.Flow) {
-	if r := t.rules[f.ID]; r != nil {
-		hw, tc := r.counts()
-		t.tableBase[f.Table].add(hw)
-		t.tableBase[f.Table].add(tc)
-	}
+	hw, tc := t.flowCounts(f.ID)
+	t.tableBase[f.Table].add(hw)
+	t.tableBase[f.Table].add(tc)
 	delete(t.rules, f.ID)
+	delete(t.twins, f.ID)
 	delete(t.inHW, f.ID)
 	delete(t.refused, f.ID)
 	delete(t.trans, f.ID)

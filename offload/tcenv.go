@@ -50,17 +50,18 @@ func (e *tierEnv) TableComplete(uint8) bool { return false }
 
 // translate is tcflower.Translate with a cache: a flow's filter depends on
 // the flow (immutable: a modify makes a new *Flow), the ports, groups and
-// meters (envGen) and, for a goto_table, the target table's completeness,
-// so goto and meter flows are translated afresh each time.
+// meters (envGen) and, for a goto_table, the target table's completeness
+// (part of the cache key). Meter flows are translated afresh each time.
 func (t *tcTier) translate(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) {
-	if f.Instr.Goto || f.Instr.Meter != 0 {
+	if f.Instr.Meter != 0 {
 		return tcflower.Translate(f, env)
 	}
-	if c, ok := t.trans[f.ID]; ok && c.flow == f && c.envGen == t.envGen {
+	complete := f.Instr.Goto && env.TableComplete(f.Instr.GotoTable)
+	if c, ok := t.trans[f.ID]; ok && c.flow == f && c.envGen == t.envGen && c.complete == complete {
 		return c.filter, c.err
 	}
 	flt, err := tcflower.Translate(f, env)
-	t.trans[f.ID] = translation{flow: f, envGen: t.envGen, filter: flt, err: err}
+	t.trans[f.ID] = translation{flow: f, envGen: t.envGen, complete: complete, filter: flt, err: err}
 	return flt, err
 }
 

@@ -48,6 +48,7 @@ type fakeKey struct {
 // fakeFilter is one installed filter.
 type fakeFilter struct {
 	f      tcflower.Filter // as the kernel reads it back (AsInstalled), Handle set
+	sent   tcflower.Keys   // the keys as the request carried them
 	inHW   bool
 	stats  tcflower.Stats
 	added  time.Time
@@ -100,6 +101,20 @@ func (k *fakeTC) Add(block uint32, f *tcflower.Filter) (tcflower.Installed, erro
 	return k.change("add", block, f)
 }
 
+// AddBatch adds each filter as Add does; a filter without its handle is
+// refused before anything is sent, as tcflower does.
+func (k *fakeTC) AddBatch(block uint32, fs []*tcflower.Filter) []error {
+	errs := make([]error, len(fs))
+	for i, f := range fs {
+		if f.Handle == 0 {
+			errs[i] = fmt.Errorf("add flower filter: a batched filter needs its handle")
+			continue
+		}
+		_, errs[i] = k.change("add", block, f)
+	}
+	return errs
+}
+
 func (k *fakeTC) Replace(block uint32, f *tcflower.Filter) (tcflower.Installed, error) {
 	return k.change("replace", block, f)
 }
@@ -130,10 +145,11 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 			return fail(errnoErr(opName, unix.EEXIST, "Filter already exists"))
 		}
 	}
-	// flower keeps one filter per keys in a chain and pref.
+	// flower keeps one filter per keys in a chain and pref (the keys as
+	// sent: it matches a VLAN tag's TPID, though it reads it back as 802.1Q).
 	inst := f.AsInstalled()
 	for key, g := range k.filters {
-		if key.chain == f.Chain && key.pref == f.Pref && key.handle != handle && reflect.DeepEqual(g.f.Keys, inst.Keys) {
+		if key.chain == f.Chain && key.pref == f.Pref && key.handle != handle && reflect.DeepEqual(g.sent, f.Keys) {
 			return fail(errnoErr(opName, unix.EEXIST, "Filter already exists"))
 		}
 	}
@@ -146,7 +162,7 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 			handle++
 		}
 	}
-	nf := &fakeFilter{f: cloneFilter(inst), block: block, added: k.now(), flowID: cookieFlow(f.Cookie)}
+	nf := &fakeFilter{f: cloneFilter(inst), sent: f.Keys, block: block, added: k.now(), flowID: cookieFlow(f.Cookie)}
 	nf.f.Handle = handle
 	switch {
 	case f.Flags&tcflower.FlagSkipSW != 0:
@@ -269,6 +285,19 @@ func (k *fakeTC) filterOf(id uint64) (fakeKey, tcflower.Filter, bool) {
 		}
 	}
 	return fakeKey{}, tcflower.Filter{}, false
+}
+
+// filtersOf returns the keys of every filter of flow id, ordered.
+func (k *fakeTC) filtersOf(id uint64) []fakeKey {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []fakeKey
+	for _, key := range k.keysLocked() {
+		if k.filters[key].flowID == id {
+			out = append(out, key)
+		}
+	}
+	return out
 }
 
 // filter returns the filter at key.

@@ -7,9 +7,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// syncDelay is how long the tc tier waits after a change before it syncs,
-// so that a burst of flow mods is installed in one pass.
-const syncDelay = 2 * time.Millisecond
+// The tc tier waits after a change before it syncs, so that a burst of
+// flow mods is installed in few passes: minSyncDelay after a quiet spell,
+// doubling up to maxSyncDelay while changes keep arriving during the wait
+// and the sync. Barrier and the statistics requests sync at once.
+const (
+	minSyncDelay = 2 * time.Millisecond
+	maxSyncDelay = 50 * time.Millisecond
+)
 
 // kickSync asks syncLoop to sync the tc tier soon.
 func (n *Network) kickSync() {
@@ -24,6 +29,7 @@ func (n *Network) kickSync() {
 func (n *Network) syncLoop(ctx context.Context) {
 	reconcile := time.NewTimer(n.tc.cfg.ReconcileDelay)
 	defer reconcile.Stop()
+	delay := minSyncDelay
 	for {
 		select {
 		case <-ctx.Done():
@@ -31,10 +37,19 @@ func (n *Network) syncLoop(ctx context.Context) {
 		case <-reconcile.C:
 			n.Reconcile()
 		case <-n.syncKick:
-			time.Sleep(syncDelay)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
 			n.mu.Lock()
 			n.syncTC()
 			n.mu.Unlock()
+			if len(n.syncKick) > 0 {
+				delay = min(2*delay, maxSyncDelay) // a burst: wait longer, sync less often
+			} else {
+				delay = minSyncDelay
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package offload
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"sort"
 
@@ -17,9 +18,10 @@ import (
 const maxSyncPasses = 4
 
 // syncTC brings the kernel's filters in line with the pipeline: it places
-// every rule, removes the filters of rules that left tc, installs or
-// replaces the others, and places again while the kernel's answers
-// (refusals, in_hw) change the picture. Callers hold mu.
+// the rules of the tables that changed since the last sync (and of the
+// tables that jump to them), removes the filters of rules that left tc,
+// installs or replaces the others, and places again while the kernel's
+// answers (refusals, in_hw) change the picture. Callers hold mu.
 func (n *Network) syncTC() {
 	t := n.tc
 	if t == nil || !t.dirty {
@@ -35,13 +37,37 @@ func (n *Network) syncTC() {
 		translate: t.translate,
 		meterUse:  meterUse(snap),
 	}
-	for pass := 0; pass < maxSyncPasses; pass++ {
+	dirty := t.redo | t.changedTables(snap)
+	if !maps.Equal(in.meterUse, t.meterUse) {
+		dirty = allTables // a flow's meter became shared or private
+	}
+	t.meterUse = in.meterUse
+	t.redo = 0
+	for pass := 0; pass < maxSyncPasses && dirty != 0; pass++ {
 		in.refused = t.refusedReasons()
-		t.placed = place(snap, in)
-		if !n.applyPlacement(snap) {
-			return
+		placed := t.ps.place(snap, in, dirty, t.placed)
+		n.applyPlacement(snap, placed)
+		dirty, t.redo = t.redo, 0
+	}
+	t.redo = dirty // what the last pass's answers changed: at the next sync
+}
+
+// changedTables returns the tables whose flows differ from the snapshot
+// placed last. The pipeline copies a table into a new snapshot only when
+// it changed, and snapshots never change, so the same slice means the
+// same flows.
+func (t *tcTier) changedTables(s *pipeline.Snapshot) tableSet {
+	if t.ps.snap == nil {
+		return allTables
+	}
+	var out tableSet
+	for i := range s.Tables {
+		a, b := t.ps.snap.Tables[i], s.Tables[i]
+		if len(a) != len(b) || len(a) > 0 && &a[0] != &b[0] {
+			out.add(i)
 		}
 	}
+	return out
 }
 
 func (t *tcTier) refusedReasons() map[uint64]string {
@@ -52,21 +78,22 @@ func (t *tcTier) refusedReasons() map[uint64]string {
 	return out
 }
 
-// applyPlacement makes the kernel hold t.placed. It reports whether the
-// kernel's answers changed something placement depends on.
-func (n *Network) applyPlacement(snap *pipeline.Snapshot) (changed bool) {
+// applyPlacement makes the kernel hold t.placed for the rules of tables.
+// The tables whose rules got answers from the kernel that change their
+// placement (refusals, in_hw) are added to t.redo.
+func (n *Network) applyPlacement(snap *pipeline.Snapshot, tables tableSet) {
 	t := n.tc
 	// Removals first, earliest table first: a jump into a chain goes
 	// before the chain's rules do.
 	var gone []*tcRule
-	var goneIDs []uint64
-	for id, r := range t.rules {
-		if r.filter == nil {
-			continue
-		}
-		if f := n.pipe.Flow(id); f == nil || t.placed[id].Tier == TierSoft {
-			gone = append(gone, r)
-			goneIDs = append(goneIDs, id)
+	for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
+		for id, r := range rules {
+			if r.filter == nil || !tables.has(int(r.table)) {
+				continue
+			}
+			if f := n.pipe.Flow(id); f == nil || t.placed[id].Tier == TierSoft {
+				gone = append(gone, r)
+			}
 		}
 	}
 	sort.Slice(gone, func(i, j int) bool { return lessFilter(gone[i].filter, gone[j].filter) })
@@ -76,6 +103,9 @@ func (n *Network) applyPlacement(snap *pipeline.Snapshot) (changed bool) {
 	// Installs, last table first and lowest priority first, so a chain is
 	// complete before anything jumps into it.
 	for tbl := len(snap.Tables) - 1; tbl >= 0; tbl-- {
+		if !tables.has(tbl) {
+			continue
+		}
 		flows := snap.Tables[tbl]
 		for i := len(flows) - 1; i >= 0; i-- {
 			f := flows[i]
@@ -83,12 +113,10 @@ func (n *Network) applyPlacement(snap *pipeline.Snapshot) (changed bool) {
 			if p.Tier == TierSoft || p.Filter == nil {
 				continue
 			}
-			if n.installRule(f, p) {
-				changed = true
-			}
+			n.installRule(f, p)
 		}
 	}
-	return changed
+	n.flushAdds()
 }
 
 // lessFilter orders filters by chain, then pref.
@@ -112,16 +140,43 @@ func (t *tcTier) wantFlags(id uint64, tier Tier) tcflower.Flags {
 	return flags
 }
 
-// installRule installs or replaces f's filter. It reports whether the
-// kernel's answer changed the inputs of placement.
-func (n *Network) installRule(f *pipeline.Flow, p Placement) (changed bool) {
+// installRule installs or replaces f's filter. A plain add may wait in
+// t.pending for the next flushAdds; every other request flushes it first,
+// so the kernel sees the requests in installRule's order. A kernel answer
+// that changes the inputs of placement (refusal, in_hw) adds f's table to
+// t.redo.
+func (n *Network) installRule(f *pipeline.Flow, p Placement) {
 	t := n.tc
-	want := *p.Filter
-	want.Flags = t.wantFlags(f.ID, p.Tier)
-	r := t.rules[f.ID]
+	n.installFilter(f, p, p.Filter, false)
+	switch tw := t.twins[f.ID]; {
+	case p.Filter.Twin != nil:
+		if _, refused := t.refused[f.ID]; !refused {
+			n.installFilter(f, p, p.Filter.Twin, true)
+		}
+	case tw != nil && tw.filter != nil:
+		n.flushAdds()
+		t.removeFilter(tw) // the rule no longer needs its 802.1ad half
+	}
+}
+
+// installFilter installs src, one filter of f's translation (its twin
+// half when twin), like installRule.
+func (n *Network) installFilter(f *pipeline.Flow, p Placement, src *tcflower.Filter, twin bool) {
+	t := n.tc
+	rules := t.rules
+	if twin {
+		rules = t.twins
+	}
+	flags := t.wantFlags(f.ID, p.Tier)
+	r := rules[f.ID]
+	if r != nil && r.filter != nil && r.flow == f && r.src == src && r.filter.Flags == flags {
+		return // installed from this very translation
+	}
+	want := *src
+	want.Flags, want.Twin = flags, nil
 	if r == nil {
 		r = &tcRule{table: f.Table}
-		t.rules[f.ID] = r
+		rules[f.ID] = r
 	}
 	var inst tcflower.Installed
 	var err error
@@ -129,8 +184,10 @@ func (n *Network) installRule(f *pipeline.Flow, p Placement) (changed bool) {
 	case r.filter != nil:
 		want.Handle = r.filter.Handle
 		if r.flow == f && reflect.DeepEqual(r.filter, &want) {
-			return false
+			r.src = src
+			return
 		}
+		n.flushAdds()
 		// Replacing resets the actions' counters: keep what they counted.
 		if d, gerr := t.cfg.Kernel.Get(t.cfg.Block, want.Chain, want.Pref, want.Handle); gerr == nil {
 			r.cur = d.Stats
@@ -140,9 +197,58 @@ func (n *Network) installRule(f *pipeline.Flow, p Placement) (changed bool) {
 			t.removeFilter(r) // the old filter would do what the rule no longer says
 		}
 		r.absorb() // keeps the old filter's counts (after a failed replace, removeFilter has absorbed them)
+	case t.policy != PolicyAuto && len(t.orphans) == 0:
+		// Nothing to adopt, and the flags say the tier: no need to read
+		// the filter back, so it goes in a batch with a handle of ours.
+		t.nextHandle++
+		want.Handle = t.nextHandle
+		t.pending = append(t.pending, pendingAdd{f: f, src: src, twin: twin, r: r, want: want})
+		return
 	default:
+		n.flushAdds()
 		inst, err = t.adoptOrAdd(r, &want)
 	}
+	if n.installed(f, src, twin, r, &want, inst, err) {
+		t.redo.add(int(f.Table))
+	}
+}
+
+// pendingAdd is a filter waiting in t.pending for flushAdds.
+type pendingAdd struct {
+	f    *pipeline.Flow
+	src  *tcflower.Filter
+	twin bool
+	r    *tcRule
+	want tcflower.Filter
+}
+
+// flushAdds installs the filters waiting in t.pending, in one batch.
+func (n *Network) flushAdds() {
+	t := n.tc
+	if len(t.pending) == 0 {
+		return
+	}
+	fs := make([]*tcflower.Filter, len(t.pending))
+	for i := range t.pending {
+		fs[i] = &t.pending[i].want
+	}
+	errs := t.cfg.Kernel.AddBatch(t.cfg.Block, fs)
+	for i := range t.pending {
+		a := &t.pending[i]
+		want := a.want // r.filter keeps it: not the reused pending array
+		if n.installed(a.f, a.src, a.twin, a.r, &want, tcflower.Installed{Handle: want.Handle}, errs[i]) {
+			t.redo.add(int(a.f.Table))
+		}
+	}
+	clear(t.pending)
+	t.pending = t.pending[:0]
+}
+
+// installed records the kernel's answer to the install of want, made
+// from src, for f (its 802.1ad half when twin). It reports whether the
+// answer changed the inputs of placement.
+func (n *Network) installed(f *pipeline.Flow, src *tcflower.Filter, twin bool, r *tcRule, want *tcflower.Filter, inst tcflower.Installed, err error) (changed bool) {
+	t := n.tc
 	if err != nil {
 		t.refused[f.ID] = refusal{flow: f, msg: kernelMessage(err)}
 		t.refusals++
@@ -152,9 +258,9 @@ func (n *Network) installRule(f *pipeline.Flow, p Placement) (changed bool) {
 		return true
 	}
 	want.Handle = inst.Handle
-	r.flow, r.filter = f, &want
+	r.flow, r.filter, r.src = f, want, src
 	r.tier = t.installedTier(want.Flags, inst)
-	if t.policy == PolicyAuto && want.Flags == 0 {
+	if t.policy == PolicyAuto && want.Flags == 0 && !twin {
 		if hw, known := t.inHW[f.ID]; !known || hw != inst.InHW {
 			t.inHW[f.ID] = inst.InHW
 			return known || !inst.InHW // placement assumed the earlier answer, or hardware
@@ -221,11 +327,20 @@ func (t *tcTier) findOrphan(want *tcflower.Filter, exact bool) int {
 		if g.Chain != w.Chain || g.Pref != w.Pref {
 			continue
 		}
-		if exact && reflect.DeepEqual(g, w) || !exact && reflect.DeepEqual(g.Keys, w.Keys) {
+		if exact && reflect.DeepEqual(g, w) && sameDigest(&o.d.Filter, want) || !exact && reflect.DeepEqual(g.Keys, w.Keys) {
 			return i
 		}
 	}
 	return -1
+}
+
+// sameDigest reports whether the cookies of a and b carry the same
+// digest: the kernel reads a VLAN filter's TPID back as 802.1Q, so only
+// the digest tells the 802.1Q and 802.1ad halves of a rule apart.
+func sameDigest(a, b *tcflower.Filter) bool {
+	ca, oka := tcflower.ParseCookie(a.Cookie)
+	cb, okb := tcflower.ParseCookie(b.Cookie)
+	return oka && okb && ca.Digest == cb.Digest
 }
 
 // comparable is f as the kernel reads it back, without handle and cookie.
@@ -262,6 +377,7 @@ func (t *tcTier) start() {
 			return
 		}
 		for _, d := range ds {
+			t.nextHandle = max(t.nextHandle, d.Installed.Handle) // batched adds choose handles above
 			c, ok := tcflower.ParseCookie(d.Filter.Cookie)
 			if !ok || c.FlowID == 0 || d.DecodeErr != nil {
 				continue // miss filters are replaced per port; others are not ours

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
 	"github.com/nicflow/nicflow/softpath"
 	"github.com/nicflow/nicflow/softpath/memio"
 	"github.com/nicflow/nicflow/tcflower"
@@ -788,5 +789,140 @@ func TestTCRemovePortRemovesItsMissFilterAndItsRulesLeaveTC(t *testing.T) {
 	}
 	if s := tn.stat(t, id); s.Tier != TierSoft || s.TC != (Counts{2, 200}) {
 		t.Errorf("rule to the removed port: tier %s tc %+v, want soft keeping tc counts {2 200}", s.Tier, s.TC)
+	}
+}
+
+// TestTCBatchedAddsKeepTheInstallOrder installs a burst through the
+// batched path (policy tc, nothing to adopt): the later table's filters
+// reach the kernel before the jump into it, lower priorities before
+// higher ones, each with a handle of the tier's own, unique in its
+// chain and pref.
+func TestTCBatchedAddsKeepTheInstallOrder(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	tn := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC, ports: 3, noRun: true})
+	tn.mod(t, rule{table: 0, priority: 20, inPort: 1, gotoT: 1}.mod())
+	tn.mod(t, rule{table: 0, priority: 10, inPort: 2, out: 3}.mod())
+	tn.mod(t, rule{table: 1, priority: 5}.mod()) // catch-all drop: table 1 complete
+	tn.mod(t, rule{table: 1, priority: 30, inPort: 1, out: 2}.mod())
+	tn.mod(t, rule{table: 1, priority: 30, inPort: 1, ipv4: true, out: 3}.mod())
+	kern.resetCalls()
+	tn.barrier(t)
+	type call struct {
+		Chain uint32
+		Pref  uint16
+	}
+	var got []call
+	handles := map[fakeKey]bool{}
+	for _, c := range kern.callsOf("add", "replace", "get") {
+		if c.Op != "add" || c.Failed {
+			t.Errorf("call %+v: want only successful adds", c)
+		}
+		got = append(got, call{c.Chain, c.Pref})
+		k := fakeKey{c.Chain, c.Pref, c.Handle}
+		if c.Handle == 0 || handles[k] {
+			t.Errorf("add %+v: handle zero or taken twice", c)
+		}
+		handles[k] = true
+	}
+	want := []call{
+		{1, tcflower.Pref(5)}, {1, tcflower.Pref(30)}, {1, tcflower.Pref(30)},
+		{0, tcflower.Pref(10)}, {0, tcflower.Pref(20)},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("install order (-want +got):\n%s", diff)
+	}
+	for _, s := range tn.FlowStats(allFlows) {
+		if s.Tier != TierTC {
+			t.Errorf("flow table %d priority %d in tier %s (%s), want tc", s.Flow.Table, s.Flow.Priority, s.Tier, s.Reason)
+		}
+	}
+}
+
+// TestTCVlanRuleHasTwoFiltersOneRule: a rule matching vlan_vid without the
+// TPID (OpenFlow cannot name it) becomes an 802.1Q and an 802.1ad filter
+// at one chain and pref; their counters add up to the rule's, both leave
+// with the rule, and FLOW_REMOVED carries both filters' final counts.
+func TestTCVlanRuleHasTwoFiltersOneRule(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	tn := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC})
+	fm := flowtext.MustFlowMod("priority=10,in_port=1,vlan_vid=10,actions=set_field:20->vlan_vid,output:2")
+	fm.Flags = pipeline.FlagSendFlowRem
+	id := tn.add(t, fm)
+	tn.barrier(t)
+
+	keys := kern.filtersOf(id)
+	if len(keys) != 2 || keys[0].chain != keys[1].chain || keys[0].pref != keys[1].pref || keys[0].pref != tcflower.Pref(10) {
+		t.Fatalf("filters of the vlan rule: %+v, want two at chain 0 pref %d", keys, tcflower.Pref(10))
+	}
+	kern.mu.Lock()
+	var tpids, modify []uint16
+	for _, k := range keys {
+		g := kern.filters[k]
+		tpids = append(tpids, g.sent.EthType)
+		modify = append(modify, g.f.Actions[0].Vlan.Proto)
+	}
+	kern.mu.Unlock()
+	want := []uint16{tcflower.EthType8021Q, tcflower.EthType8021AD}
+	if diff := cmp.Diff(want, tpids); diff != "" {
+		t.Errorf("eth_type of the two filters (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, modify); diff != "" {
+		t.Errorf("vlan modify protocol of the two filters (-want +got):\n%s", diff)
+	}
+	kern.hit(keys[0], Counts{Packets: 3, Bytes: 300}, Counts{})
+	kern.hit(keys[1], Counts{Packets: 2, Bytes: 200}, Counts{})
+	if s := tn.stat(t, id); s.Packets != 5 || s.Bytes != 500 || s.TC != (Counts{5, 500}) || s.Tier != TierTC {
+		t.Errorf("stat = %+v, want 5 packets, 500 bytes in tier tc", s)
+	}
+	// Counted after the last read: only the removals' answers have them.
+	kern.hit(keys[1], Counts{Packets: 1, Bytes: 100}, Counts{})
+	del := flowtext.MustFlowMod("priority=10,in_port=1,vlan_vid=10,actions=drop")
+	del.Command = pipeline.FlowDeleteStrict
+	tn.mod(t, del)
+	if got := kern.filtersOf(id); len(got) != 0 {
+		t.Errorf("filters left after the delete: %+v", got)
+	}
+	got := tn.flowRemoved()
+	if len(got) != 1 || got[0].Packets != 6 || got[0].Bytes != 600 {
+		t.Errorf("FLOW_REMOVED = %+v, want one with 6 packets, 600 bytes", got)
+	}
+}
+
+// TestTCRestartReadoptsBothHalvesOfAVlanRule: the kernel reads both halves
+// of a vlan rule back alike (the TPID as 802.1Q); the cookie's digest
+// tells them apart, so each half adopts its own filter.
+func TestTCRestartReadoptsBothHalvesOfAVlanRule(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	const flow = "priority=10,in_port=1,vlan_vid=10,actions=set_field:20->vlan_vid,output:2"
+	first := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC})
+	before := kern.filtersOf(first.add(t, flowtext.MustFlowMod(flow)))
+	first.barrier(t)
+	first.stop()
+	kern.resetCalls()
+	second := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC})
+	second.barrier(t)
+	id := second.add(t, flowtext.MustFlowMod(flow))
+	second.barrier(t)
+	for _, c := range kern.callsOf("add", "replace", "remove") {
+		if c.Pref != tcflower.MissPref {
+			t.Errorf("the re-sent vlan rule changed a filter instead of adopting it: %+v", c)
+		}
+	}
+	if diff := cmp.Diff(before, kern.filtersOf(id), cmp.AllowUnexported(fakeKey{})); len(before) != 2 || diff != "" {
+		t.Errorf("filters of the re-sent rule (-before +after), want the two earlier ones:\n%s", diff)
+	}
+	kern.mu.Lock()
+	for _, k := range before {
+		g := kern.filters[k]
+		if want := g.sent.EthType; g.f.Actions[0].Vlan.Proto != want {
+			t.Errorf("filter %+v: vlan modify protocol %#x, want %#x", k, g.f.Actions[0].Vlan.Proto, want)
+		}
+	}
+	kern.mu.Unlock()
+	if s := second.stat(t, id); s.Tier != TierTC {
+		t.Errorf("re-sent vlan rule in tier %s (%s), want tc", s.Tier, s.Reason)
 	}
 }

@@ -93,11 +93,36 @@ func (d *Datapath) TableStats() (lookups, matched [pipeline.NumTables]uint64) {
 	return lookups, matched
 }
 
-// generation is one installed snapshot, compiled.
+// generation is one installed snapshot. Its classifier is compiled on
+// first use, so a burst of Installs with no packet in between compiles
+// once, not once per Install.
 type generation struct {
 	snap   *pipeline.Snapshot
-	cls    *classifier.Classifier
 	meters map[uint32]*meterState
+	// base is the latest classifier compiled before this generation was
+	// installed (nil: none): the tables it shares with snap are reused.
+	base *classifier.Classifier
+	once sync.Once
+	cls  atomic.Pointer[classifier.Classifier]
+}
+
+// classifier returns the generation's classifier, compiling it on first
+// use. Safe for concurrent use.
+func (g *generation) classifier() *classifier.Classifier {
+	if c := g.cls.Load(); c != nil {
+		return c
+	}
+	g.once.Do(func() { g.cls.Store(classifier.Recompile(g.base, g.snap)) })
+	return g.cls.Load()
+}
+
+// compiled returns the latest compiled classifier as of g: g's own, or the
+// one g would be compiled from.
+func (g *generation) compiled() *classifier.Classifier {
+	if c := g.cls.Load(); c != nil {
+		return c
+	}
+	return g.base
 }
 
 // New returns a datapath without ports and with an empty pipeline.
@@ -119,17 +144,17 @@ func New(cfg Config) *Datapath {
 	return d
 }
 
-// Install compiles s and makes it the pipeline of every packet processed
-// after Install returns. s must not change afterwards.
+// Install makes s the pipeline of every packet processed after Install
+// returns. s must not change afterwards. It is compiled lazily, when the
+// first packet after it is classified (or by Compile), so a burst of flow
+// mods costs one compile of each table it touched.
 func (d *Datapath) Install(s *pipeline.Snapshot) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var prev *classifier.Classifier
-	if g := d.gen.Load(); g != nil {
-		prev = g.cls
+	g := &generation{snap: s, meters: make(map[uint32]*meterState, len(s.Meters))}
+	if prev := d.gen.Load(); prev != nil {
+		g.base = prev.compiled()
 	}
-	cls := classifier.Recompile(prev, s)
-	g := &generation{snap: s, cls: cls, meters: make(map[uint32]*meterState, len(s.Meters))}
 	keep := make(map[*pipeline.Meter]*meterState, len(s.Meters))
 	for id, m := range s.Meters {
 		st := d.meters[m]
@@ -142,6 +167,9 @@ func (d *Datapath) Install(s *pipeline.Snapshot) {
 	d.meters = keep
 	d.gen.Store(g)
 }
+
+// Compile compiles the installed snapshot now, if no packet did yet.
+func (d *Datapath) Compile() { d.gen.Load().classifier() }
 
 // Snapshot returns the installed snapshot.
 func (d *Datapath) Snapshot() *pipeline.Snapshot { return d.gen.Load().snap }

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/softpath/classifier"
 	"github.com/nicflow/nicflow/softpath/packet"
 )
 
@@ -27,6 +28,7 @@ type worker struct {
 
 	// Per batch: the generation and port table in force, and the time.
 	gen   *generation
+	cls   *classifier.Classifier // gen's, compiled
 	ports *portTable
 	now   int64 // unix ns
 	miss  MissPolicy
@@ -83,6 +85,7 @@ func newWorker(d *Datapath) *worker {
 // begin starts a batch: it pins the generation, the port table and the time.
 func (w *worker) begin() {
 	w.gen = w.d.gen.Load()
+	w.cls = w.gen.classifier()
 	w.ports = w.d.pt.Load()
 	w.now = w.d.cfg.Now().UnixNano()
 	w.miss = MissPolicy(w.d.miss.Load())
@@ -115,13 +118,13 @@ func (w *worker) lookup(t uint8, k *pipeline.Key) *pipeline.Flow {
 
 func (w *worker) classify(t uint8, k *pipeline.Key) *pipeline.Flow {
 	if w.cache == nil {
-		return w.gen.cls.Lookup(t, k)
+		return w.cls.Lookup(t, k)
 	}
 	ck := cacheKey{key: *k, table: t}
 	if f, ok := w.cache[ck]; ok {
 		return f
 	}
-	f := w.gen.cls.Lookup(t, k)
+	f := w.cls.Lookup(t, k)
 	if len(w.cache) >= flowCacheMax {
 		clear(w.cache)
 	}

@@ -24,7 +24,10 @@
 //	eth_type              eth_type (vlan_ethtype when a VLAN is matched)
 //	vlan_vid              NONE: num_of_vlans 0 (Linux 5.19+);
 //	                      PRESENT/PRESENT: eth_type 802.1Q;
-//	                      VID: eth_type 802.1Q vlan_id VID
+//	                      VID: eth_type 802.1Q vlan_id VID;
+//	                      a tagged match gets a Twin filter with eth_type
+//	                      802.1ad (OpenFlow's vlan_vid is the outer tag's,
+//	                      whatever its TPID)
 //	vlan_pcp              vlan_prio
 //	ip_dscp/ip_ecn        ip_tos (DSCP<<2|ECN) with mask
 //	ip_proto              ip_proto
@@ -39,10 +42,9 @@
 // tagged and untagged frames through, and a tunnel_id wider than 32 bits
 // are not expressible.
 //
-// Known differences, accepted: a filter matching a VLAN matches only an
-// outer 802.1Q (0x8100) tag with one tag in front of vlan_ethtype, while
-// OpenFlow's vlan_vid also takes an 802.1ad outer tag and eth_type is the
-// innermost ethertype behind any number of tags (QinQ frames fall through
+// Known differences, accepted: a filter matching a VLAN matches one tag in
+// front of vlan_ethtype, while OpenFlow's eth_type is the innermost
+// ethertype behind any number of tags (double-tagged frames fall through
 // to the next filter or the soft tier); flower keeps only the low 8 bits of
 // the ARP opcode (opcodes above 255 do not occur); flower does not read the
 // ports of a first fragment, which OpenFlow does.

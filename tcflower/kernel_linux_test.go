@@ -737,3 +737,81 @@ func TestKernelGetRemoveKeepCounters(t *testing.T) {
 		t.Error("Get of a removed filter: no error")
 	}
 }
+
+// TestKernelAddBatch installs more filters than one batch holds, with
+// refusals among them (a handle already taken, a protocol that differs
+// within a pref, an encode error before anything is sent): each answer
+// belongs to its own filter, the refusals carry the kernel's extended ack,
+// and the others are installed.
+func TestKernelAddBatch(t *testing.T) {
+	requireFlower(t)
+	tp := newTopo(t)
+	const n = 3*batchSize + 5
+	filter := func(i int) *Filter {
+		return &Filter{Pref: 10, Protocol: EthPAll, Handle: uint32(i + 1), Flags: FlagSkipHW,
+			Keys:    Keys{EthType: EthTypeIPv4, IPv4Dst: [4]byte{10, 9, byte(i >> 8), byte(i)}, IPv4DstMask: [4]byte{255, 255, 255, 255}},
+			Actions: []Action{{Kind: KindMirred, Mirred: &Mirred{Dev: "p2", Redirect: true}}}}
+	}
+	fs := make([]*Filter, n)
+	for i := range fs {
+		fs[i] = filter(i)
+	}
+	taken, badProto, noHandle := batchSize-1, batchSize+7, 2*batchSize+1
+	if _, err := tp.h.Add(testBlock, fs[taken]); err != nil {
+		t.Fatal(err)
+	}
+	fs[badProto].Protocol = EthTypeIPv4
+	fs[noHandle].Handle = 0
+	errs := tp.h.AddBatch(testBlock, fs)
+	if len(errs) != n {
+		t.Fatalf("AddBatch returned %d answers for %d filters", len(errs), n)
+	}
+	for i, err := range errs {
+		var e *Error
+		switch i {
+		case taken:
+			if !errors.As(err, &e) || e.Errno != unix.EEXIST {
+				t.Errorf("filter %d (handle taken): %v, want EEXIST", i, err)
+			}
+		case badProto:
+			if !errors.As(err, &e) || e.Errno != unix.EINVAL || !strings.Contains(e.Message, "priority/protocol") {
+				t.Errorf("filter %d (protocol differs): %v, want EINVAL with the kernel's message", i, err)
+			}
+		case noHandle:
+			if err == nil || errors.As(err, &e) {
+				t.Errorf("filter %d (no handle): %v, want an error before sending", i, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("filter %d: %v", i, err)
+			}
+		}
+	}
+	if got, want := tp.count(t), n-2; got != want {
+		t.Errorf("block holds %d filters, want %d", got, want)
+	}
+	d := tp.find(t, 0, 10, uint32(n))
+	if d.Filter.Keys.IPv4Dst != fs[n-1].Keys.IPv4Dst {
+		t.Errorf("last filter: %s, want dst %v", &d.Filter, fs[n-1].Keys.IPv4Dst)
+	}
+}
+
+// BenchmarkAddBatch measures installing filters with AddBatch (no echo,
+// acks read per batch), against BenchmarkAdd's one request each.
+func BenchmarkAddBatch(b *testing.B) {
+	requireFlower(b)
+	tp := newTopo(b)
+	fs := make([]*Filter, b.N)
+	for i := range fs {
+		fs[i] = &Filter{Pref: 10, Protocol: EthPAll, Handle: uint32(i + 1), Flags: FlagSkipHW,
+			Keys:    Keys{EthType: EthTypeIPv4, IPv4Dst: [4]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}, IPv4DstMask: [4]byte{255, 255, 255, 255}},
+			Actions: []Action{{Kind: KindMirred, Mirred: &Mirred{Dev: "p2", Redirect: true}}},
+			Cookie:  make([]byte, 8)}
+	}
+	b.ResetTimer()
+	for i, err := range tp.h.AddBatch(testBlock, fs) {
+		if err != nil {
+			b.Fatalf("filter #%d: %v", i, err)
+		}
+	}
+}

@@ -39,6 +39,15 @@ type Filter struct {
 	// Cookie is the tc action cookie (TCA_ACT_COOKIE) to put on every
 	// action: the rule's identity (see EncodeCookie, ParseCookie).
 	Cookie []byte
+	// Twin is a second filter the rule needs, set by Translate for a rule
+	// that matches the outer VLAN tag: OpenFlow's vlan_vid matches it
+	// whatever its TPID (802.1Q or 802.1ad), flower's eth_type key names
+	// the TPID. The filter is then the 802.1Q half and Twin the 802.1ad
+	// half: same chain and pref (they differ in eth_type, so they never
+	// match the same frame), its own actions (a vlan modify keeps the
+	// tag's TPID) and cookie. The codec ignores Twin: each half is
+	// installed, read and removed on its own.
+	Twin *Filter
 }
 
 // Keys is a flower match. Every field is optional: a zero mask (or a false

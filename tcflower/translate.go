@@ -80,7 +80,26 @@ func Translate(f *pipeline.Flow, env Env) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	acts, err := translateInstructions(&f.Instr, &st, env)
+	ad := st // the 802.1ad half's state, before the actions change st
+	flt, err := translateHalf(f, keys, &st, env)
+	if err != nil {
+		return nil, err
+	}
+	if st.vlan.tagged == tagYes && keys.EthType == EthType8021Q {
+		// The match pins a tag but not its TPID: a second filter takes
+		// the frames whose outer tag is 802.1ad.
+		keys.EthType, ad.vlan.tpid = EthType8021AD, EthType8021AD
+		if flt.Twin, err = translateHalf(f, keys, &ad, env); err != nil {
+			return nil, err
+		}
+	}
+	return flt, nil
+}
+
+// translateHalf builds the filter of f with keys, its actions translated
+// from what st knows about the frame.
+func translateHalf(f *pipeline.Flow, keys Keys, st *flowState, env Env) (*Filter, error) {
+	acts, err := translateInstructions(&f.Instr, st, env)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,11 @@ func translateText(rule string, env Env) string {
 	case err != nil:
 		return "error: " + err.Error()
 	}
-	return strings.ReplaceAll(flt.Command("block 1"), " action ", "\n    action ")
+	out := strings.ReplaceAll(flt.Command("block 1"), " action ", "\n    action ")
+	if flt.Twin != nil {
+		out += "\n  + " + strings.ReplaceAll(flt.Twin.Command("block 1"), " action ", "\n    action ")
+	}
+	return out
 }
 
 // renderGolden re-renders a golden file: comments and rule lines are kept,

@@ -14,7 +14,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +27,6 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
 	"github.com/nicflow/nicflow/offload/tcport"
-	"github.com/nicflow/nicflow/softpath/memio"
 	"github.com/nicflow/nicflow/tcflower"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 )
@@ -413,90 +411,3 @@ func TestBenchRuleSet(t *testing.T) {
 		t.Errorf("flow() = %q", r.flow())
 	}
 }
-
-// BenchmarkFlowModsStubKernel is the nicflowd half of BenchmarkInstall10k
-// without a kernel, on the host (it skips in the VM, where it would only be
-// slower): 10,000 flow mods straight into an
-// offload.Network with policy tc whose kernel is a stub that accepts every
-// filter at once, then a barrier. It shows the cost of nicflowd's own code
-// (pipeline, fast path install, placement, sync) at native speed; profile
-// it with -cpuprofile.
-func BenchmarkFlowModsStubKernel(b *testing.B) {
-	if vmtest.InVM() {
-		b.Skip("a host benchmark: in the VM, BenchmarkInstall10k measures nicflowd with the kernel")
-	}
-	for _, v := range []struct {
-		name     string
-		distinct bool
-	}{{"samePrio", false}, {"distinctPrio", true}} {
-		b.Run(v.name, func(b *testing.B) {
-			rules := benchRuleSet(benchRuleCount(b), v.distinct)
-			mods := make([]*pipeline.FlowMod, len(rules))
-			var total time.Duration
-			for i := 0; i < b.N; i++ {
-				for j, r := range rules {
-					mods[j] = flowtext.MustFlowMod(r.flow())
-				}
-				k := &stubKernel{}
-				n := offload.New(offload.Config{Name: "stub", Offload: offload.PolicyTC,
-					TC: &offload.TCConfig{Kernel: k, Block: 1, MissDev: "stubmiss"}})
-				for no := uint32(1); no <= 2; no++ {
-					if err := n.AddPort(offload.PortInfo{No: no, Name: fmt.Sprintf("stub%d", no), Up: true, Ifindex: int(no) + 10}, memio.New()); err != nil {
-						b.Fatal(err)
-					}
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan struct{})
-				go func() { defer close(done); _ = n.Run(ctx) }()
-				start := time.Now()
-				for _, fm := range mods {
-					if err := n.FlowMod(ctx, fm); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := n.Barrier(ctx); err != nil {
-					b.Fatal(err)
-				}
-				total += time.Since(start)
-				cancel()
-				<-done
-				if got := k.added(); got != len(rules) {
-					b.Fatalf("stub kernel got %d filters, want %d", got, len(rules))
-				}
-			}
-			b.ReportMetric(float64(len(rules))*float64(b.N)/total.Seconds(), "rules/s")
-		})
-	}
-}
-
-// stubKernel is an offload.TCKernel that accepts everything and holds
-// nothing but a count.
-type stubKernel struct {
-	mu     sync.Mutex
-	handle uint32
-	adds   int
-}
-
-func (k *stubKernel) added() int { k.mu.Lock(); defer k.mu.Unlock(); return k.adds }
-
-func (k *stubKernel) BindBlock(int, uint32) error { return nil }
-func (k *stubKernel) UnbindBlock(int) error       { return nil }
-func (k *stubKernel) Add(_ uint32, f *tcflower.Filter) (tcflower.Installed, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if f.Pref != tcflower.MissPref {
-		k.adds++
-	}
-	k.handle++
-	return tcflower.Installed{Handle: k.handle}, nil
-}
-func (k *stubKernel) Replace(b uint32, f *tcflower.Filter) (tcflower.Installed, error) {
-	return k.Add(b, f)
-}
-func (k *stubKernel) Remove(uint32, uint32, uint16, uint32) (tcflower.Dumped, error) {
-	return tcflower.Dumped{}, nil
-}
-func (k *stubKernel) Get(uint32, uint32, uint16, uint32) (tcflower.Dumped, error) {
-	return tcflower.Dumped{}, nil
-}
-func (k *stubKernel) Dump(uint32) ([]tcflower.Dumped, error) { return nil, nil }
