@@ -55,30 +55,12 @@ func BenchmarkFlowModsStubKernel(b *testing.B) {
 				var total time.Duration
 				for i := 0; i < b.N; i++ {
 					mods := stubBenchMods(size, v.distinct)
-					k := &stubKernel{}
-					n := New(Config{Name: "stub", Offload: PolicyTC,
-						TC: &TCConfig{Kernel: k, Block: 1, MissDev: "stubmiss"}})
-					for no := uint32(1); no <= 2; no++ {
-						if err := n.AddPort(PortInfo{No: no, Name: fmt.Sprintf("stub%d", no), Up: true, Ifindex: int(no) + 10}, memio.New()); err != nil {
-							b.Fatal(err)
-						}
-					}
-					ctx, cancel := context.WithCancel(context.Background())
-					done := make(chan struct{})
-					go func() { defer close(done); _ = n.Run(ctx) }()
+					sn := startStubNetwork(b)
 					start := time.Now()
-					for _, fm := range mods {
-						if err := n.FlowMod(ctx, fm); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := n.Barrier(ctx); err != nil {
-						b.Fatal(err)
-					}
+					sn.apply(b, mods)
 					total += time.Since(start)
-					cancel()
-					<-done
-					if got := k.added(); got != size {
+					sn.stop()
+					if got := sn.k.added(); got != size {
 						b.Fatalf("stub kernel got %d filters, want %d", got, size)
 					}
 				}
@@ -86,6 +68,79 @@ func BenchmarkFlowModsStubKernel(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkFlowDeletesStubKernel deletes N installed rules one strict
+// delete at a time (as a controller clearing its rules does), then
+// barriers: each delete takes the rule's filters out at once, so the cost
+// must stay linear in N.
+func BenchmarkFlowDeletesStubKernel(b *testing.B) {
+	for _, size := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				mods := stubBenchMods(size, true)
+				sn := startStubNetwork(b)
+				sn.apply(b, mods)
+				dels := make([]*pipeline.FlowMod, len(mods))
+				for j, fm := range mods {
+					d := *fm
+					d.Command = pipeline.FlowDeleteStrict
+					dels[j] = &d
+				}
+				start := time.Now()
+				sn.apply(b, dels)
+				total += time.Since(start)
+				sn.stop()
+				if got := sn.k.removedCount(); got != size {
+					b.Fatalf("stub kernel removed %d filters, want %d", got, size)
+				}
+			}
+			b.ReportMetric(float64(size)*float64(b.N)/total.Seconds(), "deletes/s")
+		})
+	}
+}
+
+// stubNetwork is a policy-tc network on a stubKernel with two ports and
+// its sync loop running, as in nicflowd.
+type stubNetwork struct {
+	n      *Network
+	k      *stubKernel
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startStubNetwork(b *testing.B) *stubNetwork {
+	b.Helper()
+	k := &stubKernel{}
+	n := New(Config{Name: "stub", Offload: PolicyTC, TC: &TCConfig{Kernel: k, Block: 1, MissDev: "stubmiss"}})
+	for no := uint32(1); no <= 2; no++ {
+		if err := n.AddPort(PortInfo{No: no, Name: fmt.Sprintf("stub%d", no), Up: true, Ifindex: int(no) + 10}, memio.New()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sn := &stubNetwork{n: n, k: k, done: make(chan struct{})}
+	sn.ctx, sn.cancel = context.WithCancel(context.Background())
+	go func() { defer close(sn.done); _ = n.Run(sn.ctx) }()
+	return sn
+}
+
+// apply sends mods, then a barrier.
+func (sn *stubNetwork) apply(b *testing.B, mods []*pipeline.FlowMod) {
+	for _, fm := range mods {
+		if err := sn.n.FlowMod(sn.ctx, fm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := sn.n.Barrier(sn.ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func (sn *stubNetwork) stop() {
+	sn.cancel()
+	<-sn.done
 }
 
 // stubBenchMods returns n flow mods with distinct matches.
@@ -105,12 +160,14 @@ func stubBenchMods(n int, distinct bool) []*pipeline.FlowMod {
 // stubKernel is a TCKernel that accepts everything and holds nothing but a
 // count of the rule filters it took.
 type stubKernel struct {
-	mu     sync.Mutex
-	handle uint32
-	adds   int
+	mu      sync.Mutex
+	handle  uint32
+	adds    int
+	removes int
 }
 
-func (k *stubKernel) added() int { k.mu.Lock(); defer k.mu.Unlock(); return k.adds }
+func (k *stubKernel) added() int        { k.mu.Lock(); defer k.mu.Unlock(); return k.adds }
+func (k *stubKernel) removedCount() int { k.mu.Lock(); defer k.mu.Unlock(); return k.removes }
 
 func (k *stubKernel) BindBlock(int, uint32) error { return nil }
 func (k *stubKernel) UnbindBlock(int) error       { return nil }
@@ -132,7 +189,12 @@ func (k *stubKernel) AddBatch(b uint32, fs []*tcflower.Filter) []error {
 func (k *stubKernel) Replace(b uint32, f *tcflower.Filter) (tcflower.Installed, error) {
 	return k.Add(b, f)
 }
-func (k *stubKernel) Remove(uint32, uint32, uint16, uint32) (tcflower.Dumped, error) {
+func (k *stubKernel) Remove(_, _ uint32, pref uint16, _ uint32) (tcflower.Dumped, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if pref != tcflower.MissPref {
+		k.removes++
+	}
 	return tcflower.Dumped{}, nil
 }
 func (k *stubKernel) Get(uint32, uint32, uint16, uint32) (tcflower.Dumped, error) {

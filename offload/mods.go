@@ -57,15 +57,15 @@ func (n *Network) MeterMod(ctx context.Context, mm *pipeline.MeterMod) error {
 }
 
 // commit hands the pipeline's new state to the tiers and reports removed
-// flows with their final merged counters. The fast path installs at once;
-// the tc tier syncs at once when flows left (their filters go, and their
-// last counts are read), else soon, batching the changes that follow
+// flows with their final merged counters. The fast path installs at once.
+// The filters of removed flows go at once (their last counts are read);
+// the rest of the tc tier syncs soon, batching the changes that follow
 // (Barrier waits for it). Callers hold mu.
 func (n *Network) commit(removed []pipeline.Removal) {
 	n.dp.Install(n.pipe.Snapshot())
 	if n.tc != nil {
 		n.tc.dirty = true
-		if len(removed) > 0 {
+		if len(removed) > 0 && !n.tc.dropFilters(removed) {
 			n.syncTC()
 		} else {
 			n.kickSync()

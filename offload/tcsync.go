@@ -366,6 +366,33 @@ func (t *tcTier) removeFilter(r *tcRule) {
 	r.filter = nil
 }
 
+// dropFilters removes the filters of removed flows now, reading their
+// final counters, and leaves re-placing the others (which removals only
+// let move into tc) to the next sync, so a burst of deletes costs one
+// kernel request each. It reports false, having done nothing, when a
+// removed flow's table is the target of a goto: its chain may be losing
+// what made it complete, so the jumps into it must go first, and only a
+// full sync orders that.
+func (t *tcTier) dropFilters(removed []pipeline.Removal) bool {
+	var targets tableSet
+	for _, g := range t.ps.gotos {
+		targets |= g
+	}
+	for _, r := range removed {
+		if targets.has(int(r.Flow.Table)) {
+			return false
+		}
+	}
+	for _, r := range removed {
+		for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
+			if tr := rules[r.Flow.ID]; tr != nil && tr.filter != nil {
+				t.removeFilter(tr)
+			}
+		}
+	}
+	return true
+}
+
 // start reads the block once: filters of an earlier run are kept as
 // orphans until a re-sent rule adopts them or reconcile removes them.
 func (t *tcTier) start() {

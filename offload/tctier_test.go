@@ -926,3 +926,60 @@ func TestTCRestartReadoptsBothHalvesOfAVlanRule(t *testing.T) {
 		t.Errorf("re-sent vlan rule in tier %s (%s), want tc", s.Tier, s.Reason)
 	}
 }
+
+// TestTCTierDeleteRemovesFilterAtOnce: a deleted rule's filter leaves the
+// kernel before the delete returns, and nothing else does: the rules the
+// delete lets into tc wait for the next sync (a burst of deletes costs one
+// kernel request each). Deleting the catch-all of a goto target removes
+// the jump into it first, in the same call.
+func TestTCTierDeleteRemovesFilterAtOnce(t *testing.T) {
+	kern := newFakeTC(newClock().Now)
+	tn := newTCNet(t, kern, newClock(), tcNetOpts{policy: PolicyTC, noRun: true})
+	high := rule{priority: 200, inPort: 1, out: 2}
+	ctl := rule{priority: 150, inPort: 1, ipv4: true, out: pipeline.PortController}
+	low := rule{priority: 100, inPort: 1, ipv4: true, out: 3}
+	jump := rule{priority: 50, inPort: 2, gotoT: 1}
+	catchAll := rule{table: 1, priority: 0} // drop
+	ids := map[string]uint64{}
+	for name, r := range map[string]rule{"high": high, "ctl": ctl, "low": low, "jump": jump, "catchAll": catchAll} {
+		ids[name] = tn.add(t, r.mod())
+	}
+	tn.barrier(t)
+	for _, name := range []string{"high", "jump", "catchAll"} {
+		if _, _, ok := kern.filterOf(ids[name]); !ok {
+			t.Fatalf("%s: no filter after the barrier", name)
+		}
+	}
+	if _, _, ok := kern.filterOf(ids["low"]); ok {
+		t.Fatalf("low: a filter though the output:CONTROLLER rule above it runs in the fast path")
+	}
+	del := func(r rule) {
+		t.Helper()
+		fm := r.mod()
+		fm.Command = pipeline.FlowDeleteStrict
+		tn.mod(t, fm)
+	}
+
+	kern.resetCalls()
+	del(high)
+	del(ctl)
+	if diff := cmp.Diff([]fakeCall{{Op: "remove", Chain: 0, Pref: tcflower.Pref(200)}},
+		kern.callsOf("add", "replace", "remove"), cmpopts.IgnoreFields(fakeCall{}, "Handle")); diff != "" {
+		t.Errorf("deletes in table 0: kernel calls before the next sync (-want +got):\n%s", diff)
+	}
+	tn.barrier(t)
+	if _, _, ok := kern.filterOf(ids["low"]); !ok {
+		t.Errorf("low: no filter after the barrier, though nothing above it runs in the fast path now")
+	}
+
+	kern.resetCalls()
+	del(catchAll)
+	var got []string
+	for _, c := range kern.callsOf("remove") {
+		got = append(got, fmt.Sprintf("chain %d pref %d", c.Chain, c.Pref))
+	}
+	want := []string{fmt.Sprintf("chain 0 pref %d", tcflower.Pref(50)), fmt.Sprintf("chain 1 pref %d", tcflower.Pref(0))}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delete of a goto target's catch-all: removals (-want +got):\n%s", diff)
+	}
+}
