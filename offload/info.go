@@ -7,6 +7,12 @@ import "fmt"
 func (n *Network) OffloadNote() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if why := n.cfg.NoFastPath; why != "" {
+		if n.tc == nil {
+			return "no rule is enforced: " + why + ", and there is no tc tier"
+		}
+		return fmt.Sprintf("tc tier up: shared block %d; only rules in tc are enforced (%s); frames no rule takes go on to the host stack", n.tc.cfg.Block, why)
+	}
 	switch {
 	case n.cfg.Offload == PolicyOff:
 		return "offload policy is off: every rule runs in the fast path"

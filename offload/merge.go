@@ -40,6 +40,14 @@ func (n *Network) lastUsed(f *pipeline.Flow) time.Time {
 
 // placement is where f runs now and why. Callers hold mu.
 func (n *Network) placement(f *pipeline.Flow) (Tier, string) {
+	tier, why := n.placementOf(f)
+	if tier == TierSoft && n.cfg.NoFastPath != "" {
+		why = "not enforced (" + n.cfg.NoFastPath + "): " + why
+	}
+	return tier, why
+}
+
+func (n *Network) placementOf(f *pipeline.Flow) (Tier, string) {
 	if n.tc == nil {
 		if n.cfg.Offload == PolicyOff {
 			return TierSoft, "offload policy is off"

@@ -32,6 +32,13 @@ type Config struct {
 	// tier, port statistics come from it (the fast path sees only what tc
 	// did not handle); false: not available, use the fast path's.
 	PortCounters func(PortInfo) (PortStat, bool)
+	// NoFastPath, when set, says why the fast path sees none of the
+	// ports' frames (a hairpin network's uplink: its frames must go on to
+	// the vNICs stacked on it). The tc tier then installs no miss filters,
+	// so frames no filter takes go on to the host stack, and every rule
+	// left in the fast path is reported as not enforced, with this reason.
+	// The caller opens the ports send-only.
+	NoFastPath string
 }
 
 // Network is one virtual network: one OpenFlow datapath. Safe for
@@ -84,7 +91,11 @@ func New(cfg Config) *Network {
 		syncKick:   make(chan struct{}, 1),
 	}
 	if cfg.TC != nil && cfg.Offload != PolicyOff {
-		n.tc = newTCTier(*cfg.TC, cfg.Offload, n.log)
+		tc := *cfg.TC
+		if cfg.NoFastPath != "" {
+			tc.MissDev = ""
+		}
+		n.tc = newTCTier(tc, cfg.Offload, n.log)
 	}
 	n.dp = softpath.New(softpath.Config{Now: cfg.Now, Upcall: n.upcall})
 	n.dp.Install(n.pipe.Snapshot())

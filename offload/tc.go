@@ -35,7 +35,7 @@ type TCConfig struct {
 	// MissDev is the netdev the miss filters redirect to: what no
 	// offloaded rule of chain 0 took goes there, tagged with its in_port
 	// (see softpath.AddMissSource), and the fast path reads it from the
-	// device's peer.
+	// device's peer. Empty: no miss filters (see Config.NoFastPath).
 	MissDev string
 	// ReconcileDelay is how long filters found in the block at start
 	// (from an earlier run) keep forwarding while the controller re-sends
@@ -171,7 +171,8 @@ func (t *tcTier) missFilterOf(p PortInfo) *tcflower.Filter {
 	return f
 }
 
-// addPort binds p to the block and installs its miss filter.
+// addPort binds p to the block and installs its miss filter (when the
+// tier has a miss device).
 func (t *tcTier) addPort(p PortInfo) error {
 	if p.Ifindex == 0 {
 		return nil // not a kernel netdev: the fast path reads it
@@ -182,9 +183,11 @@ func (t *tcTier) addPort(p PortInfo) error {
 	if err := t.cfg.Kernel.BindBlock(p.Ifindex, t.cfg.Block); err != nil {
 		return err
 	}
-	if _, err := t.cfg.Kernel.Replace(t.cfg.Block, t.missFilterOf(p)); err != nil {
-		_ = t.cfg.Kernel.UnbindBlock(p.Ifindex) // undo; the install error is the one to report
-		return err
+	if t.cfg.MissDev != "" {
+		if _, err := t.cfg.Kernel.Replace(t.cfg.Block, t.missFilterOf(p)); err != nil {
+			_ = t.cfg.Kernel.UnbindBlock(p.Ifindex) // undo; the install error is the one to report
+			return err
+		}
 	}
 	t.miss[p.No] = p.Ifindex
 	t.invalidate()
@@ -200,7 +203,10 @@ func (t *tcTier) removePort(p PortInfo) error {
 	}
 	delete(t.miss, p.No)
 	t.invalidate()
-	_, err := t.cfg.Kernel.Remove(t.cfg.Block, 0, tcflower.MissPref, p.No)
+	var err error
+	if t.cfg.MissDev != "" {
+		_, err = t.cfg.Kernel.Remove(t.cfg.Block, 0, tcflower.MissPref, p.No)
+	}
 	if uerr := t.cfg.Kernel.UnbindBlock(ifindex); uerr != nil && err == nil {
 		err = uerr
 	}

@@ -45,6 +45,8 @@ type tcNetOpts struct {
 	policy Policy
 	ports  int  // default 3
 	noRun  bool // do not start the fast path and the loops (no traffic; the test syncs and expires by hand)
+	// noFastPath is Config.NoFastPath.
+	noFastPath string
 }
 
 func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet {
@@ -54,7 +56,7 @@ func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet 
 	}
 	tn := &tcNet{kern: kern, clock: clock}
 	tn.Network = New(Config{Name: "tc", DPID: 1, Now: clock.Now, Offload: o.policy,
-		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: time.Hour}})
+		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: time.Hour}, NoFastPath: o.noFastPath})
 	tn.Subscribe(func(e Event) {
 		tn.mu.Lock()
 		defer tn.mu.Unlock()
@@ -981,5 +983,32 @@ func TestTCTierDeleteRemovesFilterAtOnce(t *testing.T) {
 	want := []string{fmt.Sprintf("chain 0 pref %d", tcflower.Pref(50)), fmt.Sprintf("chain 1 pref %d", tcflower.Pref(0))}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("delete of a goto target's catch-all: removals (-want +got):\n%s", diff)
+	}
+}
+
+// TestTCTierNoFastPath: a network whose fast path sees no frames (a
+// hairpin uplink) binds its ports without miss filters, and says of every
+// rule left in the fast path that it is not enforced.
+func TestTCTierNoFastPath(t *testing.T) {
+	kern := newFakeTC(newClock().Now)
+	tn := newTCNet(t, kern, newClock(), tcNetOpts{policy: PolicyTC, noRun: true, noFastPath: "hairpin uplink"})
+	if got := len(kern.bindings()); got != 3 {
+		t.Fatalf("%d ports bound to the block, want 3", got)
+	}
+	if keys := kern.keys(); len(keys) != 0 {
+		t.Errorf("filters before any rule: %v, want none (no miss filters)", keys)
+	}
+	drop := tn.add(t, rule{priority: 10, inPort: 1}.mod())
+	ctl := tn.add(t, rule{priority: 20, inPort: 2, out: pipeline.PortController}.mod())
+	tn.barrier(t)
+	if s := tn.stat(t, drop); s.Tier != TierTC || s.Reason != "" {
+		t.Errorf("drop rule: tier %s reason %q, want tc and no reason", s.Tier, s.Reason)
+	}
+	s := tn.stat(t, ctl)
+	if want := "not enforced (hairpin uplink): "; s.Tier != TierSoft || !strings.HasPrefix(s.Reason, want) {
+		t.Errorf("controller rule: tier %s reason %q, want soft and a reason starting %q", s.Tier, s.Reason, want)
+	}
+	if note := tn.OffloadNote(); !strings.Contains(note, "only rules in tc are enforced (hairpin uplink)") {
+		t.Errorf("offload note %q does not say only tc enforces", note)
 	}
 }
