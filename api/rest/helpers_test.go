@@ -44,7 +44,7 @@ func populated() *resttest.Fake {
 	}
 	f.PortList["blue"] = []rest.Port{{No: 1, Name: "ens1f0", Kind: "uplink", LinkUp: true, PortCounters: rest.PortCounters{RxPackets: 5, TxPackets: 6}}}
 	f.Figures = &rest.Metrics{
-		Networks: []rest.NetworkMetrics{{Network: "blue", Rules: rest.TierCounts{HW: 1, Soft: 1}, OffloadRefusals: 3}},
+		Networks: []rest.NetworkMetrics{{Network: "blue", Mode: "hairpin", Switching: "external", Rules: rest.TierCounts{HW: 1, Soft: 1}, OffloadRefusals: 3}},
 		Ports:    []rest.PortMetrics{{Network: "blue", Port: "ens1f0", No: 1, PortCounters: rest.PortCounters{RxPackets: 5, RxBytes: 500}}},
 		VFs:      []rest.VFMetrics{{Uplink: "ens1f0", VF: 0, PCI: "0000:3b:00.2", VNIC: `vm"1`, PortCounters: rest.PortCounters{TxBytes: 1 << 40}}},
 	}

@@ -19,6 +19,9 @@ type Metrics struct {
 // NetworkMetrics are one network's rule placement figures.
 type NetworkMetrics struct {
 	Network string
+	// Mode is the network's mode (host, nic, hairpin); Switching its
+	// switching point (nicflow, eswitch, veb, external).
+	Mode, Switching string
 	// Rules counts the network's rules per tier.
 	Rules TierCounts
 	// OffloadRefusals counts the rules the device or kernel refused to
@@ -86,6 +89,10 @@ func WriteMetrics(w io.Writer, m *Metrics, version string) error {
 	mw.family("nicflow_build_info", "gauge", "the nicflowd build; the value is 1")
 	mw.sample("nicflow_build_info", 1, "version", version)
 
+	mw.family("nicflow_network_info", "gauge", "a network's mode and switching point (nicflow, eswitch, veb, external); the value is 1")
+	for _, n := range m.Networks {
+		mw.sample("nicflow_network_info", 1, "network", n.Network, "mode", n.Mode, "switching", n.Switching)
+	}
 	mw.family("nicflow_rules", "gauge", "rules of a network per tier (hw, tc, soft)")
 	for _, n := range m.Networks {
 		mw.sample("nicflow_rules", uint64(n.Rules.HW), "network", n.Network, "tier", TierHW)

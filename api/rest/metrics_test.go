@@ -82,6 +82,7 @@ func TestMetricsExposition(t *testing.T) {
 	}
 	want := map[string]float64{
 		"nicflow_build_info{version=test}":                                            1,
+		"nicflow_network_info{network=blue,mode=hairpin,switching=external}":          1,
 		"nicflow_rules{network=blue,tier=hw}":                                         1,
 		"nicflow_rules{network=blue,tier=tc}":                                         0,
 		"nicflow_rules{network=blue,tier=soft}":                                       1,
@@ -101,9 +102,9 @@ func TestMetricsExposition(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got, v)
 		}
 	}
-	// 1 build + 3 rules + 1 refusals + 8 port + 8 VF counters.
-	if len(samples) != 21 {
-		t.Errorf("%d samples, want 21:\n%s", len(samples), body)
+	// 1 build + 1 network info + 3 rules + 1 refusals + 8 port + 8 VF counters.
+	if len(samples) != 22 {
+		t.Errorf("%d samples, want 22:\n%s", len(samples), body)
 	}
 }
 

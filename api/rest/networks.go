@@ -51,7 +51,35 @@ type NetworkSpec struct {
 	// NumVFs sets the uplink's VF count in mode nic; 0 keeps the count
 	// the PF has.
 	NumVFs int `json:"num_vfs,omitempty"`
+	// VNICType is what a vNIC is in mode hairpin: vf (a VF of the uplink,
+	// whose embedded bridge goes to VEPA), macvlan or macvtap (a
+	// host-side device on the uplink in VEPA mode). Empty: vf when the
+	// uplink has SR-IOV VFs, else macvlan (the daemon fills it in).
+	VNICType string `json:"vnic_type,omitempty"`
 }
+
+// vNIC types of mode hairpin.
+const (
+	VNICTypeVF      = "vf"
+	VNICTypeMacvlan = "macvlan"
+	VNICTypeMacvtap = "macvtap"
+)
+
+// Switching points: where a network's vNIC-to-vNIC traffic is switched
+// (NetworkStatus.SwitchingPoint, the metrics' switching label).
+const (
+	// SwitchNicflow: nicflow itself (tc in kernel software and the fast
+	// path), mode host.
+	SwitchNicflow = "nicflow"
+	// SwitchEswitch: the NIC's eswitch in switchdev mode, rules on the
+	// representors in tc/hardware (mode nic).
+	SwitchEswitch = "eswitch"
+	// SwitchVEB: the NIC's legacy VEB, by MAC and VLAN only (mode nic).
+	SwitchVEB = "veb"
+	// SwitchExternal: the external switch reflecting frames back
+	// (VEPA, hairpin on its port), mode hairpin.
+	SwitchExternal = "external"
+)
 
 // Network origins.
 const (
@@ -81,8 +109,17 @@ type NetworkStatus struct {
 	// it has one.
 	EswitchMode string `json:"eswitch_mode,omitempty"`
 	// ModeNote says how the mode runs when that differs from the spec
-	// (switchdev refused by the NIC: legacy VEB).
-	ModeNote    string             `json:"mode_note,omitempty"`
+	// (switchdev refused by the NIC: legacy VEB; hairpin runs its rules
+	// in the fast path).
+	ModeNote string `json:"mode_note,omitempty"`
+	// SwitchingPoint is where vNIC-to-vNIC traffic is switched, one of
+	// nicflow, eswitch, veb, external (see SwitchNicflow); Switching says
+	// it in words with where rules apply.
+	SwitchingPoint string `json:"switching_point,omitempty"`
+	Switching      string `json:"switching,omitempty"`
+	// Changes lists what an update did, step by step (a mode change
+	// re-plumbing vNICs, for example); only in the update's answer.
+	Changes     []string           `json:"changes,omitempty"`
 	Ports       []NetworkPort      `json:"ports"`
 	Controllers []ControllerStatus `json:"controllers"`
 	// Rules counts the network's rules per tier.
@@ -140,6 +177,14 @@ func (n *NetworkSpec) Validate() error {
 	}
 	if err := oneOf("offload", &n.Offload, "auto", "auto", "hw", "tc", "off"); err != nil {
 		return err
+	}
+	if n.Mode != ModeHairpin && n.VNICType != "" {
+		return Invalid("vnic_type", "only mode hairpin has a vNIC type (mode host: veth, mode nic: VF)")
+	}
+	switch n.VNICType {
+	case "", VNICTypeVF, VNICTypeMacvlan, VNICTypeMacvtap:
+	default:
+		return Invalid("vnic_type", fmt.Sprintf("%q is not one of vf, macvlan, macvtap", n.VNICType))
 	}
 	if n.Mode != ModeNIC {
 		if n.EswitchMode != "" {

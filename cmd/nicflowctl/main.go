@@ -4,7 +4,7 @@
 // people or JSON for scripts (-o json):
 //
 //	nicflowctl nics [NAME]
-//	nicflowctl networks [list | get NAME | create NAME [flags] | delete NAME]
+//	nicflowctl networks [list | get NAME | create NAME [flags] | mode NAME MODE [flags] | delete NAME]
 //	nicflowctl vnics [list | get ID | attach ID --network NAME [flags] | detach ID]
 //	nicflowctl flows [NETWORK] [--switch TARGET | --run-dir DIR]
 //	nicflowctl ports [NETWORK] [--switch TARGET | --run-dir DIR]

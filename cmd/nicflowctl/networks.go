@@ -23,8 +23,10 @@ func runNetworks(ctx context.Context, e *env, args []string) error {
 		return networksCreate(ctx, e, args)
 	case "delete":
 		return networksDelete(ctx, e, args)
+	case "mode":
+		return networksMode(ctx, e, args)
 	}
-	return fmt.Errorf("networks: unknown verb %q (want list, get, create or delete)", verb)
+	return fmt.Errorf("networks: unknown verb %q (want list, get, create, mode or delete)", verb)
 }
 
 func networksList(ctx context.Context, e *env, args []string) error {
@@ -79,6 +81,9 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 	if n.Status.EswitchMode != "" {
 		fmt.Fprintf(e.stdout, "eswitch mode: %s\n", n.Status.EswitchMode)
 	}
+	if n.Status.Switching != "" {
+		fmt.Fprintf(e.stdout, "switching: %s\n", n.Status.Switching)
+	}
 	if n.Status.ModeNote != "" {
 		fmt.Fprintf(e.stdout, "mode: %s\n", n.Status.ModeNote)
 	}
@@ -108,7 +113,7 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 
 // networkTable prints networks one per line.
 func (e *env) networkTable(nets []rest.Network) error {
-	tw := e.table("NAME\tMODE\tUPLINK\tSTATE\tDATAPATH ID\tFAIL MODE\tOFFLOAD\tPORTS\tCONTROLLERS\tRULES HW/TC/SOFT")
+	tw := e.table("NAME\tMODE\tSWITCHING\tUPLINK\tSTATE\tDATAPATH ID\tFAIL MODE\tOFFLOAD\tPORTS\tCONTROLLERS\tRULES HW/TC/SOFT")
 	for _, n := range nets {
 		offload := n.Offload
 		if eff := n.Status.Offload; eff != "" && eff != n.Offload {
@@ -131,10 +136,13 @@ func (e *env) networkTable(nets []rest.Network) error {
 			state += " (config)"
 		}
 		mode := n.Mode
-		if n.Status.EswitchMode != "" {
+		switch {
+		case n.Status.EswitchMode != "" && n.Mode == rest.ModeNIC:
 			mode += "/" + n.Status.EswitchMode
+		case n.VNICType != "":
+			mode += "/" + n.VNICType
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\n", n.Name, mode, dash(n.Uplink), state, n.Status.DatapathID,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d/%d/%d\n", n.Name, mode, dash(n.Status.SwitchingPoint), dash(n.Uplink), state, n.Status.DatapathID,
 			n.FailMode, offload, len(n.Status.Ports), dash(strings.Join(ctrls, ",")), r.HW, r.TC, r.Soft)
 	}
 	return tw.Flush()
@@ -163,6 +171,7 @@ func networksCreate(ctx context.Context, e *env, args []string) error {
 	fs.Var(&ports, "port", "add `NETDEV` as an OpenFlow port; repeat")
 	fs.StringVar(&spec.EswitchMode, "eswitch-mode", "", "mode nic: uplink eswitch `MODE`, switchdev or legacy (default: switchdev when the NIC can)")
 	fs.IntVar(&spec.NumVFs, "num-vfs", 0, "mode nic: set the uplink's VF count to `N` (default: keep it)")
+	fs.StringVar(&spec.VNICType, "vnic-type", "", "mode hairpin: vNICs are `TYPE` vf, macvlan or macvtap (default: vf when the uplink has VFs)")
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -191,6 +200,47 @@ func networksCreate(ctx context.Context, e *env, args []string) error {
 		return e.printJSON(n)
 	}
 	_, err = fmt.Fprintf(e.stdout, "created network %s (mode %s, datapath id %s)\n", n.Name, n.Mode, n.Status.DatapathID)
+	return err
+}
+
+// networksMode changes a network's mode live (PUT with its spec and
+// another mode) and prints the steps nicflowd did.
+func networksMode(ctx context.Context, e *env, args []string) error {
+	var vnicType, eswitch string
+	fs := e.flags("networks mode")
+	fs.StringVar(&vnicType, "vnic-type", "", "mode hairpin: vNICs are `TYPE` vf, macvlan or macvtap (default: vf when the uplink has VFs)")
+	fs.StringVar(&eswitch, "eswitch-mode", "", "mode nic: uplink eswitch `MODE`, switchdev or legacy (default: switchdev when the NIC can)")
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs("networks mode", args, 2, 2, "a network name and a mode (host, nic or hairpin)"); err != nil {
+		return err
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	n, err := c.Network(ctx, args[0])
+	if err != nil {
+		return apiError(err)
+	}
+	spec := n.NetworkSpec
+	spec.Mode, spec.VNICType, spec.EswitchMode = args[1], vnicType, eswitch
+	if spec.Mode != rest.ModeNIC {
+		spec.NumVFs = 0
+	}
+	n, err = c.UpdateNetwork(ctx, args[0], spec)
+	if err != nil {
+		return apiError(err)
+	}
+	if e.json() {
+		return e.printJSON(n)
+	}
+	for _, line := range n.Status.Changes {
+		fmt.Fprintln(e.stdout, line)
+	}
+	_, err = fmt.Fprintf(e.stdout, "network %s: mode %s, switching %s\n", n.Name, n.Mode, dash(n.Status.Switching))
 	return err
 }
 

@@ -23,7 +23,7 @@ func init() {
 	commands = map[string]command{
 		"version":  {"print the version", "", runVersion},
 		"nics":     {"list the host's NIC ports and their SR-IOV state", "[NAME]", runNICs},
-		"networks": {"list, show, create or delete networks", "[list | get NAME | create NAME [flags] | delete NAME]", runNetworks},
+		"networks": {"list, show, create, change the mode of, or delete networks", "[list | get NAME | create NAME [flags] | mode NAME MODE [flags] | delete NAME]", runNetworks},
 		"vnics":    {"list, show, attach or detach vNICs", "[list | get ID | attach ID --network NAME [flags] | detach ID]", runVNICs},
 		"flows":    {"print a network's rules with their tier and counters", "[NETWORK] [--switch TARGET | --run-dir DIR]", runFlows},
 		"ports":    {"print a network's ports with their counters", "[NETWORK] [--switch TARGET | --run-dir DIR]", runPorts},

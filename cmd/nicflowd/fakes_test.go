@@ -55,6 +55,12 @@ func (l *fakeLinks) hasLink(name string) bool {
 	return ok
 }
 
+func (l *fakeLinks) linkMAC(name string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.macs[name]
+}
+
 func (l *fakeLinks) delLink(name string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -46,6 +46,14 @@ func (netlinkLinks) addVeth(host, peer, peerMAC string, peerUp bool) error {
 	return nil
 }
 
+func (netlinkLinks) linkMAC(name string) string {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return ""
+	}
+	return l.Attrs().HardwareAddr.String()
+}
+
 func (netlinkLinks) hasLink(name string) bool {
 	_, err := netlink.LinkByName(name)
 	return err == nil

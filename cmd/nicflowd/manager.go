@@ -34,6 +34,9 @@ type managerConfig struct {
 	Links hostLinks
 	// VF is the SR-IOV access of mode nic; nil leaves mode nic unavailable.
 	VF vfKernel
+	// VEPA is the bridge-mode and macvlan access of mode hairpin
+	// (*vepa.Handle); nil leaves mode hairpin unavailable.
+	VEPA vepaKernel
 	// Errc receives the error of a network whose fast path fails.
 	Errc chan<- error
 }
@@ -72,6 +75,9 @@ type managedNet struct {
 	stop    func()   // stops run and waits for its goroutines
 	// ports describes the OpenFlow ports beyond what the datapath knows.
 	ports map[uint32]portMeta
+	// pfBridge is the uplink's embedded bridge mode before mode hairpin
+	// put it in VEPA (see hairpinPlumbing.before), kept in the record.
+	pfBridge string
 }
 
 // portMeta is what kind of port an OpenFlow port is, and whose.
@@ -136,7 +142,7 @@ func (m *manager) restore() error {
 				zap.String(logKeyNetwork, r.Name))
 			continue
 		}
-		mn := &managedNet{spec: specOfRecord(r), origin: rest.OriginAPI, created: r.Created}
+		mn := &managedNet{spec: specOfRecord(r), origin: rest.OriginAPI, created: r.Created, pfBridge: r.PFBridgeMode}
 		if err := m.launch(mn); err != nil {
 			mn.err = err
 			m.log.Error("stored network did not start", zap.String(logKeyNetwork, r.Name), zap.Error(err))
@@ -182,13 +188,21 @@ func (m *manager) launch(mn *managedNet) error {
 	if err != nil {
 		return err
 	}
-	if err := p.start(m.ctx); err != nil {
+	changes, err := m.startPlumbing(mn, p)
+	if err != nil {
 		return fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	for _, c := range changes {
+		m.log.Info("network mode", zap.String(logKeyNetwork, spec.Name), zap.String("change", c))
 	}
 	n, err := build(spec, m.cfg.RunDir, m.log, m.cfg.Ports)
 	if err != nil {
+		if _, serr := m.stopPlumbing(mn, p); serr != nil {
+			m.log.Warn("undo the mode's host changes", zap.String(logKeyNetwork, spec.Name), zap.Error(serr))
+		}
 		return err
 	}
+	n.guard.refuse(flowRefusal(spec.Name, p))
 	ctx, cancel := context.WithCancel(m.ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -227,6 +241,38 @@ func (m *manager) launch(mn *managedNet) error {
 	}
 	m.adoptVNICs(mn)
 	return nil
+}
+
+// startPlumbing starts p for mn, giving a hairpin plumbing the uplink's
+// recorded bridge mode from before and keeping the one it found.
+func (m *manager) startPlumbing(mn *managedNet, p plumbing) ([]string, error) {
+	hp, _ := p.(*hairpinPlumbing)
+	if hp != nil {
+		hp.before = mn.pfBridge
+	}
+	changes, err := p.start(m.ctx)
+	if hp != nil && err == nil {
+		m.mu.Lock()
+		mn.pfBridge = hp.before
+		m.mu.Unlock()
+	}
+	return changes, err
+}
+
+// stopPlumbing stops p for mn (the network leaves p's mode or is
+// deleted): the uplink's bridge mode goes back.
+func (m *manager) stopPlumbing(mn *managedNet, p plumbing) ([]string, error) {
+	if hp, ok := p.(*hairpinPlumbing); ok {
+		hp.before = mn.pfBridge
+		changes, err := p.stop(m.ctx)
+		if err == nil {
+			m.mu.Lock()
+			mn.pfBridge = ""
+			m.mu.Unlock()
+		}
+		return changes, err
+	}
+	return p.stop(m.ctx)
 }
 
 // fixedPortMeta describes the fixed ports of spec.
@@ -377,6 +423,7 @@ func (m *manager) Create(spec rest.NetworkSpec) (rest.Network, error) {
 	if mn, ok := m.get(spec.Name); ok {
 		return rest.Network{}, rest.Conflict("name", fmt.Sprintf("network %s exists (origin %s)", spec.Name, mn.origin))
 	}
+	m.fill(&spec)
 	if _, err := m.newPlumbing(spec); err != nil {
 		return rest.Network{}, err // a mode this nicflowd cannot run
 	}
@@ -387,8 +434,9 @@ func (m *manager) Create(spec rest.NetworkSpec) (rest.Network, error) {
 	if err := m.launch(mn); err != nil {
 		return rest.Network{}, err
 	}
-	if err := m.cfg.Store.PutNetwork(recordOf(mn.spec, mn.created)); err != nil {
+	if err := m.cfg.Store.PutNetwork(recordOf(mn)); err != nil {
 		m.halt(mn)
+		m.stopQuietly(mn)
 		return rest.Network{}, fmt.Errorf("record network: %w", err)
 	}
 	m.mu.Lock()
@@ -437,8 +485,10 @@ func errConfigNetwork(name, what string) error {
 }
 
 // Update replaces an API network's spec: the network restarts with it
-// (its vNICs keep their ports and port numbers). While vNICs are attached,
-// its mode, uplink, ports, eswitch mode and VF count cannot change.
+// (its vNICs keep their ports and port numbers). A change of mode (or of
+// vNIC type or eswitch mode) re-plumbs the running network's vNICs live
+// instead (see changeMode) and must come alone. While vNICs are attached,
+// its uplink, ports and VF count cannot change.
 func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, error) {
 	if m.cfg.Store == nil {
 		return rest.Network{}, errNoState
@@ -453,6 +503,13 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 		return rest.Network{}, errConfigNetwork(name, "changed")
 	}
 	old := mn.spec
+	m.fill(&spec)
+	m.mu.Lock()
+	running := mn.run != nil
+	m.mu.Unlock()
+	if modeChanged(old, spec) && running {
+		return m.changeMode(mn, spec)
+	}
 	vnics, err := m.cfg.Store.VNICs(name)
 	if err != nil {
 		return rest.Network{}, err
@@ -463,8 +520,9 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 			field   string
 			changed bool
 		}{
-			{"mode", spec.Mode != old.Mode}, {"uplink", spec.Uplink != old.Uplink}, {"ports", !slices.Equal(spec.Ports, old.Ports)},
-			{"eswitch_mode", spec.EswitchMode != old.EswitchMode}, {"num_vfs", spec.NumVFs != old.NumVFs},
+			{"mode", modeChanged(old, spec)}, // a network that is not running cannot re-plumb its vNICs
+			{"uplink", spec.Uplink != old.Uplink}, {"ports", !slices.Equal(spec.Ports, old.Ports)},
+			{"num_vfs", spec.NumVFs != old.NumVFs},
 		} {
 			if f.changed {
 				return rest.Network{}, rest.Conflict(f.field, fmt.Sprintf("cannot change while vNICs are attached (%s); detach them first", ids))
@@ -481,6 +539,9 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 		spec.DatapathID = old.DatapathID // derived once, then kept
 	}
 	m.halt(mn)
+	if modeChanged(old, spec) {
+		m.stopQuietly(mn) // a network that is not running, without vNICs
+	}
 	mn.spec = spec
 	if err := m.launch(mn); err != nil {
 		mn.spec = old
@@ -492,7 +553,7 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 		}
 		return rest.Network{}, err
 	}
-	if err := m.cfg.Store.PutNetwork(recordOf(mn.spec, mn.created)); err != nil {
+	if err := m.cfg.Store.PutNetwork(recordOf(mn)); err != nil {
 		return rest.Network{}, fmt.Errorf("record network: %w", err)
 	}
 	return m.describe(mn), nil
@@ -518,6 +579,7 @@ func (m *manager) Delete(name string) error {
 		return rest.Conflict("name", fmt.Sprintf("vNICs are attached (%s); detach them first", vnicIDs(vnics)))
 	}
 	m.halt(mn)
+	m.stopQuietly(mn)
 	if err := m.cfg.Store.DeleteNetwork(name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("forget network: %w", err)
 	}
@@ -532,6 +594,24 @@ func (m *manager) Delete(name string) error {
 	}
 	m.log.Info("network deleted", zap.String(logKeyNetwork, name))
 	return nil
+}
+
+// stopQuietly stops mn's plumbing (its uplink's bridge mode goes back) as
+// the network goes away, logging what it did.
+func (m *manager) stopQuietly(mn *managedNet) {
+	m.mu.Lock()
+	p := mn.plumb
+	m.mu.Unlock()
+	if p == nil {
+		return
+	}
+	changes, err := m.stopPlumbing(mn, p)
+	for _, c := range changes {
+		m.log.Info("network mode", zap.String(logKeyNetwork, mn.spec.Name), zap.String("change", c))
+	}
+	if err != nil {
+		m.log.Warn("undo the mode's host changes", zap.String(logKeyNetwork, mn.spec.Name), zap.Error(err))
+	}
 }
 
 func vnicIDs(vs []store.VNIC) string {
@@ -610,6 +690,15 @@ func (m *manager) describe(mn *managedNet) rest.Network {
 	}
 	if plumb != nil {
 		st.EswitchMode, st.ModeNote = plumb.eswitchMode(), plumb.note()
+		st.SwitchingPoint, st.Switching = plumb.switching()
+		if why := flowRefusal(spec.Name, plumb); why != "" && st.ModeNote == "" {
+			st.ModeNote = why
+		} else if why != "" {
+			st.ModeNote += "; " + why
+		}
+	}
+	if spec.Mode == rest.ModeHairpin {
+		st.Offload = string(offload.PolicyOff) // see hairpinNote
 	}
 	if run == nil {
 		if err != nil {
@@ -636,11 +725,12 @@ func (m *manager) describe(mn *managedNet) rest.Network {
 func specOfRecord(r store.Network) rest.NetworkSpec {
 	return rest.NetworkSpec{Name: r.Name, Mode: r.Mode, Uplink: r.Uplink, DatapathID: rest.DatapathID(r.DPID),
 		Controllers: r.Controllers, FailMode: r.FailMode, Offload: r.Offload, Ports: r.Ports,
-		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs}
+		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType}
 }
 
-func recordOf(s rest.NetworkSpec, created time.Time) store.Network {
+func recordOf(mn *managedNet) store.Network {
+	s := mn.spec
 	return store.Network{Name: s.Name, Mode: s.Mode, Uplink: s.Uplink, DPID: uint64(s.DatapathID),
 		Controllers: s.Controllers, FailMode: s.FailMode, Offload: s.Offload, Ports: s.Ports,
-		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, Created: created}
+		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created}
 }

@@ -24,6 +24,7 @@ type testDaemon struct {
 	t      *testing.T
 	links  *fakeLinks
 	vfk    *fakeVF
+	vepa   *fakeVEPA
 	path   string
 	runDir string
 	st     *store.Store
@@ -34,7 +35,7 @@ type testDaemon struct {
 func newTestDaemon(t *testing.T, links *fakeLinks, vfk *fakeVF) *testDaemon {
 	t.Helper()
 	dir := t.TempDir()
-	d := &testDaemon{t: t, links: links, vfk: vfk, path: filepath.Join(dir, "state.db"), runDir: dir}
+	d := &testDaemon{t: t, links: links, vfk: vfk, vepa: newFakeVEPA(links), path: filepath.Join(dir, "state.db"), runDir: dir}
 	d.start()
 	t.Cleanup(d.stop)
 	return d
@@ -48,7 +49,7 @@ func (d *testDaemon) start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := managerConfig{RunDir: d.runDir, Store: st, Log: zaptest.NewLogger(d.t), Ports: fakePorts{d.links}, Links: d.links,
-		Errc: make(chan error, 8)}
+		VEPA: d.vepa, Errc: make(chan error, 8)}
 	if d.vfk != nil {
 		cfg.VF = d.vfk
 	}
@@ -227,7 +228,7 @@ func TestConfigNetworksAreReadOnly(t *testing.T) {
 	_, err = d.create(rest.NetworkSpec{Name: "other", Offload: "off", Ports: []string{"nosuch0"}})
 	wantAPIError(t, "create with a missing port", err, http.StatusBadRequest, "ports[0]")
 	_, err = d.create(rest.NetworkSpec{Name: "vepa", Mode: "hairpin", Uplink: "eth1", Offload: "off"})
-	wantAPIError(t, "create in mode hairpin", err, http.StatusNotImplemented, "mode")
+	wantAPIError(t, "create in mode hairpin on a port of another network", err, http.StatusConflict, "uplink")
 	// Host vNICs attach to a configuration network too.
 	if v, _, err := d.attach(rest.VNICSpec{ID: "c1", Network: "nf0"}); err != nil || v.OFPort != 2 {
 		t.Errorf("attach to nf0 = port %d, %v; want port 2", v.OFPort, err)

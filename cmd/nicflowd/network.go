@@ -26,6 +26,8 @@ type network struct {
 	sw    *openflow.Switch
 	tc    *tcport.Setup // nil without a tc tier
 	ports portOpener
+	// guard refuses flow rules the mode cannot enforce (legacy VEB).
+	guard *flowGuard
 }
 
 // portOpener opens a netdev as an OpenFlow port: its description and its
@@ -89,6 +91,9 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
 	}
+	if spec.Mode == rest.ModeHairpin {
+		policy = offload.PolicyOff // see hairpinNote
+	}
 	type opened struct {
 		info offload.PortInfo
 		io   softpath.PacketIO
@@ -150,8 +155,9 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	}
 	targets := append([]string{}, spec.Controllers...)
 	targets = append(targets, "punix:"+filepath.Join(runDir, spec.Name+".mgmt"))
+	guard := newFlowGuard(ofnetwork.New(n), log.With(zap.String(logKeyNetwork, spec.Name)))
 	sw, err := openflow.New(openflow.Config{
-		Datapath: ofnetwork.New(n),
+		Datapath: guard,
 		Targets:  targets,
 		Logger:   log.With(zap.String(logKeyNetwork, spec.Name)),
 	})
@@ -162,7 +168,7 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
 	}
 	spec.DatapathID = rest.DatapathID(dpid)
-	return &network{spec: spec, net: n, sw: sw, tc: tc, ports: po}, nil
+	return &network{spec: spec, net: n, sw: sw, tc: tc, ports: po, guard: guard}, nil
 }
 
 // addPort opens netdev name and adds it as OpenFlow port no.

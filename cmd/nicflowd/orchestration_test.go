@@ -113,9 +113,9 @@ func TestDaemonHostNetworkOverREST(t *testing.T) {
 			t.Errorf("%s: %d %q (%v), want %d naming %q", tc.name, status, field, err, tc.status, tc.field)
 		}
 	}
-	_, err = d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "vepa", Mode: "hairpin", Uplink: "lo"})
-	if status, field := apiStatus(err); status != http.StatusNotImplemented || field != "mode" {
-		t.Errorf("create in mode hairpin: %d %q (%v), want 501 naming mode", status, field, err)
+	_, err = d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "vepa", Mode: "hairpin", Uplink: "nosuch0"})
+	if status, field := apiStatus(err); status != http.StatusBadRequest || field != "uplink" {
+		t.Errorf("create in mode hairpin on a missing uplink: %d %q (%v), want 400 naming uplink", status, field, err)
 	}
 	if status, _ := apiStatus(d.c.DeleteNetwork(ctx, "blue")); status != http.StatusConflict {
 		t.Errorf("delete with vNICs attached: %d, want 409", status)

@@ -162,8 +162,14 @@ func ports(n *offload.Network) []rest.Port {
 
 func (b *apiBackend) Metrics(ctx context.Context) (*rest.Metrics, error) {
 	m := &rest.Metrics{}
-	for _, n := range b.m.running() {
-		m.Networks = append(m.Networks, rest.NetworkMetrics{Network: n.Name(), Rules: tierCounts(n), OffloadRefusals: n.OffloadRefusals()})
+	for _, nw := range b.m.Networks() {
+		run, err := b.m.runningNet(nw.Name)
+		if err != nil {
+			continue // not running: no figures
+		}
+		n := run.net
+		m.Networks = append(m.Networks, rest.NetworkMetrics{Network: nw.Name, Mode: nw.Mode, Switching: nw.Status.SwitchingPoint,
+			Rules: nw.Status.Rules, OffloadRefusals: n.OffloadRefusals()})
 		for _, p := range ports(n) {
 			m.Ports = append(m.Ports, rest.PortMetrics{Network: n.Name(), Port: p.Name, No: p.No, PortCounters: p.PortCounters})
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/sriov/nic"
 	"github.com/nicflow/nicflow/sriov/vf"
+	"github.com/nicflow/nicflow/vepa"
 )
 
 // Run is nicflowd: it parses args, brings up every network and serves until
@@ -78,6 +79,13 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	} else {
 		defer k.Close()
 		mcfg.VF = k
+	}
+	vh, err := vepa.Open()
+	if err != nil {
+		log.Warn("no rtnetlink bridge access: networks in mode hairpin are unavailable", zap.Error(err))
+	} else {
+		defer vh.Close()
+		mcfg.VEPA = vh
 	}
 	m, err := newManager(ctx, mcfg)
 	if err != nil {

@@ -21,6 +21,8 @@ type hostLinks interface {
 	addVeth(host, peer, peerMAC string, peerUp bool) error
 	// hasLink reports whether netdev name exists.
 	hasLink(name string) bool
+	// linkMAC is netdev name's MAC address, "" when it does not exist.
+	linkMAC(name string) string
 	// delLink deletes netdev name (a veth takes its peer along); a missing
 	// one is not an error.
 	delLink(name string) error
@@ -37,16 +39,26 @@ type hostPlumbing struct {
 	st    *store.Store
 }
 
-func (*hostPlumbing) start(context.Context) error { return nil }
-func (*hostPlumbing) eswitchMode() string         { return "" }
-func (*hostPlumbing) note() string                { return "" }
+func (*hostPlumbing) start(context.Context) ([]string, error) { return nil, nil }
+func (*hostPlumbing) stop(context.Context) ([]string, error)  { return nil, nil }
+func (*hostPlumbing) eswitchMode() string                     { return "" }
+func (*hostPlumbing) note() string                            { return "" }
+func (*hostPlumbing) switching() (string, string) {
+	return rest.SwitchNicflow, "host: nicflow (tc in kernel software + fast path)"
+}
 
 // check accepts what a veth can be given: a MAC and a link state. VLAN
 // tags, rates and trust are VF settings; in mode host the controller's
 // OpenFlow rules do that work. Spoof check is accepted and not enforced by
 // the device (OpenFlow rules on the port enforce source addresses).
 func (*hostPlumbing) check(s vf.Settings) error {
-	const why = "is a VF setting: a host vNIC is a veth (use OpenFlow rules, or a network in mode nic)"
+	return checkHostSettings(s, "a host vNIC is a veth (use OpenFlow rules, or a network in mode nic)")
+}
+
+// checkHostSettings refuses the VF-only settings for a host-side vNIC;
+// what says what the vNIC is instead.
+func checkHostSettings(s vf.Settings, what string) error {
+	why := "is a VF setting: " + what
 	switch {
 	case s.VLAN != 0:
 		return rest.Invalid("vlan", why)

@@ -35,12 +35,36 @@ type nicPlumbing struct {
 	kernel   vfKernel
 	links    hostLinks
 
+	// portless records VFs without a port (mode hairpin: the external
+	// switch switches them, whatever the eswitch mode).
+	portless bool
+
 	mode string // the eswitch mode in effect
 	why  string // why it differs from the one asked
 }
 
 func (p *nicPlumbing) eswitchMode() string { return p.mode }
 func (p *nicPlumbing) note() string        { return p.why }
+
+func (p *nicPlumbing) switching() (string, string) {
+	if p.mode == vf.ModeSwitchdev {
+		return rest.SwitchEswitch, "nic: NIC eswitch (switchdev), rules on representors in tc/hw"
+	}
+	return rest.SwitchVEB, "nic: NIC VEB (legacy), MAC/VLAN only"
+}
+
+// flowRefusal is why the network's OpenFlow datapath refuses flow rules:
+// a legacy VEB switches VF traffic by MAC and VLAN and never shows it to
+// nicflow. "" in switchdev mode.
+func (p *nicPlumbing) flowRefusal(network string) string {
+	if p.mode == vf.ModeSwitchdev {
+		return ""
+	}
+	return fmt.Sprintf("network %s: uplink %s is in legacy eswitch mode; its VEB switches by MAC and VLAN only and cannot enforce flow rules; use eswitch_mode switchdev",
+		network, p.uplink)
+}
+
+func (p *nicPlumbing) stop(context.Context) ([]string, error) { return nil, nil }
 func (p *nicPlumbing) check(vf.Settings) error {
 	return nil // a VF takes every setting; the driver's refusals come back from attach
 }
@@ -48,12 +72,13 @@ func (p *nicPlumbing) check(vf.Settings) error {
 // start sets the uplink's VF count and eswitch mode. Asked for no
 // particular mode, it tries switchdev and falls back to legacy VEB when
 // the NIC refuses, saying why.
-func (p *nicPlumbing) start(ctx context.Context) error {
+func (p *nicPlumbing) start(ctx context.Context) ([]string, error) {
+	before, berr := p.kernel.EswitchMode(p.uplink)
 	n := p.numVFs
 	if n == 0 {
 		cur, err := p.kernel.NumVFs(p.uplink)
 		if err != nil {
-			return &rest.Error{Status: http.StatusBadRequest, Field: "uplink",
+			return nil, &rest.Error{Status: http.StatusBadRequest, Field: "uplink",
 				Msg: fmt.Sprintf("%s is not an SR-IOV PF: %v", p.uplink, err)}
 		}
 		n = cur
@@ -68,16 +93,19 @@ func (p *nicPlumbing) start(ctx context.Context) error {
 		err = p.alloc.ConfigurePF(ctx, p.uplink, n, "")
 	}
 	if errors.Is(err, vf.ErrInUse) {
-		return rest.Conflict("num_vfs", err.Error())
+		return nil, rest.Conflict("num_vfs", err.Error())
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.mode, err = p.kernel.EswitchMode(p.uplink)
 	if err != nil {
 		p.mode = vf.ModeLegacy // no devlink eswitch: SR-IOV legacy only
 	}
-	return nil
+	if berr == nil && before != p.mode {
+		return []string{fmt.Sprintf("pf %s: eswitch mode %s -> %s", p.uplink, before, p.mode)}, nil
+	}
+	return nil, nil
 }
 
 func (p *nicPlumbing) attach(ctx context.Context, id, network string, s vf.Settings) (store.VNIC, error) {
@@ -104,7 +132,7 @@ func (p *nicPlumbing) locate(ctx context.Context, id string, loc vf.Location) (s
 	if err != nil {
 		return rec, err
 	}
-	if p.mode != vf.ModeSwitchdev {
+	if p.mode != vf.ModeSwitchdev || p.portless {
 		rec.Port = ""
 		return rec, p.put(rec)
 	}

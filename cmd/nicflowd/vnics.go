@@ -32,7 +32,10 @@ func specOf(rec store.VNIC) rest.VNICSpec {
 
 // vnicOf is a vNIC record as the API shows it.
 func vnicOf(rec store.VNIC) rest.VNIC {
-	v := rest.VNIC{VNICSpec: specOf(rec), VFIndex: -1, Netdev: rec.VFNetdev, Representor: rec.Representor, OFPort: rec.OFPort}
+	v := rest.VNIC{VNICSpec: specOf(rec), VFIndex: -1, Netdev: rec.VFNetdev, Representor: rec.Representor}
+	if rec.Port != "" {
+		v.OFPort = rec.OFPort // otherwise the number is only reserved (mode hairpin)
+	}
 	if rec.IsVF() {
 		v.VF, v.VFIndex, v.Uplink = rec.VFPCI, rec.VFIndex, rec.PF
 	}
@@ -104,6 +107,13 @@ func (m *manager) Attach(ctx context.Context, spec rest.VNICSpec) (rest.VNIC, bo
 	if err != nil {
 		return rest.VNIC{}, false, err
 	}
+	if rec.Port == "" && mn.spec.Mode == rest.ModeHairpin {
+		// No port of its own: reserve its number for a change of mode.
+		rec.OFPort = m.nextPort(mn)
+		if err := m.cfg.Store.PutVNIC(rec); err != nil {
+			return rest.VNIC{}, false, errors.Join(fmt.Errorf("record vnic: %w", err), plumb.detach(ctx, rec))
+		}
+	}
 	if rec.Port != "" {
 		rec.OFPort = m.nextPort(mn)
 		err := m.addVNICPort(mn, rec)
@@ -120,7 +130,7 @@ func (m *manager) Attach(ctx context.Context, spec rest.VNICSpec) (rest.VNIC, bo
 			return rest.VNIC{}, false, errors.Join(fmt.Errorf("add port %s: %w", rec.Port, err), plumb.detach(ctx, rec))
 		}
 	}
-	m.log.Info("vnic attached", zap.String("vnic", rec.ID), zap.String(logKeyNetwork, rec.Network),
+	m.log.Info("vnic attached", zap.String("vnic", rec.ID), zap.String(logKeyNetwork, rec.Network), zap.String("kind", kindName(rec)),
 		zap.String("netdev", rec.VFNetdev), zap.String("port", rec.Port), zap.Uint32("ofport", rec.OFPort))
 	return vnicOf(rec), true, nil
 }
@@ -177,4 +187,12 @@ func (m *manager) Detach(ctx context.Context, id string) error {
 	}
 	m.log.Info("vnic detached", zap.String("vnic", id), zap.String(logKeyNetwork, rec.Network))
 	return nil
+}
+
+// kindName is a vNIC record's kind (the zero value reads as a VF).
+func kindName(rec store.VNIC) string {
+	if rec.Kind == "" {
+		return store.KindVF
+	}
+	return rec.Kind
 }

@@ -23,8 +23,15 @@ type Network struct {
 	// ("switchdev", "legacy", or "" for switchdev when the NIC can).
 	EswitchMode string `json:"eswitch_mode,omitempty"`
 	// NumVFs is the uplink's requested VF count (0 keeps the PF's count).
-	NumVFs  int       `json:"num_vfs,omitempty"`
-	Created time.Time `json:"created"`
+	NumVFs int `json:"num_vfs,omitempty"`
+	// VNICType is what a vNIC is in mode hairpin ("vf", "macvlan",
+	// "macvtap").
+	VNICType string `json:"vnic_type,omitempty"`
+	// PFBridgeMode is the uplink's embedded bridge mode ("veb", "vepa")
+	// before a hairpin network put it in VEPA, restored when the network
+	// stops being hairpin; empty when nicflowd did not change it.
+	PFBridgeMode string    `json:"pf_bridge_mode,omitempty"`
+	Created      time.Time `json:"created"`
 }
 
 // VFSettings are the settings of one VF as the PF applies them. Pointer and
@@ -54,6 +61,10 @@ const (
 	// host end (Port) switched by nicflowd, its other end (VFNetdev)
 	// given to the VM or container.
 	KindVeth = "veth"
+	// KindMacvlan and KindMacvtap are host-side vNICs on the network's
+	// uplink (mode hairpin): VFNetdev is the device, Port is empty.
+	KindMacvlan = "macvlan"
+	KindMacvtap = "macvtap"
 )
 
 // VNIC is the allocation of one VF (or one host-side veth) to one vNIC.

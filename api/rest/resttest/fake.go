@@ -149,9 +149,14 @@ func (f *Fake) UpdateNetwork(_ context.Context, name string, spec rest.NetworkSp
 	if !ok {
 		return rest.Network{}, rest.ErrNotFound
 	}
+	old := n.NetworkSpec
 	n.NetworkSpec = spec
 	n.Status = status(spec)
-	return *n, nil
+	out := *n
+	if old.Mode != spec.Mode {
+		out.Status.Changes = []string{fmt.Sprintf("network %s: mode %s -> %s", name, old.Mode, spec.Mode)}
+	}
+	return out, nil
 }
 
 // DeleteNetwork implements rest.Backend.
@@ -182,6 +187,14 @@ func status(spec rest.NetworkSpec) rest.NetworkStatus {
 	st := rest.NetworkStatus{DatapathID: dpid, Offload: spec.Offload, Ports: []rest.NetworkPort{}, Controllers: []rest.ControllerStatus{}}
 	for _, c := range spec.Controllers {
 		st.Controllers = append(st.Controllers, rest.ControllerStatus{Target: c})
+	}
+	switch spec.Mode {
+	case rest.ModeNIC:
+		st.SwitchingPoint, st.Switching = rest.SwitchEswitch, "nic: NIC eswitch (switchdev), rules on representors in tc/hw"
+	case rest.ModeHairpin:
+		st.SwitchingPoint, st.Switching = rest.SwitchExternal, "hairpin: external switch (VEPA reflective relay); rules on the uplink"
+	default:
+		st.SwitchingPoint, st.Switching = rest.SwitchNicflow, "host: nicflow (tc in kernel software + fast path)"
 	}
 	return st
 }
