@@ -697,9 +697,6 @@ func (m *manager) describe(mn *managedNet) rest.Network {
 			st.ModeNote += "; " + why
 		}
 	}
-	if spec.Mode == rest.ModeHairpin {
-		st.Offload = string(offload.PolicyOff) // see hairpinNote
-	}
 	if run == nil {
 		if err != nil {
 			st.Error = err.Error()

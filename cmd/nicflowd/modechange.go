@@ -9,7 +9,6 @@ import (
 
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/api/rest"
-	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/sriov/vf"
@@ -281,18 +280,15 @@ func describeVNIC(rec store.VNIC) string {
 	return dev + ", no port"
 }
 
-// restartForTier restarts a network whose change of mode adds or removes
-// its tc tier (a hairpin network runs without one, see hairpinNote), and
-// installs its rules, groups and meters again (their counters restart).
-// It says what it did; "" when no restart was needed.
+// restartForTier restarts a network whose change of mode takes the fast
+// path off its ports or puts it back (a hairpin network's uplink frames go
+// to its vNICs, see hairpinNote), and installs its rules, groups and
+// meters again (their counters restart). It says what it did; "" when no
+// restart was needed.
 func (m *manager) restartForTier(mn *managedNet, run *network, old, spec rest.NetworkSpec) (string, error) {
-	wantTC := spec.Mode != rest.ModeHairpin && spec.Offload != string(offload.PolicyOff)
-	hadTC := run.tc != nil
-	switch {
-	case hadTC == wantTC:
+	toHairpin := spec.Mode == rest.ModeHairpin
+	if (old.Mode == rest.ModeHairpin) == toHairpin {
 		return "", nil
-	case !hadTC && old.Mode != rest.ModeHairpin:
-		return "", nil // the tc tier was unavailable, and still is
 	}
 	flows := run.net.FlowStats(allFlows())
 	groups := run.net.Groups()
@@ -331,13 +327,11 @@ func (m *manager) restartForTier(mn *managedNet, run *network, old, spec rest.Ne
 			rulesFailed++
 		}
 	}
-	tier := "with a tc tier"
-	switch {
-	case !wantTC:
-		tier = "without its tc tier (hairpin runs its rules in the fast path on the uplink)"
-	case n.tc == nil:
-		tier = "for a tc tier: " + n.net.OffloadNote()
+	tier := "with the fast path on its ports"
+	if toHairpin {
+		tier = "without the fast path on the uplink"
 	}
+	tier += " (" + n.net.OffloadNote() + ")"
 	line := fmt.Sprintf("network %s: restarted %s; %d rules, %d groups, %d meters installed again (their counters restart)",
 		spec.Name, tier, len(flows)-rulesFailed, len(groups), len(meters))
 	if len(failed) > 0 {

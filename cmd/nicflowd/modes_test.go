@@ -54,12 +54,16 @@ func TestHairpinMacvlanNetworkAndModeChanges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
+	// The fake kernel has no tc tier: the offload policy in effect is off.
 	wantStatus := []string{rest.VNICTypeMacvlan, "off", rest.SwitchExternal, "hairpin: external switch (VEPA reflective relay); rules on the uplink"}
 	if diff := cmp.Diff(wantStatus, []string{n.VNICType, n.Status.Offload, n.Status.SwitchingPoint, n.Status.Switching}); diff != "" {
 		t.Errorf("hairpin network vnic_type, offload, switching (-want +got):\n%s", diff)
 	}
-	if !strings.Contains(n.Status.ModeNote, "fast path on the uplink") {
-		t.Errorf("mode note = %q, want why rules run in the fast path", n.Status.ModeNote)
+	if !strings.Contains(n.Status.ModeNote, "the fast path never sees them") {
+		t.Errorf("mode note = %q, want why only tc enforces rules", n.Status.ModeNote)
+	}
+	if !strings.HasPrefix(n.Status.OffloadNote, "no rule is enforced: hairpin") {
+		t.Errorf("offload note = %q, want no rule enforced (no tc tier, no fast path)", n.Status.OffloadNote)
 	}
 	for _, s := range []rest.VNICSpec{{ID: "a", Network: "hp", MAC: "02:00:00:00:0a:01"}, {ID: "b", Network: "hp"}} {
 		v, _, err := d.attach(s)
@@ -103,10 +107,10 @@ func TestHairpinMacvlanNetworkAndModeChanges(t *testing.T) {
 		"vnic a: macvlan (vepa) nfv-a, no port (number 2 kept) -> veth nfv-a, port 2 (nfh-a)",
 		"vnic b: macvlan (vepa) nfv-b, no port (number 3 kept) -> veth nfv-b, port 3 (nfh-b)",
 	}
-	// Leaving hairpin, the network restarts to bring up its tc tier (here
-	// unavailable); its rules are installed again.
-	if len(n.Status.Changes) != 4 || !strings.HasPrefix(n.Status.Changes[3], "network hp: restarted for a tc tier") {
-		t.Errorf("last change = %q, want the restart for a tc tier", n.Status.Changes)
+	// Leaving hairpin, the network restarts to put the fast path back on
+	// its ports; its rules are installed again.
+	if len(n.Status.Changes) != 4 || !strings.HasPrefix(n.Status.Changes[3], "network hp: restarted with the fast path on its ports") {
+		t.Errorf("last change = %q, want the restart with the fast path", n.Status.Changes)
 	} else if diff := cmp.Diff(wantChanges, n.Status.Changes[:3]); diff != "" {
 		t.Errorf("changes of PUT mode host (-want +got):\n%s", diff)
 	}
@@ -175,6 +179,7 @@ func TestHairpinVFModeChanges(t *testing.T) {
 		"network sriov: mode nic -> hairpin (vf)",
 		"pf pf0: embedded bridge VEB -> VEPA",
 		"vnic a: VF 0 of pf0, port 2 (pf0r0) -> VF 0 of pf0, no port (number 2 kept)",
+		"network sriov: restarted without the fast path on the uplink (no rule is enforced: " + hairpinNoFastPath + ", and there is no tc tier); 0 rules, 0 groups, 0 meters installed again (their counters restart)",
 	}
 	if diff := cmp.Diff(want, n.Status.Changes); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
@@ -198,6 +203,7 @@ func TestHairpinVFModeChanges(t *testing.T) {
 		"network sriov: mode hairpin (vf) -> nic",
 		"pf pf0: embedded bridge VEPA -> VEB (as before the network was hairpin)",
 		"vnic a: VF 0 of pf0, no port (number 2 kept) -> VF 0 of pf0, port 2 (pf0r0)",
+		"network sriov: restarted with the fast path on its ports (offload policy is off: every rule runs in the fast path); 0 rules, 0 groups, 0 meters installed again (their counters restart)",
 	}
 	if diff := cmp.Diff(want, n.Status.Changes); diff != "" {
 		t.Errorf("changes back (-want +got):\n%s", diff)

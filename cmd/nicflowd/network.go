@@ -91,9 +91,6 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
 	}
-	if spec.Mode == rest.ModeHairpin {
-		policy = offload.PolicyOff // see hairpinNote
-	}
 	type opened struct {
 		info offload.PortInfo
 		io   softpath.PacketIO
@@ -101,6 +98,9 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	names := fixedPorts(spec)
 	dpid := uint64(spec.DatapathID)
 	ocfg := offload.Config{Name: spec.Name, FailMode: failMode, Logger: log, Offload: policy, PortCounters: netdevCounters}
+	if spec.Mode == rest.ModeHairpin {
+		ocfg.NoFastPath = hairpinNoFastPath
+	}
 	tc, err := openTC(spec.Name, policy, &ocfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
@@ -120,8 +120,9 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	}()
 	for i, name := range names {
 		// With a tc tier, the port's frames reach the fast path through the
-		// miss device; reading the port too would handle them twice.
-		info, io, err := po.openPort(name, uint32(i+1), tc != nil)
+		// miss device; reading the port too would handle them twice. A
+		// hairpin uplink's frames are the vNICs', never the fast path's.
+		info, io, err := po.openPort(name, uint32(i+1), tc != nil || ocfg.NoFastPath != "")
 		if err != nil {
 			return nil, fmt.Errorf("network %s: %w", spec.Name, err)
 		}
@@ -136,7 +137,7 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	}
 	ocfg.DPID = dpid
 	n := offload.New(ocfg)
-	if tc != nil {
+	if tc != nil && ocfg.NoFastPath == "" {
 		if err := n.Datapath().AddMissSource(tc.MissPeer, tc.Miss); err != nil {
 			return nil, fmt.Errorf("network %s: %w", spec.Name, err)
 		}

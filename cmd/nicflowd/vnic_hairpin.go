@@ -29,7 +29,10 @@ type vepaKernel interface {
 
 // hairpinNote is the mode note of every hairpin network: why its rules
 // run in the fast path.
-const hairpinNote = "hairpin: rules run in the fast path on the uplink (offload off): a tc tier's miss filter on the uplink would take the frames the external switch reflects back away from the vNICs"
+const hairpinNote = "hairpin: rules are enforced in tc on the uplink's ingress; the frames the external switch reflects back go on to the vNICs, so the fast path never sees them and rules tc cannot run are listed as not enforced"
+
+// hairpinNoFastPath is a hairpin network's offload.Config.NoFastPath.
+const hairpinNoFastPath = "hairpin: the uplink's frames belong to the vNICs, only tc acts on them"
 
 // hairpinPlumbing is mode hairpin: vNIC-to-vNIC traffic leaves through the
 // uplink and the external switch reflects it back (VEPA, hairpin on its
