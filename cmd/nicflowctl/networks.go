@@ -48,6 +48,10 @@ func networksList(ctx context.Context, e *env, args []string) error {
 	if e.json() {
 		return e.printJSON(nets)
 	}
+	if len(nets) == 0 {
+		_, err := fmt.Fprintln(e.stdout, "no networks: create one with 'nicflowctl networks create NAME' or in nicflowd's configuration file")
+		return err
+	}
 	return e.networkTable(nets)
 }
 

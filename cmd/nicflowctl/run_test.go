@@ -204,3 +204,15 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestNoNetworks: with no network, the table gives way to a hint.
+func TestNoNetworks(t *testing.T) {
+	sock := resttest.Serve(t, resttest.NewFake())
+	var stdout, stderr bytes.Buffer
+	if err := Run([]string{"--socket", sock, "networks"}, &stdout, &stderr); err != nil {
+		t.Fatalf("networks: %v\nstderr: %s", err, stderr.String())
+	}
+	if want := "no networks: create one with 'nicflowctl networks create NAME'"; !strings.HasPrefix(stdout.String(), want) {
+		t.Errorf("networks with none = %q, want it to start %q", stdout.String(), want)
+	}
+}
