@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,6 +101,27 @@ func TestVMNICNetworkOverREST(t *testing.T) {
 	wantPorts := []string{"1 " + pf, "2 " + reps[0], "3 " + reps[1]}
 	if diff := cmp.Diff(wantPorts, d.portNames("sriov")); diff != "" {
 		t.Errorf("OpenFlow ports (-want +got):\n%s", diff)
+	}
+	// /metrics has every VF's hardware counters, naming the vNIC holding it.
+	metrics, err := d.c.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		vnic := ""
+		if i < len(specs) {
+			vnic = specs[i].ID
+		}
+		prefix := fmt.Sprintf(`nicflow_vf_rx_packets_total{uplink="%s",vf="%d",pci="`, pf, i)
+		line := ""
+		for _, l := range strings.Split(metrics, "\n") {
+			if strings.HasPrefix(l, prefix) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, fmt.Sprintf(`vnic="%s"}`, vnic)) {
+			t.Errorf("metrics: VF %d: line %q, want one starting %s and naming vnic %q", i, line, prefix, vnic)
+		}
 	}
 	_, vnics1 := d.state()
 

@@ -18,6 +18,7 @@ import (
 type apiBackend struct {
 	m    *manager
 	disc *nic.Discoverer
+	vfs  vfReader // nil: the kernel's
 }
 
 func (b *apiBackend) NICs(ctx context.Context) ([]any, error) {
@@ -162,7 +163,15 @@ func ports(n *offload.Network) []rest.Port {
 
 func (b *apiBackend) Metrics(ctx context.Context) (*rest.Metrics, error) {
 	m := &rest.Metrics{}
-	for _, nw := range b.m.Networks() {
+	nets := b.m.Networks()
+	if vnics, err := b.m.VNICs(); err == nil {
+		r := b.vfs
+		if r == nil {
+			r = kernelVFs{}
+		}
+		m.VFs = vfMetrics(r, nets, vnics)
+	}
+	for _, nw := range nets {
 		run, err := b.m.runningNet(nw.Name)
 		if err != nil {
 			continue // not running: no figures
