@@ -128,29 +128,36 @@ func (lab *modesLab) swPort() [2]uint64 {
 // exchange sends count UDP datagrams from VM 1 to VM 2, which echoes
 // each, and reports whether every echo arrived.
 func (lab *modesLab) exchange(count int) bool {
-	t := lab.t
+	lab.t.Helper()
+	return udpEcho(lab.t, lab.vms[0].Do, lab.vms[1].Do, mdIP1, mdIP2, 7778, count) == count
+}
+
+// udpEcho sends count UDP datagrams from ip1 (a socket opened by in1, in
+// its namespace) to ip2:port (opened by in2), which echoes each, and
+// returns how many echoes came back. Each datagram and echo gets 300 ms.
+func udpEcho(t *testing.T, in1, in2 func(func() error) error, ip1, ip2 string, port, count int) int {
 	t.Helper()
 	var srv, cli *net.UDPConn
-	if err := lab.vms[1].Do(func() (err error) {
-		srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(mdIP2), Port: 7778})
+	if err := in2(func() (err error) {
+		srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip2), Port: port})
 		return err
 	}); err != nil {
-		t.Fatalf("listen in VM 2: %v", err)
+		t.Fatalf("listen on %s:%d: %v", ip2, port, err)
 	}
 	defer srv.Close()
-	if err := lab.vms[0].Do(func() (err error) {
-		cli, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP(mdIP1)}, &net.UDPAddr{IP: net.ParseIP(mdIP2), Port: 7778})
+	if err := in1(func() (err error) {
+		cli, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip1)}, &net.UDPAddr{IP: net.ParseIP(ip2), Port: port})
 		return err
 	}); err != nil {
-		t.Fatalf("dial from VM 1: %v", err)
+		t.Fatalf("dial %s:%d from %s: %v", ip2, port, ip1, err)
 	}
 	defer cli.Close()
 	const wait = 300 * time.Millisecond
 	buf := make([]byte, 64)
 	echoed := 0
 	for i := 0; i < count; i++ {
-		if _, err := cli.Write([]byte(fmt.Sprintf("modes %d", i))); err != nil {
-			t.Fatalf("send from VM 1: %v", err)
+		if _, err := cli.Write([]byte(fmt.Sprintf("echo %d", i))); err != nil {
+			t.Fatalf("send from %s: %v", ip1, err)
 		}
 		_ = srv.SetReadDeadline(time.Now().Add(wait))
 		n, from, err := srv.ReadFromUDP(buf)
@@ -158,14 +165,14 @@ func (lab *modesLab) exchange(count int) bool {
 			continue
 		}
 		if _, err := srv.WriteToUDP(buf[:n], from); err != nil {
-			t.Fatalf("echo from VM 2: %v", err)
+			t.Fatalf("echo from %s: %v", ip2, err)
 		}
 		_ = cli.SetReadDeadline(time.Now().Add(wait))
 		if _, err := cli.Read(buf); err == nil {
 			echoed++
 		}
 	}
-	return echoed == count
+	return echoed
 }
 
 // ofPorts is the REST port counters of network name: "NO rx/tx".

@@ -27,8 +27,8 @@ func (f fakeVFReader) vfPCI(pf string, vf int) string { return pf + "-vf" + stri
 // uplink that cannot be read is left out.
 func TestVFMetrics(t *testing.T) {
 	r := fakeVFReader{
-		"pf0": {{ID: 1, RxPackets: 5, RxBytes: 500, TxPackets: 7, TxBytes: 700, RxDropped: 1, TxDropped: 2}, {ID: 0, RxPackets: 3}},
-		"pf1": {{ID: 0, TxPackets: 9}},
+		"pf0":  {{ID: 1, RxPackets: 5, RxBytes: 500, TxPackets: 7, TxBytes: 700, RxDropped: 1, TxDropped: 2}, {ID: 0, RxPackets: 3}},
+		"pf1":  {{ID: 0, TxPackets: 9}},
 		"eth9": {{ID: 0, TxPackets: 99}},
 	}
 	nets := []rest.Network{
