@@ -116,6 +116,9 @@ type fakeVF struct {
 	// refuseSwitchdev makes SetEswitchMode(switchdev) fail (a NIC that
 	// only has legacy SR-IOV).
 	refuseSwitchdev bool
+	// maxRate, when set, makes SetVF refuse a max rate above it, as a
+	// driver refuses a rate above the link speed.
+	maxRate int
 }
 
 var freshVF = vf.State{MAC: "00:00:00:00:00:00", VLANProto: vf.Proto8021Q, LinkState: vf.LinkAuto}
@@ -156,6 +159,9 @@ func (k *fakeVF) VFs(pf string) ([]vf.State, error) {
 func (k *fakeVF) SetVF(pf string, i int, f vf.Field, want vf.State) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if f == vf.FieldRate && k.maxRate != 0 && want.MaxTxRate > k.maxRate {
+		return fmt.Errorf("invalid argument: rate %d above link speed %d", want.MaxTxRate, k.maxRate)
+	}
 	s := &k.vfs[pf][i]
 	switch f {
 	case vf.FieldMAC:

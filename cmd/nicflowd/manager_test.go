@@ -371,3 +371,29 @@ func TestVethNames(t *testing.T) {
 		}
 	}
 }
+
+// TestNICAttachKernelRefusal: the driver's refusal of a VF setting is a
+// 422 naming the field, in the driver's words, and the VF is left as it
+// was and free.
+func TestNICAttachKernelRefusal(t *testing.T) {
+	links := newFakeLinks()
+	k := newFakeVF(links)
+	k.addPF("pf0", 2)
+	k.maxRate = 1000
+	d := newTestDaemon(t, links, k)
+	if _, err := d.create(rest.NetworkSpec{Name: "sriov", Mode: "nic", Uplink: "pf0", Offload: "off"}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	before := k.state("pf0", 0)
+	_, _, err := d.attach(rest.VNICSpec{ID: "vm1", Network: "sriov", MAC: "02:00:00:00:01:01", MaxTxRate: 5000})
+	wantAPIError(t, "a rate above the link speed", err, http.StatusUnprocessableEntity, "max_tx_rate")
+	if err == nil || !strings.Contains(err.Error(), "above link speed 1000") {
+		t.Errorf("error %v does not carry the driver's words", err)
+	}
+	if diff := cmp.Diff(before, k.state("pf0", 0)); diff != "" {
+		t.Errorf("VF 0 after the refused attach (-before +after):\n%s", diff)
+	}
+	if v, _, err := d.attach(rest.VNICSpec{ID: "vm1", Network: "sriov", MaxTxRate: 500}); err != nil || v.VFIndex != 0 {
+		t.Errorf("attach within the link speed = VF %d, %v; want VF 0 (freed by the refusal)", v.VFIndex, err)
+	}
+}

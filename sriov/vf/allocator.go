@@ -264,6 +264,22 @@ func claim(tx *store.Tx, rec store.VNIC) error {
 	return tx.PutVNIC(rec)
 }
 
+// SetError is the kernel's (or driver's) refusal of one VF setting; Err
+// carries its own words.
+type SetError struct {
+	PF    string
+	VF    int
+	Field Field
+	Value string
+	Err   error
+}
+
+func (e *SetError) Error() string {
+	return fmt.Sprintf("set %s of VF %d of PF %s to %s: %v", e.Field, e.VF, e.PF, e.Value, e.Err)
+}
+
+func (e *SetError) Unwrap() error { return e.Err }
+
 // apply sets every field where cur differs from want.
 func (a *Allocator) apply(pf string, vf int, cur, want State) error {
 	_, err := a.applyFields(pf, vf, cur, want)
@@ -275,7 +291,7 @@ func (a *Allocator) applyFields(pf string, vf int, cur, want State) ([]Field, er
 	var done []Field
 	for _, f := range diff(cur, want) {
 		if err := a.kernel.SetVF(pf, vf, f, want); err != nil {
-			return done, fmt.Errorf("set %s of VF %d of PF %s to %s: %w", f, vf, pf, want.format(f), err)
+			return done, &SetError{PF: pf, VF: vf, Field: f, Value: want.format(f), Err: err}
 		}
 		done = append(done, f)
 	}
