@@ -29,6 +29,9 @@ type conn struct {
 	// controller is set for channels to active targets; passive
 	// (service) connections don't count for the fail mode.
 	controller bool
+	// target is the target the channel belongs to (tcp:..., ptcp:...);
+	// "" for a connection handed to ServeConn.
+	target string
 
 	wmu sync.Mutex // serializes writes to nc
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,6 +102,7 @@ type Switch struct {
 
 	mu        sync.Mutex // guards the fields below
 	listeners []net.Listener
+	listenOn  map[net.Listener]string // each listener's target
 	conns     map[*conn]struct{}
 	genID     uint64 // last generation id of a MASTER/SLAVE role request
 	genIDSet  bool
@@ -140,6 +142,7 @@ func (s *Switch) Listen() error {
 		return nil
 	}
 	var ls []net.Listener
+	on := map[net.Listener]string{}
 	for _, t := range s.targets {
 		if !t.Passive {
 			continue
@@ -155,8 +158,9 @@ func (s *Switch) Listen() error {
 			return fmt.Errorf("listen on %s: %w", t, err)
 		}
 		ls = append(ls, l)
+		on[l] = t.String()
 	}
-	s.listeners = append([]net.Listener{}, ls...)
+	s.listeners, s.listenOn = append([]net.Listener{}, ls...), on
 	return nil
 }
 
@@ -192,6 +196,39 @@ func (s *Switch) Stats() Stats {
 	return Stats{Connections: n, PacketInDrops: s.pinDrops.Load(), AsyncDrops: s.asyncDrop.Load(), MalformedInput: s.malformed.Load()}
 }
 
+// Channel describes one OpenFlow channel past its handshake.
+type Channel struct {
+	// Target is the target the channel came from (tcp:..., ptcp:...,
+	// punix:...); "" for a connection handed to ServeConn.
+	Target string
+	Remote string
+	// Controller is true for channels to active targets, the ones that
+	// count for the fail mode.
+	Controller bool
+	// Role is equal, master or slave.
+	Role string
+}
+
+// Channels returns the channels past their handshake, by target.
+func (s *Switch) Channels() []Channel {
+	var out []Channel
+	for _, c := range s.snapshotConns() {
+		role := map[uint32]string{ofwire.RoleEqual: "equal", ofwire.RoleMaster: "master", ofwire.RoleSlave: "slave"}[c.getRole()]
+		ch := Channel{Target: c.target, Controller: c.controller, Role: role}
+		if a := c.nc.RemoteAddr(); a != nil {
+			ch.Remote = a.String()
+		}
+		out = append(out, ch)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Target != out[j].Target {
+			return out[i].Target < out[j].Target
+		}
+		return out[i].Remote < out[j].Remote
+	})
+	return out
+}
+
 // Serve runs the channels until ctx is done: it accepts controllers on the
 // passive targets, connects to the active ones, and forwards the
 // datapath's events. It returns nil when ctx is done, or an error when a
@@ -207,13 +244,13 @@ func (s *Switch) Serve(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	s.mu.Lock()
-	listeners := s.listeners
+	listeners, on := s.listeners, s.listenOn
 	s.mu.Unlock()
 	for _, l := range listeners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.acceptLoop(ctx, l, &wg)
+			s.acceptLoop(ctx, l, on[l], &wg)
 		}()
 	}
 	for _, t := range s.targets {
@@ -240,7 +277,7 @@ func (s *Switch) Serve(ctx context.Context) error {
 	return nil
 }
 
-func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, wg *sync.WaitGroup) {
+func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, target string, wg *sync.WaitGroup) {
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -258,7 +295,7 @@ func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, wg *sync.WaitGr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.ServeConn(ctx, nc)
+			s.serveConn(ctx, nc, false, target)
 		}()
 	}
 }
@@ -273,7 +310,7 @@ func (s *Switch) dialLoop(ctx context.Context, t Target) {
 		if err == nil {
 			start := time.Now()
 			s.log.Info("connected to controller", zap.Stringer(logKeyTarget, t))
-			s.serveConn(ctx, nc, true)
+			s.serveConn(ctx, nc, true, t.String())
 			if time.Since(start) > s.cfg.BackoffMax {
 				backoff = s.cfg.BackoffMin
 			}
@@ -300,11 +337,11 @@ func (s *Switch) dialLoop(ctx context.Context, t Target) {
 // ovs-ofctl on Open vSwitch's management socket): they have the full
 // protocol but do not count as controllers for the fail mode. Only channels
 // to active targets (tcp:, unix:) do.
-func (s *Switch) ServeConn(ctx context.Context, nc net.Conn) { s.serveConn(ctx, nc, false) }
+func (s *Switch) ServeConn(ctx context.Context, nc net.Conn) { s.serveConn(ctx, nc, false, "") }
 
-func (s *Switch) serveConn(ctx context.Context, nc net.Conn, controller bool) {
+func (s *Switch) serveConn(ctx context.Context, nc net.Conn, controller bool, target string) {
 	c := newConn(s, nc)
-	c.controller = controller
+	c.controller, c.target = controller, target
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -739,5 +740,41 @@ func TestConcurrentChannels(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestChannels: Channels lists the channels past their handshake with the
+// target they came from and their role, and forgets a closed one.
+func TestChannels(t *testing.T) {
+	dp := newFakeDatapath()
+	s, addr := startSwitch(t, dp, nil)
+	if got := s.Channels(); len(got) != 0 {
+		t.Fatalf("channels before any connection: %+v", got)
+	}
+	a, b := dialClient(t, addr), dialClient(t, addr)
+	if _, err := a.SetRole(ctxT(t), ofwire.RoleMaster, 1); err != nil {
+		t.Fatal(err)
+	}
+	roles := func() []string {
+		var out []string
+		for _, ch := range s.Channels() {
+			if ch.Target != "ptcp:0:127.0.0.1" || ch.Controller || ch.Remote == "" {
+				t.Errorf("channel %+v: want target ptcp:0:127.0.0.1, a service connection with a remote address", ch)
+			}
+			out = append(out, ch.Role)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if diff := cmp.Diff([]string{"equal", "master"}, roles()); diff != "" {
+		t.Errorf("channel roles (-want +got):\n%s", diff)
+	}
+	b.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for len(s.Channels()) != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if diff := cmp.Diff([]string{"master"}, roles()); diff != "" {
+		t.Errorf("channel roles after one closed (-want +got):\n%s", diff)
 	}
 }

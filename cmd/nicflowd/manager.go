@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/openflow"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/store"
@@ -685,8 +686,12 @@ func (m *manager) describe(mn *managedNet) rest.Network {
 	m.mu.Unlock()
 	st := rest.NetworkStatus{DatapathID: spec.DatapathID, Offload: spec.Offload, Origin: mn.origin,
 		Ports: []rest.NetworkPort{}, Controllers: []rest.ControllerStatus{}}
+	var channels []openflow.Channel
+	if run != nil {
+		channels = run.sw.Channels()
+	}
 	for _, t := range spec.Controllers {
-		st.Controllers = append(st.Controllers, rest.ControllerStatus{Target: t})
+		st.Controllers = append(st.Controllers, controllerStatus(t, channels))
 	}
 	if plumb != nil {
 		st.EswitchMode, st.ModeNote = plumb.eswitchMode(), plumb.note()
@@ -730,4 +735,22 @@ func recordOf(mn *managedNet) store.Network {
 	return store.Network{Name: s.Name, Mode: s.Mode, Uplink: s.Uplink, DPID: uint64(s.DatapathID),
 		Controllers: s.Controllers, FailMode: s.FailMode, Offload: s.Offload, Ports: s.Ports,
 		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created}
+}
+
+// controllerStatus is target's status: connected while a channel of it is
+// past its handshake (for a passive target, any connection accepted on
+// it), with that channel's role.
+func controllerStatus(target string, channels []openflow.Channel) rest.ControllerStatus {
+	cs := rest.ControllerStatus{Target: target}
+	t, err := openflow.ParseTarget(target)
+	if err != nil {
+		return cs
+	}
+	for _, ch := range channels {
+		if ch.Target == t.String() {
+			cs.Connected, cs.Role = true, ch.Role
+			break
+		}
+	}
+	return cs
 }

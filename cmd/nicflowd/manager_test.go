@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/nicflow/nicflow/api/openflow"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/sriov/vf"
@@ -395,5 +396,24 @@ func TestNICAttachKernelRefusal(t *testing.T) {
 	}
 	if v, _, err := d.attach(rest.VNICSpec{ID: "vm1", Network: "sriov", MaxTxRate: 500}); err != nil || v.VFIndex != 0 {
 		t.Errorf("attach within the link speed = VF %d, %v; want VF 0 (freed by the refusal)", v.VFIndex, err)
+	}
+}
+
+// TestControllerStatus: a target is connected while a channel of it (as
+// the switch names it) is up, with that channel's role.
+func TestControllerStatus(t *testing.T) {
+	channels := []openflow.Channel{{Target: "tcp:127.0.0.1:6653", Controller: true, Role: "master"}, {Target: "ptcp:6654", Role: "equal"}}
+	for _, tt := range []struct {
+		target string
+		want   rest.ControllerStatus
+	}{
+		{"tcp:127.0.0.1:6653", rest.ControllerStatus{Target: "tcp:127.0.0.1:6653", Connected: true, Role: "master"}},
+		{"tcp:127.0.0.1", rest.ControllerStatus{Target: "tcp:127.0.0.1", Connected: true, Role: "master"}}, // default port
+		{"ptcp:6654", rest.ControllerStatus{Target: "ptcp:6654", Connected: true, Role: "equal"}},
+		{"tcp:127.0.0.2:6653", rest.ControllerStatus{Target: "tcp:127.0.0.2:6653"}},
+	} {
+		if diff := cmp.Diff(tt.want, controllerStatus(tt.target, channels)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.target, diff)
+		}
 	}
 }
