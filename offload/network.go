@@ -304,6 +304,23 @@ func (n *Network) upcall(pi softpath.PacketIn) {
 	}
 }
 
+// Teardown takes the network's tc tier out of the kernel for good: every
+// port leaves the block, which takes every filter along, and the tier
+// does nothing more (rules then run in the fast path, which is going away
+// too). It is for a network being deleted: a network stopped to restart
+// keeps its filters, forwarding, for the next run to adopt.
+func (n *Network) Teardown() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.tc == nil {
+		return nil
+	}
+	err := n.tc.teardown()
+	n.tc = nil
+	n.cfg.TCUnavailable = "the network was deleted"
+	return err
+}
+
 // Close removes every port, closing its packet I/O. Use it for a network
 // that never ran; Run closes the ports itself when its context ends.
 func (n *Network) Close() {

@@ -1,6 +1,7 @@
 package offload
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -211,6 +212,20 @@ func (t *tcTier) removePort(p PortInfo) error {
 		err = uerr
 	}
 	return err
+}
+
+// teardown unbinds every port from the block. The kernel frees a shared
+// block, with every filter in it, when its last binding goes, so nothing
+// of the tier stays behind.
+func (t *tcTier) teardown() error {
+	var errs []error
+	for no, ifindex := range t.miss {
+		if err := t.cfg.Kernel.UnbindBlock(ifindex); err != nil {
+			errs = append(errs, fmt.Errorf("port %d: %w", no, err))
+		}
+		delete(t.miss, no)
+	}
+	return errors.Join(errs...)
 }
 
 // invalidate marks every rule for translation and placement at the next

@@ -1012,3 +1012,31 @@ func TestTCTierNoFastPath(t *testing.T) {
 		t.Errorf("offload note %q does not say only tc enforces", note)
 	}
 }
+
+// TestTCTierTeardown: a deleted network's ports leave the block (which
+// takes its filters along in the kernel), and later flow mods install
+// nothing.
+func TestTCTierTeardown(t *testing.T) {
+	kern := newFakeTC(newClock().Now)
+	tn := newTCNet(t, kern, newClock(), tcNetOpts{policy: PolicyTC})
+	id := tn.add(t, rule{priority: 10, inPort: 1, out: 2}.mod())
+	tn.barrier(t)
+	if _, _, ok := kern.filterOf(id); !ok || len(kern.bindings()) != 3 {
+		t.Fatalf("before teardown: filter %v, %d ports bound; want a filter and 3", ok, len(kern.bindings()))
+	}
+	if err := tn.Teardown(); err != nil {
+		t.Fatal(err)
+	}
+	if b := kern.bindings(); len(b) != 0 {
+		t.Errorf("ports still bound after teardown: %v", b)
+	}
+	kern.resetCalls()
+	tn.add(t, rule{priority: 20, inPort: 2, out: 1}.mod())
+	tn.barrier(t)
+	if calls := kern.callsOf(); len(calls) != 0 {
+		t.Errorf("kernel calls after teardown: %+v", calls)
+	}
+	if s := tn.stat(t, id); s.Tier != TierSoft {
+		t.Errorf("rule after teardown in tier %s, want soft", s.Tier)
+	}
+}

@@ -579,6 +579,16 @@ func (m *manager) Delete(name string) error {
 	if len(vnics) > 0 {
 		return rest.Conflict("name", fmt.Sprintf("vNICs are attached (%s); detach them first", vnicIDs(vnics)))
 	}
+	// A stop keeps the network's filters forwarding for the next run to
+	// adopt; a deleted network takes them along.
+	m.mu.Lock()
+	run := mn.run
+	m.mu.Unlock()
+	if run != nil {
+		if err := run.net.Teardown(); err != nil {
+			m.log.Warn("take the network's ports out of its tc block", zap.String(logKeyNetwork, name), zap.Error(err))
+		}
+	}
 	m.halt(mn)
 	m.stopQuietly(mn)
 	if err := m.cfg.Store.DeleteNetwork(name); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -137,10 +137,14 @@ func build(spec rest.NetworkSpec, runDir string, log *zap.Logger, po portOpener)
 	}
 	ocfg.DPID = dpid
 	n := offload.New(ocfg)
-	if tc != nil && ocfg.NoFastPath == "" {
+	switch {
+	case tc != nil && ocfg.NoFastPath == "":
 		if err := n.Datapath().AddMissSource(tc.MissPeer, tc.Miss); err != nil {
 			return nil, fmt.Errorf("network %s: %w", spec.Name, err)
 		}
+	case tc != nil:
+		tc.Miss.Close() // no miss filters: nothing to read (the pair served the flower probe)
+		tc.Miss = nil
 	}
 	defer func() {
 		if err != nil {

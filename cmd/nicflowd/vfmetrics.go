@@ -47,7 +47,7 @@ func vfMetrics(r vfReader, nets []rest.Network, vnics []rest.VNIC) []rest.VFMetr
 	}
 	holder := map[key]rest.VNIC{}
 	for _, v := range vnics {
-		if v.Uplink != "" && v.VF != "" {
+		if v.Uplink != "" && v.VFIndex >= 0 {
 			holder[key{v.Uplink, v.VFIndex}] = v
 		}
 	}

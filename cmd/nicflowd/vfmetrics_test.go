@@ -39,12 +39,16 @@ func TestVFMetrics(t *testing.T) {
 		{NetworkSpec: rest.NetworkSpec{Name: "e", Mode: rest.ModeNIC, Uplink: "gone0"}},
 		{NetworkSpec: rest.NetworkSpec{Name: "f", Mode: rest.ModeHost}},
 	}
-	vnics := []rest.VNIC{{VNICSpec: rest.VNICSpec{ID: "vm1"}, Uplink: "pf0", VFIndex: 1, VF: "0000:3b:00.3"}}
+	vnics := []rest.VNIC{
+		{VNICSpec: rest.VNICSpec{ID: "vm1"}, Uplink: "pf0", VFIndex: 1, VF: "0000:3b:00.3"},
+		{VNICSpec: rest.VNICSpec{ID: "vm2"}, Uplink: "pf1", VFIndex: 0},  // no PCI address (netdevsim)
+		{VNICSpec: rest.VNICSpec{ID: "mv"}, Uplink: "eth9", VFIndex: -1}, // a macvlan
+	}
 	want := []rest.VFMetrics{
 		{Uplink: "pf0", VF: 0, PCI: "pf0-vf0", PortCounters: rest.PortCounters{RxPackets: 3}},
 		{Uplink: "pf0", VF: 1, PCI: "0000:3b:00.3", VNIC: "vm1",
 			PortCounters: rest.PortCounters{RxPackets: 5, RxBytes: 500, TxPackets: 7, TxBytes: 700, RxDropped: 1, TxDropped: 2}},
-		{Uplink: "pf1", VF: 0, PCI: "pf1-vf0", PortCounters: rest.PortCounters{TxPackets: 9}},
+		{Uplink: "pf1", VF: 0, VNIC: "vm2", PortCounters: rest.PortCounters{TxPackets: 9}},
 	}
 	if diff := cmp.Diff(want, vfMetrics(r, nets, vnics)); diff != "" {
 		t.Errorf("VF metrics (-want +got):\n%s", diff)
