@@ -231,14 +231,7 @@ func (lab *hairpinLab) plug(i int, dev string) {
 
 // swPort is the bridge port's counters: frames out of the host through
 // the uplink, and frames the bridge sent back.
-func (lab *hairpinLab) swPort() [2]uint64 {
-	l, err := lab.sw.links.LinkByName(hpSwPort)
-	if err != nil {
-		lab.t.Fatal(err)
-	}
-	s := l.Attrs().Statistics
-	return [2]uint64{s.RxPackets, s.TxPackets}
-}
+func (lab *hairpinLab) swPort() [2]uint64 { return bridgePortCounts(lab.t, lab.sw.links, hpSwPort) }
 
 // echo sends count datagrams from VM 1 to VM 2's echo port and returns
 // how many echoes came back.
@@ -289,12 +282,7 @@ func flowKey(chain uint32, pref uint16) string { return fmt.Sprintf("%d/%d", cha
 func TestVMHairpinRulesInTC(t *testing.T) {
 	vmtest.Require(t)
 	lab := newHairpinLab(t)
-	dir := t.TempDir()
-	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state.db")}
-	if err := cfg.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfg)
+	d, cfg := startStateDaemon(t)
 	ctx := context.Background()
 	const network = "hptc"
 
@@ -359,7 +347,7 @@ func TestVMHairpinRulesInTC(t *testing.T) {
 
 	// 3. A drop rule runs in tc on the uplink's ingress: the datagrams
 	// leave and come back, and tc drops them before the macvlans.
-	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(dir, network+".mgmt"))
+	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(cfg.RunDir, network+".mgmt"))
 	if err != nil {
 		t.Fatal(err)
 	}

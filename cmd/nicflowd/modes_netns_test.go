@@ -116,10 +116,15 @@ func runIP(t *testing.T, args ...string) {
 
 // swPort is the bridge port's counters: rx, frames that left the host
 // through the uplink; tx, frames the bridge sent back.
-func (lab *modesLab) swPort() [2]uint64 {
-	l, err := lab.swLinks.LinkByName("mdsp")
+func (lab *modesLab) swPort() [2]uint64 { return bridgePortCounts(lab.t, lab.swLinks, "mdsp") }
+
+// bridgePortCounts reads a bridge port's rx and tx packets through h (the
+// external switch's namespace).
+func bridgePortCounts(t *testing.T, h *netlink.Handle, port string) [2]uint64 {
+	t.Helper()
+	l, err := h.LinkByName(port)
 	if err != nil {
-		lab.t.Fatal(err)
+		t.Fatal(err)
 	}
 	s := l.Attrs().Statistics
 	return [2]uint64{s.RxPackets, s.TxPackets}
@@ -202,12 +207,7 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 		return
 	}
 	lab := newModesLab(t)
-	dir := t.TempDir()
-	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state", "state.db")}
-	if err := cfg.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfg)
+	d, cfg := startStateDaemon(t)
 	ctx := context.Background()
 
 	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "mdhp", Mode: "hairpin", Uplink: "mdup"})
@@ -297,7 +297,7 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 		lab.plug(i, v.Netdev)
 	}
 	// The controller's rules: vNIC to vNIC in the fast path.
-	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(dir, "mdhp.mgmt"))
+	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(cfg.RunDir, "mdhp.mgmt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,12 +28,7 @@ func TestVMHairpinRefusedByNetdevsim(t *testing.T) {
 	vmtest.Require(t)
 	nsim := vmtest.NewNetdevsim(t, modesNetdevsimID, 2)
 	pf := nsim.PF
-	dir := t.TempDir()
-	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state.db")}
-	if err := cfg.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfg)
+	d, cfg := startStateDaemon(t)
 	ctx := context.Background()
 	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "md60", Mode: "nic", Uplink: pf, Offload: "tc"})
 	if err != nil {
@@ -45,7 +40,7 @@ func TestVMHairpinRefusedByNetdevsim(t *testing.T) {
 	if _, _, err := d.c.AttachVNIC(ctx, rest.VNICSpec{ID: "md-a", Network: "md60", MAC: "02:6d:64:00:00:61"}); err != nil {
 		t.Fatalf("attach: %v", err)
 	}
-	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(dir, "md60.mgmt"))
+	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(cfg.RunDir, "md60.mgmt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,18 @@ type daemon struct {
 }
 
 // startDaemon runs serve(cfg) until stop (or the end of the test) and
+// startStateDaemon starts the daemon with a temporary run directory and
+// state store; restart it with startDaemon(t, cfg).
+func startStateDaemon(t *testing.T) (*daemon, *Config) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state", "state.db")}
+	if err := cfg.normalize(); err != nil {
+		t.Fatal(err)
+	}
+	return startDaemon(t, cfg), cfg
+}
+
 // waits until its API answers.
 func startDaemon(t *testing.T, cfg *Config) *daemon {
 	t.Helper()

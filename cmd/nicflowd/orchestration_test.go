@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,12 +54,7 @@ func TestDaemonHostNetworkOverREST(t *testing.T) {
 	if !inFreshNetns(t) {
 		return
 	}
-	dir := t.TempDir()
-	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state", "state.db")}
-	if err := cfg.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfg)
+	d, cfg := startStateDaemon(t)
 	ctx := context.Background()
 
 	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "blue", FailMode: "standalone", Offload: "off"})

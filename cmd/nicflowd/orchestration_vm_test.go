@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,12 +55,7 @@ func TestVMNICNetworkOverREST(t *testing.T) {
 	nsim := vmtest.NewNetdevsim(t, 40, 4)
 	pf := nsim.PF
 	before := readVFs(t, pf)
-	dir := t.TempDir()
-	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state.db")}
-	if err := cfg.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfg)
+	d, cfg := startStateDaemon(t)
 	ctx := context.Background()
 
 	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "sriov", Mode: "nic", Uplink: pf, Offload: "off"})
@@ -167,12 +161,7 @@ func TestVMNICNetworkLegacy(t *testing.T) {
 	vmtest.Require(t)
 	nsim := vmtest.NewNetdevsim(t, 41, 2)
 	pf := nsim.PF
-	dir := t.TempDir()
-	cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state.db")}
-	if err := cfg.normalize(); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, cfg)
+	d, _ := startStateDaemon(t)
 	ctx := context.Background()
 	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: "veb", Mode: "nic", Uplink: pf, EswitchMode: "legacy", Offload: "off"})
 	if err != nil {
