@@ -121,8 +121,11 @@ func (n *Network) Datapath() *softpath.Datapath { return n.dp }
 func (n *Network) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- n.dp.Run(ctx) }()
-	if n.tc != nil {
-		go n.syncLoop(ctx)
+	n.mu.Lock()
+	tc := n.tc
+	n.mu.Unlock()
+	if tc != nil {
+		go n.syncLoop(ctx, tc.cfg.ReconcileDelay)
 	}
 	n.expireLoop(ctx)
 	err := <-errc

@@ -26,8 +26,8 @@ func (n *Network) kickSync() {
 
 // syncLoop syncs the tc tier after changes, and removes the filters of an
 // earlier run that no re-sent rule adopted once ReconcileDelay has passed.
-func (n *Network) syncLoop(ctx context.Context) {
-	reconcile := time.NewTimer(n.tc.cfg.ReconcileDelay)
+func (n *Network) syncLoop(ctx context.Context, reconcileDelay time.Duration) {
+	reconcile := time.NewTimer(reconcileDelay)
 	defer reconcile.Stop()
 	delay := minSyncDelay
 	for {
