@@ -50,6 +50,7 @@ created_ns=()
 created_links=()
 daemon_pid=
 log=$(mktemp /tmp/nicflow-demo.XXXXXX.log)
+state=$(mktemp -d /tmp/nicflow-demo-state.XXXXXX) # the demo's own state store, not the host's
 
 cleanup() {
 	local rc=$?
@@ -66,6 +67,7 @@ cleanup() {
 	for l in "${created_links[@]}"; do ip link del "$l" 2>/dev/null || true; done
 	for ns in "${created_ns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 	rm -f "$log"
+	rm -rf "$state"
 	echo "demo: cleaned up"
 	exit "$rc"
 }
@@ -97,8 +99,8 @@ done
 
 echo
 echo "== nicflowd =="
-echo "$NICFLOWD ${ports[*]} --fail-mode standalone --run-dir $RUN_DIR"
-"$NICFLOWD" "${ports[@]}" --fail-mode standalone --network "$NETWORK" --run-dir "$RUN_DIR" 2>"$log" &
+echo "$NICFLOWD ${ports[*]} --fail-mode standalone --run-dir $RUN_DIR --state $state/state.db"
+"$NICFLOWD" "${ports[@]}" --fail-mode standalone --network "$NETWORK" --run-dir "$RUN_DIR" --state "$state/state.db" 2>"$log" &
 daemon_pid=$!
 for _ in $(seq 150); do
 	grep -q ready "$log" && break
