@@ -112,3 +112,18 @@ func wantArgs(cmd string, args []string, min, max int, what string) error {
 	}
 	return nil
 }
+
+// command parses a subcommand's flags, checks it got min..max positional
+// arguments (what says which), and opens the API client: the start of
+// every subcommand that talks to nicflowd.
+func (e *env) command(fs *flag.FlagSet, args []string, min, max int, what string) ([]string, *client.Client, error) {
+	args, err := e.parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := wantArgs(strings.TrimPrefix(fs.Name(), "nicflowctl "), args, min, max, what); err != nil {
+		return nil, nil, err
+	}
+	c, err := e.client()
+	return args, c, err
+}

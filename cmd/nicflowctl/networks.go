@@ -30,14 +30,7 @@ func runNetworks(ctx context.Context, e *env, args []string) error {
 }
 
 func networksList(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("networks list"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("networks list", args, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("networks list"), args, 0, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -56,14 +49,7 @@ func networksList(ctx context.Context, e *env, args []string) error {
 }
 
 func networksGet(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("networks get"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("networks get", args, 1, 1, "one network name"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("networks get"), args, 1, 1, "one network name")
 	if err != nil {
 		return err
 	}
@@ -214,14 +200,7 @@ func networksMode(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("networks mode")
 	fs.StringVar(&vnicType, "vnic-type", "", "mode hairpin: vNICs are `TYPE` vf, macvlan or macvtap (default: vf when the uplink has VFs)")
 	fs.StringVar(&eswitch, "eswitch-mode", "", "mode nic: uplink eswitch `MODE`, switchdev or legacy (default: switchdev when the NIC can)")
-	args, err := e.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("networks mode", args, 2, 2, "a network name and a mode (host, nic or hairpin)"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(fs, args, 2, 2, "a network name and a mode (host, nic or hairpin)")
 	if err != nil {
 		return err
 	}
@@ -249,14 +228,7 @@ func networksMode(ctx context.Context, e *env, args []string) error {
 }
 
 func networksDelete(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("networks delete"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("networks delete", args, 1, 1, "one network name"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("networks delete"), args, 1, 1, "one network name")
 	if err != nil {
 		return err
 	}

@@ -10,14 +10,7 @@ import (
 )
 
 func runNICs(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("nics"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("nics", args, 0, 1, "at most one NIC name"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("nics"), args, 0, 1, "at most one NIC name")
 	if err != nil {
 		return err
 	}

@@ -28,14 +28,7 @@ func runVNICs(ctx context.Context, e *env, args []string) error {
 }
 
 func vnicsList(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("vnics list"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("vnics list", args, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("vnics list"), args, 0, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -50,14 +43,7 @@ func vnicsList(ctx context.Context, e *env, args []string) error {
 }
 
 func vnicsGet(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("vnics get"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("vnics get", args, 1, 1, "one vNIC id"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("vnics get"), args, 1, 1, "one vNIC id")
 	if err != nil {
 		return err
 	}
@@ -203,14 +189,7 @@ func vnicsAttach(ctx context.Context, e *env, args []string) error {
 }
 
 func vnicsDetach(ctx context.Context, e *env, args []string) error {
-	args, err := e.parse(e.flags("vnics detach"), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs("vnics detach", args, 1, 1, "one vNIC id"); err != nil {
-		return err
-	}
-	c, err := e.client()
+	args, c, err := e.command(e.flags("vnics detach"), args, 1, 1, "one vNIC id")
 	if err != nil {
 		return err
 	}
