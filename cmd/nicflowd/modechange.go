@@ -114,7 +114,7 @@ func (m *manager) changeMode(mn *managedNet, spec rest.NetworkSpec) (rest.Networ
 			zap.String("to", describeMode(spec)), zap.Error(err))
 		return rest.Network{}, err
 	}
-	if line, err := m.restartForTier(mn, run, old, spec); line != "" || err != nil {
+	if line, err := m.restartForFastPath(mn, run, old, spec); line != "" || err != nil {
 		if line != "" {
 			log.lines = append(log.lines, line)
 		}
@@ -280,12 +280,12 @@ func describeVNIC(rec store.VNIC) string {
 	return dev + ", no port"
 }
 
-// restartForTier restarts a network whose change of mode takes the fast
+// restartForFastPath restarts a network whose change of mode takes the fast
 // path off its ports or puts it back (a hairpin network's uplink frames go
 // to its vNICs, see hairpinNote), and installs its rules, groups and
 // meters again (their counters restart). It says what it did; "" when no
 // restart was needed.
-func (m *manager) restartForTier(mn *managedNet, run *network, old, spec rest.NetworkSpec) (string, error) {
+func (m *manager) restartForFastPath(mn *managedNet, run *network, old, spec rest.NetworkSpec) (string, error) {
 	toHairpin := spec.Mode == rest.ModeHairpin
 	if (old.Mode == rest.ModeHairpin) == toHairpin {
 		return "", nil
