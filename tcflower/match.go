@@ -52,7 +52,9 @@ func allZero(b []byte) bool {
 
 // translateMatch builds the flower keys of match m (see the package
 // documentation for the mapping and its limits).
-func translateMatch(m *pipeline.Match, env Env) (Keys, flowState, error) {
+// A non-zero onPort translates it for the ingress of that port alone (see
+// TranslateOn).
+func translateMatch(m *pipeline.Match, env Env, onPort uint32) (Keys, flowState, error) {
 	var k Keys
 	var st flowState
 	mask := &m.Mask
@@ -67,7 +69,7 @@ func translateMatch(m *pipeline.Match, env Env) (Keys, flowState, error) {
 	if !allZero(mask.NDTarget[:]) {
 		return k, st, notExpressible("match field ipv6_nd_target has no flower key")
 	}
-	if err := matchInPort(&k, &st, &key, mask, env); err != nil {
+	if err := matchInPort(&k, &st, &key, mask, env, onPort); err != nil {
 		return k, st, err
 	}
 	if mask.TunnelID != 0 {
@@ -107,19 +109,26 @@ func translateMatch(m *pipeline.Match, env Env) (Keys, flowState, error) {
 	return k, st, nil
 }
 
-func matchInPort(k *Keys, st *flowState, key, mask *pipeline.Key, env Env) error {
-	if mask.InPort == 0 {
+func matchInPort(k *Keys, st *flowState, key, mask *pipeline.Key, env Env, onPort uint32) error {
+	inPort := key.InPort
+	switch {
+	case onPort != 0 && mask.InPort != 0 && (mask.InPort != 0xffffffff || key.InPort != onPort):
+		return notExpressible("match in_port=%s/%#x does not apply on port %d", portString(key.InPort), mask.InPort, onPort)
+	case onPort != 0:
+		inPort = onPort
+	case mask.InPort == 0:
 		return nil
-	}
-	if mask.InPort != 0xffffffff {
+	case mask.InPort != 0xffffffff:
 		return notExpressible("match in_port with mask %#x has no flower key", mask.InPort)
 	}
-	p, ok := env.Port(key.InPort)
+	p, ok := env.Port(inPort)
 	if !ok || p.Name == "" {
-		return notExpressible("match in_port=%s: no such port", portString(key.InPort))
+		return notExpressible("match in_port=%s: no such port", portString(inPort))
 	}
-	k.Indev = p.Name
-	st.inPort, st.hasInPort, st.indev = key.InPort, true, p
+	if onPort == 0 {
+		k.Indev = p.Name // on a block of its own the port is implied
+	}
+	st.inPort, st.hasInPort, st.indev = inPort, true, p
 	if t := p.Tunnel; t != nil {
 		st.inTunnel = true
 		if t.Local.IsValid() {

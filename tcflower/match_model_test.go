@@ -121,7 +121,7 @@ func TestMatchModel(t *testing.T) {
 	rules, hits := 0, 0
 	for i := 0; i < 5000; i++ {
 		f := randomFlow(r)
-		keys, _, err := translateMatch(&f.Match, env)
+		keys, _, err := translateMatch(&f.Match, env, 0)
 		if err != nil {
 			continue
 		}

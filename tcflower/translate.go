@@ -73,10 +73,31 @@ type Tunnel struct {
 //
 // The returned filter has Flags zero; the caller picks the tier.
 func Translate(f *pipeline.Flow, env Env) (*Filter, error) {
+	return translate(f, env, 0)
+}
+
+// TranslateOn turns flow f into the filter that runs it on the ingress of
+// port inPort alone (a tc block bound to that port only): the filter
+// carries no indev key, since its block implies the ingress port, and it
+// is translated as if the rule matched in_port=inPort, so that outputs
+// know the ingress port (OpenFlow drops output to it; output:IN_PORT is a
+// mirred to it). This is how filters go to hardware: mlx5-class drivers
+// refuse an indev key that names another port than the one they are
+// called for, and a rule without in_port gets one filter per port. A
+// flow that matches another in_port does not apply on inPort: a
+// *NotExpressibleError says so.
+func TranslateOn(f *pipeline.Flow, env Env, inPort uint32) (*Filter, error) {
+	if inPort == 0 {
+		return nil, errors.New("translate flow: port 0 is no ingress port")
+	}
+	return translate(f, env, inPort)
+}
+
+func translate(f *pipeline.Flow, env Env, inPort uint32) (*Filter, error) {
 	if f == nil || env == nil {
 		return nil, errors.New("translate flow: nil flow or env")
 	}
-	keys, st, err := translateMatch(&f.Match, env)
+	keys, st, err := translateMatch(&f.Match, env, inPort)
 	if err != nil {
 		return nil, err
 	}

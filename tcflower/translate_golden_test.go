@@ -3,9 +3,11 @@ package tcflower
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,13 +82,20 @@ func goldenEnv() *testEnv {
 	}
 }
 
-// translateText is the golden rendering of one rule's translation.
-func translateText(rule string, env Env) string {
+// translateText is the golden rendering of one rule's translation: for
+// the shared block, or with onPort for the block of that port alone
+// (TranslateOn).
+func translateText(rule string, env Env, onPort uint32) string {
 	f, err := flowtext.Flow(rule)
 	if err != nil {
 		return "parse error: " + err.Error()
 	}
+	block := "block 1"
 	flt, err := Translate(f, env)
+	if onPort != 0 {
+		block = fmt.Sprintf("block %d", 100+onPort)
+		flt, err = TranslateOn(f, env, onPort)
+	}
 	var ne *NotExpressibleError
 	switch {
 	case errors.As(err, &ne):
@@ -94,26 +103,37 @@ func translateText(rule string, env Env) string {
 	case err != nil:
 		return "error: " + err.Error()
 	}
-	out := strings.ReplaceAll(flt.Command("block 1"), " action ", "\n    action ")
+	out := strings.ReplaceAll(flt.Command(block), " action ", "\n    action ")
 	if flt.Twin != nil {
-		out += "\n  + " + strings.ReplaceAll(flt.Twin.Command("block 1"), " action ", "\n    action ")
+		out += "\n  + " + strings.ReplaceAll(flt.Twin.Command(block), " action ", "\n    action ")
 	}
 	return out
 }
 
 // renderGolden re-renders a golden file: comments and rule lines are kept,
 // each rule is followed by its translation ("=> " then continuation lines).
+// A line "@on N" translates the rules after it for the block of port N
+// alone (TranslateOn; "@on 0": the shared block again).
 func renderGolden(src string, env Env) string {
 	var w strings.Builder
+	var onPort uint32
 	for _, line := range strings.Split(strings.TrimRight(src, "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(line, "=>"), strings.HasPrefix(line, " "):
 			// the old translation
+		case strings.HasPrefix(line, "@on "):
+			n, err := strconv.ParseUint(strings.TrimPrefix(line, "@on "), 10, 32)
+			if err != nil {
+				w.WriteString(line + "\n=> parse error: " + err.Error() + "\n")
+				continue
+			}
+			onPort = uint32(n)
+			w.WriteString(line + "\n")
 		case line == "", strings.HasPrefix(line, "#"):
 			w.WriteString(line + "\n")
 		default:
 			w.WriteString(line + "\n")
-			w.WriteString("=> " + translateText(line, env) + "\n")
+			w.WriteString("=> " + translateText(line, env, onPort) + "\n")
 		}
 	}
 	return w.String()
