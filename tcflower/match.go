@@ -112,7 +112,7 @@ func translateMatch(m *pipeline.Match, env Env, onPort uint32) (Keys, flowState,
 func matchInPort(k *Keys, st *flowState, key, mask *pipeline.Key, env Env, onPort uint32) error {
 	inPort := key.InPort
 	switch {
-	case onPort != 0 && mask.InPort != 0 && (mask.InPort != 0xffffffff || key.InPort != onPort):
+	case onPort != 0 && key.InPort != onPort&mask.InPort:
 		return notExpressible("match in_port=%s/%#x does not apply on port %d", portString(key.InPort), mask.InPort, onPort)
 	case onPort != 0:
 		inPort = onPort
