@@ -1,6 +1,9 @@
 package offload
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // OffloadNote says in words where the network's rules can run: the tc
 // tier and its block, or why there is none.
@@ -11,7 +14,7 @@ func (n *Network) OffloadNote() string {
 		if n.tc == nil {
 			return "no rule is enforced: " + why + ", and there is no tc tier"
 		}
-		return fmt.Sprintf("tc tier up: shared block %d; only rules in tc are enforced (%s); frames no rule takes go on to the host stack", n.tc.cfg.Block, why)
+		return fmt.Sprintf("tc tier up: %s; only rules in tc are enforced (%s); frames no rule takes go on to the host stack", n.tc.blocksNote(), why)
 	}
 	switch {
 	case n.cfg.Offload == PolicyOff:
@@ -21,7 +24,7 @@ func (n *Network) OffloadNote() string {
 	case n.tc == nil:
 		return "no tc tier: every rule runs in the fast path"
 	}
-	return fmt.Sprintf("tc tier up: shared block %d, misses to the fast path through %s", n.tc.cfg.Block, n.tc.cfg.MissDev)
+	return fmt.Sprintf("tc tier up: %s, misses to the fast path through %s", n.tc.blocksNote(), n.tc.cfg.MissDev)
 }
 
 // OffloadRefusals counts the filters the kernel or device refused so far
@@ -33,4 +36,19 @@ func (n *Network) OffloadRefusals() uint64 {
 		return 0
 	}
 	return n.tc.refusals
+}
+
+// blocksNote names the tier's blocks.
+func (t *tcTier) blocksNote() string {
+	if !t.perPort {
+		return fmt.Sprintf("shared block %d", t.cfg.Block)
+	}
+	var parts []string
+	for _, b := range t.sortedBlocks() {
+		parts = append(parts, fmt.Sprintf("%s %d", b.name, b.index))
+	}
+	if len(parts) == 0 {
+		return "a block per port (no port bound yet)"
+	}
+	return "a block per port (" + strings.Join(parts, ", ") + ")"
 }

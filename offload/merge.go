@@ -1,6 +1,8 @@
 package offload
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
@@ -58,10 +60,63 @@ func (n *Network) placementOf(f *pipeline.Flow) (Tier, string) {
 		}
 		return TierSoft, "tc tier unavailable: " + why
 	}
-	if r := n.tc.rules[f.ID]; r != nil && r.filter != nil && r.flow == f {
+	type share struct {
+		b      *tcBlock
+		tier   Tier
+		reason string
+	}
+	var shares []share
+	for _, b := range n.tc.sortedBlocks() {
+		if appliesOn(f, b.port) {
+			tier, why := b.placementOf(f)
+			shares = append(shares, share{b, tier, why})
+		}
+	}
+	switch {
+	case len(shares) == 0 && len(n.tc.blocks) == 0:
+		return TierSoft, "no port of the network is bound to tc"
+	case len(shares) == 0:
+		return TierSoft, fmt.Sprintf("in_port %d is not bound to tc", f.Match.Key.InPort)
+	case len(shares) == 1:
+		return shares[0].tier, shares[0].reason
+	}
+	// A rule on several ports' blocks: it runs as late as its latest
+	// share, and the reason names the ports whose share is not there.
+	tier := TierHW
+	for _, s := range shares {
+		tier = laterTier(tier, s.tier)
+	}
+	same := true
+	for _, s := range shares[1:] {
+		same = same && s.tier == shares[0].tier && s.reason == shares[0].reason
+	}
+	if same {
+		return tier, shares[0].reason
+	}
+	var why []string
+	byTier := map[Tier][]string{}
+	for _, s := range shares {
+		port := fmt.Sprintf("%d (%s)", s.b.port, s.b.name)
+		if s.reason != "" {
+			why = append(why, fmt.Sprintf("port %s in %s: %s", port, s.tier, s.reason))
+		} else {
+			byTier[s.tier] = append(byTier[s.tier], port)
+		}
+	}
+	for _, t := range []Tier{TierHW, TierTC, TierSoft} {
+		if ports := byTier[t]; len(ports) > 0 {
+			why = append(why, fmt.Sprintf("in %s on port %s", t, strings.Join(ports, ", ")))
+		}
+	}
+	return tier, strings.Join(why, "; ")
+}
+
+// placementOf is where f runs on b's block and why.
+func (b *tcBlock) placementOf(f *pipeline.Flow) (Tier, string) {
+	if r := b.rules[f.ID]; r != nil && r.filter != nil && r.flow == f {
 		return r.tier, ""
 	}
-	if p, ok := n.tc.placed[f.ID]; ok {
+	if p, ok := b.placed[f.ID]; ok {
 		if p.Tier == TierSoft {
 			return TierSoft, p.Reason
 		}

@@ -20,7 +20,7 @@ func (n *Network) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
 	}
 	if n.tc != nil {
 		for _, m := range ch.Modified {
-			delete(n.tc.refused, m.New.ID) // a new version gets a new try
+			n.tc.forgetRefusals(m.New.ID) // a new version gets a new try
 		}
 	}
 	n.commit(ch.Removed)
@@ -145,7 +145,7 @@ func (n *Network) expire() {
 	defer n.mu.Unlock()
 	now := n.cfg.Now()
 	var lastUsed pipeline.LastUsedFunc
-	if _, timed := n.pipe.NextExpiry(nil); timed && n.tc != nil && len(n.tc.rules) > 0 {
+	if _, timed := n.pipe.NextExpiry(nil); timed && n.tc != nil && n.tc.hasRules() {
 		if now.Sub(n.tc.statsAt) >= time.Second {
 			n.tc.refresh(now)
 		}

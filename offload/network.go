@@ -151,7 +151,7 @@ func (n *Network) AddPort(info PortInfo, io softpath.PacketIO) error {
 	}
 	if err := n.dp.AddPort(info.No, info.Name, io); err != nil {
 		if n.tc != nil {
-			_ = n.tc.removePort(info) // undo; the fast path's error is the one to report
+			_ = n.tc.removePort(info, n.cfg.Now()) // undo; the fast path's error is the one to report
 		}
 		return fmt.Errorf("add port %s: %w", info.Name, err)
 	}
@@ -171,7 +171,7 @@ func (n *Network) RemovePort(no uint32) error {
 		return fmt.Errorf("remove port %d: no such port", no)
 	}
 	if n.tc != nil {
-		if err := n.tc.removePort(p.info); err != nil {
+		if err := n.tc.removePort(p.info, n.cfg.Now()); err != nil {
 			n.log.Error("remove port from the tc tier", zap.String(logKeyPort, p.info.Name), zap.Error(err))
 		}
 		n.syncTC() // its rules leave tc now, before the device goes

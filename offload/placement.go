@@ -65,6 +65,10 @@ type Placement struct {
 // placeInput is what placement needs besides the pipeline.
 type placeInput struct {
 	policy Policy
+	// port is the one port of the block being placed (0: the shared block
+	// of every port): only the flows that apply on it are placed, and a
+	// flow that matches nothing but in_port is a catch-all there.
+	port uint32
 	// tier is the tier a filter lands in when the device accepts it:
 	// TierHW under PolicyHW, TierTC under PolicyTC; under PolicyAuto the
 	// in_hw read back for each installed rule (missing: TierHW, the
@@ -152,6 +156,10 @@ func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier 
 	latest := TierHW // the latest tier among the flows placed so far in this table
 	tier = TierHW
 	for i, f := range flows {
+		if !appliesOn(f, in.port) {
+			delete(out, f.ID) // it may have applied before a modify
+			continue
+		}
 		if f.Instr.Goto {
 			gotos.add(int(f.Instr.GotoTable))
 		}
@@ -176,7 +184,7 @@ func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier 
 		latest = laterTier(latest, p.Tier)
 		if p.Tier != TierSoft {
 			tier = laterTier(tier, p.Tier)
-			if f.Match.Mask.IsZero() {
+			if catchAll(f, in.port) {
 				complete = true
 			}
 		}
@@ -184,6 +192,23 @@ func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier 
 	// Closure makes every rule above an offloaded catch-all offloaded
 	// too, so the table is complete exactly when it has one.
 	return complete, tier, gotos
+}
+
+// appliesOn reports whether f can match a packet that came in on port (0:
+// any port).
+func appliesOn(f *pipeline.Flow, port uint32) bool {
+	return port == 0 || f.Match.Key.InPort == port&f.Match.Mask.InPort
+}
+
+// catchAll reports whether f matches every packet that comes in on port
+// (0: on any port).
+func catchAll(f *pipeline.Flow, port uint32) bool {
+	if port == 0 || f.Match.Mask.InPort == 0 {
+		return f.Match.Mask.IsZero()
+	}
+	m := f.Match.Mask
+	m.InPort = 0
+	return m.IsZero() // and appliesOn(f, port): in_port is implied
 }
 
 // placeOne places f on its own: policy, translation, refusal, goto target.
@@ -232,7 +257,11 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeli
 func shadowing(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placement, tier Tier) *pipeline.Flow {
 	var worst *pipeline.Flow
 	for _, g := range placed {
-		gt := out[g.ID].Tier
+		gp, ok := out[g.ID]
+		if !ok {
+			continue // does not apply on this block
+		}
+		gt := gp.Tier
 		if gt.rank() <= tier.rank() || (worst != nil && gt.rank() <= out[worst.ID].Tier.rank()) {
 			continue
 		}
@@ -257,7 +286,7 @@ func prefTwin(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placemen
 		if tcflower.Pref(g.Priority) != pref {
 			return nil // placed is in priority order: no earlier rule shares it
 		}
-		if g.Priority != f.Priority && out[g.ID].Tier != TierSoft && g.Match.Overlaps(&f.Match) {
+		if gp, ok := out[g.ID]; ok && g.Priority != f.Priority && gp.Tier != TierSoft && g.Match.Overlaps(&f.Match) {
 			return g
 		}
 	}

@@ -3,6 +3,7 @@ package offload
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"go.uber.org/zap"
@@ -30,57 +31,97 @@ type TCKernel interface {
 // TCConfig turns on a network's tc tier.
 type TCConfig struct {
 	Kernel TCKernel
-	// Block is the network's shared ingress block; every port with an
-	// ifindex is bound to it.
+	// Block is the network's shared ingress block, bound to every port,
+	// under policy tc (kernel software): one filter serves every port and a
+	// rule's in_port is an indev key.
 	Block uint32
+	// PortBlock is the block of port no alone. Under policies auto and hw
+	// (and under tc with PerPortBlocks) every port's ingress is bound to a
+	// block of its own and a rule's filters go on the ports it applies to,
+	// without an indev key: hardware drivers take filters only for the port
+	// they are called for (mlx5: "Can't match on the ingress filter port"
+	// for an indev naming another port) and, on a shared block, one
+	// driver's refusal aborts a skip_sw add for all. nil: Block+no.
+	PortBlock func(no uint32) uint32
+	// PerPortBlocks makes policy tc use per-port blocks too.
+	PerPortBlocks bool
 	// MissDev is the netdev the miss filters redirect to: what no
 	// offloaded rule of chain 0 took goes there, tagged with its in_port
 	// (see softpath.AddMissSource), and the fast path reads it from the
 	// device's peer. Empty: no miss filters (see Config.NoFastPath).
 	MissDev string
-	// ReconcileDelay is how long filters found in the block at start
+	// ReconcileDelay is how long filters found in the blocks at start
 	// (from an earlier run) keep forwarding while the controller re-sends
 	// its rules; those no re-sent rule adopted are then removed. Default
 	// 30 s.
 	ReconcileDelay time.Duration
 }
 
-// tcTier is a network's tc tier: the filters installed for its rules and
-// what they counted. It is guarded by the network's mu.
+// tcTier is a network's tc tier: its blocks, the filters installed in
+// them for its rules and what they counted. It is guarded by the
+// network's mu.
 type tcTier struct {
-	cfg    TCConfig
-	policy Policy
-	log    *zap.Logger
+	cfg     TCConfig
+	policy  Policy
+	perPort bool // a block per port (else one shared block)
+	log     *zap.Logger
 
-	rules map[uint64]*tcRule // by flow ID: every flow that ever had a filter
-	// twins holds the 802.1ad half of the flows whose translation has a
-	// Twin (tcflower.Filter.Twin), by flow ID; its counts add to the rule's.
-	twins    map[uint64]*tcRule
-	inHW     map[uint64]bool    // policy auto: in_hw read back, by flow ID
-	refused  map[uint64]refusal // device refusals, by flow ID
-	refusals uint64             // refusals so far (metrics)
-	placed   map[uint64]Placement
-	ps       placeState // what the last placement found, per table
+	// blocks are the tier's tc blocks: by port number under per-port
+	// blocks, the shared block under 0.
+	blocks map[uint32]*tcBlock
+	bound  map[uint32]int // ifindex of each port bound to a block, by port number
+	// retired holds what the filters of a flow counted on the blocks of
+	// ports since removed, by flow ID: counters never go backwards.
+	retired  map[uint64]*retiredCounts
+	refusals uint64 // refusals so far (metrics)
+	lastSnap *pipeline.Snapshot
 	// redo holds the tables to place again at the next sync whatever
 	// their flows: the kernel's answers or the environment changed.
 	redo     tableSet
 	meterUse map[uint32]int // of the last placement
 	// nextHandle is the last filter handle the tier chose for a batched
-	// add (above every handle found in the block at start).
+	// add (above every handle found in the blocks at start).
 	nextHandle uint32
-	pending    []pendingAdd   // batched adds not sent yet (see flushAdds)
-	miss       map[uint32]int // ifindex of each port bound to the block (with its miss filter), by port number
-	orphans    []*orphan      // filters of an earlier run not yet adopted
 
 	envGen    uint64 // bumped when ports, groups or meters change
-	trans     map[uint64]translation
-	police    map[*pipeline.Meter]uint32
 	dirty     bool
 	statsAt   time.Time                  // when the counters were last read
 	tableBase [pipeline.NumTables]Counts // counts of removed flows' filters, per table
 }
 
-// tcRule is the tc side of one flow.
+// tcBlock is one tc block of the tier and the filters it holds for the
+// network's rules: a port's own block (per-port blocks) or the shared
+// block of every port.
+type tcBlock struct {
+	index uint32
+	port  uint32 // the block's one port; 0: the shared block
+	name  string // the port's netdev ("" for the shared block)
+	// noEthBytes is set when the port's driver counts hardware bytes
+	// without the Ethernet header (see hwBytesWithoutEthernet).
+	noEthBytes bool
+
+	rules map[uint64]*tcRule // by flow ID: every flow that had a filter here
+	// twins holds the 802.1ad half of the flows whose translation has a
+	// Twin (tcflower.Filter.Twin), by flow ID; its counts add to the rule's.
+	twins   map[uint64]*tcRule
+	inHW    map[uint64]bool    // policy auto: in_hw read back, by flow ID
+	refused map[uint64]refusal // device refusals, by flow ID
+	// placed is where each flow that applies on this block runs.
+	placed  map[uint64]Placement
+	ps      placeState // what the last placement found, per table
+	trans   map[uint64]translation
+	pending []pendingAdd // batched adds not sent yet (see flushAdds)
+	orphans []*orphan    // filters of an earlier run not yet adopted
+	read    bool         // the filters of an earlier run were read
+}
+
+// retiredCounts is what a flow's filters counted on removed blocks.
+type retiredCounts struct {
+	table  uint8
+	hw, tc Counts
+}
+
+// tcRule is the tc side of one flow on one block.
 type tcRule struct {
 	table  uint8
 	flow   *pipeline.Flow   // the flow version the filter was made for
@@ -107,7 +148,7 @@ type refusal struct {
 	msg  string
 }
 
-// orphan is a nicflow filter found in the block at start.
+// orphan is a nicflow filter found in a block at start.
 type orphan struct {
 	d tcflower.Dumped
 }
@@ -126,18 +167,37 @@ func newTCTier(cfg TCConfig, policy Policy, log *zap.Logger) *tcTier {
 	if cfg.ReconcileDelay <= 0 {
 		cfg.ReconcileDelay = 30 * time.Second
 	}
-	return &tcTier{
+	if cfg.PortBlock == nil {
+		base := cfg.Block
+		cfg.PortBlock = func(no uint32) uint32 { return base + no }
+	}
+	t := &tcTier{
 		cfg:     cfg,
 		policy:  policy,
+		perPort: policy != PolicyTC || cfg.PerPortBlocks,
 		log:     log,
-		rules:   map[uint64]*tcRule{},
-		twins:   map[uint64]*tcRule{},
-		inHW:    map[uint64]bool{},
-		refused: map[uint64]refusal{},
-		placed:  map[uint64]Placement{},
-		miss:    map[uint32]int{},
-		trans:   map[uint64]translation{},
-		police:  map[*pipeline.Meter]uint32{},
+		blocks:  map[uint32]*tcBlock{},
+		bound:   map[uint32]int{},
+		retired: map[uint64]*retiredCounts{},
+	}
+	if !t.perPort {
+		t.blocks[0] = newTCBlock(cfg.Block, PortInfo{})
+	}
+	return t
+}
+
+func newTCBlock(index uint32, p PortInfo) *tcBlock {
+	return &tcBlock{
+		index:      index,
+		port:       p.No,
+		name:       p.Name,
+		noEthBytes: hwBytesWithoutEthernet[p.Driver],
+		rules:      map[uint64]*tcRule{},
+		twins:      map[uint64]*tcRule{},
+		inHW:       map[uint64]bool{},
+		refused:    map[uint64]refusal{},
+		placed:     map[uint64]Placement{},
+		trans:      map[uint64]translation{},
 	}
 }
 
@@ -152,9 +212,21 @@ func (t *tcTier) tierFlags() tcflower.Flags {
 	return 0
 }
 
+// sortedBlocks are the blocks by port number, for a deterministic order
+// of kernel requests.
+func (t *tcTier) sortedBlocks() []*tcBlock {
+	out := make([]*tcBlock, 0, len(t.blocks))
+	for _, b := range t.blocks {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
+	return out
+}
+
 // missFilterOf returns the miss filter of port p: in chain 0 below every
 // rule, it tags what arrived on p with p's number and hands it to the miss
-// device. It always runs in kernel software.
+// device. It always runs in kernel software. On a block of its own the
+// port is implied; on the shared block it matches p's indev.
 func (t *tcTier) missFilterOf(p PortInfo) *tcflower.Filter {
 	f := &tcflower.Filter{
 		Chain:    0,
@@ -162,18 +234,20 @@ func (t *tcTier) missFilterOf(p PortInfo) *tcflower.Filter {
 		Protocol: tcflower.EthPAll,
 		Handle:   p.No,
 		Flags:    tcflower.FlagSkipHW,
-		Keys:     tcflower.Keys{Indev: p.Name},
 		Actions: []tcflower.Action{
 			{Kind: tcflower.KindVlan, Vlan: &tcflower.Vlan{Op: tcflower.VlanPush, ID: uint16(p.No), Proto: softpath.MissTPID, HasPrio: true}},
 			{Kind: tcflower.KindMirred, Mirred: &tcflower.Mirred{Dev: t.cfg.MissDev, Redirect: true}},
 		},
 	}
+	if !t.perPort {
+		f.Keys.Indev = p.Name
+	}
 	f.Cookie = tcflower.EncodeCookie(tcflower.CookieInfo{Version: tcflower.CookieVersion, Digest: tcflower.Digest(f)})
 	return f
 }
 
-// addPort binds p to the block and installs its miss filter (when the
-// tier has a miss device).
+// addPort binds p to its block (a new one of its own under per-port
+// blocks) and installs its miss filter (when the tier has a miss device).
 func (t *tcTier) addPort(p PortInfo) error {
 	if p.Ifindex == 0 {
 		return nil // not a kernel netdev: the fast path reads it
@@ -181,32 +255,46 @@ func (t *tcTier) addPort(p PortInfo) error {
 	if p.No > softpath.MaxMissPort {
 		return fmt.Errorf("port number %d: the tc tier carries port numbers up to %d", p.No, softpath.MaxMissPort)
 	}
-	if err := t.cfg.Kernel.BindBlock(p.Ifindex, t.cfg.Block); err != nil {
+	b := t.blocks[0]
+	if t.perPort {
+		b = newTCBlock(t.cfg.PortBlock(p.No), p)
+	}
+	if err := t.cfg.Kernel.BindBlock(p.Ifindex, b.index); err != nil {
 		return err
 	}
 	if t.cfg.MissDev != "" {
-		if _, err := t.cfg.Kernel.Replace(t.cfg.Block, t.missFilterOf(p)); err != nil {
+		if _, err := t.cfg.Kernel.Replace(b.index, t.missFilterOf(p)); err != nil {
 			_ = t.cfg.Kernel.UnbindBlock(p.Ifindex) // undo; the install error is the one to report
 			return err
 		}
 	}
-	t.miss[p.No] = p.Ifindex
+	if t.perPort {
+		t.blocks[p.No] = b
+	}
+	t.bound[p.No] = p.Ifindex
 	t.invalidate()
 	return nil
 }
 
-// removePort removes p's miss filter and unbinds it; its rules leave tc
-// at the next sync (their in_port or output no longer exists).
-func (t *tcTier) removePort(p PortInfo) error {
-	ifindex, ok := t.miss[p.No]
+// removePort takes p out of the tier. On the shared block its miss filter
+// goes and it is unbound; its rules leave tc at the next sync (their
+// in_port or output no longer exists). A block of its own is read a last
+// time (what its filters counted stays with their rules) and unbound: the
+// kernel frees a block with its filters when its last binding goes.
+func (t *tcTier) removePort(p PortInfo, now time.Time) error {
+	ifindex, ok := t.bound[p.No]
 	if !ok {
 		return nil
 	}
-	delete(t.miss, p.No)
+	delete(t.bound, p.No)
 	t.invalidate()
 	var err error
-	if t.cfg.MissDev != "" {
-		_, err = t.cfg.Kernel.Remove(t.cfg.Block, 0, tcflower.MissPref, p.No)
+	if b := t.blocks[p.No]; t.perPort && b != nil {
+		t.refreshBlock(b, now)
+		t.retire(b)
+		delete(t.blocks, p.No)
+	} else if t.cfg.MissDev != "" {
+		_, err = t.cfg.Kernel.Remove(t.blocks[0].index, 0, tcflower.MissPref, p.No)
 	}
 	if uerr := t.cfg.Kernel.UnbindBlock(ifindex); uerr != nil && err == nil {
 		err = uerr
@@ -214,16 +302,16 @@ func (t *tcTier) removePort(p PortInfo) error {
 	return err
 }
 
-// teardown unbinds every port from the block. The kernel frees a shared
-// block, with every filter in it, when its last binding goes, so nothing
-// of the tier stays behind.
+// teardown unbinds every port from its block. The kernel frees a block,
+// with every filter in it, when its last binding goes, so nothing of the
+// tier stays behind.
 func (t *tcTier) teardown() error {
 	var errs []error
-	for no, ifindex := range t.miss {
+	for no, ifindex := range t.bound {
 		if err := t.cfg.Kernel.UnbindBlock(ifindex); err != nil {
 			errs = append(errs, fmt.Errorf("port %d: %w", no, err))
 		}
-		delete(t.miss, no)
+		delete(t.bound, no)
 	}
 	return errors.Join(errs...)
 }

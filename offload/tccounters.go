@@ -48,26 +48,34 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-// ruleKey addresses a filter in the block.
+// ruleKey addresses a filter in a block.
 type ruleKey struct {
 	chain  uint32
 	pref   uint16
 	handle uint32
 }
 
-// refresh reads the counters of every filter in the block. Callers hold
+// refresh reads the counters of every filter of every block. Callers hold
 // the network's mu.
 func (t *tcTier) refresh(now time.Time) {
-	if len(t.rules) == 0 {
+	for _, b := range t.sortedBlocks() {
+		t.refreshBlock(b, now)
+	}
+	t.statsAt = now
+}
+
+// refreshBlock reads the counters of the filters of b.
+func (t *tcTier) refreshBlock(b *tcBlock, now time.Time) {
+	if len(b.rules) == 0 {
 		return
 	}
-	ds, err := t.cfg.Kernel.Dump(t.cfg.Block)
+	ds, err := b.dump(t.cfg.Kernel)
 	if err != nil {
-		t.log.Error("read tc counters", zap.Uint32("block", t.cfg.Block), zap.Error(err))
+		t.log.Error("read tc counters", zap.Uint32("block", b.index), zap.String(logKeyPort, b.name), zap.Error(err))
 		return
 	}
-	byKey := make(map[ruleKey]*tcRule, len(t.rules)+len(t.twins))
-	for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
+	byKey := make(map[ruleKey]*tcRule, len(b.rules)+len(b.twins))
+	for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
 		for _, r := range rules {
 			if r.filter != nil {
 				byKey[ruleKey{r.filter.Chain, r.filter.Pref, r.filter.Handle}] = r
@@ -86,39 +94,71 @@ func (t *tcTier) refresh(now time.Time) {
 		}
 		r.cur = d.Stats
 	}
-	t.statsAt = now
 }
 
-// flowCounts are a flow's counters in the tc tiers (zero when it never
-// had a filter).
+// retire keeps what the filters of b counted, by flow, when b goes with
+// its port: its rules' counters must not go backwards.
+func (t *tcTier) retire(b *tcBlock) {
+	for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
+		for id, r := range rules {
+			hw, tc := r.counts()
+			rc := t.retired[id]
+			if rc == nil {
+				rc = &retiredCounts{table: r.table}
+				t.retired[id] = rc
+			}
+			rc.hw.add(hw)
+			rc.tc.add(tc)
+		}
+	}
+}
+
+// flowCounts are a flow's counters in the tc tiers, summed over its
+// filters on every block (zero when it never had a filter).
 func (t *tcTier) flowCounts(id uint64) (hw, tc Counts) {
 	if t == nil {
 		return Counts{}, Counts{}
 	}
-	if r := t.rules[id]; r != nil {
-		hw, tc = r.counts()
+	for _, b := range t.blocks {
+		for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
+			if r := rules[id]; r != nil {
+				rhw, rtc := r.counts()
+				hw.add(rhw)
+				tc.add(rtc)
+			}
+		}
 	}
-	if r := t.twins[id]; r != nil {
-		thw, ttc := r.counts()
-		hw.add(thw)
-		tc.add(ttc)
+	if rc := t.retired[id]; rc != nil {
+		hw.add(rc.hw)
+		tc.add(rc.tc)
 	}
 	return hw, tc
 }
 
-// lastUsed is when a flow's filter last ran (zero: never).
+// lastUsed is when a flow's filters last ran (zero: never).
 func (t *tcTier) lastUsed(id uint64) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
 	var last time.Time
-	if r := t.rules[id]; r != nil {
-		last = r.lastUsed
-	}
-	if r := t.twins[id]; r != nil && r.lastUsed.After(last) {
-		last = r.lastUsed
+	for _, b := range t.blocks {
+		for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
+			if r := rules[id]; r != nil && r.lastUsed.After(last) {
+				last = r.lastUsed
+			}
+		}
 	}
 	return last
+}
+
+// hasRules reports whether any flow has had a filter.
+func (t *tcTier) hasRules() bool {
+	for _, b := range t.blocks {
+		if len(b.rules) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // tableCounts adds the tc tiers' lookups and matches to the fast path's:
@@ -130,13 +170,18 @@ func (t *tcTier) tableCounts(lookups, matched *[pipeline.NumTables]uint64) {
 	if t == nil {
 		return
 	}
-	for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
-		for _, r := range rules {
-			tbl := r.tableOf()
-			hw, tc := r.counts()
-			matched[tbl] += hw.Packets + tc.Packets
-			lookups[tbl] += hw.Packets + tc.Packets
+	for _, b := range t.blocks {
+		for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
+			for _, r := range rules {
+				hw, tc := r.counts()
+				matched[r.table] += hw.Packets + tc.Packets
+				lookups[r.table] += hw.Packets + tc.Packets
+			}
 		}
+	}
+	for _, rc := range t.retired {
+		matched[rc.table] += rc.hw.Packets + rc.tc.Packets
+		lookups[rc.table] += rc.hw.Packets + rc.tc.Packets
 	}
 	for tbl, b := range t.tableBase {
 		matched[tbl] += b.Packets
@@ -144,19 +189,26 @@ func (t *tcTier) tableCounts(lookups, matched *[pipeline.NumTables]uint64) {
 	}
 }
 
-// tableOf is the table of the rule's flow.
-func (r *tcRule) tableOf() uint8 { return r.table }
-
 // forget drops a removed flow's tc state, keeping its counts in its
 // table's totals.
 func (t *tcTier) forget(f *pipeline.Flow) {
 	hw, tc := t.flowCounts(f.ID)
 	t.tableBase[f.Table].add(hw)
 	t.tableBase[f.Table].add(tc)
-	delete(t.rules, f.ID)
-	delete(t.twins, f.ID)
-	delete(t.inHW, f.ID)
-	delete(t.refused, f.ID)
-	delete(t.trans, f.ID)
-	delete(t.placed, f.ID)
+	delete(t.retired, f.ID)
+	for _, b := range t.blocks {
+		delete(b.rules, f.ID)
+		delete(b.twins, f.ID)
+		delete(b.inHW, f.ID)
+		delete(b.refused, f.ID)
+		delete(b.trans, f.ID)
+		delete(b.placed, f.ID)
+	}
+}
+
+// forgetRefusals lets a new version of flow id try tc again.
+func (t *tcTier) forgetRefusals(id uint64) {
+	for _, b := range t.blocks {
+		delete(b.refused, id)
+	}
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // tierEnv answers the translation's questions about a network for the tc
-// tier: its ports bound to the block, its groups and meters.
+// tier: its ports bound to blocks, its groups and meters.
 type tierEnv struct {
 	t        *tcTier
 	ports    map[uint32]*port
@@ -25,13 +25,13 @@ func (n *Network) tierEnv(snap *pipeline.Snapshot) *tierEnv {
 	return e
 }
 
-// Port describes port no when it is bound to the block. Under policy hw an
+// Port describes port no when it is bound to a block. Under policy hw an
 // output stays on the switch only between ports of one eswitch; in kernel
 // software (policies tc and auto, where the driver decides) every bound
 // port is reachable.
 func (e *tierEnv) Port(no uint32) (tcflower.Port, bool) {
 	p, ok := e.ports[no]
-	if _, bound := e.t.miss[no]; !ok || !bound {
+	if _, bound := e.t.bound[no]; !ok || !bound {
 		return tcflower.Port{}, false
 	}
 	same := e.t.policy != PolicyHW || (p.info.SwitchID != "" && p.info.SwitchID == e.switchID)
@@ -48,20 +48,27 @@ func (e *tierEnv) Group(id uint32) *pipeline.Group { return e.snap.Groups[id] }
 // TableComplete is answered by place.
 func (e *tierEnv) TableComplete(uint8) bool { return false }
 
-// translate is tcflower.Translate with a cache: a flow's filter depends on
-// the flow (immutable: a modify makes a new *Flow), the ports, groups and
-// meters (envGen) and, for a goto_table, the target table's completeness
-// (part of the cache key). Meter flows are translated afresh each time.
-func (t *tcTier) translate(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) {
-	if f.Instr.Meter != 0 {
+// translate is tcflower.Translate (TranslateOn for a port's own block)
+// with a cache per block: a flow's filter depends on the flow (immutable:
+// a modify makes a new *Flow), the ports, groups and meters (envGen) and,
+// for a goto_table, the target table's completeness (part of the cache
+// key). Meter flows are translated afresh each time.
+func (t *tcTier) translate(b *tcBlock, f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) {
+	on := func() (*tcflower.Filter, error) {
+		if b.port != 0 {
+			return tcflower.TranslateOn(f, env, b.port)
+		}
 		return tcflower.Translate(f, env)
 	}
+	if f.Instr.Meter != 0 {
+		return on()
+	}
 	complete := f.Instr.Goto && env.TableComplete(f.Instr.GotoTable)
-	if c, ok := t.trans[f.ID]; ok && c.flow == f && c.envGen == t.envGen && c.complete == complete {
+	if c, ok := b.trans[f.ID]; ok && c.flow == f && c.envGen == t.envGen && c.complete == complete {
 		return c.filter, c.err
 	}
-	flt, err := tcflower.Translate(f, env)
-	t.trans[f.ID] = translation{flow: f, envGen: t.envGen, complete: complete, filter: flt, err: err}
+	flt, err := on()
+	b.trans[f.ID] = translation{flow: f, envGen: t.envGen, complete: complete, filter: flt, err: err}
 	return flt, err
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/nicflow/nicflow/tcflower"
 )
 
-// fakeTC is a TCKernel held in memory: one shared block's flower filters,
-// keyed by chain, pref and handle, as cls_flower keeps them. It assigns
+// fakeTC is a TCKernel held in memory: the flower filters of its blocks,
+// keyed by block, chain, pref and handle, as cls_flower keeps them. It assigns
 // handles like the kernel (0: the lowest free handle of the chain and
 // pref), refuses duplicates with EEXIST (the same handle, or the same keys
 // in the same chain and pref), resets a filter's counters when it is
@@ -38,11 +38,12 @@ type fakeTC struct {
 	refuse func(op string, f *tcflower.Filter) error
 }
 
-// fakeKey addresses a filter of the block.
+// fakeKey addresses a filter of a block.
 type fakeKey struct {
 	chain  uint32
 	pref   uint16
 	handle uint32
+	block  uint32
 }
 
 // fakeFilter is one installed filter.
@@ -61,6 +62,7 @@ type fakeFilter struct {
 type fakeCall struct {
 	Op      string // bind, unbind, add, replace, remove, get, dump
 	Ifindex int    // bind, unbind
+	Block   uint32
 	Chain   uint32
 	Pref    uint16
 	Handle  uint32 // the handle the filter got (add, replace) or was asked for
@@ -80,7 +82,7 @@ func errnoErr(op string, errno unix.Errno, msg string) error {
 func (k *fakeTC) BindBlock(ifindex int, block uint32) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.calls = append(k.calls, fakeCall{Op: "bind", Ifindex: ifindex})
+	k.calls = append(k.calls, fakeCall{Op: "bind", Ifindex: ifindex, Block: block})
 	k.bound[ifindex] = block
 	return nil
 }
@@ -124,7 +126,7 @@ func (k *fakeTC) Replace(block uint32, f *tcflower.Filter) (tcflower.Installed, 
 func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.Installed, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	call := fakeCall{Op: op, Chain: f.Chain, Pref: f.Pref, Flags: f.Flags, FlowID: cookieFlow(f.Cookie)}
+	call := fakeCall{Op: op, Block: block, Chain: f.Chain, Pref: f.Pref, Flags: f.Flags, FlowID: cookieFlow(f.Cookie)}
 	fail := func(err error) (tcflower.Installed, error) {
 		call.Handle, call.Failed = f.Handle, true
 		k.calls = append(k.calls, call)
@@ -141,7 +143,7 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 	}
 	handle := f.Handle
 	if handle != 0 {
-		if _, ok := k.filters[fakeKey{f.Chain, f.Pref, handle}]; ok && op == "add" {
+		if _, ok := k.filters[fakeKey{f.Chain, f.Pref, handle, block}]; ok && op == "add" {
 			return fail(errnoErr(opName, unix.EEXIST, "Filter already exists"))
 		}
 	}
@@ -149,14 +151,14 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 	// sent: it matches a VLAN tag's TPID, though it reads it back as 802.1Q).
 	inst := f.AsInstalled()
 	for key, g := range k.filters {
-		if key.chain == f.Chain && key.pref == f.Pref && key.handle != handle && reflect.DeepEqual(g.sent, f.Keys) {
+		if key.block == block && key.chain == f.Chain && key.pref == f.Pref && key.handle != handle && reflect.DeepEqual(g.sent, f.Keys) {
 			return fail(errnoErr(opName, unix.EEXIST, "Filter already exists"))
 		}
 	}
 	if handle == 0 {
 		handle = 1
 		for {
-			if _, ok := k.filters[fakeKey{f.Chain, f.Pref, handle}]; !ok {
+			if _, ok := k.filters[fakeKey{f.Chain, f.Pref, handle, block}]; !ok {
 				break
 			}
 			handle++
@@ -171,7 +173,7 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 	case k.inHW != nil:
 		nf.inHW = k.inHW(&nf.f)
 	}
-	k.filters[fakeKey{f.Chain, f.Pref, handle}] = nf
+	k.filters[fakeKey{f.Chain, f.Pref, handle, block}] = nf
 	call.Handle = handle
 	k.calls = append(k.calls, call)
 	return tcflower.Installed{Handle: handle, InHW: nf.inHW, InHWCount: b2u(nf.inHW)}, nil
@@ -187,9 +189,9 @@ func b2u(b bool) uint32 {
 func (k *fakeTC) Remove(block, chain uint32, pref uint16, handle uint32) (tcflower.Dumped, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	key := fakeKey{chain, pref, handle}
+	key := fakeKey{chain, pref, handle, block}
 	g, ok := k.filters[key]
-	k.calls = append(k.calls, fakeCall{Op: "remove", Chain: chain, Pref: pref, Handle: handle, Failed: !ok})
+	k.calls = append(k.calls, fakeCall{Op: "remove", Block: block, Chain: chain, Pref: pref, Handle: handle, Failed: !ok})
 	if !ok {
 		return tcflower.Dumped{}, errnoErr(fmt.Sprintf("remove flower filter block %d chain %d pref %d handle %#x", block, chain, pref, handle),
 			unix.ENOENT, "Filter with specified priority/protocol not found")
@@ -201,8 +203,8 @@ func (k *fakeTC) Remove(block, chain uint32, pref uint16, handle uint32) (tcflow
 func (k *fakeTC) Get(block, chain uint32, pref uint16, handle uint32) (tcflower.Dumped, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	g, ok := k.filters[fakeKey{chain, pref, handle}]
-	k.calls = append(k.calls, fakeCall{Op: "get", Chain: chain, Pref: pref, Handle: handle, Failed: !ok})
+	g, ok := k.filters[fakeKey{chain, pref, handle, block}]
+	k.calls = append(k.calls, fakeCall{Op: "get", Block: block, Chain: chain, Pref: pref, Handle: handle, Failed: !ok})
 	if !ok {
 		return tcflower.Dumped{}, errnoErr(fmt.Sprintf("get flower filter block %d chain %d pref %d handle %#x", block, chain, pref, handle),
 			unix.ENOENT, "Specified filter handle not found")
@@ -213,7 +215,7 @@ func (k *fakeTC) Get(block, chain uint32, pref uint16, handle uint32) (tcflower.
 func (k *fakeTC) Dump(block uint32) ([]tcflower.Dumped, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.calls = append(k.calls, fakeCall{Op: "dump"})
+	k.calls = append(k.calls, fakeCall{Op: "dump", Block: block})
 	var out []tcflower.Dumped
 	for _, key := range k.keysLocked() {
 		if g := k.filters[key]; g.block == block {
@@ -239,7 +241,7 @@ func (k *fakeTC) dumped(g *fakeFilter) tcflower.Dumped {
 	}
 }
 
-// keysLocked returns the filters' keys in chain, pref, handle order.
+// keysLocked returns the filters' keys in block, chain, pref, handle order.
 func (k *fakeTC) keysLocked() []fakeKey {
 	keys := make([]fakeKey, 0, len(k.filters))
 	for key := range k.filters {
@@ -247,6 +249,9 @@ func (k *fakeTC) keysLocked() []fakeKey {
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
+		if a.block != b.block {
+			return a.block < b.block
+		}
 		if a.chain != b.chain {
 			return a.chain < b.chain
 		}

@@ -17,36 +17,43 @@ import (
 // an in_hw read back changes the placement, which may move other rules.
 const maxSyncPasses = 4
 
-// syncTC brings the kernel's filters in line with the pipeline: it places
-// the rules of the tables that changed since the last sync (and of the
-// tables that jump to them), removes the filters of rules that left tc,
-// installs or replaces the others, and places again while the kernel's
-// answers (refusals, in_hw) change the picture. Callers hold mu.
+// syncTC brings the kernel's filters in line with the pipeline: on each
+// block it places the rules of the tables that changed since the last sync
+// (and of the tables that jump to them), removes the filters of rules that
+// left tc, installs or replaces the others, and places again while the
+// kernel's answers (refusals, in_hw) change the picture. Callers hold mu.
 func (n *Network) syncTC() {
 	t := n.tc
 	if t == nil || !t.dirty {
 		return
 	}
 	t.dirty = false
-	t.start()
 	snap := n.pipe.Snapshot()
-	in := placeInput{
-		policy:    t.policy,
-		inHW:      t.inHW,
-		env:       n.tierEnv(snap),
-		translate: t.translate,
-		meterUse:  meterUse(snap),
-	}
+	env := n.tierEnv(snap)
+	use := meterUse(snap)
 	dirty := t.redo | t.changedTables(snap)
-	if !maps.Equal(in.meterUse, t.meterUse) {
+	if !maps.Equal(use, t.meterUse) {
 		dirty = allTables // a flow's meter became shared or private
 	}
-	t.meterUse = in.meterUse
-	t.redo = 0
+	t.meterUse, t.lastSnap, t.redo = use, snap, 0
+	blocks := t.sortedBlocks()
+	for _, b := range blocks {
+		t.start(b)
+	}
 	for pass := 0; pass < maxSyncPasses && dirty != 0; pass++ {
-		in.refused = t.refusedReasons()
-		placed := t.ps.place(snap, in, dirty, t.placed)
-		n.applyPlacement(snap, placed)
+		for _, b := range blocks {
+			in := placeInput{
+				policy:    t.policy,
+				port:      b.port,
+				inHW:      b.inHW,
+				refused:   b.refusedReasons(),
+				env:       env,
+				translate: func(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) { return t.translate(b, f, env) },
+				meterUse:  use,
+			}
+			placed := b.ps.place(snap, in, dirty, b.placed)
+			n.applyPlacement(b, snap, placed)
+		}
 		dirty, t.redo = t.redo, 0
 	}
 	t.redo = dirty // what the last pass's answers changed: at the next sync
@@ -57,12 +64,12 @@ func (n *Network) syncTC() {
 // it changed, and snapshots never change, so the same slice means the
 // same flows.
 func (t *tcTier) changedTables(s *pipeline.Snapshot) tableSet {
-	if t.ps.snap == nil {
+	if t.lastSnap == nil {
 		return allTables
 	}
 	var out tableSet
 	for i := range s.Tables {
-		a, b := t.ps.snap.Tables[i], s.Tables[i]
+		a, b := t.lastSnap.Tables[i], s.Tables[i]
 		if len(a) != len(b) || len(a) > 0 && &a[0] != &b[0] {
 			out.add(i)
 		}
@@ -70,35 +77,35 @@ func (t *tcTier) changedTables(s *pipeline.Snapshot) tableSet {
 	return out
 }
 
-func (t *tcTier) refusedReasons() map[uint64]string {
-	out := make(map[uint64]string, len(t.refused))
-	for id, r := range t.refused {
+func (b *tcBlock) refusedReasons() map[uint64]string {
+	out := make(map[uint64]string, len(b.refused))
+	for id, r := range b.refused {
 		out[id] = r.msg
 	}
 	return out
 }
 
-// applyPlacement makes the kernel hold t.placed for the rules of tables.
+// applyPlacement makes block b hold b.placed for the rules of tables.
 // The tables whose rules got answers from the kernel that change their
 // placement (refusals, in_hw) are added to t.redo.
-func (n *Network) applyPlacement(snap *pipeline.Snapshot, tables tableSet) {
+func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tableSet) {
 	t := n.tc
 	// Removals first, earliest table first: a jump into a chain goes
 	// before the chain's rules do.
 	var gone []*tcRule
-	for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
+	for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
 		for id, r := range rules {
 			if r.filter == nil || !tables.has(int(r.table)) {
 				continue
 			}
-			if f := n.pipe.Flow(id); f == nil || t.placed[id].Tier == TierSoft {
+			if p, ok := b.placed[id]; !ok || p.Tier == TierSoft || n.pipe.Flow(id) == nil {
 				gone = append(gone, r)
 			}
 		}
 	}
 	sort.Slice(gone, func(i, j int) bool { return lessFilter(gone[i].filter, gone[j].filter) })
 	for _, r := range gone {
-		t.removeFilter(r)
+		t.removeFilter(b, r)
 	}
 	// Installs, last table first and lowest priority first, so a chain is
 	// complete before anything jumps into it.
@@ -109,14 +116,14 @@ func (n *Network) applyPlacement(snap *pipeline.Snapshot, tables tableSet) {
 		flows := snap.Tables[tbl]
 		for i := len(flows) - 1; i >= 0; i-- {
 			f := flows[i]
-			p := t.placed[f.ID]
-			if p.Tier == TierSoft || p.Filter == nil {
+			p, ok := b.placed[f.ID]
+			if !ok || p.Tier == TierSoft || p.Filter == nil {
 				continue
 			}
-			n.installRule(f, p)
+			n.installRule(b, f, p)
 		}
 	}
-	n.flushAdds()
+	n.flushAdds(b)
 }
 
 // lessFilter orders filters by chain, then pref.
@@ -130,10 +137,10 @@ func lessFilter(a, b *tcflower.Filter) bool {
 // wantFlags are the flags of a rule placed in tier: the policy's, and
 // under auto skip_hw for a rule placement keeps out of hardware though the
 // driver would take it (closure: a higher overlapping rule runs later).
-func (t *tcTier) wantFlags(id uint64, tier Tier) tcflower.Flags {
+func (t *tcTier) wantFlags(b *tcBlock, id uint64, tier Tier) tcflower.Flags {
 	flags := t.tierFlags()
 	if t.policy == PolicyAuto && tier == TierTC {
-		if hw, known := t.inHW[id]; !known || hw {
+		if hw, known := b.inHW[id]; !known || hw {
 			flags = tcflower.FlagSkipHW
 		}
 	}
@@ -145,29 +152,28 @@ func (t *tcTier) wantFlags(id uint64, tier Tier) tcflower.Flags {
 // so the kernel sees the requests in installRule's order. A kernel answer
 // that changes the inputs of placement (refusal, in_hw) adds f's table to
 // t.redo.
-func (n *Network) installRule(f *pipeline.Flow, p Placement) {
-	t := n.tc
-	n.installFilter(f, p, p.Filter, false)
-	switch tw := t.twins[f.ID]; {
+func (n *Network) installRule(b *tcBlock, f *pipeline.Flow, p Placement) {
+	n.installFilter(b, f, p, p.Filter, false)
+	switch tw := b.twins[f.ID]; {
 	case p.Filter.Twin != nil:
-		if _, refused := t.refused[f.ID]; !refused {
-			n.installFilter(f, p, p.Filter.Twin, true)
+		if _, refused := b.refused[f.ID]; !refused {
+			n.installFilter(b, f, p, p.Filter.Twin, true)
 		}
 	case tw != nil && tw.filter != nil:
-		n.flushAdds()
-		t.removeFilter(tw) // the rule no longer needs its 802.1ad half
+		n.flushAdds(b)
+		n.tc.removeFilter(b, tw) // the rule no longer needs its 802.1ad half
 	}
 }
 
 // installFilter installs src, one filter of f's translation (its twin
 // half when twin), like installRule.
-func (n *Network) installFilter(f *pipeline.Flow, p Placement, src *tcflower.Filter, twin bool) {
+func (n *Network) installFilter(b *tcBlock, f *pipeline.Flow, p Placement, src *tcflower.Filter, twin bool) {
 	t := n.tc
-	rules := t.rules
+	rules := b.rules
 	if twin {
-		rules = t.twins
+		rules = b.twins
 	}
-	flags := t.wantFlags(f.ID, p.Tier)
+	flags := t.wantFlags(b, f.ID, p.Tier)
 	r := rules[f.ID]
 	if r != nil && r.filter != nil && r.flow == f && r.src == src && r.filter.Flags == flags {
 		return // installed from this very translation
@@ -187,28 +193,28 @@ func (n *Network) installFilter(f *pipeline.Flow, p Placement, src *tcflower.Fil
 			r.src = src
 			return
 		}
-		n.flushAdds()
+		n.flushAdds(b)
 		// Replacing resets the actions' counters: keep what they counted.
-		if d, gerr := t.cfg.Kernel.Get(t.cfg.Block, want.Chain, want.Pref, want.Handle); gerr == nil {
+		if d, gerr := b.get(t.cfg.Kernel, want.Chain, want.Pref, want.Handle); gerr == nil {
 			r.cur = d.Stats
 		}
-		inst, err = t.cfg.Kernel.Replace(t.cfg.Block, &want)
+		inst, err = t.cfg.Kernel.Replace(b.index, &want)
 		if err != nil {
-			t.removeFilter(r) // the old filter would do what the rule no longer says
+			t.removeFilter(b, r) // the old filter would do what the rule no longer says
 		}
 		r.absorb() // keeps the old filter's counts (after a failed replace, removeFilter has absorbed them)
-	case t.policy != PolicyAuto && len(t.orphans) == 0:
+	case t.policy != PolicyAuto && len(b.orphans) == 0:
 		// Nothing to adopt, and the flags say the tier: no need to read
 		// the filter back, so it goes in a batch with a handle of ours.
 		t.nextHandle++
 		want.Handle = t.nextHandle
-		t.pending = append(t.pending, pendingAdd{f: f, src: src, twin: twin, r: r, want: want})
+		b.pending = append(b.pending, pendingAdd{f: f, src: src, twin: twin, r: r, want: want})
 		return
 	default:
-		n.flushAdds()
-		inst, err = t.adoptOrAdd(r, &want)
+		n.flushAdds(b)
+		inst, err = t.adoptOrAdd(b, r, &want)
 	}
-	if n.installed(f, src, twin, r, &want, inst, err) {
+	if n.installed(b, f, src, twin, r, &want, inst, err) {
 		t.redo.add(int(f.Table))
 	}
 }
@@ -222,47 +228,51 @@ type pendingAdd struct {
 	want tcflower.Filter
 }
 
-// flushAdds installs the filters waiting in t.pending, in one batch.
-func (n *Network) flushAdds() {
+// flushAdds installs the filters waiting in b.pending, in one batch.
+func (n *Network) flushAdds(b *tcBlock) {
 	t := n.tc
-	if len(t.pending) == 0 {
+	if len(b.pending) == 0 {
 		return
 	}
-	fs := make([]*tcflower.Filter, len(t.pending))
-	for i := range t.pending {
-		fs[i] = &t.pending[i].want
+	fs := make([]*tcflower.Filter, len(b.pending))
+	for i := range b.pending {
+		fs[i] = &b.pending[i].want
 	}
-	errs := t.cfg.Kernel.AddBatch(t.cfg.Block, fs)
-	for i := range t.pending {
-		a := &t.pending[i]
+	errs := t.cfg.Kernel.AddBatch(b.index, fs)
+	for i := range b.pending {
+		a := &b.pending[i]
 		want := a.want // r.filter keeps it: not the reused pending array
-		if n.installed(a.f, a.src, a.twin, a.r, &want, tcflower.Installed{Handle: want.Handle}, errs[i]) {
+		if n.installed(b, a.f, a.src, a.twin, a.r, &want, tcflower.Installed{Handle: want.Handle}, errs[i]) {
 			t.redo.add(int(a.f.Table))
 		}
 	}
-	clear(t.pending)
-	t.pending = t.pending[:0]
+	clear(b.pending)
+	b.pending = b.pending[:0]
 }
 
 // installed records the kernel's answer to the install of want, made
 // from src, for f (its 802.1ad half when twin). It reports whether the
 // answer changed the inputs of placement.
-func (n *Network) installed(f *pipeline.Flow, src *tcflower.Filter, twin bool, r *tcRule, want *tcflower.Filter, inst tcflower.Installed, err error) (changed bool) {
+func (n *Network) installed(b *tcBlock, f *pipeline.Flow, src *tcflower.Filter, twin bool, r *tcRule, want *tcflower.Filter, inst tcflower.Installed, err error) (changed bool) {
 	t := n.tc
 	if err != nil {
-		t.refused[f.ID] = refusal{flow: f, msg: kernelMessage(err)}
+		b.refused[f.ID] = refusal{flow: f, msg: kernelMessage(err)}
 		t.refusals++
-		n.log.Warn("tc refused a rule; it runs in the fast path",
+		where := "it runs in the fast path"
+		if b.name != "" {
+			where = "it runs in the fast path for packets from " + b.name
+		}
+		n.log.Warn("tc refused a rule; "+where,
 			zap.Uint8("table", f.Table), zap.Uint16("priority", f.Priority), zap.Uint64("cookie", f.Cookie),
-			zap.String("filter", want.String()), zap.Error(err))
+			zap.String(logKeyPort, b.name), zap.String("filter", want.String()), zap.Error(err))
 		return true
 	}
 	want.Handle = inst.Handle
 	r.flow, r.filter, r.src = f, want, src
 	r.tier = t.installedTier(want.Flags, inst)
 	if t.policy == PolicyAuto && want.Flags == 0 && !twin {
-		if hw, known := t.inHW[f.ID]; !known || hw != inst.InHW {
-			t.inHW[f.ID] = inst.InHW
+		if hw, known := b.inHW[f.ID]; !known || hw != inst.InHW {
+			b.inHW[f.ID] = inst.InHW
 			return known || !inst.InHW // placement assumed the earlier answer, or hardware
 		}
 	}
@@ -284,31 +294,31 @@ func (t *tcTier) installedTier(flags tcflower.Flags, inst tcflower.Installed) Ti
 
 // adoptOrAdd installs want, taking over a filter of an earlier run that
 // does the same (its counters so far are not the rule's).
-func (t *tcTier) adoptOrAdd(r *tcRule, want *tcflower.Filter) (tcflower.Installed, error) {
-	if i := t.findOrphan(want, true); i >= 0 {
-		o := t.orphans[i]
-		t.orphans = append(t.orphans[:i], t.orphans[i+1:]...)
+func (t *tcTier) adoptOrAdd(b *tcBlock, r *tcRule, want *tcflower.Filter) (tcflower.Installed, error) {
+	if i := b.findOrphan(want, true); i >= 0 {
+		o := b.orphans[i]
+		b.orphans = append(b.orphans[:i], b.orphans[i+1:]...)
 		// What it counted since start read it is not the rule's either.
-		if d, err := t.cfg.Kernel.Get(t.cfg.Block, o.d.Filter.Chain, o.d.Filter.Pref, o.d.Installed.Handle); err == nil {
+		if d, err := b.get(t.cfg.Kernel, o.d.Filter.Chain, o.d.Filter.Pref, o.d.Installed.Handle); err == nil {
 			o.d.Stats = d.Stats
 		}
 		r.setAdopted(o.d.Stats)
 		return o.d.Installed, nil
 	}
-	inst, err := t.cfg.Kernel.Add(t.cfg.Block, want)
+	inst, err := t.cfg.Kernel.Add(b.index, want)
 	if isErrno(err, unix.EEXIST) {
 		// An earlier run's filter with the same keys but other actions:
 		// flower keeps one filter per key and pref. Take it over.
-		if i := t.findOrphan(want, false); i >= 0 {
-			o := t.orphans[i]
-			t.orphans = append(t.orphans[:i], t.orphans[i+1:]...)
+		if i := b.findOrphan(want, false); i >= 0 {
+			o := b.orphans[i]
+			b.orphans = append(b.orphans[:i], b.orphans[i+1:]...)
 			// The replaced filter's actions count from zero.
 			want.Handle = o.d.Installed.Handle
-			inst, err := t.cfg.Kernel.Replace(t.cfg.Block, want)
+			inst, err := t.cfg.Kernel.Replace(b.index, want)
 			if err != nil {
 				// The earlier run's filter does what the rule no longer
 				// says, in front of the fast path: remove it.
-				if _, rerr := t.cfg.Kernel.Remove(t.cfg.Block, want.Chain, want.Pref, want.Handle); rerr != nil && !isErrno(rerr, unix.ENOENT) {
+				if _, rerr := t.cfg.Kernel.Remove(b.index, want.Chain, want.Pref, want.Handle); rerr != nil && !isErrno(rerr, unix.ENOENT) {
 					t.log.Error("remove a filter of an earlier run", zap.String("filter", o.d.Filter.String()), zap.Error(rerr))
 				}
 			}
@@ -320,9 +330,9 @@ func (t *tcTier) adoptOrAdd(r *tcRule, want *tcflower.Filter) (tcflower.Installe
 
 // findOrphan returns the index of an orphan filter equal to want (exact)
 // or with want's chain, pref and keys (!exact), or -1.
-func (t *tcTier) findOrphan(want *tcflower.Filter, exact bool) int {
+func (b *tcBlock) findOrphan(want *tcflower.Filter, exact bool) int {
 	w := comparable(want)
-	for i, o := range t.orphans {
+	for i, o := range b.orphans {
 		g := comparable(&o.d.Filter)
 		if g.Chain != w.Chain || g.Pref != w.Pref {
 			continue
@@ -350,10 +360,10 @@ func comparable(f *tcflower.Filter) tcflower.Filter {
 	return g
 }
 
-// removeFilter removes r's filter, keeping its final counters.
-func (t *tcTier) removeFilter(r *tcRule) {
+// removeFilter removes r's filter from b, keeping its final counters.
+func (t *tcTier) removeFilter(b *tcBlock, r *tcRule) {
 	f := r.filter
-	d, err := t.cfg.Kernel.Remove(t.cfg.Block, f.Chain, f.Pref, f.Handle)
+	d, err := b.remove(t.cfg.Kernel, f.Chain, f.Pref, f.Handle)
 	switch {
 	case err == nil:
 		r.cur = d.Stats
@@ -375,61 +385,69 @@ func (t *tcTier) removeFilter(r *tcRule) {
 // full sync orders that.
 func (t *tcTier) dropFilters(removed []pipeline.Removal) bool {
 	var targets tableSet
-	for _, g := range t.ps.gotos {
-		targets |= g
+	for _, b := range t.blocks {
+		for _, g := range b.ps.gotos {
+			targets |= g
+		}
 	}
 	for _, r := range removed {
 		if targets.has(int(r.Flow.Table)) {
 			return false
 		}
 	}
-	for _, r := range removed {
-		for _, rules := range []map[uint64]*tcRule{t.rules, t.twins} {
-			if tr := rules[r.Flow.ID]; tr != nil && tr.filter != nil {
-				t.removeFilter(tr)
+	for _, b := range t.sortedBlocks() {
+		for _, r := range removed {
+			for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
+				if tr := rules[r.Flow.ID]; tr != nil && tr.filter != nil {
+					t.removeFilter(b, tr)
+				}
 			}
 		}
 	}
 	return true
 }
 
-// start reads the block once: filters of an earlier run are kept as
+// start reads block b once: filters of an earlier run are kept as
 // orphans until a re-sent rule adopts them or reconcile removes them.
-func (t *tcTier) start() {
-	if t.statsAt.IsZero() && t.orphans == nil {
-		t.orphans = []*orphan{}
-		ds, err := t.cfg.Kernel.Dump(t.cfg.Block)
-		if err != nil {
-			t.log.Error("read the filters of an earlier run", zap.Uint32("block", t.cfg.Block), zap.Error(err))
-			return
+func (t *tcTier) start(b *tcBlock) {
+	if b.read {
+		return
+	}
+	b.read = true
+	ds, err := b.dump(t.cfg.Kernel)
+	if err != nil {
+		t.log.Error("read the filters of an earlier run", zap.Uint32("block", b.index), zap.String(logKeyPort, b.name), zap.Error(err))
+		return
+	}
+	for _, d := range ds {
+		t.nextHandle = max(t.nextHandle, d.Installed.Handle) // batched adds choose handles above
+		c, ok := tcflower.ParseCookie(d.Filter.Cookie)
+		if !ok || c.FlowID == 0 || d.DecodeErr != nil {
+			continue // miss filters are replaced per port; others are not ours
 		}
-		for _, d := range ds {
-			t.nextHandle = max(t.nextHandle, d.Installed.Handle) // batched adds choose handles above
-			c, ok := tcflower.ParseCookie(d.Filter.Cookie)
-			if !ok || c.FlowID == 0 || d.DecodeErr != nil {
-				continue // miss filters are replaced per port; others are not ours
-			}
-			t.orphans = append(t.orphans, &orphan{d: d})
-		}
-		if len(t.orphans) > 0 {
-			t.log.Info("found filters of an earlier run; they keep forwarding until the controller re-sends its rules",
-				zap.Int("filters", len(t.orphans)), zap.Duration("reconcile_in", t.cfg.ReconcileDelay))
-		}
+		b.orphans = append(b.orphans, &orphan{d: d})
+	}
+	if len(b.orphans) > 0 {
+		t.log.Info("found filters of an earlier run; they keep forwarding until the controller re-sends its rules",
+			zap.Uint32("block", b.index), zap.String(logKeyPort, b.name),
+			zap.Int("filters", len(b.orphans)), zap.Duration("reconcile_in", t.cfg.ReconcileDelay))
 	}
 }
 
 // reconcile removes the orphans no rule adopted.
 func (t *tcTier) reconcile() int {
 	n := 0
-	for _, o := range t.orphans {
-		f := o.d.Filter
-		if _, err := t.cfg.Kernel.Remove(t.cfg.Block, f.Chain, f.Pref, o.d.Installed.Handle); err != nil && !isErrno(err, unix.ENOENT) {
-			t.log.Error("remove a filter of an earlier run", zap.String("filter", f.String()), zap.Error(err))
-			continue
+	for _, b := range t.sortedBlocks() {
+		for _, o := range b.orphans {
+			f := o.d.Filter
+			if _, err := t.cfg.Kernel.Remove(b.index, f.Chain, f.Pref, o.d.Installed.Handle); err != nil && !isErrno(err, unix.ENOENT) {
+				t.log.Error("remove a filter of an earlier run", zap.String(logKeyPort, b.name), zap.String("filter", f.String()), zap.Error(err))
+				continue
+			}
+			n++
 		}
-		n++
+		b.orphans = b.orphans[:0]
 	}
-	t.orphans = t.orphans[:0]
 	return n
 }
 

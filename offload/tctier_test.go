@@ -195,7 +195,7 @@ func TestTCPolicyTCInstallsRulesAndMissFiltersAndMergesCounters(t *testing.T) {
 		t.Errorf("block bindings (-want +got):\n%s", diff)
 	}
 	for no := uint32(1); no <= 2; no++ {
-		got, ok := kern.filter(fakeKey{0, tcflower.MissPref, no})
+		got, ok := kern.filter(fakeKey{0, tcflower.MissPref, no, testBlock})
 		if !ok {
 			t.Fatalf("port %d has no miss filter; filters: %+v", no, kern.keys())
 		}
@@ -276,7 +276,7 @@ func TestTCCountersNeverGoBackwards(t *testing.T) {
 	mod.Command = pipeline.FlowModifyStrict
 	tn.mod(t, mod)
 	tn.barrier(t)
-	if diff := cmp.Diff([]fakeCall{{Op: "replace", Chain: 0, Pref: first.pref, Handle: first.handle, Flags: tcflower.FlagSkipHW, FlowID: id}},
+	if diff := cmp.Diff([]fakeCall{{Op: "replace", Block: testBlock, Chain: 0, Pref: first.pref, Handle: first.handle, Flags: tcflower.FlagSkipHW, FlowID: id}},
 		kern.callsOf("add", "replace", "remove")); diff != "" {
 		t.Errorf("modify: kernel calls (-want +got):\n%s", diff)
 	}
@@ -353,7 +353,9 @@ func TestTCPolicyHWRefusedByTheDeviceFallsBackToSoft(t *testing.T) {
 	if len(tried) == 0 {
 		t.Errorf("no rule was tried in the device")
 	}
-	want := []fakeKey{{0, tcflower.MissPref, 1}, {0, tcflower.MissPref, 2}, {0, tcflower.MissPref, 3}}
+	// Each port has a block of its own (testBlock+no) holding its miss
+	// filter, and nothing else.
+	want := []fakeKey{{0, tcflower.MissPref, 1, testBlock + 1}, {0, tcflower.MissPref, 2, testBlock + 2}, {0, tcflower.MissPref, 3, testBlock + 3}}
 	if diff := cmp.Diff(want, kern.keys(), cmp.AllowUnexported(fakeKey{})); diff != "" {
 		t.Errorf("filters in the kernel (-want +got):\n%s", diff)
 	}
@@ -403,8 +405,8 @@ func TestTCPolicyAutoFollowsInHWAndDemotesToKeepTheOrder(t *testing.T) {
 		}
 	}
 	wantCalls := []fakeCall{
-		{Op: "add", Chain: 0, Pref: key.pref, Handle: key.handle, Flags: 0, FlowID: low},
-		{Op: "replace", Chain: 0, Pref: key.pref, Handle: key.handle, Flags: tcflower.FlagSkipHW, FlowID: low},
+		{Op: "add", Block: testBlock + 1, Chain: 0, Pref: key.pref, Handle: key.handle, Flags: 0, FlowID: low},
+		{Op: "replace", Block: testBlock + 1, Chain: 0, Pref: key.pref, Handle: key.handle, Flags: tcflower.FlagSkipHW, FlowID: low},
 	}
 	if diff := cmp.Diff(wantCalls, lowCalls); diff != "" {
 		t.Errorf("kernel calls for the lower rule (-want +got):\n%s", diff)
@@ -504,11 +506,11 @@ func TestTCRestartReadoptsFiltersAndReconcilesTheRest(t *testing.T) {
 
 	kern.resetCalls()
 	second.Reconcile()
-	if diff := cmp.Diff([]fakeCall{{Op: "remove", Chain: keys[2].chain, Pref: keys[2].pref, Handle: keys[2].handle}},
+	if diff := cmp.Diff([]fakeCall{{Op: "remove", Block: testBlock, Chain: keys[2].chain, Pref: keys[2].pref, Handle: keys[2].handle}},
 		kern.callsOf("add", "replace", "remove")); diff != "" {
 		t.Errorf("reconcile: kernel calls (-want +got):\n%s", diff)
 	}
-	want := []fakeKey{keys[1], keys[0], {0, tcflower.MissPref, 1}, {0, tcflower.MissPref, 2}, {0, tcflower.MissPref, 3}}
+	want := []fakeKey{keys[1], keys[0], {0, tcflower.MissPref, 1, testBlock}, {0, tcflower.MissPref, 2, testBlock}, {0, tcflower.MissPref, 3, testBlock}}
 	if diff := cmp.Diff(want, kern.keys(), cmp.AllowUnexported(fakeKey{})); diff != "" {
 		t.Errorf("filters after reconcile (-want +got):\n%s", diff)
 	}
@@ -570,7 +572,7 @@ func TestTCTableStatsIncludeTheTCTier(t *testing.T) {
 	// miss filter handed them to the fast path, which looked them up in
 	// table 0 and missed too. Two more matched the rule in the fast path.
 	kern.hit(tn.filterKey(t, id), Counts{Packets: 5, Bytes: 500}, Counts{})
-	kern.hit(fakeKey{0, tcflower.MissPref, 3}, Counts{Packets: 3, Bytes: 300}, Counts{})
+	kern.hit(fakeKey{0, tcflower.MissPref, 3, testBlock}, Counts{Packets: 3, Bytes: 300}, Counts{})
 	frame := udpFrame()
 	tn.ports[2].Inject(frame, frame, frame)
 	tn.send(t, 1, 2, frame, frame)
@@ -785,7 +787,7 @@ func TestTCRemovePortRemovesItsMissFilterAndItsRulesLeaveTC(t *testing.T) {
 	if diff := cmp.Diff(map[int]uint32{11: testBlock, 12: testBlock}, kern.bindings()); diff != "" {
 		t.Errorf("bindings (-want +got):\n%s", diff)
 	}
-	want := []fakeKey{{0, tcflower.MissPref, 1}, {0, tcflower.MissPref, 2}}
+	want := []fakeKey{{0, tcflower.MissPref, 1, testBlock}, {0, tcflower.MissPref, 2, testBlock}}
 	if diff := cmp.Diff(want, kern.keys(), cmp.AllowUnexported(fakeKey{})); diff != "" {
 		t.Errorf("filters (-want +got):\n%s", diff)
 	}
@@ -821,7 +823,7 @@ func TestTCBatchedAddsKeepTheInstallOrder(t *testing.T) {
 			t.Errorf("call %+v: want only successful adds", c)
 		}
 		got = append(got, call{c.Chain, c.Pref})
-		k := fakeKey{c.Chain, c.Pref, c.Handle}
+		k := fakeKey{c.Chain, c.Pref, c.Handle, c.Block}
 		if c.Handle == 0 || handles[k] {
 			t.Errorf("add %+v: handle zero or taken twice", c)
 		}
@@ -965,7 +967,7 @@ func TestTCTierDeleteRemovesFilterAtOnce(t *testing.T) {
 	kern.resetCalls()
 	del(high)
 	del(ctl)
-	if diff := cmp.Diff([]fakeCall{{Op: "remove", Chain: 0, Pref: tcflower.Pref(200)}},
+	if diff := cmp.Diff([]fakeCall{{Op: "remove", Block: testBlock, Chain: 0, Pref: tcflower.Pref(200)}},
 		kern.callsOf("add", "replace", "remove"), cmpopts.IgnoreFields(fakeCall{}, "Handle")); diff != "" {
 		t.Errorf("deletes in table 0: kernel calls before the next sync (-want +got):\n%s", diff)
 	}

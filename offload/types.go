@@ -66,6 +66,10 @@ type PortInfo struct {
 	// under offload policy hw, outputs stay on the same eswitch only
 	// between ports with the same switch id.
 	SwitchID string
+	// Driver is the netdev's driver (its sysfs device/driver), for the
+	// drivers whose hardware counters need correcting
+	// (hwBytesWithoutEthernet).
+	Driver string
 }
 
 // Counts are packets and bytes.
