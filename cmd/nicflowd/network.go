@@ -231,9 +231,9 @@ func openTC(name string, policy offload.Policy, cfg *offload.Config, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
-	cfg.TC = &offload.TCConfig{Kernel: s.Handle, Block: s.Block, MissDev: s.MissDev}
+	cfg.TC = &offload.TCConfig{Kernel: s.Handle, Block: s.Block, PortBlock: s.PortBlock, MissDev: s.MissDev}
 	log.Info("tc tier up", zap.String(logKeyNetwork, name), zap.String("offload", string(policy)),
-		zap.Uint32("block", s.Block), zap.String("miss_device", s.MissDev))
+		zap.Uint32("shared_block", s.Block), zap.String("miss_device", s.MissDev))
 	return s, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -30,7 +31,18 @@ func linkInfo(name string, no uint32) (offload.PortInfo, error) {
 		MTU:       a.MTU,
 		Ifindex:   a.Index,
 		SwitchID:  switchID(name),
+		Driver:    netdevDriver(name),
 	}, nil
+}
+
+// netdevDriver is the driver of a netdev's device as sysfs names it ("" for
+// software devices): a representor's is its PF's.
+func netdevDriver(name string) string {
+	target, err := os.Readlink("/sys/class/net/" + name + "/device/driver")
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(target)
 }
 
 // switchID reads a netdev's phys_switch_id ("" when it has none).

@@ -23,8 +23,12 @@ import (
 
 // Setup is a network's tc tier, ready for offload.TCConfig.
 type Setup struct {
-	Handle   *tcflower.Handle
-	Block    uint32
+	Handle *tcflower.Handle
+	// Block is the network's shared block (policy tc).
+	Block uint32
+	// PortBlock is the block of one port of the network (policies auto
+	// and hw): PortBlockIndex of the network.
+	PortBlock func(no uint32) uint32
 	MissDev  string           // the miss filters' redirect target
 	MissPeer string           // the end the fast path reads
 	Miss     *afpacket.Socket // reads MissPeer; hand it to softpath.AddMissSource
@@ -51,12 +55,21 @@ func BlockIndex(network string) uint32 {
 	return h.Sum32()&0x7fffffff | 0x40000000
 }
 
+// PortBlockIndex is the block of port no of a network under per-port
+// blocks: derived from the network's name and the port number, so a
+// restarted nicflowd finds its filters again. Never 0.
+func PortBlockIndex(network string, no uint32) uint32 {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "nicflow block %s port %d", network, no)
+	return h.Sum32()&0x7fffffff | 0x40000000
+}
+
 // Open sets up the tc tier of network: it creates (or finds) the miss
 // pair, checks that tc flower works in this kernel and opens the fast
 // path's reader of misses. An *UnavailableError says the kernel cannot
 // have a tc tier (no cls_flower, no veth), in the kernel's own words.
 func Open(network string) (_ *Setup, err error) {
-	s := &Setup{Block: BlockIndex(network)}
+	s := &Setup{Block: BlockIndex(network), PortBlock: func(no uint32) uint32 { return PortBlockIndex(network, no) }}
 	s.MissDev, s.MissPeer = Names(network)
 	s.Handle, err = tcflower.Open()
 	if err != nil {
