@@ -2,12 +2,14 @@
 # Prepares what the VM kernel harness (test/vm/run.sh) boots: Debian's own 6.1
 # kernel, the modules the tests need (with everything they depend on) and
 # netdevsim built out of tree from linux-source-6.1 against the matching
-# headers. Idempotent and cached: a second run with a warm cache only checks.
+# headers, with the simulated SmartNIC patch (netdevsim/smartnic.patch, see
+# netdevsim/README.md) applied. Idempotent and cached: a second run with a
+# warm cache only checks.
 #
 #   test/vm/setup.sh            prepare, then print the kernel directory
 #
 # Cache: $NICFLOW_VM_CACHE (default ~/.cache/nicflow-vm): debs/ (the kernel image
-# package), netdevsim/<kver>_<debver>.ko, and <kver>_<debver>/ with vmlinuz,
+# package), netdevsim/<kver>_<debver>_<patch hash>.ko, and <kver>_<debver>/ with vmlinuz,
 # modules/*.ko and modules.load (load order); the link "current" points at the
 # directory of the last successful setup.
 #
@@ -79,7 +81,7 @@ has_version() { # has_version PKG VERSION: apt knows that version
 }
 
 # Tools the harness itself needs.
-apt_install qemu-system-x86 kmod xz-utils gzip make gcc
+apt_install qemu-system-x86 kmod xz-utils gzip make gcc patch
 
 # The kernel: the ABI linux-image-amd64 points at, and its Debian version.
 abi_of_meta() {
@@ -103,8 +105,12 @@ if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 	exit 1
 fi
 kdir=$cache/${kver}_$ver
-# The stamp changes with the module list and with this script.
-stamp="kver=$kver debver=$ver inputs=$(cat "$here/modules.txt" "$0" | sha256sum | cut -c1-16)"
+# The netdevsim patch: its hash names the built module, so a changed patch
+# is never served from a stale cache.
+nsim_patch=$here/netdevsim/smartnic.patch
+nsim_hash=$(sha256sum "$nsim_patch" | cut -c1-16)
+# The stamp changes with the module list, the patch and this script.
+stamp="kver=$kver debver=$ver inputs=$(cat "$here/modules.txt" "$nsim_patch" "$0" | sha256sum | cut -c1-16) netdevsim=$nsim_hash"
 
 if [ "$(cat "$kdir/ready" 2>/dev/null)" = "$stamp" ]; then
 	ln -sfn "$(basename "$kdir")" "$cache/current"
@@ -131,7 +137,7 @@ run "depmod" depmod -b "$work/root" "$kver"
 # netdevsim, out of tree. linux-source must be the same 6.1.x release as the
 # image so that the module matches the kernel it is loaded into; the headers
 # (same ABI) carry the kernel's config and symbol versions.
-nsim=$cache/netdevsim/${kver}_$ver.ko
+nsim=$cache/netdevsim/${kver}_${ver}_$nsim_hash.ko
 if [ ! -f "$nsim" ]; then
 	if ! has_version linux-source-6.1 "$ver"; then
 		apt_update
@@ -141,10 +147,12 @@ if [ ! -f "$nsim" ]; then
 		exit 1
 	fi
 	apt_install "linux-headers-$kver=$ver" "linux-source-6.1=$ver"
-	say "build netdevsim for $kver"
+	say "build netdevsim for $kver (smartnic.patch $nsim_hash)"
 	run "extract netdevsim source" tar -C "$work" -xJf /usr/src/linux-source-6.1.tar.xz \
 		linux-source-6.1/drivers/net/netdevsim
 	src=$work/linux-source-6.1/drivers/net/netdevsim
+	run "patch netdevsim (simulated SmartNIC)" patch -p1 --forward --no-backup-if-mismatch \
+		-d "$src" -i "$nsim_patch"
 	run "build netdevsim" make -C "/usr/src/linux-headers-$kver" M="$src" CONFIG_NETDEVSIM=m \
 		-j"$(nproc)" modules
 	if ! modinfo -F vermagic "$src/netdevsim.ko" | grep -q "^$kver "; then
