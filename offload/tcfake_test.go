@@ -35,7 +35,7 @@ type fakeTC struct {
 	inHW func(*tcflower.Filter) bool
 	// refuse, when it returns an error, refuses an "add" or "replace" of
 	// f the way the kernel does (a *tcflower.Error with an extack).
-	refuse func(op string, f *tcflower.Filter) error
+	refuse func(op string, block uint32, f *tcflower.Filter) error
 }
 
 // fakeKey addresses a filter of a block.
@@ -95,7 +95,20 @@ func (k *fakeTC) UnbindBlock(ifindex int) error {
 		return errnoErr("unbind block", unix.ENOENT, "")
 	}
 	k.calls = append(k.calls, fakeCall{Op: "unbind", Ifindex: ifindex})
+	block := k.bound[ifindex]
 	delete(k.bound, ifindex)
+	for _, b := range k.bound {
+		if b == block {
+			return nil
+		}
+	}
+	// The kernel frees a shared block, with its filters, when its last
+	// binding goes.
+	for key := range k.filters {
+		if key.block == block {
+			delete(k.filters, key)
+		}
+	}
 	return nil
 }
 
@@ -137,7 +150,7 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 		return fail(errnoErr(opName, unix.EINVAL, "fake: pref 0 is not supported"))
 	}
 	if k.refuse != nil {
-		if err := k.refuse(op, f); err != nil {
+		if err := k.refuse(op, block, f); err != nil {
 			return fail(err)
 		}
 	}
@@ -366,7 +379,7 @@ func (k *fakeTC) setInHW(fn func(*tcflower.Filter) bool) {
 	k.inHW = fn
 }
 
-func (k *fakeTC) setRefuse(fn func(op string, f *tcflower.Filter) error) {
+func (k *fakeTC) setRefuse(fn func(op string, block uint32, f *tcflower.Filter) error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.refuse = fn

@@ -43,6 +43,7 @@ type tcNet struct {
 
 type tcNetOpts struct {
 	policy Policy
+	driver string // the ports' driver (PortInfo.Driver)
 	ports  int  // default 3
 	noRun  bool // do not start the fast path and the loops (no traffic; the test syncs and expires by hand)
 	// noFastPath is Config.NoFastPath.
@@ -65,7 +66,7 @@ func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet 
 	for no := 1; no <= o.ports; no++ {
 		io := memio.New()
 		tn.ports = append(tn.ports, io)
-		info := PortInfo{No: uint32(no), Name: fmt.Sprintf("vf%d", no), Up: true, Ifindex: 10 + no, SwitchID: "sw0"}
+		info := PortInfo{No: uint32(no), Name: fmt.Sprintf("vf%d", no), Up: true, Ifindex: 10 + no, SwitchID: "sw0", Driver: o.driver}
 		if err := tn.AddPort(info, io); err != nil {
 			t.Fatal(err)
 		}
@@ -113,11 +114,14 @@ func (tn *tcNet) mod(t *testing.T, fm *pipeline.FlowMod) {
 	}
 }
 
+// barrier syncs every tier and checks the placement rules on what the
+// tc tier now holds (CheckPlacement).
 func (tn *tcNet) barrier(t *testing.T) {
 	t.Helper()
 	if err := tn.Barrier(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	tn.checkPlacement(t)
 }
 
 // stat returns the FlowStat of flow id.
@@ -317,7 +321,7 @@ func TestTCCountersNeverGoBackwards(t *testing.T) {
 }
 
 // refuseSkipSW refuses hardware-only filters as netdevsim does.
-func refuseSkipSW(op string, f *tcflower.Filter) error {
+func refuseSkipSW(op string, _ uint32, f *tcflower.Filter) error {
 	if f.Flags&tcflower.FlagSkipSW == 0 {
 		return nil
 	}
@@ -645,7 +649,7 @@ func TestTCIdleTimeoutFollowsTheFiltersLastUse(t *testing.T) {
 }
 
 // refuseRuleReplace refuses the replace of a rule's filter.
-func refuseRuleReplace(op string, f *tcflower.Filter) error {
+func refuseRuleReplace(op string, _ uint32, f *tcflower.Filter) error {
 	if op != "replace" || cookieFlow(f.Cookie) == 0 {
 		return nil
 	}

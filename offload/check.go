@@ -1,0 +1,78 @@
+package offload
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/tcflower"
+)
+
+// CheckPlacement checks what the tc tier holds now against DESIGN.md's
+// placement rules, on every block: no packet can match a lower-priority
+// rule in an earlier tier than an overlapping higher-priority one
+// (closure, with the tier each filter really runs in, as the kernel
+// answered), two overlapping offloaded rules never share a tc pref, and a
+// rule that jumps to a table in tc jumps into a chain that is complete on
+// that block. Tests call it after every change; it reads no counters and
+// sends nothing to the kernel. nil: every rule holds.
+func (n *Network) CheckPlacement() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.tc == nil {
+		return nil
+	}
+	snap := n.pipe.Snapshot()
+	var errs []error
+	for _, b := range n.tc.sortedBlocks() {
+		where := "shared block"
+		if b.port != 0 {
+			where = fmt.Sprintf("port %d (%s)", b.port, b.name)
+		}
+		var complete [pipeline.NumTables]Tier // a complete table's catch-all tier ("": not complete)
+		for t := len(snap.Tables) - 1; t >= 0; t-- {
+			var seen []*pipeline.Flow
+			for _, f := range snap.Tables[t] {
+				if !appliesOn(f, b.port) {
+					continue
+				}
+				tf := b.tierOf(f)
+				for _, g := range seen {
+					tg := b.tierOf(g)
+					if !g.Match.Overlaps(&f.Match) {
+						continue
+					}
+					if g.Priority > f.Priority && tg.rank() > tf.rank() {
+						errs = append(errs, fmt.Errorf("%s, table %d: priority %d runs in %s ahead of the overlapping priority %d in %s",
+							where, t, f.Priority, tf, g.Priority, tg))
+					}
+					if tf != TierSoft && tg != TierSoft && g.Priority != f.Priority && tcflower.Pref(g.Priority) == tcflower.Pref(f.Priority) {
+						errs = append(errs, fmt.Errorf("%s, table %d: overlapping priorities %d and %d share tc pref %d in tc",
+							where, t, g.Priority, f.Priority, tcflower.Pref(f.Priority)))
+					}
+				}
+				seen = append(seen, f)
+				if tf != TierSoft && f.Instr.Goto {
+					target := f.Instr.GotoTable
+					if complete[target] == "" || complete[target].rank() > tf.rank() {
+						errs = append(errs, fmt.Errorf("%s, table %d: priority %d jumps in %s to table %d, which is not complete there",
+							where, t, f.Priority, tf, target))
+					}
+				}
+				if tf != TierSoft && catchAll(f, b.port) && complete[t] == "" {
+					complete[t] = tf
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tierOf is where f runs on b now: the tier of its installed filter, soft
+// when it has none (or one of an older version of the flow).
+func (b *tcBlock) tierOf(f *pipeline.Flow) Tier {
+	if r := b.rules[f.ID]; r != nil && r.filter != nil && r.flow == f {
+		return r.tier
+	}
+	return TierSoft
+}
