@@ -44,8 +44,8 @@ type tcNet struct {
 type tcNetOpts struct {
 	policy Policy
 	driver string // the ports' driver (PortInfo.Driver)
-	ports  int  // default 3
-	noRun  bool // do not start the fast path and the loops (no traffic; the test syncs and expires by hand)
+	ports  int    // default 3
+	noRun  bool   // do not start the fast path and the loops (no traffic; the test syncs and expires by hand)
 	// noFastPath is Config.NoFastPath.
 	noFastPath string
 }

@@ -29,9 +29,9 @@ type Setup struct {
 	// PortBlock is the block of one port of the network (policies auto
 	// and hw): PortBlockIndex of the network.
 	PortBlock func(no uint32) uint32
-	MissDev  string           // the miss filters' redirect target
-	MissPeer string           // the end the fast path reads
-	Miss     *afpacket.Socket // reads MissPeer; hand it to softpath.AddMissSource
+	MissDev   string           // the miss filters' redirect target
+	MissPeer  string           // the end the fast path reads
+	Miss      *afpacket.Socket // reads MissPeer; hand it to softpath.AddMissSource
 }
 
 // UnavailableError says why a network can have no tc tier here.
