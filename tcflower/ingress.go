@@ -105,9 +105,10 @@ func (h *Handle) DumpIngress(ifindex int) (flower []Dumped, other int, err error
 	return flower, other, nil
 }
 
-// DeleteIngress removes one filter from the ingress of ifindex, from
-// whichever block holds it: on a device bound to a shared block that is
-// the shared block, and so every device bound to it. A filter that does
+// DeleteIngress removes one filter from the device's own ingress block. On
+// a device bound to a shared block the kernel refuses it (EOPNOTSUPP,
+// "This filter block is shared. Please use the block index to manipulate
+// the filters"): use Delete or Remove with the block. A filter that does
 // not exist is an *Error with Errno ENOENT.
 func (h *Handle) DeleteIngress(ifindex int, chain uint32, pref uint16, handle uint32) error {
 	op := fmt.Sprintf("delete filter chain %d pref %d handle %#x from the ingress of ifindex %d", chain, pref, handle, ifindex)
