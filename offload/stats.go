@@ -37,6 +37,7 @@ func (n *Network) FlowStats(f *pipeline.FlowFilter) []FlowStat {
 			TC:       c.tc,
 			Soft:     c.soft,
 			Duration: now.Sub(fl.Added),
+			Filters:  n.tc.filters(fl),
 		}
 	}
 	return out

@@ -212,3 +212,19 @@ func (t *tcTier) forgetRefusals(id uint64) {
 		delete(b.refused, id)
 	}
 }
+
+// filters counts the filters f has in the kernel now.
+func (t *tcTier) filters(f *pipeline.Flow) int {
+	if t == nil {
+		return 0
+	}
+	n := 0
+	for _, b := range t.blocks {
+		for _, rules := range []map[uint64]*tcRule{b.rules, b.twins} {
+			if r := rules[f.ID]; r != nil && r.filter != nil && r.flow == f {
+				n++
+			}
+		}
+	}
+	return n
+}

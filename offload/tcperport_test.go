@@ -71,8 +71,8 @@ func TestTCPerPortRuleWithoutInPortIsReplicatedOnEveryPort(t *testing.T) {
 			t.Errorf("block %d: action %+v, want %s", block, f.Actions, what)
 		}
 	}
-	if s := tn.stat(t, id); s.Tier != TierHW || s.Reason != "" {
-		t.Errorf("tier %s reason %q, want hw", s.Tier, s.Reason)
+	if s := tn.stat(t, id); s.Tier != TierHW || s.Reason != "" || s.Filters != 3 {
+		t.Errorf("tier %s reason %q filters %d, want hw with 3", s.Tier, s.Reason, s.Filters)
 	}
 
 	// Counters: the replicas' sum.

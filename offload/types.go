@@ -88,6 +88,10 @@ type FlowStat struct {
 	// moved between tiers keeps what each tier counted before.
 	HW, TC, Soft Counts
 	Duration     time.Duration
+	// Filters is how many flower filters the rule has in the kernel now:
+	// one per port it is offloaded on (one in all on a shared block),
+	// two where it matches a VLAN tag (802.1Q and 802.1ad).
+	Filters int
 }
 
 // TableStat is one table's statistics.

@@ -40,6 +40,9 @@ type managerConfig struct {
 	VEPA vepaKernel
 	// Errc receives the error of a network whose fast path fails.
 	Errc chan<- error
+	// Stale takes nicflow's tc state off netdevs that are no ports (nil:
+	// nothing is swept).
+	Stale staleSweeper
 }
 
 // manager owns the running networks: those of the configuration file,
@@ -421,6 +424,7 @@ func (m *manager) Create(spec rest.NetworkSpec) (rest.Network, error) {
 	}
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	defer m.sweepStale("create network") // the port lists changed
 	if mn, ok := m.get(spec.Name); ok {
 		return rest.Network{}, rest.Conflict("name", fmt.Sprintf("network %s exists (origin %s)", spec.Name, mn.origin))
 	}
@@ -496,6 +500,7 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 	}
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	defer m.sweepStale("update network") // the port lists changed
 	mn, ok := m.get(name)
 	if !ok {
 		return rest.Network{}, rest.NotFound("name", "no network "+name)
@@ -565,6 +570,7 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 func (m *manager) Delete(name string) error {
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	defer m.sweepStale("delete network") // the port lists changed
 	mn, ok := m.get(name)
 	if !ok {
 		return rest.NotFound("name", "no network "+name)

@@ -231,7 +231,7 @@ func openTC(name string, policy offload.Policy, cfg *offload.Config, log *zap.Lo
 	if err != nil {
 		return nil, err
 	}
-	cfg.TC = &offload.TCConfig{Kernel: s.Handle, Block: s.Block, PortBlock: s.PortBlock, MissDev: s.MissDev}
+	cfg.TC = &offload.TCConfig{Kernel: rebindingKernel{Handle: s.Handle, log: log, network: name}, Block: s.Block, PortBlock: s.PortBlock, MissDev: s.MissDev}
 	log.Info("tc tier up", zap.String(logKeyNetwork, name), zap.String("offload", string(policy)),
 		zap.Uint32("shared_block", s.Block), zap.String("miss_device", s.MissDev))
 	return s, nil

@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 8)
-	mcfg := managerConfig{RunDir: cfg.RunDir, Store: st, Log: log, Ports: kernelPorts{}, Links: netlinkLinks{}, Errc: errc}
+	mcfg := managerConfig{RunDir: cfg.RunDir, Store: st, Log: log, Ports: kernelPorts{}, Links: netlinkLinks{}, Errc: errc, Stale: kernelSweeper{}}
 	k, err := vf.NewNetlink(vf.NetlinkOptions{})
 	if err != nil {
 		log.Warn("no SR-IOV access: networks in mode nic are unavailable", zap.Error(err))
@@ -100,6 +100,7 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	if err := m.restore(); err != nil {
 		return err
 	}
+	m.sweepAfterStart()
 	if err := watchLinks(ctx, m.running, log); err != nil {
 		log.Warn("port link changes will not be reported", zap.Error(err))
 	}

@@ -26,9 +26,10 @@ import (
 // tierTopo is a network "tcvm" of three veth ports tp1..tp3 whose host
 // ends th1..th3 the test sends and captures on.
 type tierTopo struct {
-	n    *network
-	c    *ofclient.Client
-	taps []*tap // taps[i] is th(i+1)
+	n     *network
+	c     *ofclient.Client
+	taps  []*tap   // taps[i] is th(i+1)
+	ports []string // the network's ports, tp1..tp3
 }
 
 func newTierTopo(t *testing.T, name, policy string) *tierTopo {
@@ -41,6 +42,7 @@ func newTierTopo(t *testing.T, name, policy string) *tierTopo {
 		vethPair(t, p, h)
 		ports, hosts = append(ports, p), append(hosts, h)
 	}
+	tt.ports = ports
 	tt.n, _ = startNetwork(t, &NetworkConfig{Name: name, Ports: ports, Offload: policy})
 	tt.c = dial(t, tt.n)
 	for _, h := range hosts {
@@ -91,19 +93,44 @@ func (tt *tierTopo) ofPackets(t *testing.T, table uint8, prio uint16) uint64 {
 	return 0
 }
 
-// kernelFilters dumps the network's block.
-func kernelFilters(t *testing.T, network string) []tcflower.Dumped {
+// kernelFilters dumps the network's shared block or, given the network's
+// ports, every block they are bound to (their own blocks under per-port
+// placement).
+func kernelFilters(t *testing.T, network string, ports ...string) []tcflower.Dumped {
 	t.Helper()
 	h, err := tcflower.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ds, err := h.Dump(tcport.BlockIndex(network))
-	if err != nil {
-		t.Fatal(err)
+	blocks := []uint32{tcport.BlockIndex(network)}
+	if len(ports) > 0 {
+		blocks = nil
+		seen := map[uint32]bool{}
+		for _, p := range ports {
+			l, err := netlink.LinkByName(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, b, err := h.IngressBlock(l.Attrs().Index)
+			if err != nil || b == 0 {
+				t.Fatalf("%s is bound to no block (%v)", p, err)
+			}
+			if !seen[b] {
+				seen[b] = true
+				blocks = append(blocks, b)
+			}
+		}
 	}
-	return ds
+	var out []tcflower.Dumped
+	for _, b := range blocks {
+		ds, err := h.Dump(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ds...)
+	}
+	return out
 }
 
 func findFilter(ds []tcflower.Dumped, chain uint32, prio uint16) *tcflower.Dumped {

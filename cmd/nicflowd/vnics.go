@@ -83,6 +83,7 @@ func (m *manager) Attach(ctx context.Context, spec rest.VNICSpec) (rest.VNIC, bo
 	}
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	defer m.sweepStale("attach vnic") // the port lists changed
 	mn, ok := m.get(spec.Network)
 	if !ok {
 		return rest.VNIC{}, false, rest.NotFound("network", "no network "+spec.Network)
@@ -158,6 +159,7 @@ func (m *manager) Detach(ctx context.Context, id string) error {
 	}
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
+	defer m.sweepStale("detach vnic") // the port lists changed
 	rec, err := m.cfg.Store.GetVNIC(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

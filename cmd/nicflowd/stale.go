@@ -1,0 +1,89 @@
+package main
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/offload/tcport"
+	"github.com/nicflow/nicflow/tcflower"
+)
+
+// staleSweeper takes nicflow's tc filters and block bindings off the
+// netdevs keep does not name (tcport.Sweep).
+type staleSweeper interface {
+	Sweep(keep func(ifindex int) bool) (tcport.SweepReport, error)
+}
+
+// kernelSweeper sweeps this network namespace through a tc socket of its
+// own.
+type kernelSweeper struct{}
+
+func (kernelSweeper) Sweep(keep func(ifindex int) bool) (tcport.SweepReport, error) {
+	h, err := tcflower.Open()
+	if err != nil {
+		return tcport.SweepReport{}, err
+	}
+	defer h.Close()
+	return tcport.Sweep(h, keep)
+}
+
+// sweepStale takes nicflow's tc state off every netdev that is no port of
+// a network with a tc tier: ports left over from an earlier run or a
+// changed port list, and the ports of networks running without tc (a
+// network never shares a block or a filter with a netdev outside it).
+// It runs at start and after each change of the networks' port lists;
+// callers hold opMu, so no network binds a port meanwhile.
+func (m *manager) sweepStale(why string) {
+	if m.cfg.Stale == nil {
+		return
+	}
+	keep := map[int]bool{}
+	m.mu.Lock()
+	for _, mn := range m.nets {
+		if mn.run == nil || mn.run.tc == nil {
+			continue
+		}
+		for _, p := range mn.run.net.Ports() {
+			if p.Ifindex != 0 {
+				keep[p.Ifindex] = true
+			}
+		}
+	}
+	m.mu.Unlock()
+	r, err := m.cfg.Stale.Sweep(func(ifindex int) bool { return keep[ifindex] })
+	for _, s := range r.Swept {
+		m.log.Info("took nicflow's tc filters off a netdev that is no port of a network",
+			zap.String("netdev", s.Name), zap.Uint32("block", s.Block), zap.Int("filters", s.Filters),
+			zap.Int("other_filters", s.Others), zap.String("why", why))
+	}
+	if err != nil {
+		m.log.Warn("sweep stale tc state", zap.String("why", why), zap.Error(err))
+		return
+	}
+	m.log.Debug("swept stale tc state", zap.String("why", why), zap.Int("netdevs_checked", r.Checked), zap.Int("filters_removed", r.Filters()))
+}
+
+// rebindingKernel is the tc tier's kernel: a port bound to a block of an
+// earlier run (nicflow's filters only) is taken over, not refused.
+type rebindingKernel struct {
+	*tcflower.Handle
+	log     *zap.Logger
+	network string
+}
+
+func (k rebindingKernel) BindBlock(ifindex int, block uint32) error {
+	s, err := tcport.Rebind(k.Handle, "", ifindex, block)
+	if s != nil {
+		k.log.Info("took a port over from a block of an earlier run",
+			zap.String(logKeyNetwork, k.network), zap.Int("ifindex", ifindex), zap.Uint32("old_block", s.Block),
+			zap.Int("filters", s.Filters), zap.Uint32("block", block))
+	}
+	return err
+}
+
+// sweepAfterStart sweeps once every network of the configuration file and
+// the store has started.
+func (m *manager) sweepAfterStart() {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	m.sweepStale("start")
+}
