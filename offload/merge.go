@@ -68,7 +68,7 @@ func (n *Network) placementOf(f *pipeline.Flow) (Tier, string) {
 	var shares []share
 	for _, b := range n.tc.sortedBlocks() {
 		if appliesOn(f, b.port) {
-			tier, why := b.placementOf(f)
+			tier, why := b.placementOf(f, n.tc.policy)
 			shares = append(shares, share{b, tier, why})
 		}
 	}
@@ -112,8 +112,15 @@ func (n *Network) placementOf(f *pipeline.Flow) (Tier, string) {
 }
 
 // placementOf is where f runs on b's block and why.
-func (b *tcBlock) placementOf(f *pipeline.Flow) (Tier, string) {
+func (b *tcBlock) placementOf(f *pipeline.Flow, policy Policy) (Tier, string) {
 	if r := b.rules[f.ID]; r != nil && r.filter != nil && r.flow == f {
+		if policy == PolicyAuto && r.tier == TierTC {
+			// Out of hardware: kept out by placement, or not taken.
+			if why := b.placed[f.ID].Reason; why != "" {
+				return r.tier, why
+			}
+			return r.tier, "not in hardware: the driver did not take the filter (in_hw not set)"
+		}
 		return r.tier, ""
 	}
 	if p, ok := b.placed[f.ID]; ok {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath"
@@ -111,6 +112,12 @@ type tcBlock struct {
 	ps      placeState // what the last placement found, per table
 	trans   map[uint64]translation
 	pending []pendingAdd // batched adds not sent yet (see flushAdds)
+	// hwFreed is set when a filter left the device: rules it refused
+	// for room (ENOSPC) or, under auto, did not take may fit now.
+	hwFreed bool
+	// retry holds the rules whose filter is installed again as it is, so
+	// that the device is asked again (policy auto), by flow ID.
+	retry map[uint64]bool
 	orphans []*orphan    // filters of an earlier run not yet adopted
 	read    bool         // the filters of an earlier run were read
 }
@@ -144,8 +151,9 @@ type tcRule struct {
 
 // refusal is a device's refusal of one version of a flow's filter.
 type refusal struct {
-	flow *pipeline.Flow
-	msg  string
+	flow  *pipeline.Flow
+	msg   string
+	errno unix.Errno // 0: not a kernel error
 }
 
 // orphan is a nicflow filter found in a block at start.
@@ -198,6 +206,7 @@ func newTCBlock(index uint32, p PortInfo) *tcBlock {
 		refused:    map[uint64]refusal{},
 		placed:     map[uint64]Placement{},
 		trans:      map[uint64]translation{},
+		retry:      map[uint64]bool{},
 	}
 }
 

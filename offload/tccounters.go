@@ -203,6 +203,7 @@ func (t *tcTier) forget(f *pipeline.Flow) {
 		delete(b.refused, f.ID)
 		delete(b.trans, f.ID)
 		delete(b.placed, f.ID)
+		delete(b.retry, f.ID)
 	}
 }
 

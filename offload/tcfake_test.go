@@ -36,6 +36,10 @@ type fakeTC struct {
 	// refuse, when it returns an error, refuses an "add" or "replace" of
 	// f the way the kernel does (a *tcflower.Error with an extack).
 	refuse func(op string, block uint32, f *tcflower.Filter) error
+	// capacity, when non-zero, is how many filters each block's device
+	// holds: a skip_sw filter beyond it is refused with ENOSPC, one
+	// without flags runs in software only.
+	capacity int
 }
 
 // fakeKey addresses a filter of a block.
@@ -177,9 +181,23 @@ func (k *fakeTC) change(op string, block uint32, f *tcflower.Filter) (tcflower.I
 			handle++
 		}
 	}
+	full := false
+	if k.capacity > 0 {
+		held := 0
+		for key, g := range k.filters {
+			if key.block == block && g.inHW && key != (fakeKey{f.Chain, f.Pref, handle, block}) {
+				held++
+			}
+		}
+		full = held >= k.capacity
+	}
+	if full && f.Flags&tcflower.FlagSkipSW != 0 {
+		return fail(errnoErr(opName, unix.ENOSPC, fmt.Sprintf("fake: flow table full (%d rules)", k.capacity)))
+	}
 	nf := &fakeFilter{f: cloneFilter(inst), sent: f.Keys, block: block, added: k.now(), flowID: cookieFlow(f.Cookie)}
 	nf.f.Handle = handle
 	switch {
+	case full && f.Flags&tcflower.FlagSkipHW == 0:
 	case f.Flags&tcflower.FlagSkipSW != 0:
 		nf.inHW = true
 	case f.Flags&tcflower.FlagSkipHW != 0:
@@ -438,3 +456,9 @@ func cloneFilter(f tcflower.Filter) tcflower.Filter {
 }
 
 var _ TCKernel = (*fakeTC)(nil)
+
+func (k *fakeTC) setCapacity(n int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.capacity = n
+}

@@ -255,3 +255,51 @@ func TestTCPerPortHardwareBytesCorrectedForTheDriver(t *testing.T) {
 		})
 	}
 }
+
+func TestTCPerPortCapacityRuleWaitsForRoom(t *testing.T) {
+	for _, c := range []struct {
+		policy  Policy
+		waiting Tier
+		reason  string
+	}{
+		{PolicyHW, TierSoft, "device refused the filter: fake: flow table full (2 rules)"},
+		{PolicyAuto, TierTC, "not in hardware: the driver did not take the filter (in_hw not set)"},
+	} {
+		t.Run(string(c.policy), func(t *testing.T) {
+			clock := newClock()
+			kern := newFakeTC(clock.Now)
+			kern.setCapacity(2)
+			kern.setInHW(func(*tcflower.Filter) bool { return true }) // up to the capacity
+			tn := newTCNet(t, kern, clock, tcNetOpts{policy: c.policy, noRun: true})
+			// Three rules of port 1 that do not overlap (priorities
+			// apart): the device takes two.
+			var ids []uint64
+			for i, dst := range []byte{1, 2, 3} {
+				fm := rule{priority: uint16(30 - 10*i), inPort: 1, ipv4: true, out: 2}.mod()
+				fm.Match.Set(pipeline.FieldIPv4Dst, []byte{10, 0, 0, dst}, nil)
+				ids = append(ids, tn.add(t, fm))
+			}
+			tn.barrier(t)
+			want := []Tier{TierHW, TierHW, c.waiting}
+			for i, id := range ids {
+				s := tn.stat(t, id)
+				if s.Tier != want[i] {
+					t.Errorf("rule %d: tier %s (%s), want %s", i, s.Tier, s.Reason, want[i])
+				}
+				if i == 2 && s.Reason != c.reason {
+					t.Errorf("waiting rule: reason %q, want %q", s.Reason, c.reason)
+				}
+			}
+			// Deleting a rule the device holds makes room: the waiting
+			// one moves up at the next sync.
+			del := rule{priority: 30, inPort: 1, ipv4: true}.mod()
+			del.Match.Set(pipeline.FieldIPv4Dst, []byte{10, 0, 0, 1}, nil)
+			del.Command = pipeline.FlowDeleteStrict
+			tn.mod(t, del)
+			tn.barrier(t)
+			if s := tn.stat(t, ids[2]); s.Tier != TierHW || s.Reason != "" {
+				t.Errorf("after the delete the waiting rule is in %s (%q), want hw", s.Tier, s.Reason)
+			}
+		})
+	}
+}

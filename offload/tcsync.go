@@ -39,9 +39,11 @@ func (n *Network) syncTC() {
 	blocks := t.sortedBlocks()
 	for _, b := range blocks {
 		t.start(b)
+		dirty |= t.retryFreed(b)
 	}
 	for pass := 0; pass < maxSyncPasses && dirty != 0; pass++ {
 		for _, b := range blocks {
+			dirty |= t.retryFreed(b)
 			in := placeInput{
 				policy:    t.policy,
 				port:      b.port,
@@ -63,6 +65,34 @@ func (n *Network) syncTC() {
 // placed last. The pipeline copies a table into a new snapshot only when
 // it changed, and snapshots never change, so the same slice means the
 // same flows.
+// retryFreed gives the rules the device had no room for another try
+// once a filter has left it: under hw those it refused with ENOSPC are
+// placed again, under auto those installed without flags that it did not
+// take are installed again as they are (the kernel offers them to the
+// device anew and in_hw is read back). It returns the tables to place.
+func (t *tcTier) retryFreed(b *tcBlock) tableSet {
+	if !b.hwFreed {
+		return 0
+	}
+	b.hwFreed = false
+	var tables tableSet
+	for id, r := range b.refused {
+		if r.errno == unix.ENOSPC {
+			delete(b.refused, id)
+			tables.add(int(r.flow.Table))
+		}
+	}
+	if t.policy == PolicyAuto {
+		for id, r := range b.rules {
+			if r.filter != nil && r.filter.Flags == 0 && !b.inHW[id] {
+				b.retry[id] = true
+				tables.add(int(r.table))
+			}
+		}
+	}
+	return tables
+}
+
 func (t *tcTier) changedTables(s *pipeline.Snapshot) tableSet {
 	if t.lastSnap == nil {
 		return allTables
@@ -175,7 +205,8 @@ func (n *Network) installFilter(b *tcBlock, f *pipeline.Flow, p Placement, src *
 	}
 	flags := t.wantFlags(b, f.ID, p.Tier)
 	r := rules[f.ID]
-	if r != nil && r.filter != nil && r.flow == f && r.src == src && r.filter.Flags == flags {
+	retry := b.retry[f.ID]
+	if !retry && r != nil && r.filter != nil && r.flow == f && r.src == src && r.filter.Flags == flags {
 		return // installed from this very translation
 	}
 	want := *src
@@ -189,7 +220,7 @@ func (n *Network) installFilter(b *tcBlock, f *pipeline.Flow, p Placement, src *
 	switch {
 	case r.filter != nil:
 		want.Handle = r.filter.Handle
-		if r.flow == f && reflect.DeepEqual(r.filter, &want) {
+		if !retry && r.flow == f && reflect.DeepEqual(r.filter, &want) {
 			r.src = src
 			return
 		}
@@ -255,8 +286,11 @@ func (n *Network) flushAdds(b *tcBlock) {
 // answer changed the inputs of placement.
 func (n *Network) installed(b *tcBlock, f *pipeline.Flow, src *tcflower.Filter, twin bool, r *tcRule, want *tcflower.Filter, inst tcflower.Installed, err error) (changed bool) {
 	t := n.tc
+	if !twin {
+		delete(b.retry, f.ID)
+	}
 	if err != nil {
-		b.refused[f.ID] = refusal{flow: f, msg: kernelMessage(err)}
+		b.refused[f.ID] = refusal{flow: f, msg: kernelMessage(err), errno: kernelErrno(err)}
 		t.refusals++
 		where := "it runs in the fast path"
 		if b.name != "" {
@@ -363,6 +397,10 @@ func comparable(f *tcflower.Filter) tcflower.Filter {
 // removeFilter removes r's filter from b, keeping its final counters.
 func (t *tcTier) removeFilter(b *tcBlock, r *tcRule) {
 	f := r.filter
+	if r.tier == TierHW {
+		b.hwFreed = true
+		t.dirty = true // retryFreed at the next sync
+	}
 	d, err := b.remove(t.cfg.Kernel, f.Chain, f.Pref, f.Handle)
 	switch {
 	case err == nil:
@@ -459,6 +497,15 @@ func kernelMessage(err error) string {
 		return e.Message
 	}
 	return err.Error()
+}
+
+// kernelErrno is the errno of a kernel refusal (0: none).
+func kernelErrno(err error) unix.Errno {
+	var e *tcflower.Error
+	if errors.As(err, &e) {
+		return e.Errno
+	}
+	return 0
 }
 
 func isErrno(err error, errno unix.Errno) bool {

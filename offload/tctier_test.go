@@ -387,13 +387,18 @@ func TestTCPolicyAutoFollowsInHWAndDemotesToKeepTheOrder(t *testing.T) {
 	high, low, other := ids[[2]uint32{1, 10}], ids[[2]uint32{1, 5}], ids[[2]uint32{2, 10}]
 
 	for _, c := range []struct {
-		name  string
-		id    uint64
-		tier  Tier
-		flags tcflower.Flags
-	}{{"ipv4 rule", high, TierTC, 0}, {"lower overlapping rule", low, TierTC, tcflower.FlagSkipHW}, {"other rule", other, TierHW, 0}} {
-		if got := tn.stat(t, c.id); got.Tier != c.tier || got.Reason != "" {
-			t.Errorf("%s: tier %s reason %q, want %s", c.name, got.Tier, got.Reason, c.tier)
+		name   string
+		id     uint64
+		tier   Tier
+		flags  tcflower.Flags
+		reason string // why it is not in hardware
+	}{
+		{"ipv4 rule", high, TierTC, 0, "not in hardware: the driver did not take the filter (in_hw not set)"},
+		{"lower overlapping rule", low, TierTC, tcflower.FlagSkipHW, "a higher-priority overlapping rule (table 0, priority 10, cookie 0x0) runs in tier tc"},
+		{"other rule", other, TierHW, 0, ""},
+	} {
+		if got := tn.stat(t, c.id); got.Tier != c.tier || got.Reason != c.reason {
+			t.Errorf("%s: tier %s reason %q, want %s %q", c.name, got.Tier, got.Reason, c.tier, c.reason)
 		}
 		if _, f, ok := kern.filterOf(c.id); !ok || f.Flags != c.flags {
 			t.Errorf("%s: filter installed %v flags %v, want flags %v", c.name, ok, f.Flags, c.flags)
