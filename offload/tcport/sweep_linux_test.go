@@ -24,7 +24,7 @@ type sweepNS struct {
 	nlh *vnl.Handle
 }
 
-func newSweepNS(t *testing.T) *sweepNS {
+func newSweepNS(t testing.TB) *sweepNS {
 	t.Helper()
 	errc := make(chan error, 1)
 	var ns netns.NsHandle
@@ -56,7 +56,7 @@ func newSweepNS(t *testing.T) *sweepNS {
 }
 
 // veth adds the veth pair name/name+"p", both up, and returns name's index.
-func (s *sweepNS) veth(t *testing.T, name string) int {
+func (s *sweepNS) veth(t testing.TB, name string) int {
 	t.Helper()
 	la := vnl.NewLinkAttrs()
 	la.Name = name
