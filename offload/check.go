@@ -9,10 +9,11 @@ import (
 )
 
 // CheckPlacement checks what the tc tier holds now against DESIGN.md's
-// placement rules, on every block: no packet can match a lower-priority
-// rule in an earlier tier than an overlapping higher-priority one
-// (closure, with the tier each filter really runs in, as the kernel
-// answered), two overlapping offloaded rules never share a tc pref, and a
+// placement rules, on every block: no packet can match a rule in an
+// earlier tier than an overlapping rule the pipeline tries first (a higher
+// priority, or the same priority and older) (closure, with the tier each
+// filter really runs in, as the kernel answered), two overlapping
+// offloaded rules never share a tc pref (also not at one priority), and a
 // rule that jumps to a table in tc jumps into a chain that is complete on
 // that block. Tests call it after every change; it reads no counters and
 // sends nothing to the kernel. nil: every rule holds.
@@ -42,11 +43,13 @@ func (n *Network) CheckPlacement() error {
 					if !g.Match.Overlaps(&f.Match) {
 						continue
 					}
-					if g.Priority > f.Priority && tg.rank() > tf.rank() {
+					// g comes first: a higher priority, or the same
+					// and older (the pipeline's order).
+					if tg.rank() > tf.rank() {
 						errs = append(errs, fmt.Errorf("%s, table %d: priority %d runs in %s ahead of the overlapping priority %d in %s",
 							where, t, f.Priority, tf, g.Priority, tg))
 					}
-					if tf != TierSoft && tg != TierSoft && g.Priority != f.Priority && tcflower.Pref(g.Priority) == tcflower.Pref(f.Priority) {
+					if tf != TierSoft && tg != TierSoft && tcflower.Pref(g.Priority) == tcflower.Pref(f.Priority) {
 						errs = append(errs, fmt.Errorf("%s, table %d: overlapping priorities %d and %d share tc pref %d in tc",
 							where, t, g.Priority, f.Priority, tcflower.Pref(f.Priority)))
 					}

@@ -273,20 +273,18 @@ func shadowing(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placeme
 }
 
 // prefTwin returns an offloaded, overlapping rule placed before f whose tc
-// pref equals f's (OpenFlow priorities 65535 and 65534 share pref 1), or
-// nil: flower does not order filters of one pref, so only one may be
-// offloaded.
+// pref equals f's, or nil: flower does not order filters of one pref, so
+// only one may be offloaded. Rules of one priority share a pref (the
+// pipeline lets the older one win where they overlap, as the fast path
+// does), and so do priorities 65535, 65534 and 65533 (pref 1).
 func prefTwin(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placement) *pipeline.Flow {
-	if f.Priority < 0xfffd {
-		return nil // only priorities 65533..65535 share a pref (tcflower.Pref)
-	}
 	pref := tcflower.Pref(f.Priority)
 	for i := len(placed) - 1; i >= 0; i-- {
 		g := placed[i]
 		if tcflower.Pref(g.Priority) != pref {
 			return nil // placed is in priority order: no earlier rule shares it
 		}
-		if gp, ok := out[g.ID]; ok && g.Priority != f.Priority && gp.Tier != TierSoft && g.Match.Overlaps(&f.Match) {
+		if gp, ok := out[g.ID]; ok && gp.Tier != TierSoft && g.Match.Overlaps(&f.Match) {
 			return g
 		}
 	}

@@ -48,6 +48,8 @@ type tcNetOpts struct {
 	noRun  bool   // do not start the fast path and the loops (no traffic; the test syncs and expires by hand)
 	// noFastPath is Config.NoFastPath.
 	noFastPath string
+	// perPortBlocks is TCConfig.PerPortBlocks (policy tc on per-port blocks).
+	perPortBlocks bool
 }
 
 func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet {
@@ -57,7 +59,7 @@ func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet 
 	}
 	tn := &tcNet{kern: kern, clock: clock}
 	tn.Network = New(Config{Name: "tc", DPID: 1, Now: clock.Now, Offload: o.policy,
-		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: time.Hour}, NoFastPath: o.noFastPath})
+		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: time.Hour, PerPortBlocks: o.perPortBlocks}, NoFastPath: o.noFastPath})
 	tn.Subscribe(func(e Event) {
 		tn.mu.Lock()
 		defer tn.mu.Unlock()
@@ -818,7 +820,7 @@ func TestTCBatchedAddsKeepTheInstallOrder(t *testing.T) {
 	tn.mod(t, rule{table: 0, priority: 10, inPort: 2, out: 3}.mod())
 	tn.mod(t, rule{table: 1, priority: 5}.mod()) // catch-all drop: table 1 complete
 	tn.mod(t, rule{table: 1, priority: 30, inPort: 1, out: 2}.mod())
-	tn.mod(t, rule{table: 1, priority: 30, inPort: 1, ipv4: true, out: 3}.mod())
+	tn.mod(t, rule{table: 1, priority: 30, inPort: 2, ipv4: true, out: 3}.mod()) // one pref, no overlap
 	kern.resetCalls()
 	tn.barrier(t)
 	type call struct {

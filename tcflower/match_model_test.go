@@ -7,79 +7,6 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-// flowerMatches is a model of what flower's classifier does with keys k on
-// a packet whose OpenFlow key is p, for the packets the translation is
-// exact on: untagged or with one 802.1Q tag, an 8-bit ARP opcode, a 32-bit
-// tunnel id, and tunnel metadata (enc_*) that is the in_port's.
-func flowerMatches(k *Keys, p *pipeline.Key, env Env) bool {
-	port, portOK := env.Port(p.InPort)
-	if k.Indev != "" && (!portOK || port.Name != k.Indev) {
-		return false
-	}
-	if k.HasEncKeyID && k.EncKeyID != uint32(p.TunnelID) {
-		return false
-	}
-	if k.EncIPv4DstMask != [4]byte{} || k.EncIPv6DstMask != [16]byte{} || k.EncDstPortMask != 0 {
-		if !portOK || port.Tunnel == nil {
-			return false
-		}
-		var enc Keys
-		setEncAddr(&enc, port.Tunnel.Local, false)
-		if enc.EncIPv4Dst != k.EncIPv4Dst || enc.EncIPv6Dst != k.EncIPv6Dst ||
-			(k.EncDstPortMask != 0 && port.Tunnel.DstPort != k.EncDstPort) {
-			return false
-		}
-	}
-	tagged := p.VlanVID&pipeline.VIDPresent != 0
-	switch {
-	case isTPID(k.EthType):
-		if !tagged ||
-			(k.HasVlanID && p.VlanVID&0xfff != k.VlanID) ||
-			(k.HasVlanPrio && p.VlanPCP != k.VlanPrio) ||
-			(k.VlanEthType != 0 && p.EthType != k.VlanEthType) {
-			return false
-		}
-	case k.EthType != 0 && p.EthType != k.EthType:
-		return false
-	}
-	if k.HasNumVlans && tagged != (k.NumVlans > 0) {
-		return false
-	}
-	eq := func(v, key, mask []byte) bool {
-		for i := range key {
-			if v[i]&mask[i] != key[i] {
-				return false
-			}
-		}
-		return true
-	}
-	switch {
-	case !eq(p.EthDst[:], k.DstMAC[:], k.DstMACMask[:]), !eq(p.EthSrc[:], k.SrcMAC[:], k.SrcMACMask[:]):
-		return false
-	case k.HasIPProto && p.IPProto != k.IPProto:
-		return false
-	case (p.IPDSCP<<2|p.IPECN)&k.IPTOSMask != k.IPTOS:
-		return false
-	case !eq(p.L3Src[:4], k.IPv4Src[:], k.IPv4SrcMask[:]), !eq(p.L3Dst[:4], k.IPv4Dst[:], k.IPv4DstMask[:]):
-		return false
-	case !eq(p.L3Src[:], k.IPv6Src[:], k.IPv6SrcMask[:]), !eq(p.L3Dst[:], k.IPv6Dst[:], k.IPv6DstMask[:]):
-		return false
-	case !eq(p.L3Src[:4], k.ArpSIP[:], k.ArpSIPMask[:]), !eq(p.L3Dst[:4], k.ArpTIP[:], k.ArpTIPMask[:]):
-		return false
-	case !eq(p.ArpSHA[:], k.ArpSHA[:], k.ArpSHAMask[:]), !eq(p.ArpTHA[:], k.ArpTHA[:], k.ArpTHAMask[:]):
-		return false
-	case p.TpSrc&k.SrcPortMask != k.SrcPort, p.TpDst&k.DstPortMask != k.DstPort:
-		return false
-	case p.TCPFlags&k.TCPFlagsMask != k.TCPFlags:
-		return false
-	case p.ICMPType&k.ICMPTypeMask != k.ICMPType, p.ICMPCode&k.ICMPCodeMask != k.ICMPCode:
-		return false
-	case uint8(p.ArpOp)&k.ArpOpMask != k.ArpOp:
-		return false
-	}
-	return true
-}
-
 // packetNear returns a packet key close to the rule's key m: the key with
 // some fields replaced by random values, within the model's limits.
 func packetNear(r *rand.Rand, m *pipeline.Match) pipeline.Key {
@@ -114,30 +41,49 @@ func packetNear(r *rand.Rand, m *pipeline.Match) pipeline.Key {
 }
 
 // TestMatchModel checks that every match Translate accepts selects the
-// same packets in flower (as modelled by flowerMatches) as in OpenFlow.
+// same packets in flower (as modelled by Keys.Matches) as in OpenFlow: a
+// match of a VLAN tag with its two halves (802.1Q and 802.1ad, see
+// Filter.Twin), of which at most one takes a packet.
 func TestMatchModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	env := goldenEnv()
-	rules, hits := 0, 0
+	rules, hits, adHits := 0, 0, 0
 	for i := 0; i < 5000; i++ {
 		f := randomFlow(r)
-		keys, _, err := translateMatch(&f.Match, env, 0)
+		keys, st, err := translateMatch(&f.Match, env, 0)
 		if err != nil {
 			continue
+		}
+		halves := []Keys{keys}
+		if st.vlan.tagged == tagYes && keys.EthType == EthType8021Q {
+			ad := keys // as translate makes the Twin
+			ad.EthType = EthType8021AD
+			halves = append(halves, ad)
 		}
 		rules++
 		for j := 0; j < 20; j++ {
 			p := packetNear(r, &f.Match)
 			want := f.Match.Matches(&p)
-			if got := flowerMatches(&keys, &p, env); got != want {
-				t.Fatalf("match %+v\nkeys %+v\npacket %+v\nflower %v, OpenFlow %v", f.Match, keys, p, got, want)
+			in, _ := env.Port(p.InPort)
+			pkt := &Packet{Key: p, In: in, TPID: []uint16{0, EthType8021Q, EthType8021AD}[r.IntN(3)]}
+			n := 0
+			for _, h := range halves {
+				if h.Matches(pkt) {
+					n++
+				}
+			}
+			if got := n > 0; got != want || n > 1 {
+				t.Fatalf("match %+v\nkeys %+v\npacket %+v\nflower %v (%d of %d halves), OpenFlow %v", f.Match, halves, pkt, got, n, len(halves), want)
 			}
 			if want {
 				hits++
+				if pkt.TPID == EthType8021AD && len(halves) == 2 {
+					adHits++
+				}
 			}
 		}
 	}
-	if rules < 500 || hits < 1000 {
-		t.Errorf("weak test: %d rules translated, %d packet hits", rules, hits)
+	if rules < 500 || hits < 1000 || adHits < 20 {
+		t.Errorf("weak test: %d rules translated, %d packet hits (%d by an 802.1ad half)", rules, hits, adHits)
 	}
 }
