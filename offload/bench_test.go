@@ -101,6 +101,26 @@ func BenchmarkFlowDeletesStubKernel(b *testing.B) {
 	}
 }
 
+// BenchmarkFlowModsStubKernelLayout is BenchmarkFlowModsStubKernel (10,000
+// rules, distinct priorities) on a shared block and on a block per port: the
+// cost per-port placement adds in the project's own code.
+func BenchmarkFlowModsStubKernelLayout(b *testing.B) {
+	for _, layout := range []string{"shared", "perPort"} {
+		b.Run(layout, func(b *testing.B) {
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				mods := stubBenchMods(10000, true)
+				sn := startStubNetworkLayout(b, layout == "perPort")
+				start := time.Now()
+				sn.apply(b, mods)
+				total += time.Since(start)
+				sn.stop()
+			}
+			b.ReportMetric(10000*float64(b.N)/total.Seconds(), "rules/s")
+		})
+	}
+}
+
 // stubNetwork is a policy-tc network on a stubKernel with two ports and
 // its sync loop running, as in nicflowd.
 type stubNetwork struct {
@@ -112,9 +132,15 @@ type stubNetwork struct {
 }
 
 func startStubNetwork(b *testing.B) *stubNetwork {
+	return startStubNetworkLayout(b, false)
+}
+
+// startStubNetworkLayout is startStubNetwork with a block per port when
+// perPort.
+func startStubNetworkLayout(b *testing.B, perPort bool) *stubNetwork {
 	b.Helper()
 	k := &stubKernel{}
-	n := New(Config{Name: "stub", Offload: PolicyTC, TC: &TCConfig{Kernel: k, Block: 1, MissDev: "stubmiss"}})
+	n := New(Config{Name: "stub", Offload: PolicyTC, TC: &TCConfig{Kernel: k, Block: 1, MissDev: "stubmiss", PerPortBlocks: perPort}})
 	for no := uint32(1); no <= 2; no++ {
 		if err := n.AddPort(PortInfo{No: no, Name: fmt.Sprintf("stub%d", no), Up: true, Ifindex: int(no) + 10}, memio.New()); err != nil {
 			b.Fatal(err)

@@ -115,7 +115,8 @@ var capabilityTable = []family{
 		caps: Capabilities{
 			Family:    "netdevsim (simulated)",
 			Switchdev: Yes, FlowerOffload: No, VEB: No, VEPA: No,
-			Note:   "tc offload is refused except BPF classifiers; no data path between VFs",
+			Note: "upstream netdevsim refuses tc offload except BPF classifiers (the VM harness's patched build, " +
+				"test/vm/netdevsim, takes a subset of flower in switchdev mode); no data path between VFs",
 			Source: "drivers/net/netdevsim/bpf.c (\"only offload of BPF classifiers supported\"); no ndo_bridge_setlink; seen in the VM harness (TESTING.md)",
 		},
 	},
