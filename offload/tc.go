@@ -104,9 +104,13 @@ type tcBlock struct {
 	rules map[uint64]*tcRule // by flow ID: every flow that had a filter here
 	// twins holds the 802.1ad half of the flows whose translation has a
 	// Twin (tcflower.Filter.Twin), by flow ID; its counts add to the rule's.
-	twins   map[uint64]*tcRule
-	inHW    map[uint64]bool    // policy auto: in_hw read back, by flow ID
-	refused map[uint64]refusal // device refusals, by flow ID
+	twins map[uint64]*tcRule
+	inHW  map[uint64]bool // policy auto: in_hw read back, by flow ID
+	// twinInHW is inHW of the 802.1ad halves (tcflower.Filter.Twin): a
+	// device may take one half of a rule and not the other; the rule is
+	// in hardware when both are.
+	twinInHW map[uint64]bool
+	refused  map[uint64]refusal // device refusals, by flow ID
 	// placed is where each flow that applies on this block runs.
 	placed  map[uint64]Placement
 	ps      placeState // what the last placement found, per table
@@ -117,9 +121,9 @@ type tcBlock struct {
 	hwFreed bool
 	// retry holds the rules whose filter is installed again as it is, so
 	// that the device is asked again (policy auto), by flow ID.
-	retry map[uint64]bool
-	orphans []*orphan    // filters of an earlier run not yet adopted
-	read    bool         // the filters of an earlier run were read
+	retry   map[uint64]bool
+	orphans []*orphan // filters of an earlier run not yet adopted
+	read    bool      // the filters of an earlier run were read
 }
 
 // retiredCounts is what a flow's filters counted on removed blocks.
@@ -203,6 +207,7 @@ func newTCBlock(index uint32, p PortInfo) *tcBlock {
 		rules:      map[uint64]*tcRule{},
 		twins:      map[uint64]*tcRule{},
 		inHW:       map[uint64]bool{},
+		twinInHW:   map[uint64]bool{},
 		refused:    map[uint64]refusal{},
 		placed:     map[uint64]Placement{},
 		trans:      map[uint64]translation{},

@@ -200,6 +200,7 @@ func (t *tcTier) forget(f *pipeline.Flow) {
 		delete(b.rules, f.ID)
 		delete(b.twins, f.ID)
 		delete(b.inHW, f.ID)
+		delete(b.twinInHW, f.ID)
 		delete(b.refused, f.ID)
 		delete(b.trans, f.ID)
 		delete(b.placed, f.ID)

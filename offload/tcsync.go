@@ -47,7 +47,7 @@ func (n *Network) syncTC() {
 			in := placeInput{
 				policy:    t.policy,
 				port:      b.port,
-				inHW:      b.inHW,
+				inHW:      b.ruleInHW(),
 				refused:   b.refusedReasons(),
 				env:       env,
 				translate: func(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) { return t.translate(b, f, env) },
@@ -137,15 +137,16 @@ func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tab
 	for _, r := range gone {
 		t.removeFilter(b, r)
 	}
-	// Installs, last table first and lowest priority first, so a chain is
-	// complete before anything jumps into it.
+	// Installs, last table first, so a chain is complete before anything
+	// jumps into it, and highest priority first, so a rule never runs
+	// without the overlapping rules above it (and a device that runs out
+	// of room refuses the lower ones).
 	for tbl := len(snap.Tables) - 1; tbl >= 0; tbl-- {
 		if !tables.has(tbl) {
 			continue
 		}
 		flows := snap.Tables[tbl]
-		for i := len(flows) - 1; i >= 0; i-- {
-			f := flows[i]
+		for _, f := range flows {
 			p, ok := b.placed[f.ID]
 			if !ok || p.Tier == TierSoft || p.Filter == nil {
 				continue
@@ -170,11 +171,25 @@ func lessFilter(a, b *tcflower.Filter) bool {
 func (t *tcTier) wantFlags(b *tcBlock, id uint64, tier Tier) tcflower.Flags {
 	flags := t.tierFlags()
 	if t.policy == PolicyAuto && tier == TierTC {
-		if hw, known := b.inHW[id]; !known || hw {
+		if hw, known := b.inHW[id]; !known || hw || b.twinInHW[id] {
 			flags = tcflower.FlagSkipHW
 		}
 	}
 	return flags
+}
+
+// ruleInHW is, under auto, whether each flow's filters went to hardware:
+// both halves when it has two.
+func (b *tcBlock) ruleInHW() map[uint64]bool {
+	if len(b.twinInHW) == 0 {
+		return b.inHW
+	}
+	out := make(map[uint64]bool, len(b.inHW))
+	for id, hw := range b.inHW {
+		tw, known := b.twinInHW[id]
+		out[id] = hw && (!known || tw)
+	}
+	return out
 }
 
 // installRule installs or replaces f's filter. A plain add may wait in
@@ -304,9 +319,13 @@ func (n *Network) installed(b *tcBlock, f *pipeline.Flow, src *tcflower.Filter, 
 	want.Handle = inst.Handle
 	r.flow, r.filter, r.src = f, want, src
 	r.tier = t.installedTier(want.Flags, inst)
-	if t.policy == PolicyAuto && want.Flags == 0 && !twin {
-		if hw, known := b.inHW[f.ID]; !known || hw != inst.InHW {
-			b.inHW[f.ID] = inst.InHW
+	if t.policy == PolicyAuto && want.Flags == 0 {
+		m := b.inHW
+		if twin {
+			m = b.twinInHW
+		}
+		if hw, known := m[f.ID]; !known || hw != inst.InHW {
+			m[f.ID] = inst.InHW
 			return known || !inst.InHW // placement assumed the earlier answer, or hardware
 		}
 	}

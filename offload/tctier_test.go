@@ -840,9 +840,9 @@ func TestTCBatchedAddsKeepTheInstallOrder(t *testing.T) {
 		}
 		handles[k] = true
 	}
-	want := []call{
-		{1, tcflower.Pref(5)}, {1, tcflower.Pref(30)}, {1, tcflower.Pref(30)},
-		{0, tcflower.Pref(10)}, {0, tcflower.Pref(20)},
+	want := []call{ // last table first, highest priority first
+		{1, tcflower.Pref(30)}, {1, tcflower.Pref(30)}, {1, tcflower.Pref(5)},
+		{0, tcflower.Pref(20)}, {0, tcflower.Pref(10)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("install order (-want +got):\n%s", diff)
