@@ -155,6 +155,7 @@ func (st *placeState) place(s *pipeline.Snapshot, in placeInput, dirty tableSet,
 func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeline.NumTables]Tier, out map[uint64]Placement) (complete bool, tier Tier, gotos tableSet) {
 	latest := TierHW // the latest tier among the flows placed so far in this table
 	tier = TierHW
+	var twins prefIndex
 	for i, f := range flows {
 		if !appliesOn(f, in.port) {
 			delete(out, f.ID) // it may have applied before a modify
@@ -175,9 +176,11 @@ func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier 
 			}
 		}
 		if p.Tier != TierSoft {
-			if g := prefTwin(f, flows[:i], out); g != nil {
+			if g := twins.overlapping(f); g != nil {
 				p = Placement{Tier: TierSoft, Reason: fmt.Sprintf(
 					"shares tc pref %d with the overlapping offloaded rule of priority %d", tcflower.Pref(f.Priority), g.Priority)}
+			} else {
+				twins.add(f)
 			}
 		}
 		out[f.ID] = p
@@ -272,23 +275,81 @@ func shadowing(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placeme
 	return worst
 }
 
-// prefTwin returns an offloaded, overlapping rule placed before f whose tc
-// pref equals f's, or nil: flower does not order filters of one pref, so
-// only one may be offloaded. Rules of one priority share a pref (the
-// pipeline lets the older one win where they overlap, as the fast path
-// does), and so do priorities 65535, 65534 and 65533 (pref 1).
-func prefTwin(f *pipeline.Flow, placed []*pipeline.Flow, out map[uint64]Placement) *pipeline.Flow {
-	pref := tcflower.Pref(f.Priority)
-	for i := len(placed) - 1; i >= 0; i-- {
-		g := placed[i]
-		if tcflower.Pref(g.Priority) != pref {
-			return nil // placed is in priority order: no earlier rule shares it
+// prefIndex holds the offloaded flows of one tc pref placed so far in a
+// table, to find one that overlaps the next flow of that pref: flower does
+// not order filters of one pref, so only one of two overlapping rules may
+// be offloaded. Rules of one priority share a pref (the pipeline lets the
+// older one win where they overlap, as the fast path does), and so do
+// priorities 65535, 65534 and 65533 (pref 1). Flows come in priority
+// order, so a pref's flows come together.
+//
+// Two matches overlap when their keys agree on the bits both masks cover.
+// The flows are grouped by mask, and each group keeps its flows by key
+// under the masks it was asked about, so a table of many rules at one
+// priority (host routes, say) costs a lookup per rule and mask, not a
+// comparison with every earlier rule.
+type prefIndex struct {
+	pref   uint16
+	groups []*maskGroup
+}
+
+type maskGroup struct {
+	mask  pipeline.Key
+	flows []*pipeline.Flow
+	// byCommon maps a mask (the group's and another flow's in common) to
+	// the group's flows by their keys under it.
+	byCommon map[pipeline.Key]map[pipeline.Key]*pipeline.Flow
+}
+
+// overlapping returns the indexed flow of f's pref that overlaps f, or
+// nil. A flow of another pref starts the index over.
+func (x *prefIndex) overlapping(f *pipeline.Flow) *pipeline.Flow {
+	if pref := tcflower.Pref(f.Priority); pref != x.pref {
+		x.pref, x.groups = pref, x.groups[:0]
+		return nil
+	}
+	for _, g := range x.groups {
+		common := f.Match.Mask.And(&g.mask)
+		idx, ok := g.byCommon[common]
+		if !ok {
+			idx = make(map[pipeline.Key]*pipeline.Flow, len(g.flows))
+			for _, h := range g.flows {
+				k := h.Match.Key.And(&common)
+				if idx[k] == nil {
+					idx[k] = h
+				}
+			}
+			g.byCommon[common] = idx
 		}
-		if gp, ok := out[g.ID]; ok && gp.Tier != TierSoft && g.Match.Overlaps(&f.Match) {
-			return g
+		if h := idx[f.Match.Key.And(&common)]; h != nil {
+			return h
 		}
 	}
 	return nil
+}
+
+// add indexes offloaded flow f (of the pref overlapping last looked at).
+func (x *prefIndex) add(f *pipeline.Flow) {
+	if pref := tcflower.Pref(f.Priority); pref != x.pref {
+		x.pref, x.groups = pref, x.groups[:0]
+	}
+	var g *maskGroup
+	for _, c := range x.groups {
+		if c.mask == f.Match.Mask {
+			g = c
+			break
+		}
+	}
+	if g == nil {
+		g = &maskGroup{mask: f.Match.Mask, byCommon: map[pipeline.Key]map[pipeline.Key]*pipeline.Flow{}}
+		x.groups = append(x.groups, g)
+	}
+	g.flows = append(g.flows, f)
+	for common, idx := range g.byCommon {
+		if k := f.Match.Key.And(&common); idx[k] == nil {
+			idx[k] = f
+		}
+	}
 }
 
 // placeEnv answers TableComplete from the placement so far.
