@@ -71,11 +71,16 @@ func (n *Network) CheckPlacement() error {
 	return errors.Join(errs...)
 }
 
-// tierOf is where f runs on b now: the tier of its installed filter, soft
-// when it has none (or one of an older version of the flow).
+// tierOf is where f runs on b now: the tier of its installed filter (the
+// later of its two halves' for a VLAN rule), soft when it has none (or one
+// of an older version of the flow).
 func (b *tcBlock) tierOf(f *pipeline.Flow) Tier {
-	if r := b.rules[f.ID]; r != nil && r.filter != nil && r.flow == f {
-		return r.tier
+	r := b.rules[f.ID]
+	if r == nil || r.filter == nil || r.flow != f {
+		return TierSoft
 	}
-	return TierSoft
+	if tw := b.twins[f.ID]; tw != nil && tw.filter != nil && tw.flow == f {
+		return laterTier(r.tier, tw.tier)
+	}
+	return r.tier
 }
