@@ -36,14 +36,15 @@ type smartNIC struct {
 	logs *observer.ObservedLogs
 }
 
-func newSmartNIC(t *testing.T, id int, policy string) *smartNIC {
+// switchdevReps creates netdevsim device id with vfs VFs in switchdev
+// mode and returns its VF representors, up.
+func switchdevReps(t *testing.T, id, vfs int) []string {
 	t.Helper()
-	vmtest.Require(t)
-	dev := vmtest.NewNetdevsim(t, id, 4)
+	dev := vmtest.NewNetdevsim(t, id, vfs)
 	dev.SetSwitchdev(t)
 	reps := dev.Representors(t)
-	if len(reps) != 4 {
-		t.Fatalf("representors %v, want 4", reps)
+	if len(reps) != vfs {
+		t.Fatalf("representors %v, want %d", reps, vfs)
 	}
 	for _, r := range reps {
 		l, err := netlink.LinkByName(r)
@@ -54,6 +55,13 @@ func newSmartNIC(t *testing.T, id int, policy string) *smartNIC {
 			t.Fatalf("set %s up: %v", r, err)
 		}
 	}
+	return reps
+}
+
+func newSmartNIC(t *testing.T, id int, policy string) *smartNIC {
+	t.Helper()
+	vmtest.Require(t)
+	reps := switchdevReps(t, id, 4)
 	core, logs := observer.New(zap.InfoLevel)
 	n, stop := runNetwork(t, &NetworkConfig{Name: "snic", Ports: reps, Offload: policy}, t.TempDir(), zap.New(core))
 	t.Cleanup(stop)
@@ -356,18 +364,7 @@ func TestSmartNICRestartWithOtherPortsLeavesNothingBehind(t *testing.T) {
 	vmtest.Require(t)
 	vethPair(t, "rsp1", "rsh1")
 	vethPair(t, "rsp2", "rsh2")
-	dev := vmtest.NewNetdevsim(t, 44, 2)
-	dev.SetSwitchdev(t)
-	reps := dev.Representors(t)
-	for _, r := range reps {
-		l, err := netlink.LinkByName(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := netlink.LinkSetUp(l); err != nil {
-			t.Fatal(err)
-		}
-	}
+	reps := switchdevReps(t, 44, 2)
 	dir := t.TempDir()
 	run := func(policy string, ports ...string) *daemon {
 		cfg := &Config{RunDir: dir, StatePath: filepath.Join(dir, "state.db"),

@@ -384,21 +384,7 @@ func TestTCTierPlacementMovesKeepCountersMonotonic(t *testing.T) {
 
 func TestTCTierNetdevsimRefusalFallsBackToSoft(t *testing.T) {
 	vmtest.Require(t)
-	dev := vmtest.NewNetdevsim(t, 20, 2)
-	dev.SetSwitchdev(t)
-	reps := dev.Representors(t)
-	if len(reps) != 2 {
-		t.Fatalf("representors %v, want 2", reps)
-	}
-	for _, r := range reps {
-		l, err := netlink.LinkByName(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := netlink.LinkSetUp(l); err != nil {
-			t.Fatalf("set %s up: %v", r, err)
-		}
-	}
+	reps := switchdevReps(t, 20, 2)
 	// The simulated SmartNIC takes this rule; with no room it refuses it.
 	vmtest.SetSmartNICCapacity(t, 0)
 	n, _ := startNetwork(t, &NetworkConfig{Name: "nsim", Ports: reps, Offload: "hw"})
