@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // Installed is what the kernel reports about one installed filter.
@@ -22,10 +23,6 @@ type Installed struct {
 	// InHWCount is the number of devices executing the filter.
 	InHWCount uint32
 }
-
-// maxDumpTries bounds how many times Dump starts over after the kernel
-// marked a dump inconsistent.
-const maxDumpTries = 5
 
 // Handle is a netlink socket for tc requests. It is safe for concurrent
 // use: requests are serialized, one request and its replies at a time.
@@ -111,32 +108,15 @@ func (h *Handle) request(op string, typ netlink.HeaderType, flags netlink.Header
 }
 
 // dump runs a dump request and returns its messages, starting over when the
-// kernel flags the dump inconsistent.
+// kernel flags the dump inconsistent (rtnetlink.Dump).
 func (h *Handle) dump(op string, typ netlink.HeaderType, body []byte) ([]netlink.Message, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for try := 0; try < maxDumpTries; try++ {
-		msgs, err := h.conn.Execute(netlink.Message{
-			Header: netlink.Header{Type: typ, Flags: netlink.Request | netlink.Dump},
-			Data:   body,
-		})
-		if err != nil {
-			return nil, opError(op, err)
-		}
-		if !interrupted(msgs) {
-			return msgs, nil
-		}
+	msgs, err := rtnetlink.Dump(h.conn, typ, body)
+	if err != nil {
+		return nil, opError(op, err)
 	}
-	return nil, fmt.Errorf("%s: %w (%d tries)", op, ErrDumpInterrupted, maxDumpTries)
-}
-
-func interrupted(msgs []netlink.Message) bool {
-	for _, m := range msgs {
-		if m.Header.Flags&netlink.DumpInterrupted != 0 {
-			return true
-		}
-	}
-	return false
+	return msgs, nil
 }
 
 // blockMsg addresses a shared block: tcm_ifindex TCM_IFINDEX_MAGIC_BLOCK and

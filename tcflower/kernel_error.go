@@ -6,6 +6,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // Error is the kernel's refusal of one tc request: the operation, the errno
@@ -28,8 +30,10 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Errno }
 
 // ErrDumpInterrupted is returned by Dump when the kernel kept marking the
-// dump inconsistent (NLM_F_DUMP_INTR) through every retry.
-var ErrDumpInterrupted = errors.New("tc dump interrupted by concurrent changes")
+// dump inconsistent (NLM_F_DUMP_INTR) through every retry. It is
+// rtnetlink.ErrDumpInterrupted, the one sentinel of the dump loop tcflower
+// and vepa share.
+var ErrDumpInterrupted = rtnetlink.ErrDumpInterrupted
 
 // opError turns a netlink error into an *Error carrying op, or wraps it with
 // op when it holds no errno.

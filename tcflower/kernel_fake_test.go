@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // The tests in this file run the Handle against nltest fakes that answer
@@ -334,7 +335,7 @@ func TestDumpRetriesWhenInterrupted(t *testing.T) {
 	}{
 		{"clean", 0, 1, nil},
 		{"twice", 2, 3, nil},
-		{"always", 100, maxDumpTries, ErrDumpInterrupted},
+		{"always", 100, rtnetlink.MaxDumpTries, ErrDumpInterrupted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tries := 0

@@ -1,7 +1,6 @@
 package vepa
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
@@ -10,15 +9,9 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 	"github.com/nicflow/nicflow/vepa/internal/rtnl"
 )
-
-// maxDumpTries bounds how many times a bridge dump starts over after the
-// kernel marked it inconsistent (NLM_F_DUMP_INTR).
-const maxDumpTries = 5
-
-// errDumpInterrupted is returned when every try of a dump was interrupted.
-var errDumpInterrupted = errors.New("bridge dump interrupted by concurrent changes")
 
 // Handle talks rtnetlink in one network namespace, fixed when it is opened:
 // the bridge family (embedded bridge mode, hairpin) over its own socket and
@@ -109,45 +102,25 @@ func (h *Handle) setLink(body []byte) error {
 }
 
 // dump runs the bridge-family link dump and decodes every message,
-// starting over when the kernel flags the dump inconsistent.
+// starting over when the kernel flags the dump inconsistent
+// (rtnetlink.Dump).
 func (h *Handle) dump() ([]rtnl.Link, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for try := 0; try < maxDumpTries; try++ {
-		msgs, err := h.conn.Execute(netlink.Message{
-			Header: netlink.Header{
-				Type:  rtnl.RTMGetLink,
-				Flags: netlink.Request | netlink.Dump,
-			},
-			Data: rtnl.Dump(),
-		})
+	msgs, err := rtnetlink.Dump(h.conn, rtnl.RTMGetLink, rtnl.Dump())
+	h.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("dump bridge links: %w", err)
+	}
+	links := make([]rtnl.Link, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Header.Type != rtnl.RTMNewLink {
+			continue
+		}
+		l, err := rtnl.ParseLink(m.Data)
 		if err != nil {
 			return nil, fmt.Errorf("dump bridge links: %w", err)
 		}
-		if interrupted(msgs) {
-			continue
-		}
-		links := make([]rtnl.Link, 0, len(msgs))
-		for _, m := range msgs {
-			if m.Header.Type != rtnl.RTMNewLink {
-				continue
-			}
-			l, err := rtnl.ParseLink(m.Data)
-			if err != nil {
-				return nil, fmt.Errorf("dump bridge links: %w", err)
-			}
-			links = append(links, l)
-		}
-		return links, nil
+		links = append(links, l)
 	}
-	return nil, fmt.Errorf("dump bridge links: %w (%d tries)", errDumpInterrupted, maxDumpTries)
-}
-
-func interrupted(msgs []netlink.Message) bool {
-	for _, m := range msgs {
-		if m.Header.Flags&netlink.DumpInterrupted != 0 {
-			return true
-		}
-	}
-	return false
+	return links, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mdlayher/netlink/nltest"
 	"golang.org/x/sys/unix"
 
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 	"github.com/nicflow/nicflow/vepa/internal/rtnl"
 )
 
@@ -261,6 +262,51 @@ func testHandleOnRecordedReplies(t *testing.T, file string) {
 	}
 	if _, err := h.BridgeMode("nosuch"); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("BridgeMode(nosuch) error = %v, want ENODEV", err)
+	}
+}
+
+// TestDumpInterrupted replays the recorded dump flagged NLM_F_DUMP_INTR:
+// the handle starts over (the shared rtnetlink.Dump) and, when every try is
+// interrupted, fails with the one sentinel tcflower's Dump returns too.
+func TestDumpInterrupted(t *testing.T) {
+	file := kernelReplyFiles(t)[0]
+	for _, tc := range []struct {
+		name        string
+		interrupted int
+		wantErr     error
+	}{
+		{"once", 1, nil},
+		{"always", 100, rtnetlink.ErrDumpInterrupted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			replies := replay(t, readKernelReplies(t, file))
+			tries := 0
+			h := &Handle{conn: nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+				msgs, err := replies(reqs)
+				if reqs[0].Header.Flags&netlink.Dump == 0 || err != nil {
+					return msgs, err
+				}
+				tries++
+				if tries <= tc.interrupted {
+					for i := range msgs {
+						msgs[i].Header.Flags |= netlink.DumpInterrupted
+					}
+				}
+				return msgs, nil
+			})}
+			h.index = func(string) (int32, error) { return recPort0, nil }
+			t.Cleanup(func() { _ = h.Close() })
+			on, err := h.Hairpin("vprp0")
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Hairpin error = %v, want %v", err, tc.wantErr)
+			}
+			if want := min(tc.interrupted+1, rtnetlink.MaxDumpTries); tries != want {
+				t.Errorf("dumped %d times, want %d", tries, want)
+			}
+			if tc.wantErr == nil && !on {
+				t.Error("Hairpin(vprp0) = false after the retry, want true")
+			}
+		})
 	}
 }
 
