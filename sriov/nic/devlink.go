@@ -1,11 +1,9 @@
 package nic
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/nicflow/nicflow/sriov/internal/devlink"
 )
 
 // DevlinkReader reads devlink state of a device. Devlink is the
@@ -18,26 +16,28 @@ type DevlinkReader interface {
 	EswitchMode(bus, device string) (string, error)
 }
 
-// Devlink reads devlink over generic netlink (github.com/vishvananda/netlink)
-// in the network namespace of the calling thread. The zero value is ready
-// to use.
+// Devlink reads devlink over generic netlink with the sriov tree's one
+// devlink client (sriov/internal/devlink, also used by sriov/vf), in the
+// network namespace of the calling thread. Each call opens and closes its
+// own connection. The zero value is ready to use.
 type Devlink struct{}
 
 var _ DevlinkReader = Devlink{}
 
 // EswitchMode implements DevlinkReader.
 func (Devlink) EswitchMode(bus, device string) (string, error) {
-	dev, err := netlink.DevLinkGetDeviceByName(bus, device)
-	if err != nil {
-		// ENODEV: no devlink instance; ENOENT: no devlink family.
-		if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
-			return "", fmt.Errorf("devlink %s/%s: %w (%w)", bus, device, ErrNotSupported, err)
-		}
-		return "", fmt.Errorf("devlink get %s/%s: %w", bus, device, err)
+	h := devlink.Handle{Bus: bus, Dev: device}
+	var mode string
+	err := devlink.Do(func(c *devlink.Conn) error {
+		var err error
+		mode, err = c.EswitchMode(h)
+		return err
+	})
+	switch {
+	case devlink.IsNotSupported(err):
+		return "", fmt.Errorf("devlink %s: %w (%w)", h, ErrNotSupported, err)
+	case err != nil:
+		return "", fmt.Errorf("devlink %s: %w", h, err)
 	}
-	// The library leaves the mode empty when the eswitch get fails.
-	if dev.Attrs.Eswitch.Mode == "" {
-		return "", fmt.Errorf("devlink eswitch of %s/%s: %w", bus, device, ErrNotSupported)
-	}
-	return dev.Attrs.Eswitch.Mode, nil
+	return mode, nil
 }

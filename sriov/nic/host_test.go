@@ -92,3 +92,13 @@ func TestEthtoolHost(t *testing.T) {
 		t.Errorf("Features of a missing netdev = %v, want a (not 'not supported') error", err)
 	}
 }
+
+// TestDevlinkHost asks the host's devlink (the shared sriov/internal/devlink
+// client) for a device that does not exist: "not supported", so discovery
+// leaves the mode empty without a note. The VM test reads real modes.
+func TestDevlinkHost(t *testing.T) {
+	_, err := Devlink{}.EswitchMode("pci", "0000:ff:1f.7")
+	if !errors.Is(err, ErrNotSupported) {
+		t.Errorf("EswitchMode of a missing device = %v, want ErrNotSupported", err)
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/nicflow/nicflow/sriov/vf/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/internal/devlink"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nicflow/nicflow/sriov/vf/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/internal/devlink"
 )
 
 // sysfs reads and writes the SR-IOV files of PF netdevs under a sysfs root.

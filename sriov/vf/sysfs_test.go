@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nicflow/nicflow/sriov/vf/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/internal/devlink"
 )
 
 // fixture builds a sysfs tree with a PCI PF eth0 (2 VFs, VF 0 bound to

@@ -1,14 +1,19 @@
-// Package devlink is the small part of the devlink generic netlink family
-// that VF orchestration needs: eswitch mode get/set, the port list (with
-// each VF port's VF number and netdev) and rate leaf get/set
+// Package devlink is the one devlink client of the sriov tree: the small
+// part of the devlink generic netlink family that NIC discovery (sriov/nic)
+// and VF orchestration (sriov/vf) need: eswitch mode get/set, the port list
+// (flavour, PF and VF numbers, netdev of each port) and rate leaf get/set
 // (DEVLINK_CMD_RATE_*, which github.com/vishvananda/netlink does not cover).
-// Kernel refusals come back as *netlink.OpError carrying the extended-ack
-// message.
+// It is built on github.com/mdlayher/genetlink and netlink's
+// AttributeEncoder/AttributeDecoder. Kernel refusals come back as
+// *netlink.OpError carrying the extended-ack message.
+//
+// It imports nothing of nicflow and must not: it is kernel glue.
 package devlink
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -54,6 +59,25 @@ func Dial() (*Conn, error) {
 		return nil, fmt.Errorf("dial generic netlink: %w", err)
 	}
 	return newConn(c)
+}
+
+// Do dials a connection, runs f on it and closes it: for callers that ask
+// devlink once in a while (NIC discovery) rather than keep a Conn.
+func Do(f func(*Conn) error) error {
+	c, err := Dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(c)
+}
+
+// IsNotSupported reports whether err means devlink cannot answer for the
+// device at all: the kernel has no devlink family, there is no such devlink
+// instance (ENODEV), or the instance has no eswitch (EOPNOTSUPP).
+func IsNotSupported(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOENT) ||
+		errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP)
 }
 
 // newConn resolves the devlink family on c (tests pass a genltest conn).

@@ -195,3 +195,20 @@ func TestRate(t *testing.T) {
 		t.Errorf("SetRate on a missing leaf: err = %v, want ENODEV naming netdevsim/netdevsim40/7", err)
 	}
 }
+
+// TestNotSupported: the kernel's answers for a missing instance (ENODEV)
+// and a device without eswitch ops (EOPNOTSUPP) are "not supported"; other
+// errors are not.
+func TestNotSupported(t *testing.T) {
+	k := &fakeKernel{rates: map[uint32]Rate{}}
+	c := k.dial(t)
+	if _, err := c.Rate(nsim, 1); !IsNotSupported(err) { // ENODEV from the fake
+		t.Errorf("IsNotSupported(%v) = false, want true", err)
+	}
+	if _, err := c.execute(unix.DEVLINK_CMD_TRAP_GET, 0, nil); !IsNotSupported(err) { // EOPNOTSUPP
+		t.Errorf("IsNotSupported(%v) = false, want true", err)
+	}
+	if IsNotSupported(errors.New("devlink: permission denied")) || IsNotSupported(nil) {
+		t.Error("IsNotSupported is true for an unrelated error or nil")
+	}
+}
