@@ -56,12 +56,3 @@ const (
 	IFLABrportCost     = 3 // IFLA_BRPORT_COST: u32
 	IFLABrportMode     = 4 // IFLA_BRPORT_MODE: u8, 1 = hairpin (reflective relay)
 )
-
-// Attribute type flags (include/uapi/linux/netlink.h).
-const (
-	FlagNested = 0x8000 // NLA_F_NESTED
-	typeMask   = 0x3fff // clears NLA_F_NESTED and NLA_F_NET_BYTEORDER
-)
-
-// IfInfoMsgLen is sizeof(struct ifinfomsg).
-const IfInfoMsgLen = 16

@@ -1,6 +1,12 @@
 package rtnl
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
+)
 
 // Link is one RTM_NEWLINK message of a bridge-family dump. The kernel sends
 // a device up to twice: once from its bridge master when it is a bridge
@@ -34,10 +40,19 @@ type Port struct {
 	Hairpin bool  // IFLA_BRPORT_MODE == 1
 }
 
+// The names of the attributes whose decoding can fail, for errors: those
+// of the message, of IFLA_AF_SPEC and of IFLA_PROTINFO.
+var (
+	linkAttrNames   = map[uint16]string{IFLAMaster: "IFLA_MASTER", IFLAAfSpec: "IFLA_AF_SPEC", IFLAProtinfo: "IFLA_PROTINFO"}
+	afSpecAttrNames = map[uint16]string{IFLABridgeFlags: "IFLA_BRIDGE_FLAGS", IFLABridgeMode: "IFLA_BRIDGE_MODE"}
+	brportAttrNames = map[uint16]string{IFLABrportState: "IFLA_BRPORT_STATE", IFLABrportMode: "IFLA_BRPORT_MODE"}
+)
+
 // ParseLink decodes the body of one RTM_NEWLINK message (struct ifinfomsg
-// and attributes) of family AF_BRIDGE.
+// and attributes) of family AF_BRIDGE. A truncated message or an attribute
+// of the wrong size is an error, not a silent cut.
 func ParseLink(b []byte) (Link, error) {
-	hdr, err := parseIfInfoMsg(b)
+	hdr, attrs, err := rtnetlink.ParseIfInfoMsg(b)
 	if err != nil {
 		return Link{}, err
 	}
@@ -45,80 +60,66 @@ func ParseLink(b []byte) (Link, error) {
 		return Link{}, fmt.Errorf("link message of family %d, want AF_BRIDGE (%d)", hdr.Family, AFBridge)
 	}
 	l := Link{Index: hdr.Index}
-	attrs, err := parseAttrs(b[IfInfoMsgLen:])
+	err = decodeAttrs(attrs, linkAttrNames, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case IFLAIfname:
+			l.Name = ad.String()
+		case IFLAMaster:
+			l.Master = ad.Int32()
+		case IFLAAfSpec:
+			ad.Nested(l.decodeAfSpec)
+		case IFLAProtinfo:
+			l.Port = &Port{}
+			ad.Nested(l.Port.decode)
+		}
+	})
 	if err != nil {
 		return Link{}, fmt.Errorf("link %d: %w", hdr.Index, err)
-	}
-	for _, a := range attrs {
-		switch a.Type {
-		case IFLAIfname:
-			l.Name = getString(a)
-		case IFLAMaster:
-			v, err := getU32(a)
-			if err != nil {
-				return Link{}, fmt.Errorf("link %d: IFLA_MASTER: %w", hdr.Index, err)
-			}
-			l.Master = int32(v)
-		case IFLAAfSpec:
-			if err := l.parseAfSpec(a.Data); err != nil {
-				return Link{}, fmt.Errorf("link %d: IFLA_AF_SPEC: %w", hdr.Index, err)
-			}
-		case IFLAProtinfo:
-			p, err := parsePort(a.Data)
-			if err != nil {
-				return Link{}, fmt.Errorf("link %d: IFLA_PROTINFO: %w", hdr.Index, err)
-			}
-			l.Port = &p
-		}
 	}
 	return l, nil
 }
 
-func (l *Link) parseAfSpec(b []byte) error {
-	attrs, err := parseAttrs(b)
+func (l *Link) decodeAfSpec(ad *netlink.AttributeDecoder) error {
+	return decodeNested(ad, afSpecAttrNames, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case IFLABridgeFlags:
+			l.BridgeFlags = ad.Uint16()
+		case IFLABridgeMode:
+			l.Mode, l.HasMode = ad.Uint16(), true
+		}
+	})
+}
+
+func (p *Port) decode(ad *netlink.AttributeDecoder) error {
+	return decodeNested(ad, brportAttrNames, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case IFLABrportState:
+			p.State = ad.Uint8()
+		case IFLABrportMode:
+			p.Hairpin = ad.Uint8() != 0
+		}
+	})
+}
+
+// decodeAttrs calls fn on each attribute of b; the first error names the
+// attribute it came from (names, by type).
+func decodeAttrs(b []byte, names map[uint16]string, fn func(ad *netlink.AttributeDecoder)) error {
+	ad, err := netlink.NewAttributeDecoder(b)
 	if err != nil {
 		return err
 	}
-	for _, a := range attrs {
-		switch a.Type {
-		case IFLABridgeFlags:
-			v, err := getU16(a)
-			if err != nil {
-				return fmt.Errorf("IFLA_BRIDGE_FLAGS: %w", err)
-			}
-			l.BridgeFlags = v
-		case IFLABridgeMode:
-			v, err := getU16(a)
-			if err != nil {
-				return fmt.Errorf("IFLA_BRIDGE_MODE: %w", err)
-			}
-			l.Mode, l.HasMode = v, true
-		}
-	}
-	return nil
+	return decodeNested(ad, names, fn)
 }
 
-func parsePort(b []byte) (Port, error) {
-	attrs, err := parseAttrs(b)
-	if err != nil {
-		return Port{}, err
-	}
-	var p Port
-	for _, a := range attrs {
-		switch a.Type {
-		case IFLABrportState:
-			v, err := getU8(a)
-			if err != nil {
-				return Port{}, fmt.Errorf("IFLA_BRPORT_STATE: %w", err)
+func decodeNested(ad *netlink.AttributeDecoder, names map[uint16]string, fn func(ad *netlink.AttributeDecoder)) error {
+	for ad.Next() {
+		fn(ad)
+		if err := ad.Err(); err != nil {
+			if name, ok := names[ad.Type()]; ok {
+				return fmt.Errorf("%s: %w", name, err)
 			}
-			p.State = v
-		case IFLABrportMode:
-			v, err := getU8(a)
-			if err != nil {
-				return Port{}, fmt.Errorf("IFLA_BRPORT_MODE: %w", err)
-			}
-			p.Hairpin = v != 0
+			return err
 		}
 	}
-	return p, nil
+	return ad.Err()
 }

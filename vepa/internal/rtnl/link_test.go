@@ -86,7 +86,7 @@ func TestParseLinkErrors(t *testing.T) {
 	}{
 		{"short header", "0700", "ifinfomsg: 2 bytes"},
 		{"wrong family", "00000100" + "05000000" + "00000000" + "00000000", "family 0"},
-		{"attribute runs past the end", full[:len(full)-8], "out of range"},
+		{"attribute runs past the end", full[:len(full)-8], "length too short or too large"},
 		{"short IFLA_BRIDGE_MODE", "07000100" + "05000000" + "00000000" + "00000000" +
 			"0c00" + "1a00" + "0500" + "0100" + "01000000", "IFLA_BRIDGE_MODE"},
 		{"short IFLA_MASTER", "07000100" + "05000000" + "00000000" + "00000000" +

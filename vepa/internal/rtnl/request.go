@@ -1,5 +1,13 @@
 package rtnl
 
+import (
+	"fmt"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
+)
+
 // SetBridgeMode returns the body of the RTM_SETLINK request that sets the
 // embedded bridge mode (BridgeModeVEB or BridgeModeVEPA) of device index,
 // handled by the device's own driver (ndo_bridge_setlink). It is what
@@ -15,12 +23,14 @@ package rtnl
 //
 // Send it with NLM_F_REQUEST|NLM_F_ACK.
 func SetBridgeMode(index int32, mode uint16) []byte {
-	b := IfInfoMsg{Family: AFBridge, Index: index}.append(nil)
-	b = appendAttr(b, IFLAProtinfo|FlagNested, nil)
-	return appendAttr(b, IFLAAfSpec, nest(
-		appendAttr(nil, IFLABridgeFlags, u16(BridgeFlagsSelf)),
-		appendAttr(nil, IFLABridgeMode, u16(mode)),
-	))
+	return linkMsg(index, func(ae *netlink.AttributeEncoder) {
+		ae.Nested(IFLAProtinfo, func(*netlink.AttributeEncoder) error { return nil })
+		rtnetlink.Nest(ae, IFLAAfSpec, func(ae *netlink.AttributeEncoder) error {
+			ae.Uint16(IFLABridgeFlags, BridgeFlagsSelf)
+			ae.Uint16(IFLABridgeMode, mode)
+			return nil
+		})
+	})
 }
 
 // SetHairpin returns the body of the RTM_SETLINK request that turns the
@@ -35,8 +45,12 @@ func SetHairpin(index int32, on bool) []byte {
 	if on {
 		v = 1
 	}
-	b := IfInfoMsg{Family: AFBridge, Index: index}.append(nil)
-	return appendAttr(b, IFLAProtinfo|FlagNested, appendAttr(nil, IFLABrportMode, u8(v)))
+	return linkMsg(index, func(ae *netlink.AttributeEncoder) {
+		ae.Nested(IFLAProtinfo, func(ae *netlink.AttributeEncoder) error {
+			ae.Uint8(IFLABrportMode, v)
+			return nil
+		})
+	})
 }
 
 // Dump returns the body of the RTM_GETLINK dump request of the bridge
@@ -47,6 +61,22 @@ func SetHairpin(index int32, on bool) []byte {
 //	ifinfomsg{family AF_BRIDGE}
 //	IFLA_EXT_MASK u32 RTEXT_FILTER_BRVLAN
 func Dump() []byte {
-	b := IfInfoMsg{Family: AFBridge}.append(nil)
-	return appendAttr(b, IFLAExtMask, u32(RTEXTFilterBrVLAN))
+	return linkMsg(0, func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(IFLAExtMask, RTEXTFilterBrVLAN)
+	})
+}
+
+// linkMsg returns an AF_BRIDGE ifinfomsg for device index followed by the
+// attributes fn encodes. They are a few fixed-size attributes, which
+// cannot fail to encode: an error is a bug, and panics.
+func linkMsg(index int32, fn func(ae *netlink.AttributeEncoder)) []byte {
+	hdr := rtnetlink.IfInfoMsg{Family: AFBridge, Index: index}.Append(nil)
+	b, err := rtnetlink.AppendAttributes(hdr, func(ae *netlink.AttributeEncoder) error {
+		fn(ae)
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("rtnl: encode a bridge link request: %v", err))
+	}
+	return b
 }
