@@ -67,7 +67,8 @@ type manager struct {
 	nets map[string]*managedNet
 }
 
-// managedNet is one network of the manager.
+// managedNet is one network of the manager. Its fields change only while
+// opMu is held, and under mu too: a change holds both, a reader either.
 type managedNet struct {
 	// spec is the network's spec, DatapathID the one in use once it ran.
 	spec    rest.NetworkSpec
@@ -548,9 +549,9 @@ func (m *manager) Update(name string, spec rest.NetworkSpec) (rest.Network, erro
 	if modeChanged(old, spec) {
 		m.stopQuietly(mn) // a network that is not running, without vNICs
 	}
-	mn.spec = spec
+	m.setSpec(mn, spec)
 	if err := m.launch(mn); err != nil {
-		mn.spec = old
+		m.setSpec(mn, old)
 		if rerr := m.launch(mn); rerr != nil {
 			m.mu.Lock()
 			mn.err = rerr
@@ -639,6 +640,14 @@ func vnicIDs(vs []store.VNIC) string {
 	return strings.Join(ids, ", ")
 }
 
+// setSpec replaces mn's spec. Callers hold opMu; readers (describe) hold
+// only mu, so the write takes it too.
+func (m *manager) setSpec(mn *managedNet, spec rest.NetworkSpec) {
+	m.mu.Lock()
+	mn.spec = spec
+	m.mu.Unlock()
+}
+
 // Networks describes every network, sorted by name.
 func (m *manager) Networks() []rest.Network {
 	m.mu.Lock()
@@ -647,11 +656,11 @@ func (m *manager) Networks() []rest.Network {
 		nets = append(nets, mn)
 	}
 	m.mu.Unlock()
-	sort.Slice(nets, func(i, j int) bool { return nets[i].spec.Name < nets[j].spec.Name })
 	out := make([]rest.Network, len(nets))
 	for i, mn := range nets {
 		out[i] = m.describe(mn)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 

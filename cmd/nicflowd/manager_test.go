@@ -417,3 +417,45 @@ func TestControllerStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsDuringUpdate reads the networks (as concurrent REST GETs do)
+// while updates restart one: under -race, a spec written without the
+// lock the readers take is reported.
+func TestReadsDuringUpdate(t *testing.T) {
+	d := newTestDaemon(t, newFakeLinks("eth1"), nil)
+	spec := rest.NetworkSpec{Name: "blue", Offload: "off", Ports: []string{"eth1"}}
+	if _, err := d.create(spec); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, n := range d.m.Networks() {
+					if n.Name != "blue" {
+						t.Errorf("network %q, want blue", n.Name)
+					}
+				}
+				if _, err := d.m.Network("blue"); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range 20 {
+		spec.FailMode = []string{"secure", "standalone"}[i%2]
+		if _, err := d.update(spec); err != nil {
+			t.Errorf("update %d: %v", i, err)
+		}
+	}
+	close(done)
+	wg.Wait()
+}
