@@ -11,9 +11,11 @@
 //
 //	{"error": "vlan: 4096 is out of range 0-4094", "field": "vlan"}
 //
-// The Backend is the daemon: it is defined here, by its consumer, and
-// reports failures with *Error or by wrapping ErrNotFound, ErrConflict,
-// ErrInvalid or ErrUnavailable, which set the HTTP status.
+// The Backend is the daemon's network manager (offload/manager): it is
+// defined here, by its consumer, with the types it takes and returns, and
+// reports failures with a kind (*Error, or wrapping ErrNotFound,
+// ErrConflict, ErrInvalid, ErrUnavailable or ErrRefused); the server alone
+// maps kinds to HTTP statuses.
 //
 // Server is safe for concurrent use; the Backend must be too.
 package rest

@@ -28,8 +28,12 @@ func TestBackendErrorsSetTheStatus(t *testing.T) {
 		{"invalid", fmt.Errorf("%w: too many networks", rest.ErrInvalid), 400, "list networks: invalid request: too many networks", ""},
 		{"unavailable", fmt.Errorf("store closed: %w", rest.ErrUnavailable), 503, "list networks: store closed: service unavailable", ""},
 		{"typed", fmt.Errorf("load: %w", rest.Invalid("uplink", "ens9 has no SR-IOV")), 400, "list networks: load: uplink: ens9 has no SR-IOV", "uplink"},
-		{"typed status", &rest.Error{Status: http.StatusInsufficientStorage, Msg: "no VF left"}, 507, "list networks: no VF left", ""},
-		{"typed without status", &rest.Error{Field: "x", Msg: "odd"}, 500, "list networks: x: odd", "x"},
+		{"refused", rest.Refused("max_tx_rate", errors.New("set VF 0 rate: invalid argument")), http.StatusUnprocessableEntity,
+			"list networks: max_tx_rate: set VF 0 rate: invalid argument", "max_tx_rate"},
+		{"unavailable with a field", rest.Unavailable("mode", "no SR-IOV access"), 503, "list networks: mode: no SR-IOV access", "mode"},
+		{"typed without kind", &rest.Error{Field: "x", Msg: "odd"}, 500, "list networks: x: odd", "x"},
+		{"typed without kind around a kind", &rest.Error{Msg: "odd", Err: rest.ErrConflict}, 409, "list networks: odd", ""},
+		{"outer kind wins", rest.Conflict("id", fmt.Sprintf("in use: %v", rest.NotFound("vf", "gone"))), 409, "list networks: id: in use: vf: gone", "id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,7 +59,8 @@ func TestErrorIsSentinel(t *testing.T) {
 		{rest.Invalid("vlan", "x"), rest.ErrInvalid},
 		{rest.NotFound("network", "x"), rest.ErrNotFound},
 		{fmt.Errorf("wrapped: %w", rest.Conflict("id", "x")), rest.ErrConflict},
-		{&rest.Error{Status: 503}, rest.ErrUnavailable},
+		{&rest.Error{Kind: rest.ErrUnavailable}, rest.ErrUnavailable},
+		{rest.Refused("mode", errors.New("EOPNOTSUPP")), rest.ErrRefused},
 	}
 	for _, tt := range tests {
 		if !errors.Is(tt.err, tt.want) {
@@ -66,6 +71,13 @@ func TestErrorIsSentinel(t *testing.T) {
 		}
 	}
 	if errors.Is(rest.Invalid("x", "y"), rest.ErrNotFound) {
-		t.Error("a 400 error matches ErrNotFound")
+		t.Error("an invalid error matches ErrNotFound")
+	}
+	if errors.Is(&rest.Error{Msg: "no kind"}, nil) {
+		t.Error("an error without a kind matches nil")
+	}
+	cause := errors.New("the kernel's words")
+	if err := rest.Refused("mtu", cause); !errors.Is(err, cause) || err.Error() != "mtu: the kernel's words" {
+		t.Errorf("Refused(mtu, cause) = %q, want the cause's words, and errors.Is the cause", err)
 	}
 }

@@ -50,7 +50,7 @@ func decodeError(err error) error {
 		}
 		return Invalid(typeErr.Field, fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
 	case errors.As(err, &sizeErr):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", sizeErr.Limit)}
+		return &Error{Kind: errTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", sizeErr.Limit)}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)

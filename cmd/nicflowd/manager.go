@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -682,7 +681,7 @@ func (m *manager) runningNet(name string) (*network, error) {
 		return nil, rest.NotFound("name", "no network "+name)
 	}
 	if mn.run == nil {
-		return nil, &rest.Error{Status: http.StatusServiceUnavailable, Msg: fmt.Sprintf("network %s is not running: %v", name, mn.err)}
+		return nil, rest.Unavailable("", fmt.Sprintf("network %s is not running: %v", name, mn.err))
 	}
 	return mn.run, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,16 +108,16 @@ func (d *testDaemon) ports(name string) []string {
 	return out
 }
 
-// wantAPIError checks that err is a *rest.Error with status and field.
-func wantAPIError(t *testing.T, what string, err error, status int, field string) {
+// wantAPIError checks that err is a *rest.Error of kind naming field.
+func wantAPIError(t *testing.T, what string, err error, kind error, field string) {
 	t.Helper()
 	var e *rest.Error
 	if !errors.As(err, &e) {
-		t.Errorf("%s: err = %v, want a %d error naming %q", what, err, status, field)
+		t.Errorf("%s: err = %v, want a %q error naming %q", what, err, kind, field)
 		return
 	}
-	if e.Status != status || e.Field != field {
-		t.Errorf("%s: status %d field %q (%v), want %d %q", what, e.Status, e.Field, err, status, field)
+	if e.Kind != kind || e.Field != field {
+		t.Errorf("%s: kind %q field %q (%v), want %q %q", what, e.Kind, e.Field, err, kind, field)
 	}
 }
 
@@ -155,17 +154,17 @@ func TestHostNetworkVNICsAndRestart(t *testing.T) {
 	}
 	before := d.links.names()
 	_, _, err = d.attach(rest.VNICSpec{ID: "vm1", Network: "blue", MAC: "02:00:00:00:00:09"})
-	wantAPIError(t, "attach vm1 with another MAC", err, http.StatusConflict, "id")
+	wantAPIError(t, "attach vm1 with another MAC", err, rest.ErrConflict, "id")
 	_, _, err = d.attach(rest.VNICSpec{ID: "vm3", Network: "red"})
-	wantAPIError(t, "attach to an unknown network", err, http.StatusNotFound, "network")
+	wantAPIError(t, "attach to an unknown network", err, rest.ErrNotFound, "network")
 	_, _, err = d.attach(rest.VNICSpec{ID: "vm3", Network: "blue", VLAN: 10})
-	wantAPIError(t, "attach a host vNIC with a VLAN", err, http.StatusBadRequest, "vlan")
+	wantAPIError(t, "attach a host vNIC with a VLAN", err, rest.ErrInvalid, "vlan")
 	if diff := cmp.Diff(before, d.links.names()); diff != "" {
 		t.Errorf("refused attaches changed the links (-want +got):\n%s", diff)
 	}
-	wantAPIError(t, "delete with vNICs", d.m.Delete("blue"), http.StatusConflict, "name")
+	wantAPIError(t, "delete with vNICs", d.m.Delete("blue"), rest.ErrConflict, "name")
 	_, err = d.m.Update("blue", rest.NetworkSpec{Name: "blue", Mode: "host", FailMode: "secure", Offload: "off"})
-	wantAPIError(t, "drop a port with vNICs attached", err, http.StatusConflict, "ports")
+	wantAPIError(t, "drop a port with vNICs attached", err, rest.ErrConflict, "ports")
 
 	// A restart brings the network back with its vNICs on the same ports.
 	d.restart()
@@ -219,17 +218,17 @@ func TestConfigNetworksAreReadOnly(t *testing.T) {
 	if err := d.m.startConfig(nc); err != nil {
 		t.Fatal(err)
 	}
-	wantAPIError(t, "delete", d.m.Delete("nf0"), http.StatusConflict, "name")
+	wantAPIError(t, "delete", d.m.Delete("nf0"), rest.ErrConflict, "name")
 	_, err := d.m.Update("nf0", rest.NetworkSpec{Name: "nf0", Mode: "host", FailMode: "secure", Offload: "off"})
-	wantAPIError(t, "update", err, http.StatusConflict, "name")
+	wantAPIError(t, "update", err, rest.ErrConflict, "name")
 	_, err = d.create(rest.NetworkSpec{Name: "nf0", Offload: "off"})
-	wantAPIError(t, "create with a configuration network's name", err, http.StatusConflict, "name")
+	wantAPIError(t, "create with a configuration network's name", err, rest.ErrConflict, "name")
 	_, err = d.create(rest.NetworkSpec{Name: "other", Offload: "off", Ports: []string{"eth1"}})
-	wantAPIError(t, "create with a port of another network", err, http.StatusConflict, "ports[0]")
+	wantAPIError(t, "create with a port of another network", err, rest.ErrConflict, "ports[0]")
 	_, err = d.create(rest.NetworkSpec{Name: "other", Offload: "off", Ports: []string{"nosuch0"}})
-	wantAPIError(t, "create with a missing port", err, http.StatusBadRequest, "ports[0]")
+	wantAPIError(t, "create with a missing port", err, rest.ErrInvalid, "ports[0]")
 	_, err = d.create(rest.NetworkSpec{Name: "vepa", Mode: "hairpin", Uplink: "eth1", Offload: "off"})
-	wantAPIError(t, "create in mode hairpin on a port of another network", err, http.StatusConflict, "uplink")
+	wantAPIError(t, "create in mode hairpin on a port of another network", err, rest.ErrConflict, "uplink")
 	// Host vNICs attach to a configuration network too.
 	if v, _, err := d.attach(rest.VNICSpec{ID: "c1", Network: "nf0"}); err != nil || v.OFPort != 2 {
 		t.Errorf("attach to nf0 = port %d, %v; want port 2", v.OFPort, err)
@@ -338,7 +337,7 @@ func TestConcurrentAttachGivesNoVFTwice(t *testing.T) {
 			defer mu.Unlock()
 			var e *rest.Error
 			switch {
-			case errors.As(err, &e) && e.Status == http.StatusConflict:
+			case errors.As(err, &e) && e.Kind == rest.ErrConflict:
 				conflicts++
 			case err != nil:
 				t.Errorf("attach %s: %v", id, err)
@@ -387,7 +386,7 @@ func TestNICAttachKernelRefusal(t *testing.T) {
 	}
 	before := k.state("pf0", 0)
 	_, _, err := d.attach(rest.VNICSpec{ID: "vm1", Network: "sriov", MAC: "02:00:00:00:01:01", MaxTxRate: 5000})
-	wantAPIError(t, "a rate above the link speed", err, http.StatusUnprocessableEntity, "max_tx_rate")
+	wantAPIError(t, "a rate above the link speed", err, rest.ErrRefused, "max_tx_rate")
 	if err == nil || !strings.Contains(err.Error(), "above link speed 1000") {
 		t.Errorf("error %v does not carry the driver's words", err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,7 +86,7 @@ func TestHairpinMacvlanNetworkAndModeChanges(t *testing.T) {
 		t.Errorf("reserved port numbers = %d, %d; want 2, 3", a.OFPort, b.OFPort)
 	}
 	_, _, err = d.attach(rest.VNICSpec{ID: "c", Network: "hp", VLAN: 5})
-	wantAPIError(t, "a VLAN on a macvlan vNIC", err, http.StatusBadRequest, "vlan")
+	wantAPIError(t, "a VLAN on a macvlan vNIC", err, rest.ErrInvalid, "vlan")
 
 	// Restart: nfv-a is still there, nfv-b was moved into a VM's
 	// namespace (its MAC still taken on the uplink): both adopted, nothing
@@ -132,7 +131,7 @@ func TestHairpinMacvlanNetworkAndModeChanges(t *testing.T) {
 	// Back to hairpin and to host again: the numbers stay. The VM has let
 	// nfv-b's old macvlan go (until it does, its MAC is taken).
 	_, err = d.update(rest.NetworkSpec{Name: "hp", Mode: "hairpin", Uplink: "eth1", Offload: "off", FailMode: "standalone"})
-	wantAPIError(t, "PUT mode hairpin while a VM holds nfv-b's old macvlan", err, http.StatusConflict, "mac")
+	wantAPIError(t, "PUT mode hairpin while a VM holds nfv-b's old macvlan", err, rest.ErrConflict, "mac")
 	if diff := cmp.Diff(wantHostPorts, d.ports("hp")); diff != "" {
 		t.Errorf("ports after a refused PUT mode hairpin (-want +got):\n%s", diff)
 	}
@@ -153,7 +152,7 @@ func TestHairpinMacvlanNetworkAndModeChanges(t *testing.T) {
 
 	// A change of mode comes alone.
 	_, err = d.update(rest.NetworkSpec{Name: "hp", Mode: "hairpin", Uplink: "eth1", Offload: "off", FailMode: "secure"})
-	wantAPIError(t, "mode and fail_mode in one update", err, http.StatusConflict, "fail_mode")
+	wantAPIError(t, "mode and fail_mode in one update", err, rest.ErrConflict, "fail_mode")
 }
 
 // TestHairpinVFModeChanges: between modes nic and hairpin a vNIC keeps its
@@ -249,7 +248,7 @@ func TestHairpinRefusedLeavesNetwork(t *testing.T) {
 	nets0, vnics0 := d.snapshot()
 	links0 := links.names()
 	_, err := d.update(rest.NetworkSpec{Name: "sriov", Mode: "hairpin", Uplink: "pf0", Offload: "off"})
-	wantAPIError(t, "PUT mode hairpin on a PF refusing VEPA", err, http.StatusUnprocessableEntity, "mode")
+	wantAPIError(t, "PUT mode hairpin on a PF refusing VEPA", err, rest.ErrRefused, "mode")
 	if err == nil || !strings.Contains(err.Error(), "netdevsim: bridge mode not supported") {
 		t.Errorf("error %v does not carry the driver's words", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/store"
@@ -52,8 +51,7 @@ type plumbing interface {
 
 // errNoState answers requests that need the state store when nicflowd runs
 // without one.
-var errNoState = &rest.Error{Status: http.StatusServiceUnavailable,
-	Msg: "nicflowd runs without a state store: networks cannot be created and vNICs cannot be attached through the API"}
+var errNoState = rest.Unavailable("", "nicflowd runs without a state store: networks cannot be created and vNICs cannot be attached through the API")
 
 // newPlumbing returns the plumbing of spec's mode.
 func (m *manager) newPlumbing(spec rest.NetworkSpec) (plumbing, error) {
@@ -62,15 +60,13 @@ func (m *manager) newPlumbing(spec rest.NetworkSpec) (plumbing, error) {
 		return &hostPlumbing{links: m.cfg.Links, st: m.cfg.Store}, nil
 	case rest.ModeNIC:
 		if m.alloc == nil {
-			return nil, &rest.Error{Status: http.StatusServiceUnavailable, Field: "mode",
-				Msg: "mode nic needs SR-IOV access (netlink, devlink) and the state store, and this nicflowd has none"}
+			return nil, rest.Unavailable("mode", "mode nic needs SR-IOV access (netlink, devlink) and the state store, and this nicflowd has none")
 		}
 		return &nicPlumbing{uplink: spec.Uplink, wantMode: spec.EswitchMode, numVFs: spec.NumVFs,
 			alloc: m.alloc, st: m.cfg.Store, kernel: m.cfg.VF, links: m.cfg.Links}, nil
 	case rest.ModeHairpin:
 		if m.cfg.VEPA == nil {
-			return nil, &rest.Error{Status: http.StatusServiceUnavailable, Field: "mode",
-				Msg: "mode hairpin needs rtnetlink access (bridge modes, macvlan) and this nicflowd has none"}
+			return nil, rest.Unavailable("mode", "mode hairpin needs rtnetlink access (bridge modes, macvlan) and this nicflowd has none")
 		}
 		p := &hairpinPlumbing{uplink: spec.Uplink, vnicType: spec.VNICType, vepa: m.cfg.VEPA, links: m.cfg.Links, st: m.cfg.Store}
 		if p.vnicType == "" {
@@ -78,8 +74,7 @@ func (m *manager) newPlumbing(spec rest.NetworkSpec) (plumbing, error) {
 		}
 		if p.vnicType == rest.VNICTypeVF {
 			if m.alloc == nil {
-				return nil, &rest.Error{Status: http.StatusServiceUnavailable, Field: "vnic_type",
-					Msg: "vnic_type vf needs SR-IOV access (netlink, devlink) and the state store, and this nicflowd has none; use macvlan or macvtap"}
+				return nil, rest.Unavailable("vnic_type", "vnic_type vf needs SR-IOV access (netlink, devlink) and the state store, and this nicflowd has none; use macvlan or macvtap")
 			}
 			p.vfs = &nicPlumbing{uplink: spec.Uplink, alloc: m.alloc, st: m.cfg.Store, kernel: m.cfg.VF, links: m.cfg.Links, portless: true}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
-	"net/http"
 	"syscall"
 	"time"
 
@@ -72,7 +71,8 @@ func (p *hairpinPlumbing) switching() (string, string) {
 func (p *hairpinPlumbing) tap() bool { return p.vnicType == rest.VNICTypeMacvtap }
 
 // start puts the uplink's embedded bridge in VEPA (vnic type vf). The
-// driver's refusal is a 422 in its own words, and nothing is changed.
+// driver's refusal is an ErrRefused in its own words, and nothing is
+// changed.
 func (p *hairpinPlumbing) start(ctx context.Context) ([]string, error) {
 	if p.vnicType != rest.VNICTypeVF {
 		return nil, nil
@@ -87,7 +87,7 @@ func (p *hairpinPlumbing) start(ctx context.Context) ([]string, error) {
 		return nil, nil // already (restart, or set by someone else)
 	}
 	if err := p.vepa.SetBridgeMode(p.uplink, vepa.ModeVEPA); err != nil {
-		return nil, &rest.Error{Status: http.StatusUnprocessableEntity, Field: "mode",
+		return nil, &rest.Error{Kind: rest.ErrRefused, Field: "mode", Err: err,
 			Msg: fmt.Sprintf("uplink %s refuses VEPA, which mode hairpin with vnic_type vf needs (its VFs' traffic must leave through the uplink): %v; "+
 				"on most NICs VEPA needs the eswitch in legacy mode (eswitch mode now %s), or use vnic_type macvlan or macvtap", p.uplink, err, mode)}
 	}

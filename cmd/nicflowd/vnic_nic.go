@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/nicflow/nicflow/api/rest"
@@ -78,8 +77,7 @@ func (p *nicPlumbing) start(ctx context.Context) ([]string, error) {
 	if n == 0 {
 		cur, err := p.kernel.NumVFs(p.uplink)
 		if err != nil {
-			return nil, &rest.Error{Status: http.StatusBadRequest, Field: "uplink",
-				Msg: fmt.Sprintf("%s is not an SR-IOV PF: %v", p.uplink, err)}
+			return nil, &rest.Error{Kind: rest.ErrInvalid, Field: "uplink", Msg: fmt.Sprintf("%s is not an SR-IOV PF: %v", p.uplink, err), Err: err}
 		}
 		n = cur
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"go.uber.org/zap"
@@ -98,8 +97,7 @@ func (m *manager) Attach(ctx context.Context, spec rest.VNICSpec) (rest.VNIC, bo
 	run, plumb, nerr := mn.run, mn.plumb, mn.err
 	m.mu.Unlock()
 	if run == nil {
-		return rest.VNIC{}, false, &rest.Error{Status: http.StatusServiceUnavailable, Field: "network",
-			Msg: fmt.Sprintf("network %s is not running: %v", spec.Network, nerr)}
+		return rest.VNIC{}, false, rest.Unavailable("network", fmt.Sprintf("network %s is not running: %v", spec.Network, nerr))
 	}
 	if err := plumb.check(want); err != nil {
 		return rest.VNIC{}, false, err
@@ -200,7 +198,7 @@ func kindName(rec store.VNIC) string {
 }
 
 // refusedSetting turns the kernel's refusal of a VF setting (a rate above
-// the link speed, say) into a 422 naming the request's field, in the
+// the link speed, say) into a refusal naming the request's field, in the
 // driver's own words; other errors pass unchanged.
 func refusedSetting(err error) error {
 	var se *vf.SetError
@@ -209,5 +207,5 @@ func refusedSetting(err error) error {
 	}
 	field := map[vf.Field]string{vf.FieldMAC: "mac", vf.FieldVLAN: "vlan", vf.FieldSpoofCheck: "spoof_check",
 		vf.FieldTrust: "trust", vf.FieldRate: "max_tx_rate", vf.FieldLinkState: "link_state"}[se.Field]
-	return &rest.Error{Status: http.StatusUnprocessableEntity, Field: field, Msg: err.Error()}
+	return rest.Refused(field, err)
 }

@@ -105,10 +105,11 @@ func (e *APIError) Error() string {
 	return e.ErrorBody.Error
 }
 
-// Is matches rest.ErrNotFound, rest.ErrConflict, rest.ErrInvalid and
-// rest.ErrUnavailable by status.
+// Is matches the kind of the answer's status: rest.ErrNotFound,
+// rest.ErrConflict, rest.ErrInvalid, rest.ErrUnavailable, rest.ErrRefused.
 func (e *APIError) Is(target error) bool {
-	return (&rest.Error{Status: e.Status}).Is(target)
+	status, ok := rest.StatusOf(target)
+	return ok && status == e.Status
 }
 
 // do sends a request with an optional JSON body and decodes a JSON answer
