@@ -8,11 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
 )
 
@@ -54,7 +55,6 @@ const (
 	defaultState   = "/var/lib/nicflow/state.db"
 	defaultNetwork = "nf0"
 	defaultLevel   = "info"
-	modeHost       = "host"
 )
 
 // LoadConfig reads and validates a YAML configuration file.
@@ -80,7 +80,11 @@ func ParseConfig(data []byte) (*Config, error) {
 	return &c, nil
 }
 
-// normalize fills defaults and validates every field, naming the one that is wrong.
+// normalize fills defaults and validates every field, naming the one that
+// is wrong. A network is validated as the API validates a network spec
+// (its spec, rest.NetworkSpec.Validate); what only a file says is checked
+// here: names and ports unique across the file, mode host only, at least
+// one port, controllers active and listeners passive.
 func (c *Config) normalize() error {
 	if c.LogLevel == "" {
 		c.LogLevel = defaultLevel
@@ -99,86 +103,85 @@ func (c *Config) normalize() error {
 	for i := range c.Networks {
 		n := &c.Networks[i]
 		where := fmt.Sprintf("networks[%d]", i)
-		if n.Name == "" {
-			return fmt.Errorf("%s.name: required", where)
-		}
-		if strings.ContainsAny(n.Name, "/ \t") {
-			return fmt.Errorf("%s.name: %q must not contain '/' or spaces", where, n.Name)
+		if err := n.normalize(); err != nil {
+			return fmt.Errorf("%s.%w", where, err)
 		}
 		if names[n.Name] {
 			return fmt.Errorf("%s.name: %q is used twice", where, n.Name)
 		}
 		names[n.Name] = true
-		if n.Mode == "" {
-			n.Mode = modeHost
-		}
-		if n.Mode != modeHost {
-			return fmt.Errorf("%s.mode: %q is not supported in the configuration file (only host; create networks in mode nic through the API)", where, n.Mode)
-		}
-		if n.FailMode == "" {
-			n.FailMode = string(offload.FailSecure)
-		}
-		if _, err := offload.ParseFailMode(n.FailMode); err != nil {
-			return fmt.Errorf("%s.%w", where, err)
-		}
-		if n.Offload == "" {
-			n.Offload = string(offload.PolicyAuto)
-		}
-		if _, err := offload.ParsePolicy(n.Offload); err != nil {
-			return fmt.Errorf("%s.%w", where, err)
-		}
-		if _, err := parseDPID(n.DPID); err != nil {
-			return fmt.Errorf("%s.dpid: %w", where, err)
-		}
-		if len(n.Ports) == 0 {
-			return fmt.Errorf("%s.ports: at least one port is required", where)
-		}
 		for j, p := range n.Ports {
-			if p == "" {
-				return fmt.Errorf("%s.ports[%d]: empty netdev name", where, j)
-			}
 			if other, ok := ports[p]; ok {
 				return fmt.Errorf("%s.ports[%d]: %s is already a port of network %s", where, j, p, other)
 			}
 			ports[p] = n.Name
 		}
-		for j, t := range n.Controllers {
-			if !strings.HasPrefix(t, "tcp:") && !strings.HasPrefix(t, "unix:") {
-				return fmt.Errorf("%s.controllers[%d]: %q must be tcp:HOST:PORT or unix:PATH", where, j, t)
-			}
+	}
+	return nil
+}
+
+// normalize validates one network of the file through its spec and fills
+// its defaults from it; errors start with the file's key.
+func (n *NetworkConfig) normalize() error {
+	if n.Mode == "" {
+		n.Mode = rest.ModeHost
+	}
+	if n.Mode != rest.ModeHost {
+		return fmt.Errorf("mode: %q is not supported in the configuration file (only host; create networks in modes nic and hairpin through the API)", n.Mode)
+	}
+	spec, err := n.Spec()
+	if err != nil {
+		return err
+	}
+	if err := spec.Validate(); err != nil {
+		var e *rest.Error
+		if errors.As(err, &e) {
+			return fmt.Errorf("%s: %s", n.key(e.Field), strings.TrimPrefix(e.Error(), e.Field+": "))
 		}
-		for j, t := range n.Listeners {
-			if !strings.HasPrefix(t, "ptcp:") && !strings.HasPrefix(t, "punix:") {
-				return fmt.Errorf("%s.listeners[%d]: %q must be ptcp:PORT[:IP] or punix:PATH", where, j, t)
+		return err
+	}
+	n.FailMode, n.Offload = spec.FailMode, spec.Offload
+	if len(n.Ports) == 0 {
+		return errors.New("ports: at least one port is required")
+	}
+	for j, t := range spec.Controllers {
+		target, _ := openflow.ParseTarget(t) // validated
+		if listener := j >= len(n.Controllers); target.Passive != listener {
+			want := "tcp:HOST[:PORT] or unix:PATH"
+			if listener {
+				want = "ptcp:[PORT][:IP] or punix:PATH"
 			}
+			return fmt.Errorf("%s: %q must be %s", n.key(fmt.Sprintf("controllers[%d]", j)), t, want)
 		}
 	}
 	return nil
 }
 
-// parseDPID parses a datapath id: decimal, 0x-hex, or 16 hex digits as
-// ovs-vsctl prints them. Empty means 0 (derive it).
-func parseDPID(s string) (uint64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		v, err := strconv.ParseUint(s[2:], 16, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a 64-bit hex number", s)
-		}
-		return v, nil
-	}
-	if len(s) == 16 {
-		if v, err := strconv.ParseUint(s, 16, 64); err == nil {
-			return v, nil
+// Spec is the network as the API's network spec: the file's controllers
+// and then its listeners (passive targets) are the spec's controllers.
+func (n *NetworkConfig) Spec() (rest.NetworkSpec, error) {
+	var dpid rest.DatapathID
+	if n.DPID != "" {
+		var err error
+		if dpid, err = rest.ParseDatapathID(n.DPID); err != nil {
+			return rest.NetworkSpec{}, fmt.Errorf("dpid: %w", err)
 		}
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a datapath id (decimal, 0x-hex or 16 hex digits)", s)
+	targets := append(append([]string{}, n.Controllers...), n.Listeners...)
+	return rest.NetworkSpec{Name: n.Name, Mode: n.Mode, DatapathID: dpid, Controllers: targets,
+		FailMode: n.FailMode, Offload: n.Offload, Ports: append([]string(nil), n.Ports...)}, nil
+}
+
+// key is the file's key of a field of the network's spec.
+func (n *NetworkConfig) key(field string) string {
+	var j int
+	if _, err := fmt.Sscanf(field, "controllers[%d]", &j); err == nil && j >= len(n.Controllers) {
+		return fmt.Sprintf("listeners[%d]", j-len(n.Controllers))
 	}
-	return v, nil
+	if field == "datapath_id" {
+		return "dpid"
+	}
+	return field
 }
 
 // stringList is a repeatable string flag.

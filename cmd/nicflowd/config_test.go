@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nicflow/nicflow/api/rest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -56,6 +58,16 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		{"bad controller", "networks: [{name: a, ports: [x], controllers: [\"1.2.3.4:6653\"]}]", "networks[0].controllers[0]"},
 		{"bad listener", "networks: [{name: a, ports: [x], listeners: [\"tcp:6653\"]}]", "networks[0].listeners[0]"},
 		{"unsupported mode", "networks: [{name: a, ports: [x], mode: nic}]", "networks[0].mode"},
+		// Validated as the API validates a network spec:
+		{"controller without a port number", "networks: [{name: a, ports: [x], controllers: [\"tcp:127.0.0.1:http\"]}]", "networks[0].controllers[0]"},
+		{"controller without a host", "networks: [{name: a, ports: [x], controllers: [tcp:]}]", "networks[0].controllers[0]"},
+		{"listener with a bad address", "networks: [{name: a, ports: [x], listeners: [\"ptcp:6634:not-an-ip\"]}]", "networks[0].listeners[0]"},
+		{"second listener bad", "networks: [{name: a, ports: [x], controllers: [\"tcp:10.0.0.1\"], listeners: [ptcp:6634, \"ptcp:99999\"]}]", "networks[0].listeners[1]"},
+		{"listener twice", "networks: [{name: a, ports: [x], listeners: [ptcp:6634, ptcp:6634]}]", "networks[0].listeners[1]"},
+		{"port name of 16 characters", "networks: [{name: a, ports: [abcdefghijklmnop]}]", "networks[0].ports[0]"},
+		{"port name with a slash", "networks: [{name: a, ports: [x, a/b]}]", "networks[0].ports[1]"},
+		{"port twice in one network", "networks: [{name: a, ports: [x, x]}]", "networks[0].ports[1]"},
+		{"bad name", "networks: [{name: \"-a\", ports: [x]}]", "networks[0].name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,11 +117,11 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-func TestParseDPID(t *testing.T) {
-	for in, want := range map[string]uint64{"": 0, "42": 42, "0x2a": 42, "000000000000002a": 42} {
-		got, err := parseDPID(in)
-		if err != nil || got != want {
-			t.Errorf("parseDPID(%q) = %d, %v; want %d", in, got, err, want)
+func TestDPIDs(t *testing.T) {
+	for in, want := range map[string]rest.DatapathID{"": 0, "42": 42, "0x2a": 42, "000000000000002a": 42} {
+		spec, err := (&NetworkConfig{Name: "a", DPID: in}).Spec()
+		if err != nil || spec.DatapathID != want {
+			t.Errorf("dpid %q = %d, %v; want %d", in, spec.DatapathID, err, want)
 		}
 	}
 }

@@ -115,7 +115,11 @@ func (m *manager) adopt(n *network) {
 func (m *manager) startConfig(nc *NetworkConfig) error {
 	m.opMu.Lock()
 	defer m.opMu.Unlock()
-	mn := &managedNet{spec: specOfConfig(nc), origin: rest.OriginConfig}
+	spec, err := nc.Spec()
+	if err != nil {
+		return err
+	}
+	mn := &managedNet{spec: spec, origin: rest.OriginConfig}
 	if err := m.launch(mn); err != nil {
 		return err
 	}

@@ -51,17 +51,6 @@ func (kernelPorts) openPort(name string, no uint32, noReceive bool) (offload.Por
 	return info, sock, nil
 }
 
-// specOfConfig is a configuration file network as the API shows it: its
-// listeners are passive controller targets.
-func specOfConfig(nc *NetworkConfig) rest.NetworkSpec {
-	dpid, _ := parseDPID(nc.DPID) // validated by normalize
-	var targets []string
-	targets = append(targets, nc.Controllers...)
-	targets = append(targets, nc.Listeners...)
-	return rest.NetworkSpec{Name: nc.Name, Mode: nc.Mode, DatapathID: rest.DatapathID(dpid), Controllers: targets,
-		FailMode: nc.FailMode, Offload: nc.Offload, Ports: append([]string(nil), nc.Ports...)}
-}
-
 // fixedPorts are the netdevs a network switches besides its vNICs, in
 // OpenFlow port order (1, 2, ...): the uplink, then the spec's ports.
 func fixedPorts(spec rest.NetworkSpec) []string {
@@ -75,7 +64,11 @@ func fixedPorts(spec rest.NetworkSpec) []string {
 // buildNetwork opens a configuration file network's ports and its
 // OpenFlow listeners.
 func buildNetwork(nc *NetworkConfig, runDir string, log *zap.Logger) (*network, error) {
-	return build(specOfConfig(nc), runDir, log, kernelPorts{})
+	spec, err := nc.Spec()
+	if err != nil {
+		return nil, err
+	}
+	return build(spec, runDir, log, kernelPorts{})
 }
 
 // build opens a network's fixed ports (numbered from 1) and its OpenFlow
