@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // Ingress qdisc kinds that carry a shared ingress block.
@@ -33,10 +34,11 @@ func (h *Handle) BindBlock(ifindex int, block uint32) error {
 	if block == 0 {
 		return fmt.Errorf("%s: block 0 is not a shared block", op)
 	}
-	e := nl.NewEncoder(ingressQdiscMsg(ifindex).Append(nil))
-	e.String(nl.TCA_KIND, qdiscClsact)
-	e.U32(nl.TCA_INGRESS_BLOCK, block)
-	_, err := h.request(op, nl.RTM_NEWQDISC, netlink.Create|netlink.Excl, e.Bytes())
+	body := tcMsg(ingressQdiscMsg(ifindex), func(ae *netlink.AttributeEncoder) {
+		ae.String(nl.TCA_KIND, qdiscClsact)
+		ae.Uint32(nl.TCA_INGRESS_BLOCK, block)
+	})
+	_, err := h.request(op, nl.RTM_NEWQDISC, netlink.Create|netlink.Excl, body)
 	if !isErrno(err, unix.EEXIST) {
 		return err
 	}
@@ -89,11 +91,18 @@ func (h *Handle) ingressQdisc(ifindex int) (kind string, block uint32, err error
 		if err != nil {
 			return "", 0, fmt.Errorf("%s: %w", op, err)
 		}
-		t, err := nl.Parse(rest)
+		err = rtnetlink.DecodeAttributes(rest, nil, func(ad *netlink.AttributeDecoder) {
+			switch ad.Type() {
+			case nl.TCA_KIND:
+				kind = ad.String()
+			case nl.TCA_INGRESS_BLOCK:
+				block = ad.Uint32()
+			}
+		})
 		if err != nil {
 			return "", 0, fmt.Errorf("%s: %w", op, err)
 		}
-		return t.String(nl.TCA_KIND), t.U32(nl.TCA_INGRESS_BLOCK), t.Err()
+		return kind, block, nil
 	}
 	return "", 0, nil
 }

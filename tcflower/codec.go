@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mdlayher/netlink"
+
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // The codec turns a Filter into an RTM_NEWTFILTER message body (tcmsg and
@@ -34,22 +37,21 @@ type links interface {
 	linkName(index uint32) (string, error)
 }
 
-// encodeFilterMsg appends the tcmsg and attributes that install f in block.
+// encodeFilterMsg returns the tcmsg and attributes that install f in block.
 func encodeFilterMsg(lk links, block uint32, f *Filter) ([]byte, error) {
-	b := blockMsg(block, f.Handle, nl.Info(f.Pref, f.Protocol)).Append(nil)
-	e := nl.NewEncoder(b)
-	e.String(nl.TCA_KIND, kindFlower)
-	e.U32(nl.TCA_CHAIN, f.Chain)
-	opts := e.Nest(nl.TCA_OPTIONS)
-	if err := encodeKeys(e, &f.Keys); err != nil {
-		return nil, err
-	}
-	e.U32(nl.TCA_FLOWER_FLAGS, uint32(f.Flags))
-	if err := encodeActions(e, lk, f.Actions, f.Cookie); err != nil {
-		return nil, err
-	}
-	e.End(opts)
-	return e.Bytes(), nil
+	hdr := blockMsg(block, f.Handle, nl.Info(f.Pref, f.Protocol)).Append(nil)
+	return rtnetlink.AppendAttributes(hdr, func(ae *netlink.AttributeEncoder) error {
+		ae.String(nl.TCA_KIND, kindFlower)
+		ae.Uint32(nl.TCA_CHAIN, f.Chain)
+		rtnetlink.Nest(ae, nl.TCA_OPTIONS, func(ae *netlink.AttributeEncoder) error {
+			if err := encodeKeys(ae, &f.Keys); err != nil {
+				return err
+			}
+			ae.Uint32(nl.TCA_FLOWER_FLAGS, uint32(f.Flags))
+			return encodeActions(ae, lk, f.Actions, f.Cookie)
+		})
+		return nil
+	})
 }
 
 func isVlanTPID(et uint16) bool { return et == EthType8021Q || et == EthType8021AD }
@@ -64,15 +66,16 @@ func isZero(b []byte) bool {
 }
 
 // masked writes a key and its mask when the mask is not zero.
-func masked(e *nl.Encoder, key, mask uint16, k, m []byte) {
+func masked(ae *netlink.AttributeEncoder, key, mask uint16, k, m []byte) {
 	if isZero(m) {
 		return
 	}
-	e.Put(key, k)
-	e.Put(mask, m)
+	ae.Bytes(key, k)
+	ae.Bytes(mask, m)
 }
 
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 // checkKeys rejects key combinations the kernel would accept but silently
 // not match on (fl_set_key parses some keys only under others: ip_proto and
@@ -106,60 +109,60 @@ func checkKeys(k *Keys) error {
 	return nil
 }
 
-func encodeKeys(e *nl.Encoder, k *Keys) error {
+func encodeKeys(ae *netlink.AttributeEncoder, k *Keys) error {
 	if err := checkKeys(k); err != nil {
 		return fmt.Errorf("flower keys: %w", err)
 	}
 	if k.Indev != "" {
-		e.String(nl.TCA_FLOWER_INDEV, k.Indev)
+		ae.String(nl.TCA_FLOWER_INDEV, k.Indev)
 	}
 	if k.HasNumVlans {
-		e.U8(nl.TCA_FLOWER_KEY_NUM_OF_VLANS, k.NumVlans)
+		ae.Uint8(nl.TCA_FLOWER_KEY_NUM_OF_VLANS, k.NumVlans)
 	}
 	if k.EthType != 0 {
-		e.BE16(nl.TCA_FLOWER_KEY_ETH_TYPE, k.EthType)
+		ae.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, be16(k.EthType))
 	}
 	if k.HasVlanID {
-		e.U16(nl.TCA_FLOWER_KEY_VLAN_ID, k.VlanID) // host order, unlike the other 16-bit keys
+		ae.Uint16(nl.TCA_FLOWER_KEY_VLAN_ID, k.VlanID) // host order, unlike the other 16-bit keys
 	}
 	if k.HasVlanPrio {
-		e.U8(nl.TCA_FLOWER_KEY_VLAN_PRIO, k.VlanPrio)
+		ae.Uint8(nl.TCA_FLOWER_KEY_VLAN_PRIO, k.VlanPrio)
 	}
 	if k.VlanEthType != 0 {
-		e.BE16(nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE, k.VlanEthType)
+		ae.Bytes(nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE, be16(k.VlanEthType))
 	}
-	masked(e, nl.TCA_FLOWER_KEY_ETH_DST, nl.TCA_FLOWER_KEY_ETH_DST_MASK, k.DstMAC[:], k.DstMACMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ETH_SRC, nl.TCA_FLOWER_KEY_ETH_SRC_MASK, k.SrcMAC[:], k.SrcMACMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ETH_DST, nl.TCA_FLOWER_KEY_ETH_DST_MASK, k.DstMAC[:], k.DstMACMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ETH_SRC, nl.TCA_FLOWER_KEY_ETH_SRC_MASK, k.SrcMAC[:], k.SrcMACMask[:])
 	if k.HasIPProto {
-		e.U8(nl.TCA_FLOWER_KEY_IP_PROTO, k.IPProto)
+		ae.Uint8(nl.TCA_FLOWER_KEY_IP_PROTO, k.IPProto)
 	}
-	masked(e, nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, []byte{k.IPTOS}, []byte{k.IPTOSMask})
-	masked(e, nl.TCA_FLOWER_KEY_IPV4_SRC, nl.TCA_FLOWER_KEY_IPV4_SRC_MASK, k.IPv4Src[:], k.IPv4SrcMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_IPV4_DST, nl.TCA_FLOWER_KEY_IPV4_DST_MASK, k.IPv4Dst[:], k.IPv4DstMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_IPV6_SRC, nl.TCA_FLOWER_KEY_IPV6_SRC_MASK, k.IPv6Src[:], k.IPv6SrcMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_IPV6_DST, nl.TCA_FLOWER_KEY_IPV6_DST_MASK, k.IPv6Dst[:], k.IPv6DstMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, []byte{k.IPTOS}, []byte{k.IPTOSMask})
+	masked(ae, nl.TCA_FLOWER_KEY_IPV4_SRC, nl.TCA_FLOWER_KEY_IPV4_SRC_MASK, k.IPv4Src[:], k.IPv4SrcMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_IPV4_DST, nl.TCA_FLOWER_KEY_IPV4_DST_MASK, k.IPv4Dst[:], k.IPv4DstMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_IPV6_SRC, nl.TCA_FLOWER_KEY_IPV6_SRC_MASK, k.IPv6Src[:], k.IPv6SrcMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_IPV6_DST, nl.TCA_FLOWER_KEY_IPV6_DST_MASK, k.IPv6Dst[:], k.IPv6DstMask[:])
 	if a, ok := portAttrs[k.IPProto]; ok && k.HasIPProto {
-		masked(e, a.src, a.srcMask, be16(k.SrcPort), be16(k.SrcPortMask))
-		masked(e, a.dst, a.dstMask, be16(k.DstPort), be16(k.DstPortMask))
+		masked(ae, a.src, a.srcMask, be16(k.SrcPort), be16(k.SrcPortMask))
+		masked(ae, a.dst, a.dstMask, be16(k.DstPort), be16(k.DstPortMask))
 	}
-	masked(e, nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, be16(k.TCPFlags), be16(k.TCPFlagsMask))
+	masked(ae, nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, be16(k.TCPFlags), be16(k.TCPFlagsMask))
 	if a, ok := icmpAttrs[k.IPProto]; ok && k.HasIPProto {
-		masked(e, a.typ, a.typMask, []byte{k.ICMPType}, []byte{k.ICMPTypeMask})
-		masked(e, a.code, a.codeMask, []byte{k.ICMPCode}, []byte{k.ICMPCodeMask})
+		masked(ae, a.typ, a.typMask, []byte{k.ICMPType}, []byte{k.ICMPTypeMask})
+		masked(ae, a.code, a.codeMask, []byte{k.ICMPCode}, []byte{k.ICMPCodeMask})
 	}
-	masked(e, nl.TCA_FLOWER_KEY_ARP_SIP, nl.TCA_FLOWER_KEY_ARP_SIP_MASK, k.ArpSIP[:], k.ArpSIPMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ARP_TIP, nl.TCA_FLOWER_KEY_ARP_TIP_MASK, k.ArpTIP[:], k.ArpTIPMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, []byte{k.ArpOp}, []byte{k.ArpOpMask})
-	masked(e, nl.TCA_FLOWER_KEY_ARP_SHA, nl.TCA_FLOWER_KEY_ARP_SHA_MASK, k.ArpSHA[:], k.ArpSHAMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ARP_THA, nl.TCA_FLOWER_KEY_ARP_THA_MASK, k.ArpTHA[:], k.ArpTHAMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ARP_SIP, nl.TCA_FLOWER_KEY_ARP_SIP_MASK, k.ArpSIP[:], k.ArpSIPMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ARP_TIP, nl.TCA_FLOWER_KEY_ARP_TIP_MASK, k.ArpTIP[:], k.ArpTIPMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, []byte{k.ArpOp}, []byte{k.ArpOpMask})
+	masked(ae, nl.TCA_FLOWER_KEY_ARP_SHA, nl.TCA_FLOWER_KEY_ARP_SHA_MASK, k.ArpSHA[:], k.ArpSHAMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ARP_THA, nl.TCA_FLOWER_KEY_ARP_THA_MASK, k.ArpTHA[:], k.ArpTHAMask[:])
 	if k.HasEncKeyID {
-		e.BE32(nl.TCA_FLOWER_KEY_ENC_KEY_ID, k.EncKeyID)
+		ae.Bytes(nl.TCA_FLOWER_KEY_ENC_KEY_ID, be32(k.EncKeyID))
 	}
-	masked(e, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK, k.EncIPv4Src[:], k.EncIPv4SrcMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ENC_IPV4_DST, nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK, k.EncIPv4Dst[:], k.EncIPv4DstMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK, k.EncIPv6Src[:], k.EncIPv6SrcMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ENC_IPV6_DST, nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK, k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
-	masked(e, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, be16(k.EncDstPort), be16(k.EncDstPortMask))
+	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK, k.EncIPv4Src[:], k.EncIPv4SrcMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV4_DST, nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK, k.EncIPv4Dst[:], k.EncIPv4DstMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK, k.EncIPv6Src[:], k.EncIPv6SrcMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV6_DST, nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK, k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
+	masked(ae, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, be16(k.EncDstPort), be16(k.EncDstPortMask))
 	return nil
 }
 
@@ -187,38 +190,64 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 	if err != nil {
 		return d, err
 	}
-	t, err := nl.Parse(rest)
+	f := &d.Filter
+	var kind string
+	var opts []byte // nil: no TCA_OPTIONS
+	err = rtnetlink.DecodeAttributes(rest, nil, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case nl.TCA_KIND:
+			kind = ad.String()
+		case nl.TCA_CHAIN:
+			f.Chain = ad.Uint32()
+		case nl.TCA_OPTIONS:
+			opts = ad.Bytes()
+		}
+	})
 	if err != nil {
 		return d, fmt.Errorf("filter attributes: %w", err)
 	}
-	if kind := t.String(nl.TCA_KIND); kind != kindFlower {
+	if kind != kindFlower {
 		return d, fmt.Errorf("%w: kind %q", errNotFlower, kind)
 	}
-	f := &d.Filter
 	f.Pref, f.Protocol = nl.SplitInfo(m.Info)
 	f.Handle = m.Handle
-	f.Chain = t.U32(nl.TCA_CHAIN)
 	d.Installed.Handle = m.Handle
-	if err := t.Err(); err != nil {
-		return d, err
-	}
-	if !t.Has(nl.TCA_OPTIONS) {
+	if opts == nil {
 		return d, nil // a chain's head message: no filter yet
 	}
-	o, err := t.Nested(nl.TCA_OPTIONS)
+	var acts []byte // nil: no TCA_FLOWER_ACT
+	var flags uint32
+	var other error // the first attribute Filter has no field for
+	l4 := l4Attrs{}
+	err = rtnetlink.DecodeAttributes(opts, nil, func(ad *netlink.AttributeDecoder) {
+		switch typ := ad.Type(); typ {
+		case nl.TCA_FLOWER_FLAGS:
+			flags = ad.Uint32()
+		case nl.TCA_FLOWER_IN_HW_COUNT:
+			d.Installed.InHWCount = ad.Uint32()
+		case nl.TCA_FLOWER_ACT:
+			acts = ad.Bytes()
+		default:
+			if !decodeKey(ad, &f.Keys, l4) && other == nil {
+				other = fmt.Errorf("flower attribute %d: %w", typ, errUnsupported)
+			}
+		}
+	})
 	if err != nil {
 		return d, fmt.Errorf("flower options: %w", err)
 	}
-	flags := o.U32(nl.TCA_FLOWER_FLAGS)
 	f.Flags = Flags(flags) & (FlagSkipHW | FlagSkipSW)
 	d.Installed.InHW = flags&nl.TCA_CLS_FLAGS_IN_HW != 0
-	d.Installed.InHWCount = o.U32(nl.TCA_FLOWER_IN_HW_COUNT)
-	if err := decodeKeys(o, &f.Keys); err != nil {
-		return d, fmt.Errorf("flower keys: %w", err)
+	l4.keys(&f.Keys)
+	if k := &f.Keys; (k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0) && !isVlanTPID(k.EthType) {
+		// A VLAN match as Linux (6.1 at least) dumps it: ETH_TYPE holds
+		// the inner ethertype (or is absent) and the outer TPID is not
+		// reported at all. Assume 802.1Q (see Filter.AsInstalled).
+		k.EthType = EthType8021Q
 	}
-	err = checkFlowerAttrs(o)
+	err = other
 	if err == nil {
-		err = decodeActions(lk, o.Bytes(nl.TCA_FLOWER_ACT), &d)
+		err = decodeActions(lk, acts, &d)
 	}
 	if errors.Is(err, errUnsupported) {
 		d.DecodeErr = fmt.Errorf("flower filter chain %d pref %d handle %#x: %w", f.Chain, f.Pref, f.Handle, err)
@@ -230,113 +259,182 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 	return d, nil
 }
 
-// checkFlowerAttrs reports flower attributes Keys has no field for.
-func checkFlowerAttrs(o *nl.Table) error {
-	for _, typ := range o.Types() {
-		if !knownFlowerAttrs[typ] {
-			return fmt.Errorf("flower attribute %d: %w", typ, errUnsupported)
+// decodeKey decodes the flower key or mask attribute ad is on into k; the
+// ports and ICMP keys wait in l4 for the ip_proto they belong to. It
+// reports false for an attribute that is not a key Keys has a field for.
+func decodeKey(ad *netlink.AttributeDecoder, k *Keys, l4 l4Attrs) bool {
+	switch typ := ad.Type(); typ {
+	case nl.TCA_FLOWER_INDEV:
+		k.Indev = ad.String()
+	case nl.TCA_FLOWER_KEY_NUM_OF_VLANS:
+		k.NumVlans, k.HasNumVlans = ad.Uint8(), true
+	case nl.TCA_FLOWER_KEY_ETH_TYPE:
+		k.EthType = beUint16(ad)
+	case nl.TCA_FLOWER_KEY_VLAN_ID:
+		k.VlanID, k.HasVlanID = ad.Uint16(), true // host order
+	case nl.TCA_FLOWER_KEY_VLAN_PRIO:
+		k.VlanPrio, k.HasVlanPrio = ad.Uint8(), true
+	case nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE:
+		k.VlanEthType = beUint16(ad)
+	case nl.TCA_FLOWER_KEY_ETH_DST:
+		fixed(ad, k.DstMAC[:])
+	case nl.TCA_FLOWER_KEY_ETH_DST_MASK:
+		fixed(ad, k.DstMACMask[:])
+	case nl.TCA_FLOWER_KEY_ETH_SRC:
+		fixed(ad, k.SrcMAC[:])
+	case nl.TCA_FLOWER_KEY_ETH_SRC_MASK:
+		fixed(ad, k.SrcMACMask[:])
+	case nl.TCA_FLOWER_KEY_IP_PROTO:
+		k.IPProto, k.HasIPProto = ad.Uint8(), true
+	case nl.TCA_FLOWER_KEY_IP_TOS:
+		k.IPTOS = ad.Uint8()
+	case nl.TCA_FLOWER_KEY_IP_TOS_MASK:
+		k.IPTOSMask = ad.Uint8()
+	case nl.TCA_FLOWER_KEY_IPV4_SRC:
+		fixed(ad, k.IPv4Src[:])
+	case nl.TCA_FLOWER_KEY_IPV4_SRC_MASK:
+		fixed(ad, k.IPv4SrcMask[:])
+	case nl.TCA_FLOWER_KEY_IPV4_DST:
+		fixed(ad, k.IPv4Dst[:])
+	case nl.TCA_FLOWER_KEY_IPV4_DST_MASK:
+		fixed(ad, k.IPv4DstMask[:])
+	case nl.TCA_FLOWER_KEY_IPV6_SRC:
+		fixed(ad, k.IPv6Src[:])
+	case nl.TCA_FLOWER_KEY_IPV6_SRC_MASK:
+		fixed(ad, k.IPv6SrcMask[:])
+	case nl.TCA_FLOWER_KEY_IPV6_DST:
+		fixed(ad, k.IPv6Dst[:])
+	case nl.TCA_FLOWER_KEY_IPV6_DST_MASK:
+		fixed(ad, k.IPv6DstMask[:])
+	case nl.TCA_FLOWER_KEY_TCP_FLAGS:
+		k.TCPFlags = beUint16(ad)
+	case nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK:
+		k.TCPFlagsMask = beUint16(ad)
+	case nl.TCA_FLOWER_KEY_ARP_SIP:
+		fixed(ad, k.ArpSIP[:])
+	case nl.TCA_FLOWER_KEY_ARP_SIP_MASK:
+		fixed(ad, k.ArpSIPMask[:])
+	case nl.TCA_FLOWER_KEY_ARP_TIP:
+		fixed(ad, k.ArpTIP[:])
+	case nl.TCA_FLOWER_KEY_ARP_TIP_MASK:
+		fixed(ad, k.ArpTIPMask[:])
+	case nl.TCA_FLOWER_KEY_ARP_OP:
+		k.ArpOp = ad.Uint8()
+	case nl.TCA_FLOWER_KEY_ARP_OP_MASK:
+		k.ArpOpMask = ad.Uint8()
+	case nl.TCA_FLOWER_KEY_ARP_SHA:
+		fixed(ad, k.ArpSHA[:])
+	case nl.TCA_FLOWER_KEY_ARP_SHA_MASK:
+		fixed(ad, k.ArpSHAMask[:])
+	case nl.TCA_FLOWER_KEY_ARP_THA:
+		fixed(ad, k.ArpTHA[:])
+	case nl.TCA_FLOWER_KEY_ARP_THA_MASK:
+		fixed(ad, k.ArpTHAMask[:])
+	case nl.TCA_FLOWER_KEY_ENC_KEY_ID:
+		k.EncKeyID, k.HasEncKeyID = beUint32(ad), true
+	case nl.TCA_FLOWER_KEY_ENC_IPV4_SRC:
+		fixed(ad, k.EncIPv4Src[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK:
+		fixed(ad, k.EncIPv4SrcMask[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV4_DST:
+		fixed(ad, k.EncIPv4Dst[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK:
+		fixed(ad, k.EncIPv4DstMask[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV6_SRC:
+		fixed(ad, k.EncIPv6Src[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK:
+		fixed(ad, k.EncIPv6SrcMask[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV6_DST:
+		fixed(ad, k.EncIPv6Dst[:])
+	case nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK:
+		fixed(ad, k.EncIPv6DstMask[:])
+	case nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT:
+		k.EncDstPort = beUint16(ad)
+	case nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK:
+		k.EncDstPortMask = beUint16(ad)
+	default:
+		if !l4Attr[typ] {
+			return false
+		}
+		if isICMPAttr[typ] {
+			l4[typ] = uint16(ad.Uint8())
+		} else {
+			l4[typ] = beUint16(ad)
 		}
 	}
-	return nil
+	return true
 }
 
-// knownFlowerAttrs are the TCA_OPTIONS attributes of a flower filter that
-// Filter expresses.
-var knownFlowerAttrs = func() map[uint16]bool {
-	m := map[uint16]bool{
-		nl.TCA_FLOWER_INDEV: true, nl.TCA_FLOWER_ACT: true, nl.TCA_FLOWER_FLAGS: true,
-		nl.TCA_FLOWER_IN_HW_COUNT: true, nl.TCA_FLOWER_KEY_NUM_OF_VLANS: true,
-		nl.TCA_FLOWER_KEY_ETH_TYPE: true, nl.TCA_FLOWER_KEY_IP_PROTO: true,
-		nl.TCA_FLOWER_KEY_VLAN_ID: true, nl.TCA_FLOWER_KEY_VLAN_PRIO: true,
-		nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE: true, nl.TCA_FLOWER_KEY_ENC_KEY_ID: true,
+// l4Attrs holds the port (big-endian 16 bits) and ICMP (8 bits) key
+// attributes of a filter by type: which of them fill Keys depends on the
+// ip_proto key, which may come after them.
+type l4Attrs map[uint16]uint16
+
+// keys fills k's ports and ICMP keys from the attributes of its ip_proto.
+// Those of other protocols are dropped, as the kernel never parses them
+// (fl_set_key reads the ports of the filter's ip_proto only).
+func (l4 l4Attrs) keys(k *Keys) {
+	if !k.HasIPProto {
+		return
 	}
-	pairs := []uint16{
-		nl.TCA_FLOWER_KEY_ETH_DST, nl.TCA_FLOWER_KEY_ETH_SRC, nl.TCA_FLOWER_KEY_IP_TOS,
-		nl.TCA_FLOWER_KEY_IPV4_SRC, nl.TCA_FLOWER_KEY_IPV4_DST, nl.TCA_FLOWER_KEY_IPV6_SRC,
-		nl.TCA_FLOWER_KEY_IPV6_DST, nl.TCA_FLOWER_KEY_TCP_FLAGS,
-		nl.TCA_FLOWER_KEY_ICMPV4_TYPE, nl.TCA_FLOWER_KEY_ICMPV4_CODE,
-		nl.TCA_FLOWER_KEY_ICMPV6_TYPE, nl.TCA_FLOWER_KEY_ICMPV6_CODE,
-		nl.TCA_FLOWER_KEY_ARP_SIP, nl.TCA_FLOWER_KEY_ARP_TIP, nl.TCA_FLOWER_KEY_ARP_OP,
-		nl.TCA_FLOWER_KEY_ARP_SHA, nl.TCA_FLOWER_KEY_ARP_THA,
-		nl.TCA_FLOWER_KEY_ENC_IPV4_SRC, nl.TCA_FLOWER_KEY_ENC_IPV4_DST,
-		nl.TCA_FLOWER_KEY_ENC_IPV6_SRC, nl.TCA_FLOWER_KEY_ENC_IPV6_DST,
-		nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT,
+	if a, ok := portAttrs[k.IPProto]; ok {
+		k.SrcPort, k.SrcPortMask, k.DstPort, k.DstPortMask = l4[a.src], l4[a.srcMask], l4[a.dst], l4[a.dstMask]
 	}
-	for _, k := range pairs {
-		m[k], m[k+1] = true, true // the key and its mask follow each other
+	if a, ok := icmpAttrs[k.IPProto]; ok {
+		k.ICMPType, k.ICMPTypeMask = uint8(l4[a.typ]), uint8(l4[a.typMask])
+		k.ICMPCode, k.ICMPCodeMask = uint8(l4[a.code]), uint8(l4[a.codeMask])
 	}
+}
+
+// l4Attr and isICMPAttr are the attribute types l4Attrs holds.
+var l4Attr, isICMPAttr = func() (l4, icmp map[uint16]bool) {
+	l4, icmp = map[uint16]bool{}, map[uint16]bool{}
 	for _, a := range portAttrs {
-		m[a.src], m[a.srcMask], m[a.dst], m[a.dstMask] = true, true, true, true
+		l4[a.src], l4[a.srcMask], l4[a.dst], l4[a.dstMask] = true, true, true, true
 	}
-	return m
+	for _, a := range icmpAttrs {
+		for _, t := range []uint16{a.typ, a.typMask, a.code, a.codeMask} {
+			l4[t], icmp[t] = true, true
+		}
+	}
+	return l4, icmp
 }()
 
-// getMasked copies a key and its mask from t.
-func getMasked(t *nl.Table, key, mask uint16, k, m []byte) {
-	copy(k, t.Fixed(key, len(k)))
-	copy(m, t.Fixed(mask, len(m)))
+// fixed copies the payload of ad's attribute into dst, which it must fill
+// exactly (a MAC or IP address key), else ad records an error.
+func fixed(ad *netlink.AttributeDecoder, dst []byte) {
+	ad.Do(func(b []byte) error {
+		if len(b) != len(dst) {
+			return fmt.Errorf("attribute %d: %d bytes, want %d", ad.Type(), len(b), len(dst))
+		}
+		copy(dst, b)
+		return nil
+	})
 }
 
-func getMasked8(t *nl.Table, key, mask uint16, k, m *uint8) {
-	*k, *m = t.U8(key), t.U8(mask)
+// beUint16 and beUint32 read a big-endian (network order) attribute.
+func beUint16(ad *netlink.AttributeDecoder) uint16 {
+	var v [2]byte
+	fixed(ad, v[:])
+	return binary.BigEndian.Uint16(v[:])
 }
 
-func getMasked16(t *nl.Table, key, mask uint16, k, m *uint16) {
-	*k, *m = t.BE16(key), t.BE16(mask)
+func beUint32(ad *netlink.AttributeDecoder) uint32 {
+	var v [4]byte
+	fixed(ad, v[:])
+	return binary.BigEndian.Uint32(v[:])
 }
 
-func decodeKeys(t *nl.Table, k *Keys) error {
-	k.Indev = t.String(nl.TCA_FLOWER_INDEV)
-	if t.Has(nl.TCA_FLOWER_KEY_NUM_OF_VLANS) {
-		k.NumVlans, k.HasNumVlans = t.U8(nl.TCA_FLOWER_KEY_NUM_OF_VLANS), true
-	}
-	k.EthType = t.BE16(nl.TCA_FLOWER_KEY_ETH_TYPE)
-	if t.Has(nl.TCA_FLOWER_KEY_VLAN_ID) {
-		k.VlanID, k.HasVlanID = t.U16(nl.TCA_FLOWER_KEY_VLAN_ID), true
-	}
-	if t.Has(nl.TCA_FLOWER_KEY_VLAN_PRIO) {
-		k.VlanPrio, k.HasVlanPrio = t.U8(nl.TCA_FLOWER_KEY_VLAN_PRIO), true
-	}
-	k.VlanEthType = t.BE16(nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE)
-	if (k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0) && !isVlanTPID(k.EthType) {
-		// A VLAN match as Linux (6.1 at least) dumps it: ETH_TYPE holds
-		// the inner ethertype (or is absent) and the outer TPID is not
-		// reported at all. Assume 802.1Q (see Filter.AsInstalled).
-		k.EthType = EthType8021Q
-	}
-	getMasked(t, nl.TCA_FLOWER_KEY_ETH_DST, nl.TCA_FLOWER_KEY_ETH_DST_MASK, k.DstMAC[:], k.DstMACMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_ETH_SRC, nl.TCA_FLOWER_KEY_ETH_SRC_MASK, k.SrcMAC[:], k.SrcMACMask[:])
-	if t.Has(nl.TCA_FLOWER_KEY_IP_PROTO) {
-		k.IPProto, k.HasIPProto = t.U8(nl.TCA_FLOWER_KEY_IP_PROTO), true
-	}
-	getMasked8(t, nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, &k.IPTOS, &k.IPTOSMask)
-	getMasked(t, nl.TCA_FLOWER_KEY_IPV4_SRC, nl.TCA_FLOWER_KEY_IPV4_SRC_MASK, k.IPv4Src[:], k.IPv4SrcMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_IPV4_DST, nl.TCA_FLOWER_KEY_IPV4_DST_MASK, k.IPv4Dst[:], k.IPv4DstMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_IPV6_SRC, nl.TCA_FLOWER_KEY_IPV6_SRC_MASK, k.IPv6Src[:], k.IPv6SrcMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_IPV6_DST, nl.TCA_FLOWER_KEY_IPV6_DST_MASK, k.IPv6Dst[:], k.IPv6DstMask[:])
-	if a, ok := portAttrs[k.IPProto]; ok && k.HasIPProto {
-		getMasked16(t, a.src, a.srcMask, &k.SrcPort, &k.SrcPortMask)
-		getMasked16(t, a.dst, a.dstMask, &k.DstPort, &k.DstPortMask)
-	}
-	getMasked16(t, nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, &k.TCPFlags, &k.TCPFlagsMask)
-	if a, ok := icmpAttrs[k.IPProto]; ok && k.HasIPProto {
-		getMasked8(t, a.typ, a.typMask, &k.ICMPType, &k.ICMPTypeMask)
-		getMasked8(t, a.code, a.codeMask, &k.ICMPCode, &k.ICMPCodeMask)
-	}
-	getMasked(t, nl.TCA_FLOWER_KEY_ARP_SIP, nl.TCA_FLOWER_KEY_ARP_SIP_MASK, k.ArpSIP[:], k.ArpSIPMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_ARP_TIP, nl.TCA_FLOWER_KEY_ARP_TIP_MASK, k.ArpTIP[:], k.ArpTIPMask[:])
-	getMasked8(t, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, &k.ArpOp, &k.ArpOpMask)
-	getMasked(t, nl.TCA_FLOWER_KEY_ARP_SHA, nl.TCA_FLOWER_KEY_ARP_SHA_MASK, k.ArpSHA[:], k.ArpSHAMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_ARP_THA, nl.TCA_FLOWER_KEY_ARP_THA_MASK, k.ArpTHA[:], k.ArpTHAMask[:])
-	if t.Has(nl.TCA_FLOWER_KEY_ENC_KEY_ID) {
-		k.EncKeyID, k.HasEncKeyID = t.BE32(nl.TCA_FLOWER_KEY_ENC_KEY_ID), true
-	}
-	getMasked(t, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK, k.EncIPv4Src[:], k.EncIPv4SrcMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_ENC_IPV4_DST, nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK, k.EncIPv4Dst[:], k.EncIPv4DstMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK, k.EncIPv6Src[:], k.EncIPv6SrcMask[:])
-	getMasked(t, nl.TCA_FLOWER_KEY_ENC_IPV6_DST, nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK, k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
-	getMasked16(t, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, &k.EncDstPort, &k.EncDstPortMask)
-	return t.Err()
+// structAttr calls fn with the payload of ad's attribute when it holds at
+// least n bytes (a C struct: struct tc_gact, tc_mirred, tcf_t, ...; the
+// kernel may have grown it), else ad records an error, as it does fn's.
+func structAttr(ad *netlink.AttributeDecoder, n int, fn func(b []byte) error) {
+	ad.Do(func(b []byte) error {
+		if len(b) < n {
+			return fmt.Errorf("attribute %d: %d bytes, want at least %d", ad.Type(), len(b), n)
+		}
+		return fn(b)
+	})
 }
 
 // AsInstalled returns f as a dump of a Linux 6.1 kernel reads it back, to

@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/mdlayher/netlink"
+
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // clockTick is the unit of struct tcf_t: the kernel reports times in
@@ -38,31 +41,40 @@ func (s Stats) SWPackets() uint64 { return s.Packets - min(s.HWPackets, s.Packet
 func (s Stats) SWBytes() uint64 { return s.Bytes - min(s.HWBytes, s.Bytes) }
 
 // decodeActionStats reads TCA_ACT_STATS of one action.
-func decodeActionStats(t *nl.Table) (Stats, error) {
+func decodeActionStats(b []byte) (Stats, error) {
 	var s Stats
-	st, err := t.Nested(nl.TCA_ACT_STATS)
-	if err != nil {
-		return s, err
+	var pkt64 uint64
+	hasPkt64 := false
+	err := rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case nl.TCA_STATS_BASIC:
+			// struct gnet_stats_basic: u64 bytes, u32 packets (16 bytes
+			// with padding).
+			structAttr(ad, 12, func(b []byte) error {
+				s.Bytes, s.Packets = binary.NativeEndian.Uint64(b), uint64(binary.NativeEndian.Uint32(b[8:]))
+				return nil
+			})
+		case nl.TCA_STATS_PKT64:
+			// The packet count past 2^32, wherever it comes.
+			pkt64, hasPkt64 = ad.Uint64(), true
+		case nl.TCA_STATS_BASIC_HW:
+			structAttr(ad, 12, func(b []byte) error {
+				s.HWBytes, s.HWPackets = binary.NativeEndian.Uint64(b), uint64(binary.NativeEndian.Uint32(b[8:]))
+				return nil
+			})
+		case nl.TCA_STATS_QUEUE:
+			// struct gnet_stats_queue: qlen, backlog, drops, requeues,
+			// overlimits.
+			structAttr(ad, 20, func(b []byte) error {
+				s.Drops, s.Overlimits = uint64(binary.NativeEndian.Uint32(b[8:])), uint64(binary.NativeEndian.Uint32(b[16:]))
+				return nil
+			})
+		}
+	})
+	if hasPkt64 {
+		s.Packets = pkt64
 	}
-	// struct gnet_stats_basic: u64 bytes, u32 packets (16 bytes with
-	// padding). TCA_STATS_PKT64 carries packet counts past 2^32.
-	if b := st.Fixed(nl.TCA_STATS_BASIC, 12); b != nil {
-		s.Bytes = binary.NativeEndian.Uint64(b)
-		s.Packets = uint64(binary.NativeEndian.Uint32(b[8:]))
-	}
-	if st.Has(nl.TCA_STATS_PKT64) {
-		s.Packets = st.U64(nl.TCA_STATS_PKT64)
-	}
-	if b := st.Fixed(nl.TCA_STATS_BASIC_HW, 12); b != nil {
-		s.HWBytes = binary.NativeEndian.Uint64(b)
-		s.HWPackets = uint64(binary.NativeEndian.Uint32(b[8:]))
-	}
-	// struct gnet_stats_queue: qlen, backlog, drops, requeues, overlimits.
-	if b := st.Fixed(nl.TCA_STATS_QUEUE, 20); b != nil {
-		s.Drops = uint64(binary.NativeEndian.Uint32(b[8:]))
-		s.Overlimits = uint64(binary.NativeEndian.Uint32(b[16:]))
-	}
-	return s, st.Err()
+	return s, err
 }
 
 // setTimes fills the times from a struct tcf_t (install, lastuse, expires,

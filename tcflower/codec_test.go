@@ -1,7 +1,6 @@
 package tcflower
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -440,17 +439,24 @@ func TestDecodeUnsupportedFlowerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Append TCA_FLOWER_KEY_IP_TTL (a key nicflow never sets) to the
-	// options, the last attribute of the message, fixing its length.
-	ttl := nl.NewEncoder(nil)
-	ttl.U8(nl.TCA_FLOWER_KEY_IP_TTL, 64)
-	ttl.U8(nl.TCA_FLOWER_KEY_IP_TTL_MASK, 0xff)
-	tb, _ := nl.Split(b[nl.TcMsgLen:])
-	optsOff := nl.TcMsgLen
-	for _, a := range tb[:len(tb)-1] {
-		optsOff += nl.Align(4 + len(a.Data))
+	// options.
+	attrs, err := netlink.UnmarshalAttributes(b[nl.TcMsgLen:])
+	if err != nil {
+		t.Fatal(err)
 	}
-	b = append(b, ttl.Bytes()...)
-	binary.NativeEndian.PutUint16(b[optsOff:], uint16(len(b)-optsOff))
+	ttl := netlink.NewAttributeEncoder()
+	ttl.Uint8(nl.TCA_FLOWER_KEY_IP_TTL, 64)
+	ttl.Uint8(nl.TCA_FLOWER_KEY_IP_TTL_MASK, 0xff)
+	for i, a := range attrs {
+		if a.Type == nl.TCA_OPTIONS {
+			attrs[i].Data, attrs[i].Length = append(a.Data, mustEncode(ttl)...), 0
+		}
+	}
+	body, err := netlink.MarshalAttributes(attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b[:nl.TcMsgLen:nl.TcMsgLen], body...)
 
 	d, err := decodeFilterMsg(testLinks, b)
 	if err != nil {

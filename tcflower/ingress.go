@@ -1,13 +1,13 @@
 package tcflower
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // This file addresses a device's ingress rather than a shared block: what
@@ -25,23 +25,20 @@ type Link struct {
 // ifindex).
 func (h *Handle) Links() ([]Link, error) {
 	op := "list network devices"
-	msgs, err := h.dump(op, rtmGetLink, make([]byte, ifInfoMsgLen))
+	msgs, err := h.dump(op, rtmGetLink, rtnetlink.IfInfoMsg{}.Append(nil))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Link, 0, len(msgs))
 	for _, m := range msgs {
-		if m.Header.Type != rtmNewLink || len(m.Data) < ifInfoMsgLen {
+		if m.Header.Type != rtmNewLink {
 			continue
 		}
-		t, err := nl.Parse(m.Data[ifInfoMsgLen:])
+		idx, name, err := decodeLinkMsg(m.Data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		out = append(out, Link{
-			Index: int(binary.NativeEndian.Uint32(m.Data[ifIndexOffset:])),
-			Name:  t.String(iflaIfname),
-		})
+		out = append(out, Link{Index: int(idx), Name: name})
 	}
 	return out, nil
 }
@@ -115,8 +112,6 @@ func (h *Handle) DeleteIngress(ifindex int, chain uint32, pref uint16, handle ui
 	if pref == 0 || handle == 0 {
 		return fmt.Errorf("%s: pref and handle must be set", op)
 	}
-	e := nl.NewEncoder(ingressMsg(ifindex, handle, nl.Info(pref, 0)).Append(nil))
-	e.U32(nl.TCA_CHAIN, chain)
-	_, err := h.request(op, nl.RTM_DELTFILTER, 0, e.Bytes())
+	_, err := h.request(op, nl.RTM_DELTFILTER, 0, chainMsg(ingressMsg(ifindex, handle, nl.Info(pref, 0)), "", chain))
 	return err
 }

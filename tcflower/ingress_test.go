@@ -11,13 +11,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // linkMsg lays out an RTM_NEWLINK reply: struct ifinfomsg, then the name
 // among other attributes.
 func linkMsg(index uint32, name string) []byte {
-	b := make([]byte, ifInfoMsgLen)
-	binary.NativeEndian.PutUint32(b[ifIndexOffset:], index)
+	b := rtnetlink.IfInfoMsg{Index: int32(index)}.Append(nil)
 	ae := netlink.NewAttributeEncoder()
 	ae.Uint32(unix.IFLA_MTU, 1500)
 	ae.String(unix.IFLA_IFNAME, name)

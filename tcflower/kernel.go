@@ -131,6 +131,31 @@ func blockMsg(block uint32, handle uint32, info uint32) nl.TcMsg {
 	}
 }
 
+// tcMsg returns the tcmsg m followed by the attributes fn encodes: integers
+// and constant strings, which cannot fail to encode (an error is a bug, and
+// panics).
+func tcMsg(m nl.TcMsg, fn func(ae *netlink.AttributeEncoder)) []byte {
+	b, err := rtnetlink.AppendAttributes(m.Append(nil), func(ae *netlink.AttributeEncoder) error {
+		fn(ae)
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("tcflower: encode a tc request: %v", err))
+	}
+	return b
+}
+
+// chainMsg addresses the filters of chain under m: the tcmsg, the
+// classifier kind unless "", and TCA_CHAIN.
+func chainMsg(m nl.TcMsg, kind string, chain uint32) []byte {
+	return tcMsg(m, func(ae *netlink.AttributeEncoder) {
+		if kind != "" {
+			ae.String(nl.TCA_KIND, kind)
+		}
+		ae.Uint32(nl.TCA_CHAIN, chain)
+	})
+}
+
 // Add installs f in block. It fails (EEXIST) when a filter with the same
 // chain, pref and handle exists. A zero f.Pref or f.Handle lets the kernel
 // choose; the chosen handle is returned.
@@ -186,10 +211,7 @@ func (h *Handle) Delete(block uint32, chain uint32, pref uint16, handle uint32) 
 	if pref == 0 {
 		return fmt.Errorf("%s: pref 0 would flush the whole chain (use DeleteChain)", op)
 	}
-	body := blockMsg(block, handle, nl.Info(pref, 0)).Append(nil)
-	e := nl.NewEncoder(body)
-	e.U32(nl.TCA_CHAIN, chain)
-	_, err := h.request(op, nl.RTM_DELTFILTER, 0, e.Bytes())
+	_, err := h.request(op, nl.RTM_DELTFILTER, 0, chainMsg(blockMsg(block, handle, nl.Info(pref, 0)), "", chain))
 	return err
 }
 
@@ -217,10 +239,7 @@ func (h *Handle) Get(block uint32, chain uint32, pref uint16, handle uint32) (Du
 // one sends a request about a single filter and decodes the filter the
 // kernel answers with.
 func (h *Handle) one(op string, typ netlink.HeaderType, flags netlink.HeaderFlags, block, chain uint32, pref uint16, handle uint32) (Dumped, error) {
-	e := nl.NewEncoder(blockMsg(block, handle, nl.Info(pref, 0)).Append(nil))
-	e.String(nl.TCA_KIND, "flower")
-	e.U32(nl.TCA_CHAIN, chain)
-	replies, err := h.request(op, typ, flags, e.Bytes())
+	replies, err := h.request(op, typ, flags, chainMsg(blockMsg(block, handle, nl.Info(pref, 0)), kindFlower, chain))
 	if err != nil {
 		return Dumped{}, err
 	}
@@ -241,9 +260,7 @@ func (h *Handle) one(op string, typ netlink.HeaderType, flags netlink.HeaderFlag
 // holds no filter succeeds.
 func (h *Handle) DeleteChain(block, chain uint32) error {
 	op := fmt.Sprintf("flush chain %d of block %d", chain, block)
-	e := nl.NewEncoder(blockMsg(block, 0, 0).Append(nil))
-	e.U32(nl.TCA_CHAIN, chain)
-	_, err := h.request(op, nl.RTM_DELTFILTER, 0, e.Bytes())
+	_, err := h.request(op, nl.RTM_DELTFILTER, 0, chainMsg(blockMsg(block, 0, 0), "", chain))
 	return err
 }
 

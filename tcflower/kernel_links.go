@@ -1,22 +1,20 @@
 package tcflower
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sync"
 
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/nicflow/nicflow/tcflower/internal/nl"
+	"github.com/nicflow/nicflow/tcflower/rtnetlink"
 )
 
 // Link attributes and messages (rtnetlink.h, if_link.h).
 const (
-	rtmNewLink    = unix.RTM_NEWLINK
-	rtmGetLink    = unix.RTM_GETLINK
-	iflaIfname    = unix.IFLA_IFNAME
-	ifInfoMsgLen  = unix.SizeofIfInfomsg
-	ifIndexOffset = 4 // ifi_index in struct ifinfomsg
+	rtmNewLink = unix.RTM_NEWLINK
+	rtmGetLink = unix.RTM_GETLINK
+	iflaIfname = unix.IFLA_IFNAME
 )
 
 // kernelLinks resolves device names with RTM_GETLINK on the handle's own
@@ -53,9 +51,15 @@ func (l *kernelLinks) linkIndex(name string) (uint32, error) {
 	if ok {
 		return idx, nil
 	}
-	e := nl.NewEncoder(make([]byte, ifInfoMsgLen))
-	e.String(iflaIfname, name)
-	n, i, err := l.get(fmt.Sprintf("look up device %q", name), e.Bytes())
+	op := fmt.Sprintf("look up device %q", name)
+	body, err := rtnetlink.AppendAttributes(rtnetlink.IfInfoMsg{}.Append(nil), func(ae *netlink.AttributeEncoder) error {
+		ae.String(iflaIfname, name)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	n, i, err := l.get(op, body)
 	if err != nil {
 		return 0, err
 	}
@@ -70,8 +74,7 @@ func (l *kernelLinks) linkName(idx uint32) (string, error) {
 	if ok {
 		return name, nil
 	}
-	b := make([]byte, ifInfoMsgLen)
-	binary.NativeEndian.PutUint32(b[ifIndexOffset:], idx)
+	b := rtnetlink.IfInfoMsg{Index: int32(idx)}.Append(nil)
 	n, i, err := l.get(fmt.Sprintf("look up device %d", idx), b)
 	if errorIsNoDevice(err) {
 		return "", nil // gone: the action points nowhere
@@ -92,14 +95,28 @@ func (l *kernelLinks) get(op string, body []byte) (string, uint32, error) {
 		return "", 0, err
 	}
 	for _, m := range replies {
-		if m.Header.Type != rtmNewLink || len(m.Data) < ifInfoMsgLen {
+		if m.Header.Type != rtmNewLink {
 			continue
 		}
-		t, err := nl.Parse(m.Data[ifInfoMsgLen:])
+		idx, name, err := decodeLinkMsg(m.Data)
 		if err != nil {
 			return "", 0, fmt.Errorf("%s: %w", op, err)
 		}
-		return t.String(iflaIfname), binary.NativeEndian.Uint32(m.Data[ifIndexOffset:]), nil
+		return name, idx, nil
 	}
 	return "", 0, fmt.Errorf("%s: no link in the kernel's reply", op)
+}
+
+// decodeLinkMsg reads the index and name of an RTM_NEWLINK message.
+func decodeLinkMsg(b []byte) (idx uint32, name string, err error) {
+	hdr, attrs, err := rtnetlink.ParseIfInfoMsg(b)
+	if err != nil {
+		return 0, "", err
+	}
+	err = rtnetlink.DecodeAttributes(attrs, nil, func(ad *netlink.AttributeDecoder) {
+		if ad.Type() == iflaIfname {
+			name = ad.String()
+		}
+	})
+	return uint32(hdr.Index), name, err
 }

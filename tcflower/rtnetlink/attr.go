@@ -1,6 +1,10 @@
 package rtnetlink
 
-import "github.com/mdlayher/netlink"
+import (
+	"fmt"
+
+	"github.com/mdlayher/netlink"
+)
 
 // Nest encodes the attributes fn writes as the payload of attribute typ,
 // like (*netlink.AttributeEncoder).Nested but without NLA_F_NESTED in the
@@ -32,4 +36,29 @@ func AppendAttributes(b []byte, fn func(ae *netlink.AttributeEncoder) error) ([]
 		return nil, err
 	}
 	return append(b, attrs...), nil
+}
+
+// DecodeAttributes calls fn on each attribute of b, in order, with
+// mdlayher/netlink's AttributeDecoder positioned on it, and returns the
+// first error: a malformed attribute (its length runs past b), or one that
+// a getter of ad (ad.Uint16 of an attribute that is not 2 bytes long, ...)
+// or a function given to ad.Do or ad.Nested recorded. names, which may be
+// nil, names attribute types for the error: "IFLA_MASTER: netlink:
+// attribute 10 is not a int32; length: 2". A nested attribute decodes
+// with DecodeAttributes inside ad.Do.
+func DecodeAttributes(b []byte, names map[uint16]string, fn func(ad *netlink.AttributeDecoder)) error {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return err
+	}
+	for ad.Next() {
+		fn(ad)
+		if err := ad.Err(); err != nil {
+			if name, ok := names[ad.Type()]; ok {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return err
+		}
+	}
+	return ad.Err()
 }

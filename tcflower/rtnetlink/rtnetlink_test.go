@@ -3,6 +3,7 @@ package rtnetlink
 import (
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -124,5 +125,70 @@ func TestIfInfoMsg(t *testing.T) {
 	}
 	if _, _, err := ParseIfInfoMsg(b[:15]); err == nil {
 		t.Error("ParseIfInfoMsg of 15 bytes: no error")
+	}
+}
+
+func TestDecodeAttributes(t *testing.T) {
+	names := map[uint16]string{10: "IFLA_MASTER", 26: "IFLA_AF_SPEC"}
+	type got struct {
+		Name   string
+		Master int32
+		Mode   uint16
+	}
+	decode := func(b []byte) (got, error) {
+		var g got
+		err := DecodeAttributes(b, names, func(ad *netlink.AttributeDecoder) {
+			switch ad.Type() {
+			case 3:
+				g.Name = ad.String()
+			case 10:
+				g.Master = ad.Int32()
+			case 26:
+				ad.Do(func(b []byte) error {
+					return DecodeAttributes(b, map[uint16]string{1: "IFLA_BRIDGE_MODE"}, func(ad *netlink.AttributeDecoder) {
+						if ad.Type() == 1 {
+							g.Mode = ad.Uint16()
+						}
+					})
+				})
+			}
+		})
+		return g, err
+	}
+	for _, tc := range []struct {
+		name    string
+		hex     string
+		want    got
+		wantErr string
+	}{
+		{name: "attributes in any order, unknown ones skipped, flags ignored",
+			hex:  "0c00" + "1a80" + "0600" + "0100" + "0100" + "0000" + "0800" + "0a00" + "02000000" + "0800" + "6300" + "00000000" + "0900" + "0300" + "65746830" + "00000000",
+			want: got{Name: "eth0", Master: 2, Mode: 1}},
+		{name: "empty", hex: ""},
+		{name: "wrong size, named", hex: "0600" + "0a00" + "0200" + "0000", wantErr: "IFLA_MASTER: netlink: attribute 10 is not a int32; length: 2"},
+		{name: "wrong size in a nest, named on both levels", hex: "0c00" + "1a00" + "0500" + "0100" + "01000000",
+			wantErr: "IFLA_AF_SPEC: IFLA_BRIDGE_MODE: netlink: attribute 1 is not a uint16; length: 1"},
+		{name: "runs past the end", hex: "0800" + "0a00" + "0200", wantErr: "invalid attribute"},
+		{name: "short header", hex: "0800" + "0a00" + "02000000" + "0400", wantErr: "invalid attribute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := hex.DecodeString(tc.hex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := decode(b)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				if diff := cmp.Diff(tc.want, g); diff != "" {
+					t.Errorf("decoded (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error = %v, want one containing %q", err, tc.wantErr)
+			}
+		})
 	}
 }

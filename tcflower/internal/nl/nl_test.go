@@ -3,101 +3,10 @@ package nl
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mdlayher/netlink"
 )
-
-func TestEncoderMatchesMdlayher(t *testing.T) {
-	// The same attributes encoded by mdlayher/netlink, an independent
-	// encoder, must give the same bytes.
-	e := NewEncoder(nil)
-	e.U8(1, 0xab)
-	e.U16(2, 0x1234)
-	e.BE16(3, 0x0800)
-	e.U32(4, 0xdeadbeef)
-	e.BE32(5, 0x0a000001)
-	e.U64(6, 1<<40)
-	e.String(7, "flower")
-	n := e.Nest(8)
-	e.Put(1, []byte{1, 2, 3, 4, 5, 6})
-	e.End(n)
-
-	ae := netlink.NewAttributeEncoder()
-	ae.Uint8(1, 0xab)
-	ae.Uint16(2, 0x1234)
-	ae.Bytes(3, []byte{0x08, 0x00})
-	ae.Uint32(4, 0xdeadbeef)
-	ae.Bytes(5, []byte{10, 0, 0, 1})
-	ae.Uint64(6, 1<<40)
-	ae.String(7, "flower")
-	ae.Do(8, func() ([]byte, error) {
-		inner := netlink.NewAttributeEncoder()
-		inner.Bytes(1, []byte{1, 2, 3, 4, 5, 6})
-		return inner.Encode()
-	})
-	want, err := ae.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(hex.EncodeToString(want), hex.EncodeToString(e.Bytes())); diff != "" {
-		t.Errorf("encoded attributes (-want +got):\n%s", diff)
-	}
-}
-
-func TestParseTable(t *testing.T) {
-	e := NewEncoder(nil)
-	e.BE16(8, 0x8100)
-	e.U32(22, 9)
-	e.BE16(8, 0x0800) // a later attribute of the same type wins
-	e.String(2, "veth0")
-	e.Put(9, []byte{1}) // too short for a u32
-	n := e.Nest(3 | FlagNested)
-	e.U8(1, 7)
-	e.End(n)
-	tb, err := Parse(e.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := tb.BE16(8); got != 0x0800 {
-		t.Errorf("BE16(8) = %#x, want 0x0800", got)
-	}
-	if got := tb.U32(22); got != 9 {
-		t.Errorf("U32(22) = %d, want 9", got)
-	}
-	if got := tb.String(2); got != "veth0" {
-		t.Errorf("String(2) = %q", got)
-	}
-	if tb.Has(4) || !tb.Has(3) {
-		t.Errorf("Has(4) = %v, Has(3) = %v; want false, true (flag bits cleared)", tb.Has(4), tb.Has(3))
-	}
-	inner, err := tb.Nested(3)
-	if err != nil || inner.U8(1) != 7 {
-		t.Errorf("nested U8 = %d, %v; want 7", inner.U8(1), err)
-	}
-	if tb.Err() != nil {
-		t.Fatalf("Err before a bad read = %v", tb.Err())
-	}
-	if got := tb.U32(9); got != 0 || !errors.Is(tb.Err(), ErrTruncated) {
-		t.Errorf("U32 of a 1-byte attribute = %d, Err %v; want 0, ErrTruncated", got, tb.Err())
-	}
-}
-
-func TestSplitTruncated(t *testing.T) {
-	for name, b := range map[string][]byte{
-		"short header":     {8, 0},
-		"length too big":   {12, 0, 1, 0, 0, 0, 0, 0},
-		"length too small": {2, 0, 1, 0},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if _, err := Split(b); !errors.Is(err, ErrTruncated) {
-				t.Errorf("Split = %v, want ErrTruncated", err)
-			}
-		})
-	}
-}
 
 func TestTcMsg(t *testing.T) {
 	m := TcMsg{Ifindex: TCMIfindexMagicBlock, Handle: 1, Parent: 7, Info: Info(10, ETH_P_ALL)}

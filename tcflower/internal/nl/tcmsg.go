@@ -32,7 +32,7 @@ func (m TcMsg) Append(b []byte) []byte {
 // attributes that follow.
 func ParseTcMsg(b []byte) (TcMsg, []byte, error) {
 	if len(b) < TcMsgLen {
-		return TcMsg{}, nil, fmt.Errorf("tcmsg: %d bytes, want %d: %w", len(b), TcMsgLen, ErrTruncated)
+		return TcMsg{}, nil, fmt.Errorf("tcmsg: %d bytes, want %d", len(b), TcMsgLen)
 	}
 	m := TcMsg{
 		Family:  b[0],

@@ -60,17 +60,17 @@ func ParseLink(b []byte) (Link, error) {
 		return Link{}, fmt.Errorf("link message of family %d, want AF_BRIDGE (%d)", hdr.Family, AFBridge)
 	}
 	l := Link{Index: hdr.Index}
-	err = decodeAttrs(attrs, linkAttrNames, func(ad *netlink.AttributeDecoder) {
+	err = rtnetlink.DecodeAttributes(attrs, linkAttrNames, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
 		case IFLAIfname:
 			l.Name = ad.String()
 		case IFLAMaster:
 			l.Master = ad.Int32()
 		case IFLAAfSpec:
-			ad.Nested(l.decodeAfSpec)
+			ad.Do(l.decodeAfSpec)
 		case IFLAProtinfo:
 			l.Port = &Port{}
-			ad.Nested(l.Port.decode)
+			ad.Do(l.Port.decode)
 		}
 	})
 	if err != nil {
@@ -79,8 +79,8 @@ func ParseLink(b []byte) (Link, error) {
 	return l, nil
 }
 
-func (l *Link) decodeAfSpec(ad *netlink.AttributeDecoder) error {
-	return decodeNested(ad, afSpecAttrNames, func(ad *netlink.AttributeDecoder) {
+func (l *Link) decodeAfSpec(b []byte) error {
+	return rtnetlink.DecodeAttributes(b, afSpecAttrNames, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
 		case IFLABridgeFlags:
 			l.BridgeFlags = ad.Uint16()
@@ -90,8 +90,8 @@ func (l *Link) decodeAfSpec(ad *netlink.AttributeDecoder) error {
 	})
 }
 
-func (p *Port) decode(ad *netlink.AttributeDecoder) error {
-	return decodeNested(ad, brportAttrNames, func(ad *netlink.AttributeDecoder) {
+func (p *Port) decode(b []byte) error {
+	return rtnetlink.DecodeAttributes(b, brportAttrNames, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
 		case IFLABrportState:
 			p.State = ad.Uint8()
@@ -99,27 +99,4 @@ func (p *Port) decode(ad *netlink.AttributeDecoder) error {
 			p.Hairpin = ad.Uint8() != 0
 		}
 	})
-}
-
-// decodeAttrs calls fn on each attribute of b; the first error names the
-// attribute it came from (names, by type).
-func decodeAttrs(b []byte, names map[uint16]string, fn func(ad *netlink.AttributeDecoder)) error {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return err
-	}
-	return decodeNested(ad, names, fn)
-}
-
-func decodeNested(ad *netlink.AttributeDecoder, names map[uint16]string, fn func(ad *netlink.AttributeDecoder)) error {
-	for ad.Next() {
-		fn(ad)
-		if err := ad.Err(); err != nil {
-			if name, ok := names[ad.Type()]; ok {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			return err
-		}
-	}
-	return ad.Err()
 }
