@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/nicflow/nicflow/sriov/internal/sysfstest"
 )
 
 // ignoreCapText leaves the table's prose out of comparisons; the facts
@@ -17,7 +19,7 @@ var ignoreCapText = cmpopts.IgnoreFields(Capabilities{}, "Note", "Source")
 func fixtureDiscoverer(t *testing.T, fixture string) *Discoverer {
 	t.Helper()
 	return &Discoverer{
-		Root:    unpackFixture(t, fixture),
+		Root:    sysfstest.Unpack(t, fixture),
 		PCIIDs:  filepath.Join("testdata", "pci.ids"),
 		Ethtool: fixtureEthtool,
 		Devlink: fixtureDevlink,
@@ -153,7 +155,7 @@ func TestGet(t *testing.T) {
 // TestDegraded: without pci.ids, ethtool and devlink, discovery still
 // reports every NIC, with ids only and notes saying what is missing.
 func TestDegraded(t *testing.T) {
-	d := &Discoverer{Root: unpackFixture(t, "cx6dx-switchdev"), PCIIDs: filepath.Join(t.TempDir(), "pci.ids")}
+	d := &Discoverer{Root: sysfstest.Unpack(t, "cx6dx-switchdev"), PCIIDs: filepath.Join(t.TempDir(), "pci.ids")}
 	got, err := d.List()
 	if err != nil {
 		t.Fatal(err)
@@ -218,13 +220,7 @@ func TestSysfsErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := fixtureDiscoverer(t, "no-sriov")
 			// The fixture wrote numa_node and mtu as files: replace them.
-			for _, sec := range splitTxtar([]byte(tt.extra)) {
-				p := filepath.Join(d.Root, strings.TrimSuffix(sec.name, "/"))
-				if err := removeFile(p); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := unpackTxtar(d.Root, []byte(tt.extra)); err != nil {
+			if err := sysfstest.Replace(d.Root, []byte(tt.extra)); err != nil {
 				t.Fatal(err)
 			}
 			_, err := d.List()

@@ -11,9 +11,11 @@
 package devlink
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -39,6 +41,10 @@ type Port struct {
 	PF       uint16
 	External bool // a port of an external controller (SmartNIC host)
 	Netdev   string
+	// HWAddr is the MAC address of the port's function (the PF or VF
+	// behind a representor) where the driver reports one
+	// (DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR; mlx5 does, netdevsim does not).
+	HWAddr net.HardwareAddr
 }
 
 // Rate is a rate object's limits in bytes per second; 0 is no limit.
@@ -216,6 +222,15 @@ func parsePort(b []byte) (Port, error) {
 			p.External = ad.Uint8() != 0
 		case unix.DEVLINK_ATTR_PORT_NETDEV_NAME:
 			p.Netdev = ad.String()
+		case unix.DEVLINK_ATTR_PORT_FUNCTION:
+			ad.Nested(func(fn *netlink.AttributeDecoder) error {
+				for fn.Next() {
+					if fn.Type() == unix.DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR {
+						p.HWAddr = net.HardwareAddr(bytes.Clone(fn.Bytes()))
+					}
+				}
+				return fn.Err()
+			})
 		}
 	}
 	return p, ad.Err()

@@ -3,6 +3,7 @@ package devlink
 import (
 	"encoding/binary"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 
@@ -85,6 +86,12 @@ func (k *fakeKernel) dial(t *testing.T) *Conn {
 					if p.Netdev != "" {
 						ae.String(unix.DEVLINK_ATTR_PORT_NETDEV_NAME, p.Netdev)
 					}
+					if p.HWAddr != nil {
+						ae.Nested(unix.DEVLINK_ATTR_PORT_FUNCTION, func(fn *netlink.AttributeEncoder) error {
+							fn.Bytes(unix.DEVLINK_PORT_FUNCTION_ATTR_HW_ADDR, p.HWAddr)
+							return nil
+						})
+					}
 				})})
 			}
 			return msgs, nil
@@ -155,6 +162,7 @@ func TestVFPort(t *testing.T) {
 	other := Handle{Bus: "pci", Dev: "0000:03:00.0"}
 	k := &fakeKernel{ports: []Port{
 		{Handle: nsim, Index: 0, Flavour: unix.DEVLINK_PORT_FLAVOUR_PHYSICAL, Netdev: "eth0"},
+		{Handle: nsim, Index: 1, Flavour: unix.DEVLINK_PORT_FLAVOUR_PCI_PF, Netdev: "pf0hpf", HWAddr: net.HardwareAddr{0x0c, 0x42, 0xa1, 0xc6, 0xcf, 0x7c}},
 		{Handle: other, Index: 129, Flavour: unix.DEVLINK_PORT_FLAVOUR_PCI_VF, HasVF: true, VF: 1, Netdev: "pf0vf1"},
 		{Handle: nsim, Index: 200, Flavour: unix.DEVLINK_PORT_FLAVOUR_PCI_VF, HasVF: true, VF: 1, External: true, Netdev: "ext1"},
 		{Handle: nsim, Index: 129, Flavour: unix.DEVLINK_PORT_FLAVOUR_PCI_VF, HasVF: true, VF: 1, Netdev: "eni40npf0vf1"},
@@ -164,15 +172,18 @@ func TestVFPort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VFPort: %v", err)
 	}
-	if diff := cmp.Diff(k.ports[3], got); diff != "" {
+	if diff := cmp.Diff(k.ports[4], got); diff != "" {
 		t.Errorf("VFPort (-want +got):\n%s", diff)
 	}
 	if _, err := c.VFPort(nsim, 2); !errors.Is(err, ErrNoVFPort) {
 		t.Errorf("VFPort(2) err = %v, want ErrNoVFPort", err)
 	}
 	ports, err := c.Ports(nsim)
-	if err != nil || len(ports) != 3 {
-		t.Errorf("Ports(nsim) = %d ports, %v; want 3", len(ports), err)
+	if err != nil || len(ports) != 4 {
+		t.Fatalf("Ports(nsim) = %d ports, %v; want 4", len(ports), err)
+	}
+	if diff := cmp.Diff(k.ports[1], ports[1]); diff != "" {
+		t.Errorf("PF port with a function MAC (-want +got):\n%s", diff)
 	}
 }
 
