@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nicflow/nicflow/sriov/internal/switchdev"
 )
 
 // build assembles the NIC of port netdev nd; all is every netdev of the host
@@ -28,7 +30,10 @@ func (d *Discoverer) build(nd netdev, all []netdev) (NIC, error) {
 	if err := d.readSRIOV(&n, nd); err != nil {
 		return n, fmt.Errorf("nic %s: %w", nd.name, err)
 	}
-	addRepresentors(&n, nd, all)
+	sw := d.switchdev()
+	addRepresentors(&n, nd, all, sw)
+	d.readSubFunctions(&n, sw)
+	d.readHostPF(&n, nd, all, sw)
 	d.readEthtool(&n)
 	d.readDevlink(&n, nd)
 	if n.EswitchMode != EswitchSwitchdev && !n.hasRepresentors() {
@@ -168,11 +173,17 @@ func readVF(s sysfs, link string, idx int) (VF, error) {
 }
 
 // addRepresentors finds the uplink and VF representors of the port: netdevs
-// with its phys_switch_id whose phys_port_name is pN (the uplink, a netdev of
-// the port's own device) or pfNvfM with N the port's PF number.
-func addRepresentors(n *NIC, nd netdev, all []netdev) {
+// with its phys_switch_id whose phys_port_name is pfNvfM with N the port's
+// PF number, and the uplink: sriovnet's for a PCI port (a netdev of the
+// port's PCI function with the switch id, named pN), the port itself on
+// netdevsim (not a PCI device, so sriovnet cannot look it up).
+func addRepresentors(n *NIC, nd netdev, all []netdev, sw switchdev.Host) {
 	if nd.switchID == "" {
 		return
+	}
+	if n.Bus == BusPCI {
+		// sriovnet's errors do not tell "none" from a failed read.
+		n.UplinkRepresentor, _ = sw.UplinkRepresentor(n.PCIAddress)
 	}
 	pf := pfNumber(nd)
 	for _, o := range all {
@@ -181,7 +192,7 @@ func addRepresentors(n *NIC, nd netdev, all []netdev) {
 		}
 		switch o.port.kind {
 		case portPhysical:
-			if o.busDir == nd.busDir && (n.UplinkRepresentor == "" || o.name == nd.name) {
+			if n.Bus == BusNetdevsim && o.busDir == nd.busDir && (n.UplinkRepresentor == "" || o.name == nd.name) {
 				n.UplinkRepresentor = o.name
 			}
 		case portVFRep:
@@ -190,6 +201,53 @@ func addRepresentors(n *NIC, nd netdev, all []netdev) {
 			}
 			n.setRepresentor(o.port.fn, o.name)
 		}
+	}
+}
+
+// readSubFunctions finds the port's sub-functions and their representors
+// with sriovnet (PCI ports only).
+func (d *Discoverer) readSubFunctions(n *NIC, sw switchdev.Host) {
+	if n.Bus != BusPCI {
+		return
+	}
+	sfs, err := sw.SFs(n.PCIAddress)
+	if err != nil {
+		n.Notes = append(n.Notes, err.Error())
+		return
+	}
+	for _, s := range sfs {
+		sf := SF{Num: s.Num, AuxDevice: s.Aux}
+		if len(s.Netdevs) > 0 {
+			sf.Netdev = s.Netdevs[0]
+		}
+		if n.UplinkRepresentor != "" {
+			sf.Representor, _ = sw.SFRepresentor(n.UplinkRepresentor, s.Num)
+		}
+		n.SFs = append(n.SFs, sf)
+	}
+}
+
+// readHostPF finds, on a SmartNIC/DPU eswitch, the representor of the host
+// PF (phys_port_name [cN]pfN with the port's switch id and PF number) and
+// asks sriovnet for the host PF's MAC (devlink port function, else
+// MLNX_OFED's smart_nic/pf/config).
+func (d *Discoverer) readHostPF(n *NIC, nd netdev, all []netdev, sw switchdev.Host) {
+	if nd.switchID == "" {
+		return
+	}
+	pf := pfNumber(nd)
+	for _, o := range all {
+		if o.switchID != nd.switchID || o.port.kind != portPFRep || o.port.pf != pf {
+			continue
+		}
+		n.HostPF = &HostPF{Representor: o.name}
+		mac, err := sw.PeerMAC(o.name)
+		if err != nil {
+			n.Notes = append(n.Notes, err.Error())
+			return
+		}
+		n.HostPF.MAC = mac.String()
+		return
 	}
 }
 

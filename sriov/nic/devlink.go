@@ -41,3 +41,16 @@ func (Devlink) EswitchMode(bus, device string) (string, error) {
 	}
 	return mode, nil
 }
+
+// dialPorts lists devlink ports over a connection of its own per call: the
+// devlink client of discovery's sriovnet calls (switchdev.Ports).
+type dialPorts struct{}
+
+func (dialPorts) Ports(h devlink.Handle) ([]devlink.Port, error) {
+	var ports []devlink.Port
+	err := devlink.Do(func(c *devlink.Conn) (err error) {
+		ports, err = c.Ports(h)
+		return err
+	})
+	return ports, err
+}

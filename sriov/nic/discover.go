@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/nicflow/nicflow/sriov/internal/switchdev"
 )
 
 // ErrNotFound is returned (wrapped) by Get for a name that is not a NIC: no
@@ -111,6 +114,16 @@ func (d *Discoverer) sys() sysfs {
 		return sysfs{root: "/"}
 	}
 	return sysfs{root: d.Root}
+}
+
+// switchdev is sriovnet over the Discoverer's sysfs, asking devlink for
+// ports when Devlink is the kernel's.
+func (d *Discoverer) switchdev() switchdev.Host {
+	h := switchdev.Host{Sysfs: filepath.Join(d.sys().root, sysDir)}
+	if _, ok := d.Devlink.(Devlink); ok {
+		h.Devlink = dialPorts{}
+	}
+	return h
 }
 
 func (d *Discoverer) pciNames() *pciNames {

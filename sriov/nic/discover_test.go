@@ -39,6 +39,7 @@ var (
 			{Index: 0, PCIAddress: "0000:3b:00.2", DeviceID: "101e", Driver: "mlx5_core", Netdev: "enp59s0f0v0", Representor: "enp59s0f0npf0vf0"},
 			{Index: 1, PCIAddress: "0000:3b:00.3", DeviceID: "101e", Driver: "mlx5_core", Netdev: "enp59s0f0v1", Representor: "enp59s0f0npf0vf1"},
 		}},
+		SFs:          []SF{{Num: 88, AuxDevice: "mlx5_core.sf.2", Netdev: "enp59s0f0s88", Representor: "enp59s0f0npf0sf88"}},
 		Offload:      Offload{HWTCOffload: FeatureOn},
 		Capabilities: Capabilities{Family: "NVIDIA ConnectX-6 Dx", Switchdev: Yes, FlowerOffload: Yes, VEB: Yes, VEPA: Yes},
 	}
@@ -87,6 +88,19 @@ var (
 		Offload:      Offload{HWTCOffload: FeatureOffFixed},
 		Capabilities: Capabilities{Family: "virtio-net (paravirtual)", Switchdev: No, FlowerOffload: No, VEB: No, VEPA: No},
 	}
+	// The BlueField's Arm side has no VFs of its own: the VFs listed are
+	// the host's, found by their representors (c1pf0vfN).
+	wantBlueField = NIC{
+		Name: "p0", Bus: BusPCI, PCIAddress: "0000:03:00.0", DevlinkHandle: "pci/0000:03:00.0",
+		VendorID: "15b3", DeviceID: "a2d6", SubsystemVendorID: "15b3", SubsystemDeviceID: "0061",
+		VendorName: "Mellanox Technologies", DeviceName: "MT42822 BlueField-2 integrated ConnectX-6 Dx network controller",
+		Driver: "mlx5_core", MAC: "0c:42:a1:d0:00:01", MTU: 9216, OperState: "up", Carrier: true, SpeedMbps: 25000, NUMANode: -1,
+		PhysPortName: "p0", SwitchID: "01d0a1420c", EswitchMode: EswitchSwitchdev, UplinkRepresentor: "p0",
+		SRIOV:        SRIOV{VFs: []VF{{Index: 0, Representor: "pf0vf0"}, {Index: 1, Representor: "pf0vf1"}}},
+		HostPF:       &HostPF{Representor: "pf0hpf", MAC: "0c:42:a1:c6:cf:7c"},
+		Offload:      Offload{HWTCOffload: FeatureUnknown},
+		Capabilities: Capabilities{Family: "NVIDIA BlueField-2", Switchdev: Yes, FlowerOffload: Yes, VEB: Yes, VEPA: Yes},
+	}
 	wantNetdevsim = NIC{
 		Name: "eth1", Bus: BusNetdevsim, DevlinkHandle: "netdevsim/netdevsim30",
 		Driver: "netdevsim", DriverVersion: "6.1.0-18-amd64", FirmwareVersion: "10.20.30",
@@ -111,6 +125,7 @@ func TestListFixtures(t *testing.T) {
 		{"ixgbe", []NIC{wantIxgbe}},
 		{"no-sriov", []NIC{wantE1000e, wantVirtio}},
 		{"netdevsim", []NIC{wantNetdevsim}},
+		{"bluefield2-arm", []NIC{wantBlueField}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {

@@ -68,4 +68,5 @@ var fixtureDevlink = fakeDevlink{
 	"pci/0000:3b:00.0":      EswitchSwitchdev,
 	"pci/0000:af:00.0":      EswitchLegacy,
 	"netdevsim/netdevsim30": EswitchSwitchdev,
+	"pci/0000:03:00.0":      EswitchSwitchdev,
 }

@@ -63,7 +63,14 @@ type NIC struct {
 	// switchdev mode (same switch id, port name pN).
 	UplinkRepresentor string `json:"uplink_representor,omitempty"`
 
-	SRIOV        SRIOV        `json:"sriov"`
+	SRIOV SRIOV `json:"sriov"`
+	// SFs are the port's sub-functions (mlx5 SFs: auxiliary devices with
+	// an sfnum) with, in switchdev mode, their representors (pfNsfM).
+	SFs []SF `json:"sfs,omitempty"`
+	// HostPF is set on the eswitch side of a SmartNIC/DPU (BlueField's Arm
+	// cores): the host PF that the port's eswitch serves.
+	HostPF *HostPF `json:"host_pf,omitempty"`
+
 	Offload      Offload      `json:"offload"`
 	Capabilities Capabilities `json:"capabilities"`
 
@@ -96,6 +103,27 @@ type VF struct {
 	Netdev string `json:"netdev,omitempty"`
 	// Representor is the VF's representor netdev in switchdev mode.
 	Representor string `json:"representor,omitempty"`
+}
+
+// SF is one sub-function of a port.
+type SF struct {
+	// Num is the SF number (sfnum), the M of its representor's pfNsfM.
+	Num int `json:"num"`
+	// AuxDevice is the SF's auxiliary device, e.g. mlx5_core.sf.2.
+	AuxDevice string `json:"aux_device"`
+	// Netdev is the SF's netdev when it has one.
+	Netdev string `json:"netdev,omitempty"`
+	// Representor is the SF's representor netdev in switchdev mode.
+	Representor string `json:"representor,omitempty"`
+}
+
+// HostPF is the host's PF as a SmartNIC/DPU eswitch sees it.
+type HostPF struct {
+	// Representor is its representor netdev (phys_port_name [cN]pfN,
+	// devlink flavour pcipf; BlueField names it pfNhpf).
+	Representor string `json:"representor"`
+	// MAC is the host PF's MAC address, empty when the DPU does not say.
+	MAC string `json:"mac,omitempty"`
 }
 
 // FeatureState is the state of an ethtool feature.

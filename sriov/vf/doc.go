@@ -7,8 +7,10 @@
 // reconciles the kernel to the store after a restart.
 //
 // Kernel access sits behind the Kernel interface; Netlink is the real one
-// (rtnetlink for VF settings, devlink over generic netlink for eswitch mode,
-// ports and rate, sysfs for sriov_numvfs). The package never logs.
+// (rtnetlink for VF settings, the sriov devlink client for eswitch mode,
+// ports and rate, sysfs for sriov_numvfs, sriovnet through
+// sriov/internal/switchdev for the VF's netdev and representor in Locate and
+// for RepresentedVF). The package never logs.
 //
 // # PF setup order
 //

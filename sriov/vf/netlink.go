@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/internal/switchdev"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -19,11 +20,25 @@ type NetlinkOptions struct {
 
 // Netlink is the Kernel of the running system: VF settings over rtnetlink
 // (github.com/vishvananda/netlink), eswitch mode, ports and rate over
-// devlink, the VF count through sysfs. It is safe for concurrent use.
+// devlink, the VF count through sysfs, representors through sriovnet. It is
+// safe for concurrent use.
 type Netlink struct {
 	sys   sysfs
 	dl    *devlink.Conn // nil when devlink is unavailable
 	dlErr error         // why dl is nil
+	reps  representors
+}
+
+// representors is what Netlink asks of sriovnet: switchdev.Host on the
+// running system (proven in the VM), a fake in tests on fixture trees.
+type representors interface {
+	// VFRepresentor returns the representor netdev of VF vf of uplink.
+	VFRepresentor(uplink string, vf int) (string, error)
+	// Represented returns the flavour of representor rep and the VF or
+	// SF number it stands for.
+	Represented(rep string) (switchdev.Flavour, int, error)
+	// Netdevs returns the netdevs of a PCI function.
+	Netdevs(pci string) ([]string, error)
 }
 
 var _ Kernel = (*Netlink)(nil)
@@ -44,6 +59,11 @@ func NewNetlink(opts NetlinkOptions) (*Netlink, error) {
 	nl.EnableErrorMessageReporting = true
 	n := &Netlink{sys: sysfs{root: opts.SysfsRoot}}
 	n.dl, n.dlErr = devlink.Dial()
+	host := switchdev.Host{Sysfs: opts.SysfsRoot}
+	if n.dl != nil {
+		host.Devlink = n.dl
+	}
+	n.reps = host
 	return n, nil
 }
 
@@ -251,23 +271,44 @@ func (n *Netlink) SetEswitchMode(pf, mode string) error {
 	return dl.SetEswitchMode(h, mode)
 }
 
-// Locate is a Resolver from sysfs and devlink alone: the VF's PCI address
-// and netdev from the PF's virtfnN link, and its representor from the VF's
-// devlink port (switchdev mode). Parts it cannot find are left empty.
+// Locate is a Resolver from sysfs and sriovnet: the VF's PCI address from
+// the PF's virtfnN link, its netdev from the VF's PCI function
+// (sriovnet.GetNetDevicesFromPci) and, in switchdev mode, its representor
+// (sriovnet.GetVfRepresentor: the netdev of the PF's switch whose
+// phys_port_name is pfNvfM). Parts it cannot find are left empty: sriovnet
+// does not tell a missing representor from a failed read, so Locate
+// returns no error.
 func (n *Netlink) Locate(pf string, vf int) (Location, error) {
 	var loc Location
-	loc.PCI, loc.Netdev = n.sys.vfLocation(pf, vf)
-	dl, h, err := n.devlink(pf)
-	if err != nil {
-		return loc, nil
+	loc.PCI = n.sys.vfPCI(pf, vf)
+	if loc.PCI != "" {
+		if nets, err := n.reps.Netdevs(loc.PCI); err == nil && len(nets) > 0 {
+			loc.Netdev = nets[0]
+		}
 	}
-	port, err := dl.VFPort(h, vf)
-	switch {
-	case errors.Is(err, devlink.ErrNoVFPort):
-	case err != nil:
-		return loc, fmt.Errorf("locate VF %d of PF %s: %w", vf, pf, err)
-	default:
-		loc.Representor = port.Netdev
+	if rep, err := n.reps.VFRepresentor(pf, vf); err == nil {
+		loc.Representor = rep
 	}
 	return loc, nil
+}
+
+// ErrNotVFRepresentor is returned (wrapped) by RepresentedVF for a netdev
+// that is not the representor of a VF.
+var ErrNotVFRepresentor = errors.New("not a VF representor")
+
+// RepresentedVF returns the number of the VF that representor netdev rep
+// stands for: its devlink port's flavour must be pcivf (or, without a
+// devlink port, its phys_port_name pfNvfM), the number is the M of
+// pfNvfM (sriovnet.GetRepresentorPortFlavour and
+// GetPortIndexFromRepresentor). The PF is the one whose switch id rep
+// carries.
+func (n *Netlink) RepresentedVF(rep string) (int, error) {
+	f, vf, err := n.reps.Represented(rep)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrNotVFRepresentor, err)
+	}
+	if f != switchdev.FlavourPCIVF {
+		return 0, fmt.Errorf("%s has port flavour %d: %w", rep, f, ErrNotVFRepresentor)
+	}
+	return vf, nil
 }

@@ -64,16 +64,13 @@ func (s sysfs) devlinkHandle(pf string) (devlink.Handle, error) {
 	return devlink.Handle{Bus: filepath.Base(bus), Dev: filepath.Base(dev)}, nil
 }
 
-// vfLocation reads the VF's PCI address and netdev from the PF's virtfnN
-// link; both are empty when the device has none (netdevsim).
-func (s sysfs) vfLocation(pf string, vf int) (pci, netdev string) {
+// vfPCI reads the VF's PCI address from the PF's virtfnN link; empty when
+// the device has none (netdevsim). sriovnet's reader of that link is
+// unexported (its exported GetVfPciDevList lists only the link names).
+func (s sysfs) vfPCI(pf string, vf int) string {
 	dir, err := filepath.EvalSymlinks(filepath.Join(s.deviceDir(pf), "virtfn"+strconv.Itoa(vf)))
 	if err != nil {
-		return "", ""
+		return ""
 	}
-	ents, err := os.ReadDir(filepath.Join(dir, "net"))
-	if err == nil && len(ents) > 0 {
-		netdev = ents[0].Name()
-	}
-	return filepath.Base(dir), netdev
+	return filepath.Base(dir)
 }

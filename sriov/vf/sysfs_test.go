@@ -1,12 +1,17 @@
 package vf
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/internal/switchdev"
 )
 
 // fixture builds a sysfs tree with a PCI PF eth0 (2 VFs, VF 0 bound to
@@ -78,21 +83,89 @@ func TestSysfs(t *testing.T) {
 		t.Errorf("numVFs after writing 0 = %d", n)
 	}
 	for _, tc := range []struct {
-		pf          string
-		vf          int
-		pci, netdev string
+		pf  string
+		vf  int
+		pci string
 	}{
-		{"eth0", 0, "0000:03:00.2", "eth0v0"},
-		{"eth0", 1, "0000:03:00.3", ""},
-		{"eth0", 5, "", ""},
-		{"eni40np1", 0, "", ""},
+		{"eth0", 0, "0000:03:00.2"},
+		{"eth0", 1, "0000:03:00.3"},
+		{"eth0", 5, ""},
+		{"eni40np1", 0, ""},
 	} {
-		pci, netdev := s.vfLocation(tc.pf, tc.vf)
-		if pci != tc.pci || netdev != tc.netdev {
-			t.Errorf("vfLocation(%s, %d) = %q, %q; want %q, %q", tc.pf, tc.vf, pci, netdev, tc.pci, tc.netdev)
+		if pci := s.vfPCI(tc.pf, tc.vf); pci != tc.pci {
+			t.Errorf("vfPCI(%s, %d) = %q; want %q", tc.pf, tc.vf, pci, tc.pci)
 		}
 	}
 	if _, err := s.numVFs("nope"); err == nil || !strings.Contains(err.Error(), "read VF count of PF nope") {
 		t.Errorf("numVFs(nope) = %v, want an error naming the PF", err)
+	}
+}
+
+// fakeReps answers for representor names of the form <uplink>rep<N> and
+// gives each PCI function the netdevs in nets.
+type fakeReps struct {
+	nets map[string][]string
+}
+
+func (f fakeReps) VFRepresentor(uplink string, vf int) (string, error) {
+	if uplink != "eth0" || vf > 1 {
+		return "", errors.New("failed to find VF representor")
+	}
+	return fmt.Sprintf("%srep%d", uplink, vf), nil
+}
+
+func (f fakeReps) Represented(rep string) (switchdev.Flavour, int, error) {
+	var vf int
+	if _, err := fmt.Sscanf(rep, "eth0rep%d", &vf); err != nil {
+		if rep == "eth0sf" {
+			return switchdev.FlavourPCISF, 3, nil
+		}
+		return switchdev.FlavourUnknown, 0, fmt.Errorf("net device %s is does not represent an eswitch port", rep)
+	}
+	return switchdev.FlavourPCIVF, vf, nil
+}
+
+func (f fakeReps) Netdevs(pci string) ([]string, error) {
+	nets, ok := f.nets[pci]
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return nets, nil
+}
+
+// TestLocate: the VF's PCI address from the fixture's virtfnN links, its
+// netdev and representor from sriovnet (faked: the real one is proven in
+// the VM by TestVMLifecycle and by sriov/internal/switchdev).
+func TestLocate(t *testing.T) {
+	n := &Netlink{sys: sysfs{root: fixture(t)}, reps: fakeReps{nets: map[string][]string{"0000:03:00.2": {"eth0v0"}}}}
+	for _, tc := range []struct {
+		pf   string
+		vf   int
+		want Location
+	}{
+		{"eth0", 0, Location{PCI: "0000:03:00.2", Netdev: "eth0v0", Representor: "eth0rep0"}},
+		{"eth0", 1, Location{PCI: "0000:03:00.3", Representor: "eth0rep1"}}, // VF 1 has no netdev
+		{"eth0", 5, Location{}},
+		{"eni40np1", 0, Location{}},
+	} {
+		got, err := n.Locate(tc.pf, tc.vf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("Locate(%s, %d) (-want +got):\n%s", tc.pf, tc.vf, diff)
+		}
+	}
+}
+
+func TestRepresentedVF(t *testing.T) {
+	n := &Netlink{reps: fakeReps{}}
+	if vf, err := n.RepresentedVF("eth0rep1"); err != nil || vf != 1 {
+		t.Errorf("RepresentedVF(eth0rep1) = %d, %v; want 1", vf, err)
+	}
+	for _, rep := range []string{"eth0sf", "eth0"} {
+		if vf, err := n.RepresentedVF(rep); !errors.Is(err, ErrNotVFRepresentor) {
+			t.Errorf("RepresentedVF(%s) = %d, %v; want ErrNotVFRepresentor", rep, vf, err)
+		}
 	}
 }

@@ -140,6 +140,9 @@ func TestVMLifecycle(t *testing.T) {
 		if al.Representor != reps[al.VF] {
 			t.Errorf("%s representor = %q, want %q (by switch id and port name)", r.VNICID, al.Representor, reps[al.VF])
 		}
+		if vf, err := e.k.RepresentedVF(al.Representor); err != nil || vf != al.VF {
+			t.Errorf("RepresentedVF(%s) = %d, %v; want %d", al.Representor, vf, err, al.VF)
+		}
 		allocs = append(allocs, al)
 	}
 	after := netlinkVFs(t, pf)
@@ -270,6 +273,9 @@ func TestVMLegacyRate(t *testing.T) {
 	}
 	if al.Representor != "" {
 		t.Errorf("representor in legacy mode = %q, want none", al.Representor)
+	}
+	if vf, err := e.k.RepresentedVF(e.nsim.PF); !errors.Is(err, ErrNotVFRepresentor) {
+		t.Errorf("RepresentedVF(%s) in legacy mode = %d, %v; want ErrNotVFRepresentor", e.nsim.PF, vf, err)
 	}
 	vi := netlinkVFs(t, e.nsim.PF)[al.VF]
 	if vi.MinTxRate != 5 || vi.MaxTxRate != 50 {
