@@ -99,6 +99,20 @@ func (h Host) do(f func() error) error {
 	return f()
 }
 
+// ask runs f as do does and wraps its error with what was asked.
+func ask[T any](h Host, what string, f func() (T, error)) (T, error) {
+	var v T
+	err := h.do(func() (err error) {
+		v, err = f()
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
 // hostOnly refuses calls that sriovnet makes through os on a Sysfs other
 // than the host's.
 func (h Host) hostOnly(call string) error {
@@ -118,30 +132,18 @@ func (h Host) VFRepresentor(uplink string, vf int) (string, error) {
 	if err := h.hostOnly("GetVfRepresentor"); err != nil {
 		return "", err
 	}
-	var rep string
-	err := h.do(func() (err error) {
-		rep, err = sriovnet.GetVfRepresentor(uplink, vf)
-		return err
+	return ask(h, fmt.Sprintf("representor of VF %d of %s", vf, uplink), func() (string, error) {
+		return sriovnet.GetVfRepresentor(uplink, vf)
 	})
-	if err != nil {
-		return "", fmt.Errorf("representor of VF %d of %s: %w", vf, uplink, err)
-	}
-	return rep, nil
 }
 
 // SFRepresentor returns the representor netdev of sub-function sfnum of
 // uplink: a netdev of the uplink's device with phys_port_name pfNsfM
 // (sriovnet.GetSfRepresentor).
 func (h Host) SFRepresentor(uplink string, sfnum int) (string, error) {
-	var rep string
-	err := h.do(func() (err error) {
-		rep, err = sriovnet.GetSfRepresentor(uplink, sfnum)
-		return err
+	return ask(h, fmt.Sprintf("representor of SF %d of %s", sfnum, uplink), func() (string, error) {
+		return sriovnet.GetSfRepresentor(uplink, sfnum)
 	})
-	if err != nil {
-		return "", fmt.Errorf("representor of SF %d of %s: %w", sfnum, uplink, err)
-	}
-	return rep, nil
 }
 
 // Represented returns the flavour of representor rep and the number of the
@@ -149,34 +151,30 @@ func (h Host) SFRepresentor(uplink string, sfnum int) (string, error) {
 // number of a pcisf one (sriovnet.GetRepresentorPortFlavour and
 // GetPortIndexFromRepresentor). Other flavours are an error.
 func (h Host) Represented(rep string) (Flavour, int, error) {
-	var f Flavour
-	var idx int
-	err := h.do(func() (err error) {
-		if f, err = sriovnet.GetRepresentorPortFlavour(rep); err != nil {
-			return err
+	type represented struct {
+		f   Flavour
+		idx int
+	}
+	r, err := ask(h, "function represented by "+rep, func() (r represented, err error) {
+		if r.f, err = sriovnet.GetRepresentorPortFlavour(rep); err != nil {
+			return r, err
 		}
-		idx, err = sriovnet.GetPortIndexFromRepresentor(rep)
-		return err
+		r.idx, err = sriovnet.GetPortIndexFromRepresentor(rep)
+		return r, err
 	})
 	if err != nil {
-		return FlavourUnknown, 0, fmt.Errorf("function represented by %s: %w", rep, err)
+		return FlavourUnknown, 0, err
 	}
-	return f, idx, nil
+	return r.f, r.idx, nil
 }
 
 // UplinkRepresentor returns the uplink representor of PCI function pci (a
 // PF, or a VF through its physfn link): sriovnet.GetUplinkRepresentor. PCI
 // devices only.
 func (h Host) UplinkRepresentor(pci string) (string, error) {
-	var up string
-	err := h.do(func() (err error) {
-		up, err = sriovnet.GetUplinkRepresentor(pci)
-		return err
+	return ask(h, "uplink representor of "+pci, func() (string, error) {
+		return sriovnet.GetUplinkRepresentor(pci)
 	})
-	if err != nil {
-		return "", fmt.Errorf("uplink representor of %s: %w", pci, err)
-	}
-	return up, nil
 }
 
 // PeerMAC returns the MAC address of the host PF that PF representor rep
@@ -184,30 +182,18 @@ func (h Host) UplinkRepresentor(pci string) (string, error) {
 // devlink port function, else from the uplink's smart_nic/pf/config
 // (sriovnet.GetRepresentorPeerMacAddress).
 func (h Host) PeerMAC(rep string) (net.HardwareAddr, error) {
-	var mac net.HardwareAddr
-	err := h.do(func() (err error) {
-		mac, err = sriovnet.GetRepresentorPeerMacAddress(rep)
-		return err
+	return ask(h, "peer MAC of "+rep, func() (net.HardwareAddr, error) {
+		return sriovnet.GetRepresentorPeerMacAddress(rep)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("peer MAC of %s: %w", rep, err)
-	}
-	return mac, nil
 }
 
 // Netdevs returns the netdevs of PCI function pci
 // (sriovnet.GetNetDevicesFromPci); none when the function has no net
 // directory (not bound to a net driver).
 func (h Host) Netdevs(pci string) ([]string, error) {
-	var names []string
-	err := h.do(func() (err error) {
-		names, err = sriovnet.GetNetDevicesFromPci(pci)
-		return err
+	return ask(h, "netdevs of "+pci, func() ([]string, error) {
+		return sriovnet.GetNetDevicesFromPci(pci)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("netdevs of %s: %w", pci, err)
-	}
-	return names, nil
 }
 
 // SF is one sub-function: an auxiliary device with an sfnum.
@@ -222,15 +208,15 @@ type SF struct {
 // GetSfIndexByAuxDev, GetNetDevicesFromAux). A function without a net
 // directory or without auxiliary devices has none.
 func (h Host) SFs(pci string) ([]SF, error) {
-	var sfs []SF
-	err := h.do(func() error {
+	return ask(h, "sub-functions of "+pci, func() ([]SF, error) {
 		auxs, err := sriovnet.GetAuxNetDevicesFromPci(pci)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
+		var sfs []SF
 		for _, aux := range auxs {
 			num, err := sriovnet.GetSfIndexByAuxDev(aux)
 			if err != nil {
@@ -242,10 +228,6 @@ func (h Host) SFs(pci string) ([]SF, error) {
 			}
 			sfs = append(sfs, sf)
 		}
-		return nil
+		return sfs, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("sub-functions of %s: %w", pci, err)
-	}
-	return sfs, nil
 }
