@@ -10,6 +10,7 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath/memio"
 	"github.com/nicflow/nicflow/softpath/packet"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // testNet is a running network with in-memory ports 1 and 2 and a
@@ -187,20 +188,16 @@ func TestTableMissEntryToControllerRaisesPacketIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn.p2.Inject(udpFrame())
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		pis := tn.eventsOf(func(e Event) bool { _, ok := e.(*PacketIn); return ok })
-		if len(pis) > 0 {
-			pi := pis[0].(*PacketIn)
-			if pi.InPort != 2 || pi.Reason != 0 || pi.Cookie != 0x77 || len(pi.Data) != len(udpFrame()) {
-				t.Fatalf("packet-in = in_port %d reason %d cookie %#x len %d; want 2, 0 (no match), 0x77, %d",
-					pi.InPort, pi.Reason, pi.Cookie, len(pi.Data), len(udpFrame()))
-			}
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	var pis []Event
+	waitfor.True(t, 5*time.Second, "a PACKET_IN", func() bool {
+		pis = tn.eventsOf(func(e Event) bool { _, ok := e.(*PacketIn); return ok })
+		return len(pis) > 0
+	})
+	pi := pis[0].(*PacketIn)
+	if pi.InPort != 2 || pi.Reason != 0 || pi.Cookie != 0x77 || len(pi.Data) != len(udpFrame()) {
+		t.Fatalf("packet-in = in_port %d reason %d cookie %#x len %d; want 2, 0 (no match), 0x77, %d",
+			pi.InPort, pi.Reason, pi.Cookie, len(pi.Data), len(udpFrame()))
 	}
-	t.Fatal("no PACKET_IN within 2s")
 }
 
 func TestPortStatusOnAddLinkChangeAndRemove(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/nicflow/nicflow/softpath"
 	"github.com/nicflow/nicflow/softpath/memio"
 	"github.com/nicflow/nicflow/tcflower"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // The tests in this file drive a network's tc tier against fakeTC: what
@@ -599,16 +600,13 @@ func TestTCTableStatsIncludeTheTCTier(t *testing.T) {
 // table (it folds its counts per batch, on its reader goroutines).
 func waitFastPathLookups(t *testing.T, n *Network, table int, want uint64) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		lookups, _ := n.Datapath().TableStats()
-		if lookups[table] >= want {
-			return
+	if err := waitfor.Until(5*time.Second, func() error {
+		if lookups, _ := n.Datapath().TableStats(); lookups[table] < want {
+			return fmt.Errorf("the fast path counted %d lookups of table %d, want %d", lookups[table], table, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the fast path counted %d lookups of table %d, want %d", lookups[table], table, want)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

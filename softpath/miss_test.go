@@ -9,6 +9,7 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath"
 	"github.com/nicflow/nicflow/softpath/memio"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // missTagged returns frame with an outer miss tag carrying port.
@@ -49,10 +50,7 @@ func TestMissSourceRunsPipelineAsInPort(t *testing.T) {
 	if got := tb.ports[1].WaitSent(1, 5*time.Second); len(got) != 1 || string(got[0]) != string(frameAB) {
 		t.Fatalf("port 1 sent %x, want the untagged frame", got)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for tb.d.MissDropped() != 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "2 miss frames dropped", func() bool { return tb.d.MissDropped() >= 2 })
 	if n := tb.d.MissDropped(); n != 2 {
 		t.Errorf("MissDropped = %d, want 2", n)
 	}

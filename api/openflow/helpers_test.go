@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // startSwitch runs a Switch with a ptcp listener on a free loopback port
@@ -45,10 +46,7 @@ func startSwitch(t *testing.T, dp *fakeDatapath, mod func(*Config)) (*Switch, st
 		}
 	})
 	// Wait until Serve has subscribed, so events reach the channels.
-	deadline := time.Now().Add(2 * time.Second)
-	for dp.subscribers() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "Serve to subscribe", func() bool { return dp.subscribers() > 0 })
 	for _, a := range s.Addrs() {
 		if ta, ok := a.(*net.TCPAddr); ok {
 			return s, ta.String()

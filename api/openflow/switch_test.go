@@ -18,6 +18,7 @@ import (
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 func dialClient(t *testing.T, addr string) *ofclient.Client {
@@ -38,18 +39,6 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// waitFor polls cond for up to 2 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestHandshakeAndConnectedCount(t *testing.T) {
 	dp := newFakeDatapath()
 	s, addr := startSwitch(t, dp, nil)
@@ -58,10 +47,10 @@ func TestHandshakeAndConnectedCount(t *testing.T) {
 		t.Errorf("features = %+v", f)
 	}
 	c2 := dialClient(t, addr)
-	waitFor(t, "two channels", func() bool { return s.Stats().Connections == 2 })
+	waitfor.True(t, 5*time.Second, "two channels", func() bool { return s.Stats().Connections == 2 })
 	c.Close()
 	c2.Close()
-	waitFor(t, "no channels", func() bool { return s.Stats().Connections == 0 })
+	waitfor.True(t, 5*time.Second, "no channels", func() bool { return s.Stats().Connections == 0 })
 	// Connections on a passive listener are service connections: they
 	// never count as controllers for the fail mode.
 	for _, n := range dp.Connected() {
@@ -99,9 +88,9 @@ func TestActiveControllerCountsForFailMode(t *testing.T) {
 		}
 		return got[len(got)-1]
 	}
-	waitFor(t, "SetConnected(1)", func() bool { return last() == 1 })
+	waitfor.True(t, 5*time.Second, "SetConnected(1)", func() bool { return last() == 1 })
 	ctl.Close()
-	waitFor(t, "SetConnected(0)", func() bool { return last() == 0 })
+	waitfor.True(t, 5*time.Second, "SetConnected(0)", func() bool { return last() == 0 })
 }
 
 func TestVersionNegotiation(t *testing.T) {
@@ -521,7 +510,7 @@ func TestSlowController(t *testing.T) {
 	rc := &rawConn{t: t, nc: client, r: newReader(client)}
 	rc.read()
 	rc.send(ofwire.AppendHello(nil, 1))
-	waitFor(t, "channel up", func() bool { return s.Stats().Connections == 1 })
+	waitfor.True(t, 5*time.Second, "channel up", func() bool { return s.Stats().Connections == 1 })
 
 	pi := &PacketIn{Reason: ReasonAction, Data: make([]byte, 100)}
 	pi.Match.Set(pipeline.FieldInPort, []byte{0, 0, 0, 1}, nil)
@@ -770,10 +759,7 @@ func TestChannels(t *testing.T) {
 		t.Errorf("channel roles (-want +got):\n%s", diff)
 	}
 	b.Close()
-	deadline := time.Now().Add(2 * time.Second)
-	for len(s.Channels()) != 1 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "one channel", func() bool { return len(s.Channels()) == 1 })
 	if diff := cmp.Diff([]string{"master"}, roles()); diff != "" {
 		t.Errorf("channel roles after one closed (-want +got):\n%s", diff)
 	}

@@ -5,15 +5,14 @@ package tcport
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	vnl "github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/tcflower"
+	"github.com/nicflow/nicflow/test/netns"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 )
 
@@ -26,29 +25,10 @@ type sweepNS struct {
 
 func newSweepNS(t testing.TB) *sweepNS {
 	t.Helper()
-	errc := make(chan error, 1)
-	var ns netns.NsHandle
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		var err error
-		ns, err = netns.Get()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		t.Fatalf("create a network namespace: %v", err)
-	}
-	t.Cleanup(func() { _ = ns.Close() })
-	s := &sweepNS{}
+	ns := netns.New(t, "tcsw")
+	s := &sweepNS{nlh: ns.Netlink()}
 	var err error
-	if s.nlh, err = vnl.NewHandleAt(ns, unix.NETLINK_ROUTE); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.nlh.Close)
-	if s.h, err = tcflower.OpenNetNS(int(ns)); err != nil {
+	if s.h, err = tcflower.OpenNetNS(int(ns.Handle())); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.h.Close() })

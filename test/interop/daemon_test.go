@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // daemon is a nicflowd started by a test.
@@ -50,15 +52,18 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 				strings.Join(args, " "), d.stderr.String())
 		}
 	})
-	deadline := time.After(15 * time.Second)
-	for !strings.Contains(d.stderr.String(), "ready") {
+	ready := func() bool { return strings.Contains(d.stderr.String(), "ready") }
+	waitfor.True(t, 15*time.Second, "nicflowd to log ready (or exit)", func() bool {
 		select {
 		case <-d.done:
-			t.Fatalf("nicflowd exited before it was ready: %v", d.waitErr)
-		case <-deadline:
-			t.Fatalf("nicflowd not ready after 15s")
-		case <-time.After(50 * time.Millisecond):
+			return true
+		default:
+			return ready()
 		}
+	})
+	if !ready() {
+		<-d.done
+		t.Fatalf("nicflowd exited before it was ready: %v", d.waitErr)
 	}
 	return d
 }

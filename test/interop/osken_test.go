@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // debianPython is the interpreter Debian's python3-os-ken is installed for;
@@ -35,16 +37,13 @@ func TestOsKenLearningSwitch(t *testing.T) {
 		"--controller", fmt.Sprintf("tcp:127.0.0.1:%d", port), "--fail-mode", "secure")
 
 	// The controller installs the table-miss flow once connected.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out := ofctl(t, "dump-flows", d.Mgmt())
-		if strings.Contains(out, "actions=CONTROLLER") {
-			break
+	if err := waitfor.Until(20*time.Second, func() error {
+		if out := ofctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
+			return fmt.Errorf("no table-miss flow to CONTROLLER; dump-flows:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no table-miss flow to CONTROLLER after 20s; dump-flows:\n%s", out)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 
 	for _, from := range h {
@@ -118,21 +117,24 @@ func startOsKen(t *testing.T, port int) {
 			t.Logf("--- osken-manager log ---\n%s--- end of osken-manager log ---", logBuf.String())
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
+	exited := false
+	if err := waitfor.Until(20*time.Second, func() error {
 		select {
 		case <-done:
-			t.Fatalf("osken-manager exited:\n%s", logBuf.String())
+			exited = true
+			return nil
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("osken-manager not listening on %d after 20s:\n%s", port, logBuf.String())
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err != nil {
+			return err
 		}
-		time.Sleep(200 * time.Millisecond)
+		c.Close()
+		return nil
+	}); err != nil {
+		t.Fatalf("osken-manager not listening on %d: %v\n%s", port, err, logBuf.String())
+	}
+	if exited {
+		t.Fatalf("osken-manager exited:\n%s", logBuf.String())
 	}
 }

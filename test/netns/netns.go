@@ -1,54 +1,82 @@
 //go:build linux
 
-// Package netns helps Linux integration tests build throwaway networks:
-// network namespaces, veth pairs, addresses, commands run inside a
-// namespace, and Go code run inside one (Do). Everything a test creates is
-// removed by t.Cleanup. Tests using it need root; Require skips otherwise.
+// Package netns is the one namespace helper of nicflow's tests: it builds
+// throwaway networks of network namespaces, veth pairs and addresses, runs
+// Go code inside a namespace (Do, on a locked OS thread that is thrown
+// away after) and commands inside one (IP, Command, Run: these need the ip
+// tool). Everything a test creates is removed by t.Cleanup.
+//
+// A namespace is created and wired over netlink, so New, Veth, Addr, MAC,
+// Sysctl and Do work without iproute2, in the VM kernel harness
+// (test/vm) as on the host. Tests using it need root; Require skips
+// otherwise.
 package netns
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netlink"
+	vns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
-// Require skips the test unless it runs as root with the ip tool.
+// Require skips the test unless it may create network namespaces (root).
 func Require(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces")
 	}
+}
+
+// requireIP skips the test unless the ip tool (iproute2) is on PATH.
+func requireIP(t testing.TB) {
+	t.Helper()
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs the ip tool (iproute2)")
 	}
 }
 
-// NS is a named network namespace (/run/netns/Name).
+// NS is a named network namespace (/run/netns/Name), as `ip netns add`
+// makes them. Its methods may be called from any goroutine.
 type NS struct {
 	Name string
+	h    vns.NsHandle
+	nl   *netlink.Handle
 }
 
 // New creates a namespace named prefix plus a random suffix, with its
-// loopback up, and deletes it when the test ends. Keep prefix short (the
-// name also seeds interface names).
+// loopback up, and deletes it when the test ends. Keep prefix short.
 func New(t testing.TB, prefix string) *NS {
 	t.Helper()
 	Require(t)
 	n := &NS{Name: prefix + "-" + randomSuffix()}
-	run(t, "ip", "netns", "add", n.Name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
-			t.Errorf("delete netns %s: %v: %s", n.Name, err, out)
-		}
+	err := onLockedThread(func() error {
+		h, err := vns.NewNamed(n.Name)
+		n.h = h
+		return err
 	})
-	n.IP(t, "link", "set", "lo", "up")
+	if err != nil {
+		t.Fatalf("create netns %s: %v", n.Name, err)
+	}
+	t.Cleanup(func() {
+		if err := vns.DeleteNamed(n.Name); err != nil {
+			t.Errorf("delete netns %s: %v", n.Name, err)
+		}
+		_ = n.h.Close()
+	})
+	if n.nl, err = netlink.NewHandleAt(n.h, unix.NETLINK_ROUTE); err != nil {
+		t.Fatalf("netlink handle in netns %s: %v", n.Name, err)
+	}
+	t.Cleanup(n.nl.Close)
+	n.LinkUp(t, "lo")
 	return n
 }
 
@@ -58,14 +86,61 @@ func randomSuffix() string {
 	return hex.EncodeToString(b[:])
 }
 
+// Handle is the namespace's file descriptor (for netlink.NsFd,
+// tcflower.OpenNetNS, vepa.OpenNetNS). It stays open until the test ends.
+func (n *NS) Handle() vns.NsHandle { return n.h }
+
+// Netlink is an rtnetlink handle working in the namespace, closed when the
+// test ends.
+func (n *NS) Netlink() *netlink.Handle { return n.nl }
+
+// onLockedThread runs f on an OS thread of its own that is thrown away
+// after, so a namespace switch in f never leaks into other goroutines.
+func onLockedThread(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		// The thread is locked for the goroutine's whole life and never
+		// unlocked, so it is destroyed instead of going back to the pool
+		// in the wrong namespace.
+		runtime.LockOSThread()
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// Do runs f on an OS thread switched into the namespace. Sockets f opens
+// stay in the namespace after Do returns. f must not start goroutines that
+// expect to run in the namespace.
+func (n *NS) Do(f func() error) error {
+	return onLockedThread(func() error {
+		if err := vns.Set(n.h); err != nil {
+			return fmt.Errorf("setns %s: %w", n.Name, err)
+		}
+		return f()
+	})
+}
+
+// Sysctl sets a sysctl (e.g. "net.ipv6.conf.all.disable_ipv6") inside the
+// namespace.
+func (n *NS) Sysctl(t testing.TB, key, value string) {
+	t.Helper()
+	if err := n.Do(func() error {
+		return os.WriteFile("/proc/sys/"+strings.ReplaceAll(key, ".", "/"), []byte(value), 0o644)
+	}); err != nil {
+		t.Fatalf("sysctl %s=%s in netns %s: %v", key, value, n.Name, err)
+	}
+}
+
 // IP runs "ip args..." in the namespace and returns its output; the test
-// fails if it fails.
+// fails if it fails, and skips without the ip tool.
 func (n *NS) IP(t testing.TB, args ...string) string {
 	t.Helper()
+	requireIP(t)
 	return run(t, "ip", append([]string{"-n", n.Name}, args...)...)
 }
 
-// Command returns a command running name args... inside the namespace.
+// Command returns a command running name args... inside the namespace
+// (through `ip netns exec`).
 func (n *NS) Command(name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
 }
@@ -80,79 +155,92 @@ func (n *NS) Run(name string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// Sysctl sets a sysctl (e.g. "net.ipv6.conf.all.disable_ipv6") inside the
-// namespace.
-func (n *NS) Sysctl(t testing.TB, key, value string) {
-	t.Helper()
-	if err := n.Do(func() error {
-		return os.WriteFile("/proc/sys/"+strings.ReplaceAll(key, ".", "/"), []byte(value), 0o644)
-	}); err != nil {
-		t.Fatalf("sysctl %s=%s in netns %s: %v", key, value, n.Name, err)
-	}
-}
-
-// Do runs f on an OS thread switched into the namespace. Sockets f opens
-// stay in the namespace after Do returns. f must not start goroutines that
-// expect to run in the namespace.
-func (n *NS) Do(f func() error) error {
-	target, err := os.Open("/run/netns/" + n.Name)
-	if err != nil {
-		return fmt.Errorf("open netns %s: %w", n.Name, err)
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		// The thread is locked for the goroutine's whole life and never
-		// unlocked, so it is destroyed instead of going back to the pool
-		// in the wrong namespace.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", n.Name, err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
-}
-
 // Veth creates a veth pair: end a in namespace na, end b in nb (nil: the
 // caller's namespace, avoid it), both up. It is deleted with its
-// namespaces.
+// namespaces, or when the test ends for an end in the caller's namespace.
 func Veth(t testing.TB, a string, na *NS, b string, nb *NS) {
 	t.Helper()
 	Require(t)
-	tmpA, tmpB := "vt"+randomSuffix(), "vt"+randomSuffix()
-	run(t, "ip", "link", "add", tmpA, "type", "veth", "peer", "name", tmpB)
-	move := func(tmp, name string, ns *NS) {
-		if ns == nil {
-			run(t, "ip", "link", "set", tmp, "name", name, "up")
-			t.Cleanup(func() { _ = exec.Command("ip", "link", "del", name).Run() })
-			return
-		}
-		run(t, "ip", "link", "set", tmp, "netns", ns.Name)
-		ns.IP(t, "link", "set", tmp, "name", name, "up")
+	la := netlink.NewLinkAttrs()
+	la.Name = a
+	v := &netlink.Veth{LinkAttrs: la, PeerName: b}
+	if na != nil {
+		v.Namespace = netlink.NsFd(na.h)
 	}
-	move(tmpA, a, na)
-	move(tmpB, b, nb)
+	if nb != nil {
+		v.PeerNamespace = netlink.NsFd(nb.h)
+	}
+	if err := netlink.LinkAdd(v); err != nil {
+		t.Fatalf("add veth %s/%s: %v", a, b, err)
+	}
+	for _, end := range []struct {
+		name string
+		ns   *NS
+	}{{a, na}, {b, nb}} {
+		if end.ns == nil {
+			t.Cleanup(func() {
+				if l, err := netlink.LinkByName(end.name); err == nil {
+					_ = netlink.LinkDel(l)
+				}
+			})
+		}
+		end.ns.LinkUp(t, end.name)
+	}
+}
+
+// links is the netlink handle of n, the caller's namespace for nil.
+func (n *NS) links() *netlink.Handle {
+	if n == nil {
+		return &netlink.Handle{}
+	}
+	return n.nl
+}
+
+func (n *NS) name() string {
+	if n == nil {
+		return "the caller's netns"
+	}
+	return "netns " + n.Name
+}
+
+// Link returns dev in the namespace (nil: the caller's).
+func (n *NS) Link(t testing.TB, dev string) netlink.Link {
+	t.Helper()
+	l, err := n.links().LinkByName(dev)
+	if err != nil {
+		t.Fatalf("link %s in %s: %v", dev, n.name(), err)
+	}
+	return l
+}
+
+// LinkUp sets dev up in the namespace (nil: the caller's).
+func (n *NS) LinkUp(t testing.TB, dev string) {
+	t.Helper()
+	if err := n.links().LinkSetUp(n.Link(t, dev)); err != nil {
+		t.Fatalf("set %s up in %s: %v", dev, n.name(), err)
+	}
 }
 
 // Addr adds an address (CIDR) to dev in the namespace.
 func (n *NS) Addr(t testing.TB, dev, cidr string) {
 	t.Helper()
-	n.IP(t, "addr", "add", cidr, "dev", dev)
+	a, err := netlink.ParseAddr(cidr)
+	if err != nil {
+		t.Fatalf("address %s: %v", cidr, err)
+	}
+	if err := n.links().AddrAdd(n.Link(t, dev), a); err != nil {
+		t.Fatalf("add %s to %s in %s: %v", cidr, dev, n.name(), err)
+	}
 }
 
 // MAC returns dev's MAC address in the namespace.
 func (n *NS) MAC(t testing.TB, dev string) string {
 	t.Helper()
-	f := strings.Fields(n.IP(t, "-o", "link", "show", dev))
-	for i, w := range f {
-		if w == "link/ether" && i+1 < len(f) {
-			return f[i+1]
-		}
+	hw := n.Link(t, dev).Attrs().HardwareAddr
+	if len(hw) != 6 {
+		t.Fatalf("no MAC address for %s in %s", dev, n.name())
 	}
-	t.Fatalf("no MAC address for %s in netns %s", dev, n.Name)
-	return ""
+	return net.HardwareAddr(hw).String()
 }
 
 func run(t testing.TB, name string, args ...string) string {

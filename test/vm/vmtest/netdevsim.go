@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // Sysfs paths of the netdevsim bus (drivers/net/netdevsim/bus.c).
@@ -24,7 +26,6 @@ const (
 	sysClassNet   = "/sys/class/net"
 	devlinkBus    = "netdevsim"
 	waitTimeout   = 10 * time.Second
-	waitInterval  = 20 * time.Millisecond
 	switchdevMode = "switchdev"
 )
 
@@ -67,8 +68,11 @@ func NewNetdevsim(t testing.TB, id, vfs int) *Netdevsim {
 			t.Errorf("delete netdevsim %d: %v", id, err)
 		}
 	})
-	pf, err := waitFor(func() (string, error) { return n.findPF() })
-	if err != nil {
+	var pf string
+	if err := waitfor.Until(waitTimeout, func() (err error) {
+		pf, err = n.findPF()
+		return err
+	}); err != nil {
 		t.Fatalf("netdevsim %d: find PF netdev: %v", id, err)
 	}
 	n.PF = pf
@@ -144,19 +148,18 @@ var vfRepName = regexp.MustCompile(`^pf(\d+)vf(\d+)$`)
 func (n *Netdevsim) Representors(t testing.TB) []string {
 	t.Helper()
 	switchID := n.SwitchID(t)
-	reps, err := waitFor(func() ([]string, error) {
-		reps, err := representors(sysClassNet, switchID, n.VFs)
-		if err != nil {
-			return nil, err
+	var reps []string
+	if err := waitfor.Until(waitTimeout, func() (err error) {
+		if reps, err = representors(sysClassNet, switchID, n.VFs); err != nil {
+			return err
 		}
 		for vf, name := range reps {
 			if name == "" {
-				return nil, fmt.Errorf("no representor for VF %d yet", vf)
+				return fmt.Errorf("no representor for VF %d yet", vf)
 			}
 		}
-		return reps, nil
-	})
-	if err != nil {
+		return nil
+	}); err != nil {
 		t.Fatalf("netdevsim %d: representors: %v", n.ID, err)
 	}
 	return reps
@@ -192,18 +195,6 @@ func representors(classNet, switchID string, vfs int) ([]string, error) {
 		reps[vf] = e.Name()
 	}
 	return reps, nil
-}
-
-// waitFor polls f until it succeeds or waitTimeout passes.
-func waitFor[T any](f func() (T, error)) (T, error) {
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		v, err := f()
-		if err == nil || time.Now().After(deadline) {
-			return v, err
-		}
-		time.Sleep(waitInterval)
-	}
 }
 
 func writeSysfs(path, value string) error {

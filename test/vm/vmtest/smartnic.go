@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // The VM's netdevsim is a simulated SmartNIC (test/vm/netdevsim/smartnic.patch,
@@ -53,18 +55,21 @@ type SmartNICFilter struct {
 // netdev is netdev (a PF or a VF representor):
 // /sys/kernel/debug/netdevsim/netdevsim<ID>/ports/<devlink port index>.
 func SmartNICPortDir(netdev string) (string, error) {
-	return waitFor(func() (string, error) {
+	var dir string
+	err := waitfor.Until(waitTimeout, func() error {
 		ports, err := netlink.DevLinkGetAllPortList()
 		if err != nil {
-			return "", fmt.Errorf("devlink port list: %w", err)
+			return fmt.Errorf("devlink port list: %w", err)
 		}
 		for _, p := range ports {
 			if p.BusName == devlinkBus && p.NetdeviceName == netdev {
-				return filepath.Join(nsimDebugfs, p.DeviceName, "ports", strconv.FormatUint(uint64(p.PortIndex), 10)), nil
+				dir = filepath.Join(nsimDebugfs, p.DeviceName, "ports", strconv.FormatUint(uint64(p.PortIndex), 10))
+				return nil
 			}
 		}
-		return "", fmt.Errorf("%s is not a netdevsim port", netdev)
+		return fmt.Errorf("%s is not a netdevsim port", netdev)
 	})
+	return dir, err
 }
 
 // SmartNICFilters lists the filters the port netdev holds in its simulated
