@@ -21,7 +21,8 @@ import (
 // conn is one OpenFlow channel. The read loop handles requests in order
 // and writes replies itself; asynchronous messages go through a bounded
 // queue drained by a writer goroutine, so a slow controller never blocks
-// the datapath. Writes are serialized by wmu.
+// the datapath. Writes are serialized by wmu. A barrier reply goes out
+// after the queue is drained (see drain).
 type conn struct {
 	s   *Switch
 	nc  net.Conn
@@ -34,6 +35,7 @@ type conn struct {
 	target string
 
 	wmu sync.Mutex // serializes writes to nc
+	dmu sync.Mutex // one drain of the queue at a time, so it leaves in order
 
 	qmu        sync.Mutex // guards the fields below
 	queue      []queued
@@ -243,22 +245,35 @@ func (c *conn) writeLoop() {
 			return
 		case <-c.wake:
 		}
-		for {
-			c.qmu.Lock()
-			if len(c.queue) == 0 {
-				c.qmu.Unlock()
-				break
-			}
-			q := c.queue[0]
-			c.queue[0] = queued{}
-			c.queue = c.queue[1:]
-			if q.pin {
-				c.queuedPins--
-			}
+		if err := c.drain(); err != nil {
+			return
+		}
+	}
+}
+
+// drain writes the queued asynchronous messages, oldest first, until the
+// queue is empty. The writer goroutine calls it when woken; the read loop
+// calls it before a barrier reply, so the controller gets every message
+// queued before the barrier ahead of the reply (OpenFlow 1.3.5 section
+// 6.2: everything before a barrier is fully processed first).
+func (c *conn) drain() error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 {
 			c.qmu.Unlock()
-			if err := c.send(q.msg); err != nil {
-				return
-			}
+			return nil
+		}
+		q := c.queue[0]
+		c.queue[0] = queued{}
+		c.queue = c.queue[1:]
+		if q.pin {
+			c.queuedPins--
+		}
+		c.qmu.Unlock()
+		if err := c.send(q.msg); err != nil {
+			return err
 		}
 	}
 }

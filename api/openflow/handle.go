@@ -183,6 +183,9 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 		if err := dp.Barrier(ctx); err != nil {
 			return fmt.Errorf("barrier: %w", err)
 		}
+		if err := c.drain(); err != nil {
+			return err
+		}
 		return c.send(ofwire.Marshal(of.TypeBarrierReply, h.Xid))
 	case of.TypeQueueGetConfigRequest:
 		port, err := ofwire.DecodePortRequest(body)

@@ -5,6 +5,9 @@ package afpacket_test
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,8 +123,12 @@ func TestSendOnlySocketSendsAndReceivesNothing(t *testing.T) {
 	ns.Sysctl(t, "net.ipv6.conf.all.disable_ipv6", "1")
 	ns.Sysctl(t, "net.ipv6.conf.default.disable_ipv6", "1")
 	netns.Veth(t, "s0", ns, "r0", ns)
-	var s, r *afpacket.Socket
+	// witness is an ordinary socket on s0 beside the send-only s.
+	var s, r, witness *afpacket.Socket
 	if err := ns.Do(func() (err error) {
+		if witness, err = afpacket.Open("s0", afpacket.Options{}); err != nil {
+			return err
+		}
 		if s, err = afpacket.Open("s0", afpacket.Options{NoReceive: true}); err != nil {
 			return err
 		}
@@ -131,7 +138,9 @@ func TestSendOnlySocketSendsAndReceivesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	// s0 sends to r0, and r0 sends back: r0 gets the first, s0 reads nothing.
+	defer witness.Close()
+	// s0 sends to r0, and r0 sends back: r0 gets the first, the witness
+	// on s0 the second.
 	if err := s.WriteBatch([][]byte{udpFrame(1)}); err != nil {
 		t.Fatalf("send-only WriteBatch: %v", err)
 	}
@@ -139,28 +148,57 @@ func TestSendOnlySocketSendsAndReceivesNothing(t *testing.T) {
 	if n, err := r.ReadBatch(frames); err != nil || n != 1 || binary.BigEndian.Uint16(frames[0].Buf[34:]) != 1 {
 		t.Fatalf("receiver got %d frames (%v), want the one sent", n, err)
 	}
+	got := make(chan int, 1)
+	errc := make(chan error, 1)
+	go func() {
+		n, err := s.ReadBatch(make([]softpath.Frame, 8))
+		got <- n
+		errc <- err
+	}()
 	if err := r.WriteBatch([][]byte{udpFrame(2)}); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan int, 1)
-	go func() {
-		n, _ := s.ReadBatch(frames)
-		got <- n
-	}()
-	select {
-	case n := <-got:
-		t.Fatalf("send-only socket read %d frames", n)
-	case <-time.After(200 * time.Millisecond):
+	if n, err := witness.ReadBatch(frames); err != nil || n != 1 || binary.BigEndian.Uint16(frames[0].Buf[34:]) != 2 {
+		t.Fatalf("witness on s0 got %d frames (%v), want the one r0 sent", n, err)
+	}
+	// The frame reached s0's packet sockets; the kernel hands frames only
+	// to those with a receive hook, and of the two on s0 only the witness
+	// has one.
+	if running := runningPacketSockets(t, ns, ns.Link(t, "s0").Attrs().Index); running != 1 {
+		t.Errorf("%d packet sockets on s0 receive frames, want 1 (the witness, not the send-only socket)", running)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case n := <-got:
-		if n != 0 {
-			t.Errorf("ReadBatch after Close returned %d frames", n)
+		if err := <-errc; n != 0 || !errors.Is(err, softpath.ErrClosed) {
+			t.Errorf("send-only ReadBatch returned %d frames (%v), want none and ErrClosed", n, err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not unblock the send-only ReadBatch")
 	}
+}
+
+// runningPacketSockets counts the packet sockets bound to ifindex in ns
+// that the kernel hands received frames (column R of /proc/net/packet:
+// a protocol hook is registered).
+func runningPacketSockets(t *testing.T, ns *netns.NS, ifindex int) int {
+	t.Helper()
+	var table []byte
+	if err := ns.Do(func() (err error) {
+		// thread-self: /proc/net is the main thread's namespace.
+		table, err = os.ReadFile("/proc/thread-self/net/packet")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// sk RefCnt Type Proto Iface R Rmem User Inode
+	n := 0
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		if f := strings.Fields(line); len(f) >= 6 && f[4] == strconv.Itoa(ifindex) && f[5] == "1" {
+			n++
+		}
+	}
+	return n
 }

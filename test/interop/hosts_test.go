@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nicflow/nicflow/test/netns"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // host is one "VM": a network namespace whose eth0 is one end of a veth
@@ -79,12 +81,86 @@ func pingOK(t *testing.T, from, to *host, count int) {
 	}
 }
 
-// pingFails fails the test if any of count pings from h to dst is answered.
-func pingFails(t *testing.T, from, to *host, count int) {
+// pingFails fails the test if any of count pings from h to dst is
+// answered. ping stops waiting for replies after a second; so that a slow
+// switch cannot pass for one that drops, it then waits until switch sw has
+// looked up in table 0 every frame the hosts sent (one lookup per frame,
+// counted once the switch has sent whatever the frame made it send), and
+// checks that from counted no echo reply.
+func pingFails(t *testing.T, sw string, hosts []*host, from, to *host, count int) {
 	t.Helper()
+	lookups0, sent0 := table0Lookups(t, sw), framesSent(t, hosts)
+	replies0 := from.echoReplies(t)
 	if got := from.ping(t, to.IP, count); got != 0 {
 		t.Fatalf("ping %s -> %s: %d of %d replies, want none", from.IP, to.IP, got, count)
 	}
+	if err := waitfor.Until(10*time.Second, func() error {
+		// Read the hosts' counts first: every frame they count is in the
+		// switch's queue or already looked up.
+		sent := framesSent(t, hosts) - sent0
+		if looked := table0Lookups(t, sw) - lookups0; looked < sent {
+			return fmt.Errorf("the switch looked up %d frames of the %d the hosts sent", looked, sent)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := from.echoReplies(t) - replies0; got != 0 {
+		t.Fatalf("ping %s -> %s: %s counted %d echo replies once the switch had handled every frame, want none", from.IP, to.IP, from.IP, got)
+	}
+}
+
+// framesSent sums the frames the hosts' eth0 sent: the frames that entered
+// the switch.
+func framesSent(t *testing.T, hosts []*host) uint64 {
+	t.Helper()
+	var n uint64
+	for _, h := range hosts {
+		n += h.NS.Link(t, "eth0").Attrs().Statistics.TxPackets
+	}
+	return n
+}
+
+var table0LookupRE = regexp.MustCompile(`table 0:\s+active=\d+, lookup=(\d+)`)
+
+// table0Lookups is the lookup count of table 0 in sw's dump-tables.
+func table0Lookups(t *testing.T, sw string) uint64 {
+	t.Helper()
+	out := ofctl(t, "dump-tables", sw)
+	m := table0LookupRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no lookup count of table 0 in dump-tables:\n%s", out)
+	}
+	n, _ := strconv.ParseUint(m[1], 10, 64)
+	return n
+}
+
+var inEchoRepsRE = regexp.MustCompile(`(?m)^Icmp: (.*)\nIcmp: (.*)$`)
+
+// echoReplies is the ICMP echo replies h's stack received (InEchoReps of
+// its /proc/net/snmp).
+func (h *host) echoReplies(t *testing.T) uint64 {
+	t.Helper()
+	var snmp []byte
+	if err := h.NS.Do(func() (err error) {
+		snmp, err = os.ReadFile("/proc/thread-self/net/snmp")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := inEchoRepsRE.FindStringSubmatch(string(snmp))
+	if m == nil {
+		t.Fatalf("no Icmp lines in /proc/net/snmp of netns %s:\n%s", h.NS.Name, snmp)
+	}
+	names, values := strings.Fields(m[1]), strings.Fields(m[2])
+	for i, n := range names {
+		if n == "InEchoReps" && i < len(values) {
+			v, _ := strconv.ParseUint(values[i], 10, 64)
+			return v
+		}
+	}
+	t.Fatalf("no InEchoReps in /proc/net/snmp of netns %s:\n%s", h.NS.Name, snmp)
+	return 0
 }
 
 // run runs a command with a timeout and returns its combined output.

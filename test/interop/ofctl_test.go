@@ -51,7 +51,7 @@ func TestOvsOfctl(t *testing.T) {
 			if got := flows(t); len(got) != 0 {
 				t.Fatalf("dump-flows on a fresh switch lists %d flows, want none", len(got))
 			}
-			pingFails(t, a, b, 2)
+			pingFails(t, sw, h, a, b, 2)
 		}},
 		{"allow flows: ping works, counters exact", func(t *testing.T) {
 			addFlows(t,
@@ -79,7 +79,7 @@ func TestOvsOfctl(t *testing.T) {
 		}},
 		{"higher-priority icmp drop: ping fails", func(t *testing.T) {
 			addFlows(t, "cookie=0x30,priority=20,icmp,actions=drop")
-			pingFails(t, a, b, 2)
+			pingFails(t, sw, h, a, b, 2)
 			got := flows(t)
 			wantPackets(t, got, 0x30, 2, 196)
 			wantPackets(t, got, 0x11, 5, 490)
@@ -98,7 +98,7 @@ func TestOvsOfctl(t *testing.T) {
 		}},
 		{"mod-flows to drop and back", func(t *testing.T) {
 			ofctl(t, "mod-flows", sw, "ip,in_port=1,actions=drop")
-			pingFails(t, a, b, 2)
+			pingFails(t, sw, h, a, b, 2)
 			ofctl(t, "mod-flows", sw, "ip,in_port=1,actions=output:2")
 			pingOK(t, a, b, 2)
 			// OpenFlow 1.3 keeps a modified flow's counters.
@@ -161,7 +161,7 @@ func TestOvsOfctl(t *testing.T) {
 			if got := flows(t); len(got) != 0 {
 				t.Fatalf("dump-flows lists %d flows after del-flows, want none", len(got))
 			}
-			pingFails(t, a, b, 2)
+			pingFails(t, sw, h, a, b, 2)
 		}},
 	}
 	for _, s := range steps {
