@@ -4,7 +4,8 @@
 # `go test -c`, packed with the modules into an initramfs whose /init is
 # test/vm/init, and run in one boot of Debian's 6.1 kernel under qemu (TCG).
 # The console goes to the terminal and to a log; the exit status is non-zero
-# when a package failed, a package or marker is missing, or the VM timed out.
+# when a package failed, a test skipped that test/vm/skips.txt does not
+# allow, a package or marker is missing, or the VM timed out.
 #
 #   test/vm/run.sh                (make vm; scripts/test.sh vm)
 #
@@ -134,7 +135,7 @@ set -e
 t_boot=$(since "$t2")
 
 echo
-"$work/bin/vmreport" -manifest "$root/tests/manifest" "$log" >"$work/report" && rc=0 || rc=$?
+"$work/bin/vmreport" -manifest "$root/tests/manifest" -skips test/vm/skips.txt "$log" >"$work/report" && rc=0 || rc=$?
 if [ "$rc" -ne 0 ] && [ "${NICFLOW_VM_QUIET:-0}" = 1 ]; then
 	say "console log ($log):"
 	cat "$log"

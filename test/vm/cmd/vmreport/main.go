@@ -1,9 +1,10 @@
 // Command vmreport turns the serial console log of one VM test run into a
 // summary and an exit status: non-zero when a package failed, a package of
-// the manifest never ran or never ended, init reported a harness error, or
-// the boot did not reach its end marker (crash or timeout).
+// the manifest never ran or never ended, a test skipped that the skip list
+// does not allow, init reported a harness error, or the boot did not reach
+// its end marker (crash or timeout).
 //
-//	vmreport -manifest tests/manifest console.log
+//	vmreport -manifest tests/manifest -skips test/vm/skips.txt console.log
 package main
 
 import (
@@ -31,17 +32,30 @@ func main() {
 func run(args []string, out io.Writer) (bool, error) {
 	fl := flag.NewFlagSet("vmreport", flag.ContinueOnError)
 	manifest := fl.String("manifest", "", "file listing the packages that must run, one a line")
+	skips := fl.String("skips", "", "file listing the tests allowed to skip in the VM (test/vm/skips.txt); without it no test may skip")
 	if err := fl.Parse(args); err != nil {
 		return false, err
 	}
 	if fl.NArg() != 1 {
-		return false, fmt.Errorf("usage: vmreport -manifest FILE CONSOLE_LOG")
+		return false, fmt.Errorf("usage: vmreport -manifest FILE [-skips FILE] CONSOLE_LOG")
 	}
 	var want []string
 	if *manifest != "" {
 		var err error
 		if want, err = readLines(*manifest); err != nil {
 			return false, err
+		}
+	}
+	var allowed marker.AllowedSkips
+	if *skips != "" {
+		sf, err := os.Open(*skips)
+		if err != nil {
+			return false, err
+		}
+		allowed, err = marker.ParseAllowedSkips(sf)
+		sf.Close()
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", *skips, err)
 		}
 	}
 	f, err := os.Open(fl.Arg(0))
@@ -53,12 +67,12 @@ func run(args []string, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	problems := r.Problems(want)
-	summarize(out, r, problems)
+	problems := r.Problems(want, allowed)
+	summarize(out, r, allowed, problems)
 	return len(problems) == 0, nil
 }
 
-func summarize(out io.Writer, r *marker.Run, problems []string) {
+func summarize(out io.Writer, r *marker.Run, allowed marker.AllowedSkips, problems []string) {
 	kernel := r.Kernel
 	if kernel == "" {
 		kernel = "(init did not start)"
@@ -71,8 +85,18 @@ func summarize(out io.Writer, r *marker.Run, problems []string) {
 			status = "NO END"
 		case p.RC != 0:
 			status = fmt.Sprintf("FAIL rc=%d", p.RC)
+		default:
+			for _, test := range p.Skipped {
+				if !allowed.Allows(p.Name, test) {
+					status = "SKIP"
+				}
+			}
 		}
-		fmt.Fprintf(out, "%-10s %-40s %s\n", status, p.Name, p.Elapsed)
+		skipped := ""
+		if n := len(p.Skipped); n > 0 {
+			skipped = fmt.Sprintf(" (%d skipped)", n)
+		}
+		fmt.Fprintf(out, "%-10s %-40s %s%s\n", status, p.Name, p.Elapsed, skipped)
 	}
 	if len(problems) == 0 {
 		fmt.Fprintf(out, "vm: %d packages passed\n", len(r.Packages))

@@ -1,6 +1,9 @@
 // Package marker defines the lines the VM's init writes to the serial console
 // around each test binary, and parses a console log back into results. The
 // init and the host-side report share it so the two cannot drift apart.
+// Parse also collects the tests go test -v reports as skipped: inside the VM
+// a skip fails the run unless the skip list (AllowedSkips,
+// test/vm/skips.txt) allows it.
 //
 // A run looks like this (kernel messages and test output in between):
 //

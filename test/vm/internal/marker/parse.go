@@ -16,7 +16,13 @@ type Package struct {
 	Ended   bool
 	RC      int
 	Elapsed time.Duration
+	// Skipped names the tests (and subtests, benchmarks) whose "--- SKIP:"
+	// line go test -v wrote while the package ran, in order.
+	Skipped []string
 }
+
+// skipLine starts go test -v's line for a skipped test.
+const skipLine = "--- SKIP: "
 
 // Run is what a console log says about one boot of the VM.
 type Run struct {
@@ -33,10 +39,16 @@ type Run struct {
 func Parse(r io.Reader) (*Run, error) {
 	run := &Run{}
 	index := map[string]int{}
+	current := -1 // index of the package running, -1 between packages
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
+		if j := strings.Index(line, skipLine); j >= 0 && current >= 0 {
+			if f := strings.Fields(line[j+len(skipLine):]); len(f) > 0 {
+				run.Packages[current].Skipped = append(run.Packages[current].Skipped, f[0])
+			}
+		}
 		i := strings.Index(line, Prefix)
 		if i < 0 {
 			continue
@@ -76,8 +88,10 @@ func Parse(r io.Reader) (*Run, error) {
 			switch f[2] {
 			case "BEGIN":
 				p.Begun = true
+				current = j
 			case "END":
 				p.Ended = true
+				current = -1
 				for _, kv := range f[3:] {
 					k, v, _ := strings.Cut(kv, "=")
 					switch k {
@@ -105,9 +119,12 @@ func Parse(r io.Reader) (*Run, error) {
 }
 
 // Problems lists, in words, every reason the run failed: harness errors, a
-// boot that did not finish, and each package of want that did not begin, did
-// not end or ended with a non-zero status. An empty result means success.
-func (r *Run) Problems(want []string) []string {
+// boot that did not finish, each package of want that did not begin, did
+// not end or ended with a non-zero status, and each test that skipped
+// without allowed's leave: in the VM a test has the kernel and devices it
+// needs (vmtest.Require never skips there), so a skip is a test the tier
+// was meant to run and did not. An empty result means success.
+func (r *Run) Problems(want []string, allowed AllowedSkips) []string {
 	var out []string
 	for _, e := range r.Errors {
 		out = append(out, "harness error: "+e)
@@ -120,6 +137,11 @@ func (r *Run) Problems(want []string) []string {
 			out = append(out, fmt.Sprintf("%s: began but never ended (crash or timeout)", p.Name))
 		case p.RC != 0:
 			out = append(out, fmt.Sprintf("%s: failed (rc=%d)", p.Name, p.RC))
+		}
+		for _, test := range p.Skipped {
+			if !allowed.Allows(p.Name, test) {
+				out = append(out, fmt.Sprintf("%s: %s skipped in the VM, which is not among the allowed skips", p.Name, test))
+			}
 		}
 	}
 	for _, w := range want {

@@ -18,6 +18,7 @@ func TestParseAndProblems(t *testing.T) {
 	tests := []struct {
 		name     string
 		log      string
+		allowed  AllowedSkips
 		run      *Run
 		problems []string
 	}{{
@@ -56,6 +57,34 @@ func TestParseAndProblems(t *testing.T) {
 			"b: never ran",
 		},
 	}, {
+		name:    "skips, allowed and not",
+		allowed: AllowedSkips{"a": {"TestY": "a subtest needs a tool"}, "b": {"TestOther": "-"}},
+		log: log(
+			InitBegin("k", 2),
+			PkgBegin("a"),
+			"=== RUN   TestX",
+			"    x_test.go:12: needs a kernel feature",
+			"--- SKIP: TestX (0.00s)",
+			"=== RUN   TestY",
+			"=== RUN   TestY/sub",
+			"    --- SKIP: TestY/sub (0.00s)",
+			"--- PASS: TestY (0.01s)",
+			PkgEnd("a", 0, time.Second),
+			"--- SKIP: TestBetweenPackages (0.00s)",
+			PkgBegin("b"),
+			"[   12.5] a kernel line--- SKIP: TestZ (0.00s)",
+			PkgEnd("b", 0, time.Second),
+			InitEnd(0),
+		),
+		run: &Run{Kernel: "k", Planned: 2, Done: true, Packages: []Package{
+			{Name: "a", Begun: true, Ended: true, Elapsed: time.Second, Skipped: []string{"TestX", "TestY/sub"}},
+			{Name: "b", Begun: true, Ended: true, Elapsed: time.Second, Skipped: []string{"TestZ"}},
+		}},
+		problems: []string{
+			"a: TestX skipped in the VM, which is not among the allowed skips",
+			"b: TestZ skipped in the VM, which is not among the allowed skips",
+		},
+	}, {
 		name: "timeout in the middle of a package",
 		log:  log(InitBegin("k", 2), PkgBegin("a"), "=== RUN   TestHang"),
 		run: &Run{Kernel: "k", Planned: 2,
@@ -85,7 +114,7 @@ func TestParseAndProblems(t *testing.T) {
 			if diff := cmp.Diff(tt.run, run); diff != "" {
 				t.Errorf("Parse (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.problems, run.Problems(want)); diff != "" {
+			if diff := cmp.Diff(tt.problems, run.Problems(want, tt.allowed)); diff != "" {
 				t.Errorf("Problems (-want +got):\n%s", diff)
 			}
 		})
@@ -100,6 +129,43 @@ func TestParseRejectsBadEnd(t *testing.T) {
 	} {
 		if _, err := Parse(strings.NewReader(line + "\n")); err == nil {
 			t.Errorf("Parse(%q) = nil error, want an error", line)
+		}
+	}
+}
+
+func TestParseAllowedSkips(t *testing.T) {
+	a, err := ParseAllowedSkips(strings.NewReader(`# comment
+
+sriov/nic   TestGhw     host tier: needs the go tool
+test/vm/smoke TestFailOnDemand  runs on demand
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AllowedSkips{
+		"sriov/nic":     {"TestGhw": "host tier: needs the go tool"},
+		"test/vm/smoke": {"TestFailOnDemand": "runs on demand"},
+	}
+	if diff := cmp.Diff(want, a); diff != "" {
+		t.Errorf("ParseAllowedSkips (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		pkg, test string
+		want      bool
+	}{
+		{"sriov/nic", "TestGhw", true},
+		{"sriov/nic", "TestGhw/a/b", true},
+		{"sriov/nic", "TestGhwOther", false},
+		{"sriov/vf", "TestGhw", false},
+		{"test/vm/smoke", "TestFailOnDemand", true},
+	} {
+		if got := a.Allows(tt.pkg, tt.test); got != tt.want {
+			t.Errorf("Allows(%s, %s) = %v, want %v", tt.pkg, tt.test, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"pkg TestNoReason\n", "p T why\np T again\n"} {
+		if _, err := ParseAllowedSkips(strings.NewReader(bad)); err == nil {
+			t.Errorf("ParseAllowedSkips(%q) = nil error, want an error", bad)
 		}
 	}
 }
