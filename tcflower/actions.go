@@ -142,6 +142,9 @@ func (b *actionBuilder) meter(id uint32) error {
 		}
 		p.Burst = uint32(b)
 	}
+	if _, err := p.burstTicks(); err != nil {
+		return notExpressible("meter %d: %v", id, err)
+	}
 	b.out = append(b.out, Action{Kind: KindPolice, Police: p})
 	return nil
 }

@@ -1,6 +1,7 @@
 package tcflower
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,6 +75,36 @@ func masked(ae *netlink.AttributeEncoder, key, mask uint16, k, m []byte) {
 	ae.Bytes(mask, m)
 }
 
+// byteKeys are the flower keys Keys holds as byte arrays (addresses), by
+// attribute type, each with its mask attribute and its fields.
+var byteKeys = map[uint16]struct {
+	mask   uint16
+	fields func(k *Keys) (key, mask []byte)
+}{
+	nl.TCA_FLOWER_KEY_ETH_DST:      {nl.TCA_FLOWER_KEY_ETH_DST_MASK, func(k *Keys) ([]byte, []byte) { return k.DstMAC[:], k.DstMACMask[:] }},
+	nl.TCA_FLOWER_KEY_ETH_SRC:      {nl.TCA_FLOWER_KEY_ETH_SRC_MASK, func(k *Keys) ([]byte, []byte) { return k.SrcMAC[:], k.SrcMACMask[:] }},
+	nl.TCA_FLOWER_KEY_IPV4_SRC:     {nl.TCA_FLOWER_KEY_IPV4_SRC_MASK, func(k *Keys) ([]byte, []byte) { return k.IPv4Src[:], k.IPv4SrcMask[:] }},
+	nl.TCA_FLOWER_KEY_IPV4_DST:     {nl.TCA_FLOWER_KEY_IPV4_DST_MASK, func(k *Keys) ([]byte, []byte) { return k.IPv4Dst[:], k.IPv4DstMask[:] }},
+	nl.TCA_FLOWER_KEY_IPV6_SRC:     {nl.TCA_FLOWER_KEY_IPV6_SRC_MASK, func(k *Keys) ([]byte, []byte) { return k.IPv6Src[:], k.IPv6SrcMask[:] }},
+	nl.TCA_FLOWER_KEY_IPV6_DST:     {nl.TCA_FLOWER_KEY_IPV6_DST_MASK, func(k *Keys) ([]byte, []byte) { return k.IPv6Dst[:], k.IPv6DstMask[:] }},
+	nl.TCA_FLOWER_KEY_ARP_SIP:      {nl.TCA_FLOWER_KEY_ARP_SIP_MASK, func(k *Keys) ([]byte, []byte) { return k.ArpSIP[:], k.ArpSIPMask[:] }},
+	nl.TCA_FLOWER_KEY_ARP_TIP:      {nl.TCA_FLOWER_KEY_ARP_TIP_MASK, func(k *Keys) ([]byte, []byte) { return k.ArpTIP[:], k.ArpTIPMask[:] }},
+	nl.TCA_FLOWER_KEY_ARP_SHA:      {nl.TCA_FLOWER_KEY_ARP_SHA_MASK, func(k *Keys) ([]byte, []byte) { return k.ArpSHA[:], k.ArpSHAMask[:] }},
+	nl.TCA_FLOWER_KEY_ARP_THA:      {nl.TCA_FLOWER_KEY_ARP_THA_MASK, func(k *Keys) ([]byte, []byte) { return k.ArpTHA[:], k.ArpTHAMask[:] }},
+	nl.TCA_FLOWER_KEY_ENC_IPV4_SRC: {nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK, func(k *Keys) ([]byte, []byte) { return k.EncIPv4Src[:], k.EncIPv4SrcMask[:] }},
+	nl.TCA_FLOWER_KEY_ENC_IPV4_DST: {nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK, func(k *Keys) ([]byte, []byte) { return k.EncIPv4Dst[:], k.EncIPv4DstMask[:] }},
+	nl.TCA_FLOWER_KEY_ENC_IPV6_SRC: {nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK, func(k *Keys) ([]byte, []byte) { return k.EncIPv6Src[:], k.EncIPv6SrcMask[:] }},
+	nl.TCA_FLOWER_KEY_ENC_IPV6_DST: {nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK, func(k *Keys) ([]byte, []byte) { return k.EncIPv6Dst[:], k.EncIPv6DstMask[:] }},
+}
+
+// maskedBytes writes the byte-array key typ of k and its mask when the
+// mask is not zero.
+func maskedBytes(ae *netlink.AttributeEncoder, k *Keys, typ uint16) {
+	bk := byteKeys[typ]
+	key, mask := bk.fields(k)
+	masked(ae, typ, bk.mask, key, mask)
+}
+
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
@@ -131,16 +162,16 @@ func encodeKeys(ae *netlink.AttributeEncoder, k *Keys) error {
 	if k.VlanEthType != 0 {
 		ae.Bytes(nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE, be16(k.VlanEthType))
 	}
-	masked(ae, nl.TCA_FLOWER_KEY_ETH_DST, nl.TCA_FLOWER_KEY_ETH_DST_MASK, k.DstMAC[:], k.DstMACMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_ETH_SRC, nl.TCA_FLOWER_KEY_ETH_SRC_MASK, k.SrcMAC[:], k.SrcMACMask[:])
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ETH_DST)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ETH_SRC)
 	if k.HasIPProto {
 		ae.Uint8(nl.TCA_FLOWER_KEY_IP_PROTO, k.IPProto)
 	}
 	masked(ae, nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, []byte{k.IPTOS}, []byte{k.IPTOSMask})
-	masked(ae, nl.TCA_FLOWER_KEY_IPV4_SRC, nl.TCA_FLOWER_KEY_IPV4_SRC_MASK, k.IPv4Src[:], k.IPv4SrcMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_IPV4_DST, nl.TCA_FLOWER_KEY_IPV4_DST_MASK, k.IPv4Dst[:], k.IPv4DstMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_IPV6_SRC, nl.TCA_FLOWER_KEY_IPV6_SRC_MASK, k.IPv6Src[:], k.IPv6SrcMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_IPV6_DST, nl.TCA_FLOWER_KEY_IPV6_DST_MASK, k.IPv6Dst[:], k.IPv6DstMask[:])
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV4_SRC)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV4_DST)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV6_SRC)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV6_DST)
 	if a, ok := portAttrs[k.IPProto]; ok && k.HasIPProto {
 		masked(ae, a.src, a.srcMask, be16(k.SrcPort), be16(k.SrcPortMask))
 		masked(ae, a.dst, a.dstMask, be16(k.DstPort), be16(k.DstPortMask))
@@ -150,18 +181,18 @@ func encodeKeys(ae *netlink.AttributeEncoder, k *Keys) error {
 		masked(ae, a.typ, a.typMask, []byte{k.ICMPType}, []byte{k.ICMPTypeMask})
 		masked(ae, a.code, a.codeMask, []byte{k.ICMPCode}, []byte{k.ICMPCodeMask})
 	}
-	masked(ae, nl.TCA_FLOWER_KEY_ARP_SIP, nl.TCA_FLOWER_KEY_ARP_SIP_MASK, k.ArpSIP[:], k.ArpSIPMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_ARP_TIP, nl.TCA_FLOWER_KEY_ARP_TIP_MASK, k.ArpTIP[:], k.ArpTIPMask[:])
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ARP_SIP)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ARP_TIP)
 	masked(ae, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, []byte{k.ArpOp}, []byte{k.ArpOpMask})
-	masked(ae, nl.TCA_FLOWER_KEY_ARP_SHA, nl.TCA_FLOWER_KEY_ARP_SHA_MASK, k.ArpSHA[:], k.ArpSHAMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_ARP_THA, nl.TCA_FLOWER_KEY_ARP_THA_MASK, k.ArpTHA[:], k.ArpTHAMask[:])
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ARP_SHA)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ARP_THA)
 	if k.HasEncKeyID {
 		ae.Bytes(nl.TCA_FLOWER_KEY_ENC_KEY_ID, be32(k.EncKeyID))
 	}
-	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK, k.EncIPv4Src[:], k.EncIPv4SrcMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV4_DST, nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK, k.EncIPv4Dst[:], k.EncIPv4DstMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK, k.EncIPv6Src[:], k.EncIPv6SrcMask[:])
-	masked(ae, nl.TCA_FLOWER_KEY_ENC_IPV6_DST, nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK, k.EncIPv6Dst[:], k.EncIPv6DstMask[:])
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ENC_IPV4_SRC)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ENC_IPV4_DST)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ENC_IPV6_SRC)
+	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ENC_IPV6_DST)
 	masked(ae, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, be16(k.EncDstPort), be16(k.EncDstPortMask))
 	return nil
 }
@@ -218,7 +249,7 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 	var acts []byte // nil: no TCA_FLOWER_ACT
 	var flags uint32
 	var other error // the first attribute Filter has no field for
-	l4 := l4Attrs{}
+	mk := maskedAttrs{}
 	err = rtnetlink.DecodeAttributes(opts, nil, func(ad *netlink.AttributeDecoder) {
 		switch typ := ad.Type(); typ {
 		case nl.TCA_FLOWER_FLAGS:
@@ -228,7 +259,7 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 		case nl.TCA_FLOWER_ACT:
 			acts = ad.Bytes()
 		default:
-			if !decodeKey(ad, &f.Keys, l4) && other == nil {
+			if !decodeKey(ad, &f.Keys, mk) && other == nil {
 				other = fmt.Errorf("flower attribute %d: %w", typ, errUnsupported)
 			}
 		}
@@ -238,12 +269,17 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 	}
 	f.Flags = Flags(flags) & (FlagSkipHW | FlagSkipSW)
 	d.Installed.InHW = flags&nl.TCA_CLS_FLAGS_IN_HW != 0
-	l4.keys(&f.Keys)
+	mk.keys(&f.Keys)
 	if k := &f.Keys; (k.HasVlanID || k.HasVlanPrio || k.VlanEthType != 0) && !isVlanTPID(k.EthType) {
 		// A VLAN match as Linux (6.1 at least) dumps it: ETH_TYPE holds
 		// the inner ethertype (or is absent) and the outer TPID is not
 		// reported at all. Assume 802.1Q (see Filter.AsInstalled).
 		k.EthType = EthType8021Q
+	}
+	if err := checkKeys(&f.Keys); err != nil && other == nil {
+		// Keys the kernel would not have parsed this way (or kept), and
+		// encodeKeys refuses: not a filter to install again.
+		other = fmt.Errorf("flower keys: %w: %w", err, errUnsupported)
 	}
 	err = other
 	if err == nil {
@@ -259,10 +295,10 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 	return d, nil
 }
 
-// decodeKey decodes the flower key or mask attribute ad is on into k; the
-// ports and ICMP keys wait in l4 for the ip_proto they belong to. It
-// reports false for an attribute that is not a key Keys has a field for.
-func decodeKey(ad *netlink.AttributeDecoder, k *Keys, l4 l4Attrs) bool {
+// decodeKey decodes the flower key attribute ad is on into k; the keys
+// that have a mask wait in mk. It reports false for an attribute that is
+// not a key Keys has a field for.
+func decodeKey(ad *netlink.AttributeDecoder, k *Keys, mk maskedAttrs) bool {
 	switch typ := ad.Type(); typ {
 	case nl.TCA_FLOWER_INDEV:
 		k.Indev = ad.String()
@@ -276,128 +312,105 @@ func decodeKey(ad *netlink.AttributeDecoder, k *Keys, l4 l4Attrs) bool {
 		k.VlanPrio, k.HasVlanPrio = ad.Uint8(), true
 	case nl.TCA_FLOWER_KEY_VLAN_ETH_TYPE:
 		k.VlanEthType = beUint16(ad)
-	case nl.TCA_FLOWER_KEY_ETH_DST:
-		fixed(ad, k.DstMAC[:])
-	case nl.TCA_FLOWER_KEY_ETH_DST_MASK:
-		fixed(ad, k.DstMACMask[:])
-	case nl.TCA_FLOWER_KEY_ETH_SRC:
-		fixed(ad, k.SrcMAC[:])
-	case nl.TCA_FLOWER_KEY_ETH_SRC_MASK:
-		fixed(ad, k.SrcMACMask[:])
 	case nl.TCA_FLOWER_KEY_IP_PROTO:
 		k.IPProto, k.HasIPProto = ad.Uint8(), true
-	case nl.TCA_FLOWER_KEY_IP_TOS:
-		k.IPTOS = ad.Uint8()
-	case nl.TCA_FLOWER_KEY_IP_TOS_MASK:
-		k.IPTOSMask = ad.Uint8()
-	case nl.TCA_FLOWER_KEY_IPV4_SRC:
-		fixed(ad, k.IPv4Src[:])
-	case nl.TCA_FLOWER_KEY_IPV4_SRC_MASK:
-		fixed(ad, k.IPv4SrcMask[:])
-	case nl.TCA_FLOWER_KEY_IPV4_DST:
-		fixed(ad, k.IPv4Dst[:])
-	case nl.TCA_FLOWER_KEY_IPV4_DST_MASK:
-		fixed(ad, k.IPv4DstMask[:])
-	case nl.TCA_FLOWER_KEY_IPV6_SRC:
-		fixed(ad, k.IPv6Src[:])
-	case nl.TCA_FLOWER_KEY_IPV6_SRC_MASK:
-		fixed(ad, k.IPv6SrcMask[:])
-	case nl.TCA_FLOWER_KEY_IPV6_DST:
-		fixed(ad, k.IPv6Dst[:])
-	case nl.TCA_FLOWER_KEY_IPV6_DST_MASK:
-		fixed(ad, k.IPv6DstMask[:])
-	case nl.TCA_FLOWER_KEY_TCP_FLAGS:
-		k.TCPFlags = beUint16(ad)
-	case nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK:
-		k.TCPFlagsMask = beUint16(ad)
-	case nl.TCA_FLOWER_KEY_ARP_SIP:
-		fixed(ad, k.ArpSIP[:])
-	case nl.TCA_FLOWER_KEY_ARP_SIP_MASK:
-		fixed(ad, k.ArpSIPMask[:])
-	case nl.TCA_FLOWER_KEY_ARP_TIP:
-		fixed(ad, k.ArpTIP[:])
-	case nl.TCA_FLOWER_KEY_ARP_TIP_MASK:
-		fixed(ad, k.ArpTIPMask[:])
-	case nl.TCA_FLOWER_KEY_ARP_OP:
-		k.ArpOp = ad.Uint8()
-	case nl.TCA_FLOWER_KEY_ARP_OP_MASK:
-		k.ArpOpMask = ad.Uint8()
-	case nl.TCA_FLOWER_KEY_ARP_SHA:
-		fixed(ad, k.ArpSHA[:])
-	case nl.TCA_FLOWER_KEY_ARP_SHA_MASK:
-		fixed(ad, k.ArpSHAMask[:])
-	case nl.TCA_FLOWER_KEY_ARP_THA:
-		fixed(ad, k.ArpTHA[:])
-	case nl.TCA_FLOWER_KEY_ARP_THA_MASK:
-		fixed(ad, k.ArpTHAMask[:])
 	case nl.TCA_FLOWER_KEY_ENC_KEY_ID:
 		k.EncKeyID, k.HasEncKeyID = beUint32(ad), true
-	case nl.TCA_FLOWER_KEY_ENC_IPV4_SRC:
-		fixed(ad, k.EncIPv4Src[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV4_SRC_MASK:
-		fixed(ad, k.EncIPv4SrcMask[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV4_DST:
-		fixed(ad, k.EncIPv4Dst[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV4_DST_MASK:
-		fixed(ad, k.EncIPv4DstMask[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV6_SRC:
-		fixed(ad, k.EncIPv6Src[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV6_SRC_MASK:
-		fixed(ad, k.EncIPv6SrcMask[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV6_DST:
-		fixed(ad, k.EncIPv6Dst[:])
-	case nl.TCA_FLOWER_KEY_ENC_IPV6_DST_MASK:
-		fixed(ad, k.EncIPv6DstMask[:])
-	case nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT:
-		k.EncDstPort = beUint16(ad)
-	case nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK:
-		k.EncDstPortMask = beUint16(ad)
 	default:
-		if !l4Attr[typ] {
+		n, ok := maskedAttrLen[typ]
+		if !ok {
 			return false
 		}
-		if isICMPAttr[typ] {
-			l4[typ] = uint16(ad.Uint8())
-		} else {
-			l4[typ] = beUint16(ad)
-		}
+		b := make([]byte, n)
+		fixed(ad, b)
+		mk[typ] = b
 	}
 	return true
 }
 
-// l4Attrs holds the port (big-endian 16 bits) and ICMP (8 bits) key
-// attributes of a filter by type: which of them fill Keys depends on the
-// ip_proto key, which may come after them.
-type l4Attrs map[uint16]uint16
+// maskedAttrs holds the attributes of the keys that have a mask, and their
+// masks, by type, until the filter's attributes are all read: how they
+// fill Keys depends on others. The kernel reads a key with its mask attribute
+// if present, else with a mask of all ones (fl_set_key_val), ignores a mask
+// without its key, and does not keep (or dump) a key under a zero mask; and
+// it reads the ports and ICMP keys of the filter's ip_proto only.
+type maskedAttrs map[uint16][]byte
 
-// keys fills k's ports and ICMP keys from the attributes of its ip_proto.
-// Those of other protocols are dropped, as the kernel never parses them
-// (fl_set_key reads the ports of the filter's ip_proto only).
-func (l4 l4Attrs) keys(k *Keys) {
+// pair returns the key attribute key and its mask as the kernel reads
+// them; ok is false when the filter does not match on it.
+func (mk maskedAttrs) pair(key, mask uint16) (k, m []byte, ok bool) {
+	k, ok = mk[key]
+	if !ok {
+		return nil, nil, false
+	}
+	m, ok = mk[mask]
+	if !ok {
+		m = bytes.Repeat([]byte{0xff}, len(k))
+	}
+	if isZero(m) {
+		return nil, nil, false
+	}
+	return k, m, true
+}
+
+func (mk maskedAttrs) u8(key, mask uint16, k, m *uint8) {
+	if kb, mb, ok := mk.pair(key, mask); ok {
+		*k, *m = kb[0], mb[0]
+	}
+}
+
+func (mk maskedAttrs) be16(key, mask uint16, k, m *uint16) {
+	if kb, mb, ok := mk.pair(key, mask); ok {
+		*k, *m = binary.BigEndian.Uint16(kb), binary.BigEndian.Uint16(mb)
+	}
+}
+
+// keys fills the masked keys of k.
+func (mk maskedAttrs) keys(k *Keys) {
+	for typ, bk := range byteKeys {
+		if kb, mb, ok := mk.pair(typ, bk.mask); ok {
+			key, mask := bk.fields(k)
+			copy(key, kb)
+			copy(mask, mb)
+		}
+	}
+	mk.u8(nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, &k.IPTOS, &k.IPTOSMask)
+	mk.u8(nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, &k.ArpOp, &k.ArpOpMask)
+	mk.be16(nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, &k.TCPFlags, &k.TCPFlagsMask)
+	mk.be16(nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, &k.EncDstPort, &k.EncDstPortMask)
 	if !k.HasIPProto {
 		return
 	}
 	if a, ok := portAttrs[k.IPProto]; ok {
-		k.SrcPort, k.SrcPortMask, k.DstPort, k.DstPortMask = l4[a.src], l4[a.srcMask], l4[a.dst], l4[a.dstMask]
+		mk.be16(a.src, a.srcMask, &k.SrcPort, &k.SrcPortMask)
+		mk.be16(a.dst, a.dstMask, &k.DstPort, &k.DstPortMask)
 	}
 	if a, ok := icmpAttrs[k.IPProto]; ok {
-		k.ICMPType, k.ICMPTypeMask = uint8(l4[a.typ]), uint8(l4[a.typMask])
-		k.ICMPCode, k.ICMPCodeMask = uint8(l4[a.code]), uint8(l4[a.codeMask])
+		mk.u8(a.typ, a.typMask, &k.ICMPType, &k.ICMPTypeMask)
+		mk.u8(a.code, a.codeMask, &k.ICMPCode, &k.ICMPCodeMask)
 	}
 }
 
-// l4Attr and isICMPAttr are the attribute types l4Attrs holds.
-var l4Attr, isICMPAttr = func() (l4, icmp map[uint16]bool) {
-	l4, icmp = map[uint16]bool{}, map[uint16]bool{}
+// maskedAttrLen is the payload length of each attribute maskedAttrs holds.
+var maskedAttrLen = func() map[uint16]int {
+	m := map[uint16]int{}
+	for typ, bk := range byteKeys {
+		key, mask := bk.fields(&Keys{})
+		m[typ], m[bk.mask] = len(key), len(mask)
+	}
+	for _, t := range []uint16{nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK} {
+		m[t] = 1
+	}
+	for _, t := range []uint16{nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK} {
+		m[t] = 2
+	}
 	for _, a := range portAttrs {
-		l4[a.src], l4[a.srcMask], l4[a.dst], l4[a.dstMask] = true, true, true, true
+		m[a.src], m[a.srcMask], m[a.dst], m[a.dstMask] = 2, 2, 2, 2
 	}
 	for _, a := range icmpAttrs {
-		for _, t := range []uint16{a.typ, a.typMask, a.code, a.codeMask} {
-			l4[t], icmp[t] = true, true
-		}
+		m[a.typ], m[a.typMask], m[a.code], m[a.codeMask] = 1, 1, 1, 1
 	}
-	return l4, icmp
+	return m
 }()
 
 // fixed copies the payload of ad's attribute into dst, which it must fill

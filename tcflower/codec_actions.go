@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 
@@ -189,13 +190,19 @@ func encodePolice(ae *netlink.AttributeEncoder, p *Police) error {
 			return errors.New("police rate needs a burst")
 		}
 		rate, rtab = nl.RateTable(p.Rate)
-		burst = nl.XmitTicks(p.Rate, uint64(p.Burst))
 	case p.PktRate != 0 && p.Rate == 0:
 		if p.PktBurst == 0 {
 			return errors.New("police packet rate needs a packet burst")
 		}
 	default:
 		return fmt.Errorf("police needs exactly one of rate (%d B/s) and packet rate (%d pkt/s)", p.Rate, p.PktRate)
+	}
+	ticks, err := p.burstTicks()
+	if err != nil {
+		return err
+	}
+	if p.Rate != 0 {
+		burst = uint32(ticks)
 	}
 	tbf := make([]byte, 0, nl.TcPoliceLen)
 	tbf = appendU32(tbf, p.Index)
@@ -216,9 +223,26 @@ func encodePolice(ae *netlink.AttributeEncoder, p *Police) error {
 	ae.Uint32(nl.TCA_POLICE_RESULT, nl.TC_ACT_PIPE)
 	if p.PktRate != 0 {
 		ae.Uint64(nl.TCA_POLICE_PKTRATE64, p.PktRate)
-		ae.Uint64(nl.TCA_POLICE_PKTBURST64, uint64(nl.XmitTicks(p.PktRate, p.PktBurst)))
+		ae.Uint64(nl.TCA_POLICE_PKTBURST64, ticks)
 	}
 	return nil
+}
+
+// burstTicks returns the burst of p (of its byte rate or its packet rate)
+// as the kernel keeps it: the time it takes at the rate, in 64 ns ticks. A
+// burst that passes in less than one tick, which the kernel would keep as
+// none, is an error.
+func (p *Police) burstTicks() (uint64, error) {
+	if p.Rate != 0 {
+		if t := nl.XmitTicks(p.Rate, uint64(p.Burst)); t > 0 {
+			return uint64(t), nil
+		}
+		return 0, fmt.Errorf("police burst of %d bytes passes in less than a 64 ns tick at %d B/s", p.Burst, p.Rate)
+	}
+	if t := nl.XmitTicks(p.PktRate, p.PktBurst); t > 0 {
+		return uint64(t), nil
+	}
+	return 0, fmt.Errorf("police burst of %d packets passes in less than a 64 ns tick at %d pkt/s", p.PktBurst, p.PktRate)
 }
 
 // decodeActions decodes TCA_FLOWER_ACT into d's actions, cookie and stats.
@@ -247,7 +271,13 @@ func decodeActions(lk links, b []byte, d *Dumped) error {
 	if err != nil {
 		return err
 	}
+	if len(list) > nl.TCA_ACT_MAX_PRIO {
+		return fmt.Errorf("%d actions, more than the %d a filter takes: %w", len(list), nl.TCA_ACT_MAX_PRIO, errUnsupported)
+	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].prio < list[j].prio })
+	if len(list) > 0 && len(list[0].cookie) > nl.TC_COOKIE_MAX_SIZE {
+		return fmt.Errorf("action cookie of %d bytes, more than the kernel keeps (%d): %w", len(list[0].cookie), nl.TC_COOKIE_MAX_SIZE, errUnsupported)
+	}
 	for i, it := range list {
 		if i == 0 && len(it.cookie) > 0 {
 			d.Filter.Cookie = it.cookie
@@ -310,142 +340,139 @@ var actionDecoders = map[string]func(lk links, o []byte, st *Stats) (Action, err
 // tcGenVerdict reads the control verdict of a tc_gen header.
 func tcGenVerdict(b []byte) int32 { return int32(binary.NativeEndian.Uint32(b[8:])) }
 
-// times decodes the struct tcf_t ad is on into st.
-func (st *Stats) times(ad *netlink.AttributeDecoder) {
-	structAttr(ad, nl.TcfTLen, func(b []byte) error {
-		st.setTimes(b)
-		return nil
+// actionOpts decodes the options (TCA_ACT_OPTIONS) of an action of kind:
+// its parameters, a C struct of at least n bytes in attribute parmsType, go
+// to parms (without them the action is not one Filter expresses); its
+// struct tcf_t, attribute tmType, to st's times; any other attribute to
+// other, when not nil.
+func actionOpts(kind string, o []byte, parmsType, tmType uint16, n int, st *Stats, parms func(p []byte) error, other func(ad *netlink.AttributeDecoder)) error {
+	seen := false
+	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case parmsType:
+			seen = true
+			structAttr(ad, n, parms)
+		case tmType:
+			structAttr(ad, nl.TcfTLen, func(b []byte) error {
+				st.setTimes(b)
+				return nil
+			})
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
 	})
+	if err == nil && !seen {
+		err = fmt.Errorf("%s without parameters: %w", kind, errUnsupported)
+	}
+	return err
 }
 
 func decodeGact(_ links, o []byte, st *Stats) (Action, error) {
-	var g *Gact
+	g := &Gact{}
 	prob := false
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case nl.TCA_GACT_PARMS:
-			structAttr(ad, nl.TcGenLen, func(p []byte) error {
-				v := tcGenVerdict(p)
-				g = &Gact{Verdict: Verdict(v)}
-				if uint32(v)&^nl.TC_ACT_EXT_VAL_MASK == nl.TC_ACT_GOTO_CHAIN {
-					g.Verdict, g.Chain = VerdictGotoChain, uint32(v)&nl.TC_ACT_EXT_VAL_MASK
-				}
-				return nil
-			})
-		case nl.TCA_GACT_PROB:
-			prob = true
-		case nl.TCA_GACT_TM:
-			st.times(ad)
+	err := actionOpts("gact", o, nl.TCA_GACT_PARMS, nl.TCA_GACT_TM, nl.TcGenLen, st, func(p []byte) error {
+		v := tcGenVerdict(p)
+		g.Verdict, g.Chain = Verdict(v), 0
+		if uint32(v)&^nl.TC_ACT_EXT_VAL_MASK == nl.TC_ACT_GOTO_CHAIN {
+			g.Verdict, g.Chain = VerdictGotoChain, uint32(v)&nl.TC_ACT_EXT_VAL_MASK
 		}
+		return nil
+	}, func(ad *netlink.AttributeDecoder) {
+		prob = prob || ad.Type() == nl.TCA_GACT_PROB
 	})
-	if err == nil && (g == nil || prob) {
-		err = fmt.Errorf("gact without parameters or with a probability: %w", errUnsupported)
+	if err == nil && prob {
+		err = fmt.Errorf("gact with a probability: %w", errUnsupported)
 	}
 	return Action{Kind: KindGact, Gact: g}, err
 }
 
 func decodeMirred(lk links, o []byte, st *Stats) (Action, error) {
-	var m *Mirred
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case nl.TCA_MIRRED_PARMS:
-			structAttr(ad, nl.TcGenLen+8, func(p []byte) error {
-				m = &Mirred{}
-				switch eaction := binary.NativeEndian.Uint32(p[nl.TcGenLen:]); eaction {
-				case nl.TCA_EGRESS_REDIR:
-					m.Redirect = true
-				case nl.TCA_EGRESS_MIRROR:
-				default:
-					return fmt.Errorf("mirred direction %d: %w", eaction, errUnsupported)
-				}
-				var err error
-				if idx := binary.NativeEndian.Uint32(p[nl.TcGenLen+4:]); idx != 0 {
-					// A device that is gone reads back as "" (the kernel
-					// reports ifindex 0 once the device is unregistered).
-					m.Dev, err = lk.linkName(idx)
-				}
-				return err
-			})
-		case nl.TCA_MIRRED_TM:
-			st.times(ad)
+	m := &Mirred{}
+	err := actionOpts("mirred", o, nl.TCA_MIRRED_PARMS, nl.TCA_MIRRED_TM, nl.TcGenLen+8, st, func(p []byte) error {
+		*m = Mirred{}
+		switch eaction := binary.NativeEndian.Uint32(p[nl.TcGenLen:]); eaction {
+		case nl.TCA_EGRESS_REDIR:
+			m.Redirect = true
+		case nl.TCA_EGRESS_MIRROR:
+		default:
+			return fmt.Errorf("mirred direction %d: %w", eaction, errUnsupported)
 		}
-	})
-	if err == nil && m == nil {
-		err = fmt.Errorf("mirred without parameters: %w", errUnsupported)
-	}
+		var err error
+		if idx := binary.NativeEndian.Uint32(p[nl.TcGenLen+4:]); idx != 0 {
+			// A device that is gone reads back as "" (the kernel reports
+			// ifindex 0 once the device is unregistered).
+			m.Dev, err = lk.linkName(idx)
+		}
+		return err
+	}, nil)
 	return Action{Kind: KindMirred, Mirred: m}, err
 }
 
 func decodeVlan(_ links, o []byte, st *Stats) (Action, error) {
 	var v Vlan
-	parms := false
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
+	var op uint32 // v_action
+	err := actionOpts("vlan", o, nl.TCA_VLAN_PARMS, nl.TCA_VLAN_TM, nl.TcGenLen+4, st, func(p []byte) error {
+		op = binary.NativeEndian.Uint32(p[nl.TcGenLen:])
+		return nil
+	}, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
-		case nl.TCA_VLAN_PARMS:
-			structAttr(ad, nl.TcGenLen+4, func(p []byte) error {
-				v.Op, parms = VlanOp(binary.NativeEndian.Uint32(p[nl.TcGenLen:])), true
-				return nil
-			})
 		case nl.TCA_VLAN_PUSH_VLAN_ID:
 			v.ID = ad.Uint16()
 		case nl.TCA_VLAN_PUSH_VLAN_PROTOCOL:
 			v.Proto = beUint16(ad)
 		case nl.TCA_VLAN_PUSH_VLAN_PRIORITY:
 			v.Prio, v.HasPrio = ad.Uint8(), true
-		case nl.TCA_VLAN_TM:
-			st.times(ad)
 		}
 	})
 	switch {
 	case err != nil:
-	case !parms:
-		err = fmt.Errorf("vlan without parameters: %w", errUnsupported)
-	case v.Op < VlanPop || v.Op > VlanModify:
-		err = fmt.Errorf("vlan op %d: %w", v.Op, errUnsupported)
+	case op < uint32(VlanPop) || op > uint32(VlanModify):
+		err = fmt.Errorf("vlan op %d: %w", op, errUnsupported)
+	case VlanOp(op) == VlanPop:
+		v = Vlan{} // the kernel reads no push attributes for a pop
 	}
+	v.Op = VlanOp(op)
 	return Action{Kind: KindVlan, Vlan: &v}, err
 }
 
 func decodePedit(_ links, o []byte, st *Stats) (Action, error) {
-	var sel []byte // nil: no TCA_PEDIT_PARMS_EX
+	var sel []byte // struct tc_pedit_sel and its keys
 	type keyEx struct{ htype, cmd uint16 }
 	var exs []keyEx
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case nl.TCA_PEDIT_PARMS_EX:
-			sel = ad.Bytes()
-		case nl.TCA_PEDIT_KEYS_EX:
-			exs = exs[:0]
-			ad.Do(func(b []byte) error {
-				return rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
-					var ex keyEx
-					ad.Do(func(b []byte) error {
-						return rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
-							switch ad.Type() {
-							case nl.TCA_PEDIT_KEY_EX_HTYPE:
-								ex.htype = ad.Uint16()
-							case nl.TCA_PEDIT_KEY_EX_CMD:
-								ex.cmd = ad.Uint16()
-							}
-						})
-					})
-					exs = append(exs, ex)
-				})
-			})
-		case nl.TCA_PEDIT_TM:
-			st.times(ad)
+	err := actionOpts("pedit (extended)", o, nl.TCA_PEDIT_PARMS_EX, nl.TCA_PEDIT_TM, nl.PeditSelLen, st, func(p []byte) error {
+		sel = bytes.Clone(p)
+		return nil
+	}, func(ad *netlink.AttributeDecoder) {
+		if ad.Type() != nl.TCA_PEDIT_KEYS_EX {
+			return
 		}
+		exs = exs[:0]
+		ad.Do(func(b []byte) error {
+			return rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
+				var ex keyEx
+				ad.Do(func(b []byte) error {
+					return rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
+						switch ad.Type() {
+						case nl.TCA_PEDIT_KEY_EX_HTYPE:
+							ex.htype = ad.Uint16()
+						case nl.TCA_PEDIT_KEY_EX_CMD:
+							ex.cmd = ad.Uint16()
+						}
+					})
+				})
+				exs = append(exs, ex)
+			})
+		})
 	})
 	if err != nil {
 		return Action{}, err
 	}
-	if sel == nil {
-		return Action{}, fmt.Errorf("pedit without extended keys: %w", errUnsupported)
-	}
-	if len(sel) < nl.PeditSelLen {
-		return Action{}, fmt.Errorf("pedit parameters of %d bytes, want at least %d", len(sel), nl.PeditSelLen)
-	}
 	n := int(sel[nl.TcGenLen])
+	if n == 0 {
+		return Action{}, fmt.Errorf("pedit without keys: %w", errUnsupported)
+	}
 	if len(sel) < nl.PeditSelLen+n*nl.PeditKeyLen {
 		return Action{}, fmt.Errorf("pedit with %d keys in %d bytes", n, len(sel))
 	}
@@ -461,6 +488,9 @@ func decodePedit(_ links, o []byte, st *Stats) (Action, error) {
 		if !isZero(k[12:24]) {
 			return Action{}, fmt.Errorf("pedit key with at/offmask/shift: %w", errUnsupported)
 		}
+		if off := binary.NativeEndian.Uint32(k[8:]); off%4 != 0 {
+			return Action{}, fmt.Errorf("pedit offset %d not 4-byte aligned: %w", off, errUnsupported)
+		}
 		p.Keys[i] = PeditKey{
 			Header: PeditHeader(ex.htype),
 			Mask:   binary.BigEndian.Uint32(k),
@@ -472,37 +502,25 @@ func decodePedit(_ links, o []byte, st *Stats) (Action, error) {
 }
 
 func decodeCsum(_ links, o []byte, st *Stats) (Action, error) {
-	var c *Csum
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case nl.TCA_CSUM_PARMS:
-			structAttr(ad, nl.TcGenLen+4, func(p []byte) error {
-				c = &Csum{Flags: CsumFlags(binary.NativeEndian.Uint32(p[nl.TcGenLen:]))}
-				return nil
-			})
-		case nl.TCA_CSUM_TM:
-			st.times(ad)
-		}
-	})
-	if err == nil && c == nil {
-		err = fmt.Errorf("csum without parameters: %w", errUnsupported)
-	}
+	c := &Csum{}
+	err := actionOpts("csum", o, nl.TCA_CSUM_PARMS, nl.TCA_CSUM_TM, nl.TcGenLen+4, st, func(p []byte) error {
+		c.Flags = CsumFlags(binary.NativeEndian.Uint32(p[nl.TcGenLen:]))
+		return nil
+	}, nil)
 	return Action{Kind: KindCsum, Csum: c}, err
 }
 
 func decodeTunnelKey(_ links, o []byte, st *Stats) (Action, error) {
 	var k TunnelKey
-	parms := false
+	var op uint32 // t_action
 	var src4, dst4 [4]byte
 	var src6, dst6 [16]byte
 	var has4, has6 [2]bool // src, dst
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
+	err := actionOpts("tunnel_key", o, nl.TCA_TUNNEL_KEY_PARMS, nl.TCA_TUNNEL_KEY_TM, nl.TcGenLen+4, st, func(p []byte) error {
+		op = binary.NativeEndian.Uint32(p[nl.TcGenLen:])
+		return nil
+	}, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
-		case nl.TCA_TUNNEL_KEY_PARMS:
-			structAttr(ad, nl.TcGenLen+4, func(p []byte) error {
-				k.Op, parms = TunnelKeyOp(binary.NativeEndian.Uint32(p[nl.TcGenLen:])), true
-				return nil
-			})
 		case nl.TCA_TUNNEL_KEY_ENC_IPV4_SRC:
 			fixed(ad, src4[:])
 			has4[0] = true
@@ -519,25 +537,28 @@ func decodeTunnelKey(_ links, o []byte, st *Stats) (Action, error) {
 			k.KeyID = beUint32(ad)
 		case nl.TCA_TUNNEL_KEY_ENC_DST_PORT:
 			k.DstPort = beUint16(ad)
-		case nl.TCA_TUNNEL_KEY_TM:
-			st.times(ad)
 		}
 	})
 	a := Action{Kind: KindTunnelKey, TunnelKey: &k}
 	switch {
 	case err != nil:
 		return a, err
-	case !parms:
-		return a, fmt.Errorf("tunnel_key without parameters: %w", errUnsupported)
-	case k.Op == TunnelKeyUnset:
+	case op == nl.TCA_TUNNEL_KEY_ACT_RELEASE:
 		return Action{Kind: KindTunnelKey, TunnelKey: &TunnelKey{Op: TunnelKeyUnset}}, nil
-	case k.Op != TunnelKeySet:
-		return a, fmt.Errorf("tunnel_key op %d: %w", k.Op, errUnsupported)
+	case op != nl.TCA_TUNNEL_KEY_ACT_SET:
+		return a, fmt.Errorf("tunnel_key op %d: %w", op, errUnsupported)
 	}
-	if has4 == [2]bool{true, true} {
+	k.Op = TunnelKeySet
+	switch {
+	case has4 == [2]bool{true, true}:
 		k.Src, k.Dst = netip.AddrFrom4(src4), netip.AddrFrom4(dst4)
-	} else if has6 == [2]bool{true, true} {
+	case has6 == [2]bool{true, true}:
 		k.Src, k.Dst = netip.AddrFrom16(src6), netip.AddrFrom16(dst6)
+		if k.Src.Is4In6() || k.Dst.Is4In6() {
+			return a, fmt.Errorf("tunnel_key set to IPv4-mapped IPv6 addresses %v and %v: %w", k.Src, k.Dst, errUnsupported)
+		}
+	default:
+		return a, fmt.Errorf("tunnel_key set without an IPv4 or IPv6 source and destination: %w", errUnsupported)
 	}
 	return a, nil
 }
@@ -545,17 +566,15 @@ func decodeTunnelKey(_ links, o []byte, st *Stats) (Action, error) {
 // decodePolice reads a policer back (see Police.AsInstalled for what
 // changes on the way).
 func decodePolice(_ links, o []byte, st *Stats) (Action, error) {
-	var tbf []byte // struct tc_police; nil when absent
+	var tbf []byte // struct tc_police
 	var rate64, pktRate64, pktBurst64 uint64
 	var hasRate64, hasPktRate bool
 	var conform int32
-	err := rtnetlink.DecodeAttributes(o, nil, func(ad *netlink.AttributeDecoder) {
+	err := actionOpts("police", o, nl.TCA_POLICE_TBF, nl.TCA_POLICE_TM, nl.TcPoliceLen, st, func(b []byte) error {
+		tbf = bytes.Clone(b)
+		return nil
+	}, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
-		case nl.TCA_POLICE_TBF:
-			structAttr(ad, nl.TcPoliceLen, func(b []byte) error {
-				tbf = bytes.Clone(b)
-				return nil
-			})
 		case nl.TCA_POLICE_RATE64:
 			rate64, hasRate64 = ad.Uint64(), true
 		case nl.TCA_POLICE_RESULT:
@@ -564,15 +583,10 @@ func decodePolice(_ links, o []byte, st *Stats) (Action, error) {
 			pktRate64, hasPktRate = ad.Uint64(), true
 		case nl.TCA_POLICE_PKTBURST64:
 			pktBurst64 = ad.Uint64()
-		case nl.TCA_POLICE_TM:
-			st.times(ad)
 		}
 	})
 	if err != nil {
 		return Action{}, err
-	}
-	if tbf == nil {
-		return Action{}, fmt.Errorf("police without parameters: %w", errUnsupported)
 	}
 	if exceed := int32(binary.NativeEndian.Uint32(tbf[4:])); exceed != nl.TC_ACT_SHOT || conform != nl.TC_ACT_PIPE {
 		return Action{}, fmt.Errorf("police with conform/exceed %d/%d, not pipe/drop: %w", conform, exceed, errUnsupported)
@@ -584,27 +598,40 @@ func decodePolice(_ links, o []byte, st *Stats) (Action, error) {
 		if hasRate64 {
 			p.Rate = rate64
 		}
-		p.Burst = uint32(nl.TicksToSize(p.Rate, uint64(burst)))
+		b, ok := nl.TicksToSize(p.Rate, uint64(burst))
+		if !ok || b == 0 || b > math.MaxUint32 {
+			return Action{}, fmt.Errorf("police burst of %d ticks at %d B/s: %w", burst, p.Rate, errUnsupported)
+		}
+		p.Burst = uint32(b)
 	}
 	if hasPktRate {
 		p.PktRate = pktRate64
-		p.PktBurst = nl.TicksToSize(p.PktRate, pktBurst64)
+		b, ok := nl.TicksToSize(p.PktRate, pktBurst64)
+		if !ok || b == 0 {
+			return Action{}, fmt.Errorf("police packet burst of %d ticks at %d pkt/s: %w", pktBurst64, p.PktRate, errUnsupported)
+		}
+		p.PktBurst = b
+	}
+	if (p.Rate == 0) == (p.PktRate == 0) {
+		return Action{}, fmt.Errorf("police with byte rate %d and packet rate %d, not exactly one: %w", p.Rate, p.PktRate, errUnsupported)
 	}
 	return Action{Kind: KindPolice, Police: p}, nil
 }
 
 // AsInstalled returns p as a dump reads it back from the kernel. The kernel
 // keeps a burst as the time it takes at the rate, in psched ticks of 64 ns,
-// so Burst and PktBurst come back rounded to one tick's worth (rate x 64 ns:
-// 64 bytes at 1 GB/s). Compare a dumped policer with the AsInstalled form of
+// so Burst and PktBurst come back as the smallest size that takes as many
+// whole ticks: rounded down by up to one tick's worth (rate x 64 ns: 64
+// bytes at 1 GB/s). Compare a dumped policer with the AsInstalled form of
 // the wanted one. A zero Index comes back as the index the kernel picked
 // and is left alone here.
 func (p Police) AsInstalled() Police {
 	if p.Rate != 0 {
-		p.Burst = uint32(nl.TicksToSize(p.Rate, uint64(nl.XmitTicks(p.Rate, uint64(p.Burst)))))
+		b, _ := nl.TicksToSize(p.Rate, uint64(nl.XmitTicks(p.Rate, uint64(p.Burst))))
+		p.Burst = uint32(b) // at most p.Burst
 	}
 	if p.PktRate != 0 {
-		p.PktBurst = nl.TicksToSize(p.PktRate, uint64(nl.XmitTicks(p.PktRate, p.PktBurst)))
+		p.PktBurst, _ = nl.TicksToSize(p.PktRate, uint64(nl.XmitTicks(p.PktRate, p.PktBurst)))
 	}
 	return p
 }

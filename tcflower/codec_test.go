@@ -342,6 +342,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"pedit unaligned", base(Keys{}, Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Offset: 2}}}}), "aligned"},
 		{"police with both rates", base(Keys{}, Action{Kind: KindPolice, Police: &Police{Rate: 1, Burst: 1, PktRate: 1, PktBurst: 1}}), "exactly one"},
 		{"police without burst", base(Keys{}, Action{Kind: KindPolice, Police: &Police{Rate: 1}}), "burst"},
+		{"police burst under a tick", base(Keys{}, Action{Kind: KindPolice, Police: &Police{Rate: 1_000_000_000, Burst: 63}}), "less than a 64 ns tick"},
+		{"police packet burst under a tick", base(Keys{}, Action{Kind: KindPolice, Police: &Police{PktRate: 20_000_000, PktBurst: 1}}), "less than a 64 ns tick"},
 		{"tunnel_key mixed families", base(Keys{}, Action{Kind: KindTunnelKey, TunnelKey: &TunnelKey{Op: TunnelKeySet, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("::1")}}), "IPv4 or IPv6"},
 		{"goto chain out of range", base(Keys{}, Action{Kind: KindGact, Gact: &Gact{Verdict: VerdictGotoChain, Chain: 1 << 28}}), "out of range"},
 	}
@@ -410,7 +412,7 @@ func TestFilterAsInstalled(t *testing.T) {
 		{name: "burst rounded to ticks",
 			in: Keys{EthType: EthTypeIPv4}, want: Keys{EthType: EthTypeIPv4},
 			police:    &Police{Rate: 724847174, Burst: 789522},
-			wantPolic: &Police{Rate: 724847174, Burst: 789515}},
+			wantPolic: &Police{Rate: 724847174, Burst: 789516}}, // 17019 ticks of 46.39 bytes: the smallest burst that takes them
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -467,5 +469,53 @@ func TestDecodeUnsupportedFlowerKey(t *testing.T) {
 	}
 	if d.Filter.Pref != 1 || d.Filter.Handle != 4 || d.Filter.Keys.EthType != EthTypeIPv4 {
 		t.Errorf("identity and keys not decoded: %+v", d.Filter)
+	}
+}
+
+// TestDecodeMaskedKeys reads masked keys the way the kernel's
+// fl_set_key_val does: a key without its mask attribute matches exactly, a
+// mask without its key and a key under a zero mask match nothing, and the
+// ports belong to the ip_proto wherever it comes.
+func TestDecodeMaskedKeys(t *testing.T) {
+	ff4 := [4]byte{0xff, 0xff, 0xff, 0xff}
+	tests := []struct {
+		name string
+		opts func(o *netlink.AttributeEncoder)
+		want Keys
+	}{
+		{"key without its mask", func(o *netlink.AttributeEncoder) {
+			o.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, []byte{0x08, 0x00})
+			o.Bytes(nl.TCA_FLOWER_KEY_IPV4_DST, []byte{10, 0, 0, 1})
+			o.Uint8(nl.TCA_FLOWER_KEY_IP_TOS, 0xb8)
+		}, Keys{EthType: EthTypeIPv4, IPv4Dst: [4]byte{10, 0, 0, 1}, IPv4DstMask: ff4, IPTOS: 0xb8, IPTOSMask: 0xff}},
+		{"mask without its key", func(o *netlink.AttributeEncoder) {
+			o.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, []byte{0x08, 0x00})
+			o.Bytes(nl.TCA_FLOWER_KEY_IPV4_DST_MASK, ff4[:])
+		}, Keys{EthType: EthTypeIPv4}},
+		{"key under a zero mask", func(o *netlink.AttributeEncoder) {
+			o.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, []byte{0x08, 0x00})
+			o.Bytes(nl.TCA_FLOWER_KEY_IPV4_DST, []byte{10, 0, 0, 1})
+			o.Bytes(nl.TCA_FLOWER_KEY_IPV4_DST_MASK, []byte{0, 0, 0, 0})
+		}, Keys{EthType: EthTypeIPv4}},
+		{"ports before their ip_proto, another protocol's dropped", func(o *netlink.AttributeEncoder) {
+			o.Bytes(nl.TCA_FLOWER_KEY_UDP_DST, []byte{0x12, 0xb5})
+			o.Bytes(nl.TCA_FLOWER_KEY_TCP_DST, []byte{0, 80})
+			o.Bytes(nl.TCA_FLOWER_KEY_ETH_TYPE, []byte{0x08, 0x00})
+			o.Uint8(nl.TCA_FLOWER_KEY_IP_PROTO, ipProtoUDP)
+		}, Keys{EthType: EthTypeIPv4, IPProto: ipProtoUDP, HasIPProto: true, DstPort: 4789, DstPortMask: 0xffff}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := decodeFilterMsg(testLinks, kernelFilterMsg("flower", 7, 0, 1, 1, tt.opts))
+			if err == nil {
+				err = d.DecodeErr
+			}
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, d.Filter.Keys); diff != "" {
+				t.Errorf("keys (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

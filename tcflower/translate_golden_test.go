@@ -46,6 +46,8 @@ func bucket(acts ...pipeline.Action) pipeline.Bucket { return pipeline.Bucket{Ac
 //	meter 1     kb/s, burst: one drop band 1000 kb/s, burst 100 kb; police index 1001
 //	meter 2     pkt/s: one drop band 500 pkt/s, no burst
 //	meter 3     two drop bands; meter 4: one dscp_remark band
+//	meter 5     kb/s, burst: one drop band 1 Tb/s, burst 1 kb (125 bytes: less than the
+//	            8,000 bytes of one 64 ns tick at that rate)
 //	group 1     all: output:2 | output:3 | (empty)
 //	group 2     select: output:2
 //	group 3     all: set_field eth_dst, output:2
@@ -69,6 +71,7 @@ func goldenEnv() *testEnv {
 			2: {ID: 2, Flags: pipeline.MeterPktps, Bands: []pipeline.Band{{Type: pipeline.BandDrop, Rate: 500}}},
 			3: {ID: 3, Flags: pipeline.MeterKbps, Bands: []pipeline.Band{{Type: pipeline.BandDrop, Rate: 1000}, {Type: pipeline.BandDrop, Rate: 2000}}},
 			4: {ID: 4, Flags: pipeline.MeterKbps, Bands: []pipeline.Band{{Type: pipeline.BandDSCPRemark, Rate: 1000, PrecLevel: 1}}},
+			5: {ID: 5, Flags: pipeline.MeterKbps | pipeline.MeterBurst, Bands: []pipeline.Band{{Type: pipeline.BandDrop, Rate: 1_000_000_000, BurstSize: 1}}},
 		},
 		index: map[uint32]uint32{1: 1001},
 		groups: map[uint32]*pipeline.Group{

@@ -3,6 +3,7 @@ package nl
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -55,8 +56,39 @@ func TestXmitTicksRoundTrip(t *testing.T) {
 		{1_000_000, 10_000}, {12_345, 1000}, {125_000_000, 64 << 10}, {1000, 10}, {7, 3},
 	} {
 		ticks := XmitTicks(c.rate, c.size)
-		if got := TicksToSize(c.rate, uint64(ticks)); got != c.size {
-			t.Errorf("rate %d size %d: %d ticks back to %d", c.rate, c.size, ticks, got)
+		if got, ok := TicksToSize(c.rate, uint64(ticks)); !ok || got != c.size {
+			t.Errorf("rate %d size %d: %d ticks back to %d (%v)", c.rate, c.size, ticks, got, ok)
 		}
+	}
+}
+
+// TestTicksToSizeFixedPoint checks that a size read back from ticks takes
+// those ticks again (when a size takes exactly that many: at a unit per
+// tick and more) and reads back the same: what a policer's burst goes
+// through when it is dumped and installed again.
+func TestTicksToSizeFixedPoint(t *testing.T) {
+	for _, rate := range []uint64{1, 7, 1000, 1_000_000, 15_625_000, 20_000_000, 724_847_174, 5_000_000_000, 1 << 62} {
+		for ticks := uint64(0); ticks < 3000; ticks++ {
+			size, ok := TicksToSize(rate, ticks)
+			if !ok {
+				t.Fatalf("rate %d: %d ticks: no size", rate, ticks)
+			}
+			again := XmitTicks(rate, size)
+			if rate >= 15_625_000 && uint64(again) != ticks { // 1e9/64 units per second: one per tick
+				t.Errorf("rate %d: %d ticks -> size %d -> %d ticks", rate, ticks, size, again)
+			}
+			if back, _ := TicksToSize(rate, uint64(again)); back != size {
+				t.Errorf("rate %d: %d ticks -> size %d -> %d ticks -> size %d", rate, ticks, size, again, back)
+			}
+			if size > 0 && XmitTicks(rate, size-1) >= uint32(ticks) {
+				t.Errorf("rate %d: %d ticks -> size %d, but %d takes as long", rate, ticks, size, size-1)
+			}
+		}
+	}
+	if _, ok := TicksToSize(0, 1); ok {
+		t.Error("TicksToSize(0, 1): ok, want no size at rate 0")
+	}
+	if _, ok := TicksToSize(1000, math.MaxUint32+1); ok {
+		t.Error("TicksToSize past 2^32-1 ticks: ok, want no size")
 	}
 }

@@ -60,10 +60,28 @@ func XmitTicks(rate uint64, size uint64) uint32 {
 	return uint32(t)
 }
 
-// TicksToSize is the inverse of XmitTicks: how many units pass at rate in
-// ticks.
-func TicksToSize(rate uint64, ticks uint64) uint64 {
-	return uint64(math.Round(float64(rate) * float64(ticks) * PschedTickNS / 1e9))
+// TicksToSize is the inverse of XmitTicks: the smallest size that takes
+// at least ticks at rate. XmitTicks of it is ticks whenever some size takes
+// exactly ticks (always at a rate of one unit per tick or more), and it is
+// a fixed point either way: TicksToSize(rate, XmitTicks(rate, s)) is s for
+// every s it returns, so a burst read back and written again stays the
+// same. ok is false when no size takes that long (ticks past what
+// XmitTicks reaches, 2^32-1 at most; any ticks at rate 0).
+func TicksToSize(rate uint64, ticks uint64) (size uint64, ok bool) {
+	if uint64(XmitTicks(rate, math.MaxUint64)) < ticks {
+		return 0, false
+	}
+	// XmitTicks does not decrease with the size: search the smallest.
+	lo, hi := uint64(0), uint64(math.MaxUint64)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if uint64(XmitTicks(rate, mid)) >= ticks {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, true
 }
 
 // RateTable computes a byte-rate spec and its 256-entry transmit-time table
