@@ -1,15 +1,54 @@
 package openflow
 
 import (
+	"encoding/binary"
+
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/offload"
+	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-func portWire(p *PortDesc) ofwire.Port {
-	return ofwire.Port{
-		PortNo: p.PortNo, HWAddr: p.HWAddr, Name: p.Name, Config: p.Config, State: p.State,
-		Curr: p.Curr, Advertised: p.Advertised, Supported: p.Supported, Peer: p.Peer,
-		CurrSpeed: p.CurrSpeed, MaxSpeed: p.MaxSpeed,
+// Port feature bits (OFPPF_*) for a port's current features.
+const (
+	pf10GBFD  = 1 << 6
+	pf100GBFD = 1 << 9
+	pfCopper  = 1 << 11
+)
+
+// portWire describes a network's port as OpenFlow's ofp_port: its link
+// state (live or link down), OFPPC_PORT_DOWN from its admin state, and its
+// speed as current features.
+func portWire(p offload.PortInfo) ofwire.Port {
+	w := ofwire.Port{PortNo: p.No, Name: p.Name, CurrSpeed: p.SpeedKbps, MaxSpeed: p.SpeedKbps}
+	copy(w.HWAddr[:], p.HWAddr)
+	if p.AdminDown {
+		w.Config |= PortConfigDown
 	}
+	if p.Up {
+		w.State |= PortStateLive
+	} else {
+		w.State |= PortStateLinkDown
+	}
+	if p.SpeedKbps >= 100_000_000 {
+		w.Curr = pf100GBFD | pfCopper
+	} else {
+		w.Curr = pf10GBFD | pfCopper
+	}
+	return w
+}
+
+// packetInMatch is the match of a packet-in: in_port, and metadata and
+// tunnel_id when non-zero.
+func packetInMatch(e *offload.PacketIn) pipeline.Match {
+	var m pipeline.Match
+	m.Set(pipeline.FieldInPort, binary.BigEndian.AppendUint32(nil, e.InPort), nil)
+	if e.Metadata != 0 {
+		m.Set(pipeline.FieldMetadata, binary.BigEndian.AppendUint64(nil, e.Metadata), nil)
+	}
+	if e.TunnelID != 0 {
+		m.Set(pipeline.FieldTunnelID, binary.BigEndian.AppendUint64(nil, e.TunnelID), nil)
+	}
+	return m
 }
 
 func flowStatsWire(fs *FlowStat) ofwire.FlowStats {
@@ -21,7 +60,7 @@ func flowStatsWire(fs *FlowStat) ofwire.FlowStats {
 	}
 }
 
-func flowRemovedWire(e *FlowRemoved) *ofwire.FlowRemoved {
+func flowRemovedWire(e *offload.FlowRemoved) *ofwire.FlowRemoved {
 	f := e.Flow
 	return &ofwire.FlowRemoved{
 		Cookie: f.Cookie, Priority: f.Priority, Reason: uint8(e.Reason), TableID: f.Table, Duration: e.Duration,

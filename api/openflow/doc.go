@@ -7,6 +7,12 @@
 // and sends the datapath's events (packet-in, flow-removed, port-status)
 // to the channels that want them.
 //
+// A network's ports and events are offload's types (offload.PortInfo,
+// offload.PacketIn, offload.FlowRemoved, offload.PortStatus), defined once
+// there; this package only encodes them (ofp_port, OFPT_PACKET_IN, ...).
+// It reaches a network only through the Datapath interface
+// (api/openflow/ofnetwork adapts an offload.Network to it).
+//
 // A malformed message is answered with the OFPT_ERROR the spec names,
 // carrying the first 64 bytes of the offending message; the channel stays
 // up unless the framing itself is lost.

@@ -2,17 +2,18 @@ package openflow
 
 import (
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
 // onEvent sends a datapath event to every channel whose role and
 // asynchronous configuration want it. It never blocks: each channel has a
 // bounded queue.
-func (s *Switch) onEvent(e Event) {
+func (s *Switch) onEvent(e offload.Event) {
 	switch e := e.(type) {
-	case *PacketIn:
+	case *offload.PacketIn:
 		s.sendPacketIn(e)
-	case *FlowRemoved:
+	case *offload.FlowRemoved:
 		if e.Flow == nil || e.Flow.Flags&pipeline.FlagSendFlowRem == 0 {
 			return
 		}
@@ -26,14 +27,14 @@ func (s *Switch) onEvent(e Event) {
 			}
 			c.enqueue(msg, false)
 		}
-	case *PortStatus:
+	case *offload.PortStatus:
 		var msg []byte
 		for _, c := range s.snapshotConns() {
 			if !c.wants(asyncPortStatus, e.Reason) {
 				continue
 			}
 			if msg == nil {
-				p := portWire(&e.Port)
+				p := portWire(e.Port)
 				msg = ofwire.AppendPortStatus(nil, 0, e.Reason, &p)
 			}
 			c.enqueue(msg, false)
@@ -45,8 +46,9 @@ func (s *Switch) onEvent(e Event) {
 // a match of in_port, metadata and tunnel_id).
 const maxPacketInData = ofwire.MaxMessageLen - 128
 
-func (s *Switch) sendPacketIn(e *PacketIn) {
+func (s *Switch) sendPacketIn(e *offload.PacketIn) {
 	byLen := map[int][]byte{} // encoded message per data length
+	var match *pipeline.Match // built for the first channel that wants e
 	for _, c := range s.snapshotConns() {
 		if !c.wants(asyncPacketIn, e.Reason) {
 			continue
@@ -63,13 +65,17 @@ func (s *Switch) sendPacketIn(e *PacketIn) {
 		n = min(n, maxPacketInData)
 		msg, ok := byLen[n]
 		if !ok {
-			total := e.TotalLen
+			if match == nil {
+				m := packetInMatch(e)
+				match = &m
+			}
+			total := uint16(e.TotalLen)
 			if total == 0 {
 				total = uint16(min(len(e.Data), 0xffff))
 			}
 			msg = ofwire.AppendPacketIn(nil, 0, &ofwire.PacketIn{
-				BufferID: ofwire.NoBuffer, TotalLen: total, Reason: e.Reason, TableID: e.TableID,
-				Cookie: e.Cookie, Match: e.Match, Data: e.Data[:n],
+				BufferID: ofwire.NoBuffer, TotalLen: total, Reason: e.Reason, TableID: e.Table,
+				Cookie: e.Cookie, Match: *match, Data: e.Data[:n],
 			})
 			byLen[n] = msg
 		}

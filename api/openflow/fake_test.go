@@ -2,9 +2,11 @@ package openflow
 
 import (
 	"context"
+	"net"
 	"sync"
 	"time"
 
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
@@ -15,10 +17,10 @@ type fakeDatapath struct {
 	flows     []*pipeline.Flow
 	groups    []*pipeline.Group
 	meters    []*pipeline.Meter
-	ports     []PortDesc
+	ports     []offload.PortInfo
 	calls     []string
 	connected []int
-	subs      map[int]func(Event)
+	subs      map[int]func(offload.Event)
 	nextSub   int
 	nextID    uint64
 	flowErr   error
@@ -29,10 +31,10 @@ type fakeDatapath struct {
 
 func newFakeDatapath() *fakeDatapath {
 	return &fakeDatapath{
-		subs: map[int]func(Event){},
-		ports: []PortDesc{
-			{PortNo: 1, HWAddr: [6]byte{2, 0, 0, 0, 0, 1}, Name: "vf0", Curr: 1 << 5, CurrSpeed: 10000000, MaxSpeed: 10000000},
-			{PortNo: 2, HWAddr: [6]byte{2, 0, 0, 0, 0, 2}, Name: "vf1", State: PortStateLive},
+		subs: map[int]func(offload.Event){},
+		ports: []offload.PortInfo{
+			{No: 1, HWAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Name: "vf0", SpeedKbps: 10_000_000},
+			{No: 2, HWAddr: net.HardwareAddr{2, 0, 0, 0, 0, 2}, Name: "vf1", Up: true},
 		},
 	}
 }
@@ -53,7 +55,7 @@ func (d *fakeDatapath) Features() Features {
 	return Features{DatapathID: 0xabc, NTables: 4, Capabilities: CapFlowStats | CapTableStats | CapPortStats | CapGroupStats}
 }
 
-func (d *fakeDatapath) Ports() []PortDesc { return d.ports }
+func (d *fakeDatapath) Ports() []offload.PortInfo { return d.ports }
 
 func (d *fakeDatapath) FlowMod(_ context.Context, fm *pipeline.FlowMod) error {
 	d.record("flow_mod")
@@ -156,8 +158,8 @@ func (d *fakeDatapath) TableStats() []TableStat {
 func (d *fakeDatapath) PortStats(port uint32) []PortStat {
 	var out []PortStat
 	for _, p := range d.ports {
-		if port == pipeline.PortAny || port == p.PortNo {
-			out = append(out, PortStat{PortNo: p.PortNo, RxPackets: 3, TxPackets: 4, RxBytes: 300, TxBytes: 400, Duration: time.Second})
+		if port == pipeline.PortAny || port == p.No {
+			out = append(out, PortStat{PortNo: p.No, RxPackets: 3, TxPackets: 4, RxBytes: 300, TxBytes: 400, Duration: time.Second})
 		}
 	}
 	return out
@@ -205,7 +207,7 @@ func (d *fakeDatapath) Meters(id uint32) []*pipeline.Meter {
 	return out
 }
 
-func (d *fakeDatapath) Subscribe(fn func(Event)) func() {
+func (d *fakeDatapath) Subscribe(fn func(offload.Event)) func() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	id := d.nextSub
@@ -218,9 +220,9 @@ func (d *fakeDatapath) Subscribe(fn func(Event)) func() {
 	}
 }
 
-func (d *fakeDatapath) emit(e Event) {
+func (d *fakeDatapath) emit(e offload.Event) {
 	d.mu.Lock()
-	subs := make([]func(Event), 0, len(d.subs))
+	subs := make([]func(offload.Event), 0, len(d.subs))
 	for _, fn := range d.subs {
 		subs = append(subs, fn)
 	}

@@ -154,7 +154,7 @@ func (c *conn) multipartEntries(mp ofwire.Multipart) ([][]byte, error) {
 		}
 		var out [][]byte
 		for _, p := range dp.Ports() {
-			w := portWire(&p)
+			w := portWire(p)
 			out = append(out, ofwire.AppendPort(nil, &w))
 		}
 		return out, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
@@ -169,7 +170,11 @@ func TestEchoAndRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ofwire.Port{portWire(&dp.ports[0]), portWire(&dp.ports[1])}
+	want := []ofwire.Port{
+		{PortNo: 1, HWAddr: [6]byte{2, 0, 0, 0, 0, 1}, Name: "vf0", State: PortStateLinkDown,
+			Curr: pf10GBFD | pfCopper, CurrSpeed: 10_000_000, MaxSpeed: 10_000_000},
+		{PortNo: 2, HWAddr: [6]byte{2, 0, 0, 0, 0, 2}, Name: "vf1", State: PortStateLive, Curr: pf10GBFD | pfCopper},
+	}
 	if diff := cmp.Diff(want, ports); diff != "" {
 		t.Errorf("PortDesc (-want +got):\n%s", diff)
 	}
@@ -399,8 +404,7 @@ func TestRoles(t *testing.T) {
 	}
 
 	// Packet-ins go to the master, not to the slave (default async config).
-	pi := &PacketIn{Reason: ReasonAction, Data: []byte("pkt"), TotalLen: 3}
-	pi.Match.Set(pipeline.FieldInPort, []byte{0, 0, 0, 1}, nil)
+	pi := &offload.PacketIn{Reason: ReasonAction, InPort: 1, Data: []byte("pkt"), TotalLen: 3}
 	dp.emit(pi)
 	m := recvAsync(t, b, of.TypePacketIn)
 	got, err := ofwire.DecodePacketIn(m.Body)
@@ -457,8 +461,7 @@ func TestBarrierReplyFollowsQueuedAsync(t *testing.T) {
 	_, addr := startSwitch(t, dp, nil)
 	c := dialClient(t, addr)
 	const n = 200 // within Config.PacketInQueue's default
-	pi := &PacketIn{Reason: ReasonAction, Data: make([]byte, 1000)}
-	pi.Match.Set(pipeline.FieldInPort, []byte{0, 0, 0, 1}, nil)
+	pi := &offload.PacketIn{Reason: ReasonAction, InPort: 1, Data: make([]byte, 1000)}
 	for i := 0; i < n; i++ {
 		dp.emit(pi)
 	}
@@ -490,15 +493,15 @@ func TestAsyncEvents(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i)
 	}
-	miss := &PacketIn{Reason: ReasonNoMatch, TableID: 2, Cookie: 9, Data: data, TotalLen: 300}
-	miss.Match.Set(pipeline.FieldInPort, []byte{0, 0, 0, 4}, nil)
-	miss.Match.Set(pipeline.FieldTunnelID, []byte{0, 0, 0, 0, 0, 0, 0, 42}, nil)
+	miss := &offload.PacketIn{Reason: ReasonNoMatch, Table: 2, Cookie: 9, InPort: 4, TunnelID: 42, Data: data, TotalLen: 300}
 
 	// Table misses are cut to miss_send_len (default 128).
 	dp.emit(miss)
 	pi, _ := ofwire.DecodePacketIn(recvAsync(t, c, of.TypePacketIn).Body)
-	if len(pi.Data) != 128 || pi.TotalLen != 300 || pi.TableID != 2 || pi.Cookie != 9 || pi.Match.Key.TunnelID != 42 {
-		t.Errorf("packet_in: %d bytes, total %d, table %d, cookie %d, tunnel %d", len(pi.Data), pi.TotalLen, pi.TableID, pi.Cookie, pi.Match.Key.TunnelID)
+	if len(pi.Data) != 128 || pi.TotalLen != 300 || pi.TableID != 2 || pi.Cookie != 9 || pi.Match.Key.TunnelID != 42 ||
+		pi.Match.Key.InPort != 4 || pi.Reason != ReasonNoMatch || pi.BufferID != ofwire.NoBuffer {
+		t.Errorf("packet_in: %d bytes, total %d, table %d, cookie %d, tunnel %d, in_port %d, reason %d, buffer %#x",
+			len(pi.Data), pi.TotalLen, pi.TableID, pi.Cookie, pi.Match.Key.TunnelID, pi.Match.Key.InPort, pi.Reason, pi.BufferID)
 	}
 	if err := c.Apply(ctx, of.TypeSetConfig, []byte{0, 0, 0xff, 0xff}); err != nil {
 		t.Fatal(err)
@@ -511,15 +514,15 @@ func TestAsyncEvents(t *testing.T) {
 
 	// Flow-removed only for flows with SEND_FLOW_REM.
 	flow := &pipeline.Flow{Table: 1, Priority: 5, Cookie: 3, Flags: pipeline.FlagSendFlowRem}
-	dp.emit(&FlowRemoved{Flow: &pipeline.Flow{Priority: 1}, Reason: pipeline.RemovedDelete})
-	dp.emit(&FlowRemoved{Flow: flow, Reason: pipeline.RemovedIdleTimeout, Packets: 8, Bytes: 800, Duration: 2 * time.Second})
+	dp.emit(&offload.FlowRemoved{Flow: &pipeline.Flow{Priority: 1}, Reason: pipeline.RemovedDelete})
+	dp.emit(&offload.FlowRemoved{Flow: flow, Reason: pipeline.RemovedIdleTimeout, Packets: 8, Bytes: 800, Duration: 2 * time.Second})
 	m := recvAsync(t, c, of.TypeFlowRemoved)
 	if cookie, reason := binary.BigEndian.Uint64(m.Body), m.Body[10]; cookie != 3 || reason != 0 {
 		t.Errorf("flow_removed cookie %d reason %d", cookie, reason)
 	}
-	dp.emit(&PortStatus{Reason: PortModified, Port: dp.ports[1]})
+	dp.emit(&offload.PortStatus{Reason: offload.PortModified, Port: dp.ports[1]})
 	m = recvAsync(t, c, of.TypePortStatus)
-	if p := ofwire.DecodePort(m.Body[8:]); m.Body[0] != PortModified || p.Name != "vf1" {
+	if p := ofwire.DecodePort(m.Body[8:]); m.Body[0] != offload.PortModified || p.Name != "vf1" {
 		t.Errorf("port_status reason %d port %+v", m.Body[0], p)
 	}
 
@@ -546,8 +549,7 @@ func TestSlowController(t *testing.T) {
 	rc.send(ofwire.AppendHello(nil, 1))
 	waitfor.True(t, 5*time.Second, "channel up", func() bool { return s.Stats().Connections == 1 })
 
-	pi := &PacketIn{Reason: ReasonAction, Data: make([]byte, 100)}
-	pi.Match.Set(pipeline.FieldInPort, []byte{0, 0, 0, 1}, nil)
+	pi := &offload.PacketIn{Reason: ReasonAction, InPort: 1, Data: make([]byte, 100)}
 	done := make(chan struct{})
 	go func() {
 		for i := 0; i < 1000; i++ {
@@ -747,7 +749,7 @@ func TestConcurrentChannels(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	go func() {
-		pi := &PacketIn{Reason: ReasonAction, Data: []byte("x")}
+		pi := &offload.PacketIn{Reason: ReasonAction, Data: []byte("x")}
 		for {
 			select {
 			case <-stop:

@@ -5,14 +5,14 @@ import (
 	"time"
 
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
-
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
 // Datapath is the network (switch) behind the OpenFlow channels.
 type Datapath interface {
 	Features() Features                                      // DatapathID uint64, NBuffers uint32, NTables uint8, Capabilities uint32 (flow/table/port/group stats)
-	Ports() []PortDesc                                       // PortNo, HWAddr [6]byte, Name string, Config, State uint32, Curr/Advertised/Supported/Peer uint32, CurrSpeed, MaxSpeed uint32
+	Ports() []offload.PortInfo                               // the ports, as ofp_port by portWire
 	FlowMod(ctx context.Context, fm *pipeline.FlowMod) error // errors may be *pipeline.Error → send as OFPT_ERROR
 	GroupMod(ctx context.Context, gm *pipeline.GroupMod) error
 	MeterMod(ctx context.Context, mm *pipeline.MeterMod) error
@@ -26,8 +26,8 @@ type Datapath interface {
 	Groups() []*pipeline.Group
 	MeterStats(id uint32) []MeterStat // MeterID; FlowCount; PacketsIn, BytesIn; Duration; Bands []struct{Packets, Bytes}
 	Meters(id uint32) []*pipeline.Meter
-	Subscribe(func(Event)) (cancel func()) // async events: Event is one of *PacketIn, *FlowRemoved, *PortStatus
-	SetConnected(n int)                    // number of controller channels up (the datapath applies fail mode)
+	Subscribe(func(offload.Event)) (cancel func()) // async events: *offload.PacketIn, *offload.FlowRemoved, *offload.PortStatus
+	SetConnected(n int)                            // number of controller channels up (the datapath applies fail mode)
 }
 
 // Switch capabilities (OFPC_*) for Features.Capabilities.
@@ -60,21 +60,6 @@ const (
 	PortStateBlocked  uint32 = 1 << 1
 	PortStateLive     uint32 = 1 << 2
 )
-
-// PortDesc is one OpenFlow port (ofp_port).
-type PortDesc struct {
-	PortNo     uint32
-	HWAddr     [6]byte
-	Name       string
-	Config     uint32
-	State      uint32
-	Curr       uint32
-	Advertised uint32
-	Supported  uint32
-	Peer       uint32
-	CurrSpeed  uint32 // kb/s
-	MaxSpeed   uint32 // kb/s
-}
 
 // FlowStat is one flow entry with its counters.
 type FlowStat struct {
@@ -116,56 +101,9 @@ type MeterStat struct {
 	Bands     []Counter
 }
 
-// Event is an asynchronous event of the datapath: *PacketIn, *FlowRemoved
-// or *PortStatus.
-type Event interface{ event() }
-
-// Packet-in reasons (OFPR_*).
+// Packet-in reasons (OFPR_*): offload.PacketIn.Reason.
 const (
 	ReasonNoMatch    uint8 = 0
 	ReasonAction     uint8 = 1
 	ReasonInvalidTTL uint8 = 2
 )
-
-// PacketIn is a packet sent to the controllers.
-type PacketIn struct {
-	Reason  uint8 // ReasonNoMatch, ReasonAction, ReasonInvalidTTL
-	TableID uint8
-	Cookie  uint64
-	// Match holds the pipeline fields of the packet: in_port at least,
-	// metadata and tunnel_id when non-zero.
-	Match pipeline.Match
-	// Data is the packet, possibly already cut to the output action's
-	// max_len; TotalLen is the full length of the packet.
-	Data     []byte
-	TotalLen uint16
-	// BufferID is always NoBuffer: nicflow buffers nothing.
-	BufferID uint32
-}
-
-// FlowRemoved reports a flow entry that left its table. It is sent only
-// when the entry has pipeline.FlagSendFlowRem.
-type FlowRemoved struct {
-	Flow     *pipeline.Flow
-	Reason   pipeline.RemovedReason
-	Packets  uint64
-	Bytes    uint64
-	Duration time.Duration
-}
-
-// Port-status reasons (OFPPR_*).
-const (
-	PortAdded    uint8 = 0
-	PortDeleted  uint8 = 1
-	PortModified uint8 = 2
-)
-
-// PortStatus reports a port added, deleted or modified.
-type PortStatus struct {
-	Reason uint8 // PortAdded, PortDeleted, PortModified
-	Port   PortDesc
-}
-
-func (*PacketIn) event()    {}
-func (*FlowRemoved) event() {}
-func (*PortStatus) event()  {}

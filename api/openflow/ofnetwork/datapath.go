@@ -1,6 +1,7 @@
 // Package ofnetwork presents an offload.Network as the datapath of an
 // OpenFlow switch (api/openflow.Datapath): it only converts between the two
-// packages' types, so the core does not depend on the protocol layer.
+// packages' types (the ports and the events are offload's own), so the core
+// does not depend on the protocol layer.
 package ofnetwork
 
 import (
@@ -25,40 +26,7 @@ func (d ofDatapath) Features() openflow.Features {
 	}
 }
 
-func (d ofDatapath) Ports() []openflow.PortDesc {
-	ports := d.n.Ports()
-	out := make([]openflow.PortDesc, len(ports))
-	for i, p := range ports {
-		out[i] = portDesc(p)
-	}
-	return out
-}
-
-// Port feature bits (OFPPF_*) for a port's current features.
-const (
-	pf10GBFD  = 1 << 6
-	pfCopper  = 1 << 11
-	pf100GBFD = 1 << 9
-)
-
-func portDesc(p offload.PortInfo) openflow.PortDesc {
-	pd := openflow.PortDesc{PortNo: p.No, Name: p.Name, CurrSpeed: p.SpeedKbps, MaxSpeed: p.SpeedKbps}
-	copy(pd.HWAddr[:], p.HWAddr)
-	if p.AdminDown {
-		pd.Config |= openflow.PortConfigDown
-	}
-	if p.Up {
-		pd.State |= openflow.PortStateLive
-	} else {
-		pd.State |= openflow.PortStateLinkDown
-	}
-	if p.SpeedKbps >= 100_000_000 {
-		pd.Curr = pf100GBFD | pfCopper
-	} else {
-		pd.Curr = pf10GBFD | pfCopper
-	}
-	return pd
-}
+func (d ofDatapath) Ports() []offload.PortInfo { return d.n.Ports() }
 
 func (d ofDatapath) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
 	return d.n.FlowMod(ctx, fm)
@@ -151,43 +119,4 @@ func (d ofDatapath) Meters(id uint32) []*pipeline.Meter { return d.n.Meters(id) 
 
 func (d ofDatapath) SetConnected(n int) { d.n.SetConnected(n) }
 
-func (d ofDatapath) Subscribe(fn func(openflow.Event)) (cancel func()) {
-	return d.n.Subscribe(func(e offload.Event) {
-		if oe := ofEvent(e); oe != nil {
-			fn(oe)
-		}
-	})
-}
-
-func ofEvent(e offload.Event) openflow.Event {
-	switch e := e.(type) {
-	case *offload.PacketIn:
-		pi := &openflow.PacketIn{
-			Reason: e.Reason, TableID: e.Table, Cookie: e.Cookie,
-			Data: e.Data, TotalLen: uint16(e.TotalLen), BufferID: noBuffer,
-		}
-		setMatch(&pi.Match, pipeline.FieldInPort, be32(e.InPort))
-		if e.Metadata != 0 {
-			setMatch(&pi.Match, pipeline.FieldMetadata, be64(e.Metadata))
-		}
-		if e.TunnelID != 0 {
-			setMatch(&pi.Match, pipeline.FieldTunnelID, be64(e.TunnelID))
-		}
-		return pi
-	case *offload.FlowRemoved:
-		return &openflow.FlowRemoved{Flow: e.Flow, Reason: e.Reason, Packets: e.Packets, Bytes: e.Bytes, Duration: e.Duration}
-	case *offload.PortStatus:
-		return &openflow.PortStatus{Reason: e.Reason, Port: portDesc(e.Port)}
-	}
-	return nil
-}
-
-const noBuffer = 0xffffffff
-
-func setMatch(m *pipeline.Match, f pipeline.Field, v []byte) { m.Set(f, v, nil) }
-
-func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
-
-func be64(v uint64) []byte {
-	return append(be32(uint32(v>>32)), be32(uint32(v))...)
-}
+func (d ofDatapath) Subscribe(fn func(offload.Event)) (cancel func()) { return d.n.Subscribe(fn) }

@@ -1,51 +1,30 @@
 package ofnetwork
 
 import (
-	"net"
 	"testing"
 
-	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nicflow/nicflow/offload"
-	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/softpath/memio"
 )
 
-func TestPacketInMatchCarriesInPortAndMetadata(t *testing.T) {
-	ev := ofEvent(&offload.PacketIn{Reason: 1, Table: 3, Cookie: 9, InPort: 5, Metadata: 0xabc, Data: []byte{1, 2}, TotalLen: 60})
-	pi, ok := ev.(*openflow.PacketIn)
-	if !ok {
-		t.Fatalf("event %T, want *openflow.PacketIn", ev)
+// TestPortsAndEventsAreTheNetworks: the datapath hands the switch the
+// network's own ports and events.
+func TestPortsAndEventsAreTheNetworks(t *testing.T) {
+	n := offload.New(offload.Config{Name: "t", DPID: 1, FailMode: offload.FailSecure})
+	dp := New(n)
+	var got []offload.Event
+	cancel := dp.Subscribe(func(e offload.Event) { got = append(got, e) })
+	defer cancel()
+	info := offload.PortInfo{No: 1, Name: "p1", Up: true}
+	if err := n.AddPort(info, memio.New()); err != nil {
+		t.Fatal(err)
 	}
-	if pi.Match.Key.InPort != 5 || !pi.Match.Has(pipeline.FieldInPort) {
-		t.Errorf("in_port in match = %d (present %v), want 5", pi.Match.Key.InPort, pi.Match.Has(pipeline.FieldInPort))
+	if diff := cmp.Diff([]offload.PortInfo{info}, dp.Ports()); diff != "" {
+		t.Errorf("Ports (-want +got):\n%s", diff)
 	}
-	if pi.Match.Key.Metadata != 0xabc {
-		t.Errorf("metadata = %#x, want 0xabc", pi.Match.Key.Metadata)
-	}
-	if pi.Match.Has(pipeline.FieldTunnelID) {
-		t.Error("tunnel_id present in the match although it is zero")
-	}
-	if pi.Reason != 1 || pi.TableID != 3 || pi.Cookie != 9 || pi.TotalLen != 60 || pi.BufferID != noBuffer {
-		t.Errorf("packet-in = %+v", pi)
-	}
-}
-
-func TestPortDescStateAndConfig(t *testing.T) {
-	mac, _ := net.ParseMAC("02:00:00:00:00:07")
-	tests := []struct {
-		info        offload.PortInfo
-		state, conf uint32
-	}{
-		{offload.PortInfo{No: 1, HWAddr: mac, Up: true, SpeedKbps: 10_000_000}, openflow.PortStateLive, 0},
-		{offload.PortInfo{No: 2, Up: false}, openflow.PortStateLinkDown, 0},
-		{offload.PortInfo{No: 3, Up: true, AdminDown: true}, openflow.PortStateLive, openflow.PortConfigDown},
-	}
-	for _, tt := range tests {
-		pd := portDesc(tt.info)
-		if pd.State != tt.state || pd.Config != tt.conf {
-			t.Errorf("port %d: state %#x config %#x, want %#x %#x", tt.info.No, pd.State, pd.Config, tt.state, tt.conf)
-		}
-	}
-	if pd := portDesc(offload.PortInfo{HWAddr: mac}); pd.HWAddr != [6]byte{2, 0, 0, 0, 0, 7} {
-		t.Errorf("hw addr %x", pd.HWAddr)
+	if diff := cmp.Diff([]offload.Event{&offload.PortStatus{Reason: offload.PortAdded, Port: info}}, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
