@@ -49,7 +49,7 @@ bench: build
 # binary packed. BENCH=REGEXP narrows them, BENCHTIME sets -benchtime,
 # RULES=N installs N rules instead of 10,000.
 bench-vm:
-	@NICFLOW_VM_TOOLS=1 NICFLOW_VM_PKGS="tcflower cmd/nicflowd" \
+	@NICFLOW_VM_TOOLS=1 NICFLOW_VM_PKGS="tcflower offload/manager" \
 		NICFLOW_VM_BENCH='$(or $(BENCH),.)' NICFLOW_VM_BENCHTIME='$(BENCHTIME)' \
 		NICFLOW_VM_APPEND="$${NICFLOW_VM_APPEND:-}$(if $(RULES), nicflow.env=NICFLOW_BENCH_RULES=$(RULES))" \
 		NICFLOW_VM_PKG_TIMEOUT=$${NICFLOW_VM_PKG_TIMEOUT:-60m} NICFLOW_VM_TIMEOUT=$${NICFLOW_VM_TIMEOUT:-3900} \

@@ -38,7 +38,7 @@ func BenchmarkFlowModIntoBusyPipeline(b *testing.B) {
 	}
 }
 
-// BenchmarkFlowModsStubKernel is the nicflowd half of cmd/nicflowd's
+// BenchmarkFlowModsStubKernel is the nicflowd half of offload/manager's
 // BenchmarkInstall10k without a kernel: N flow mods (in_port=1, UDP to a
 // distinct address and port, output:2) straight into a network with
 // policy tc whose kernel is a stub that accepts every filter at once, then

@@ -2,11 +2,12 @@ package rest
 
 import "context"
 
-// Backend is what the API serves: the daemon implements it. Every
-// request it receives has been validated and normalized (defaults
-// filled); failures are *Error values or wrap ErrNotFound, ErrConflict,
-// ErrInvalid or ErrUnavailable. Implementations must be safe for
-// concurrent use.
+// Backend is what the API serves: nicflowd's network manager
+// (offload/manager) implements it. Every request it receives has been
+// validated and normalized (defaults filled); failures carry a kind (an
+// *Error, or wrapping ErrNotFound, ErrConflict, ErrInvalid, ErrUnavailable
+// or ErrRefused), which the server maps to the HTTP status.
+// Implementations must be safe for concurrent use.
 type Backend interface {
 	NICBackend
 	NetworkBackend

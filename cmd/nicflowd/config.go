@@ -172,6 +172,19 @@ func (n *NetworkConfig) Spec() (rest.NetworkSpec, error) {
 		FailMode: n.FailMode, Offload: n.Offload, Ports: append([]string(nil), n.Ports...)}, nil
 }
 
+// specs are the networks' specs, for the manager to start.
+func (c *Config) specs() ([]rest.NetworkSpec, error) {
+	out := make([]rest.NetworkSpec, len(c.Networks))
+	for i := range c.Networks {
+		spec, err := c.Networks[i].Spec()
+		if err != nil {
+			return nil, fmt.Errorf("networks[%d].%w", i, err)
+		}
+		out[i] = spec
+	}
+	return out, nil
+}
+
 // key is the file's key of a field of the network's spec.
 func (n *NetworkConfig) key(field string) string {
 	var j int

@@ -8,13 +8,6 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// Log keys used by the daemon.
-const (
-	logKeyNetwork = "network"
-	logKeyPort    = "port"
-	logKeyTarget  = "target"
-)
-
 // newLogger returns a console logger on stderr at the given level.
 func newLogger(level string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)

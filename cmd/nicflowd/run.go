@@ -16,10 +16,8 @@ import (
 
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/cmd/internal/version"
+	"github.com/nicflow/nicflow/offload/manager"
 	"github.com/nicflow/nicflow/offload/store"
-	"github.com/nicflow/nicflow/sriov/nic"
-	"github.com/nicflow/nicflow/sriov/vf"
-	"github.com/nicflow/nicflow/vepa"
 )
 
 // Run is nicflowd: it parses args, brings up every network and serves until
@@ -51,12 +49,17 @@ func Run(args []string) error {
 	return serve(ctx, cfg, log)
 }
 
-// serve opens the state store, brings up the configuration's networks and
-// the stored ones with their vNICs, serves the API, logs "ready", and runs
+// serve opens the state store and the kernel access, brings up the
+// configuration's networks and the stored ones with their vNICs through
+// the network manager, serves the API over it, logs "ready", and runs
 // until ctx is done.
 func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	log.Info("starting", zap.String("version", version.String()), zap.Int("networks", len(cfg.Networks)),
 		zap.String("state", cfg.StatePath))
+	fixed, err := cfg.specs()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
 		return fmt.Errorf("run dir: %w", err)
 	}
@@ -68,45 +71,30 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		return err
 	}
 	defer st.Close()
+	errc := make(chan error, 8)
+	mcfg := manager.Config{RunDir: cfg.RunDir, Store: st, Log: log, Errc: errc}
+	release, err := mcfg.OpenKernel()
+	if err != nil {
+		return err
+	}
+	defer release()
+	m, err := manager.New(mcfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := m.Shutdown(context.Background()); err != nil {
+			log.Warn("shut down", zap.Error(err))
+		}
+	}()
+	if err := m.Start(ctx, fixed...); err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 8)
-	mcfg := managerConfig{RunDir: cfg.RunDir, Store: st, Log: log, Ports: kernelPorts{}, Links: netlinkLinks{}, Errc: errc, Stale: kernelSweeper{}}
-	k, err := vf.NewNetlink(vf.NetlinkOptions{})
-	if err != nil {
-		log.Warn("no SR-IOV access: networks in mode nic are unavailable", zap.Error(err))
-	} else {
-		defer k.Close()
-		mcfg.VF = k
-	}
-	vh, err := vepa.Open()
-	if err != nil {
-		log.Warn("no rtnetlink bridge access: networks in mode hairpin are unavailable", zap.Error(err))
-	} else {
-		defer vh.Close()
-		mcfg.VEPA = vh
-	}
-	m, err := newManager(ctx, mcfg)
-	if err != nil {
-		return err
-	}
-	defer m.close()
-	for i := range cfg.Networks {
-		if err := m.startConfig(&cfg.Networks[i]); err != nil {
-			return err
-		}
-	}
-	if err := m.restore(); err != nil {
-		return err
-	}
-	m.sweepAfterStart()
-	if err := watchLinks(ctx, m.running, log); err != nil {
-		log.Warn("port link changes will not be reported", zap.Error(err))
-	}
-
 	var wg sync.WaitGroup
-	if err := serveREST(ctx, cfg, &apiBackend{m: m, disc: nic.NewDiscoverer()}, log, &wg, errc); err != nil {
+	if err := serveREST(ctx, cfg, m, log, &wg, errc); err != nil {
 		return err
 	}
 	log.Info("ready")
@@ -121,20 +109,6 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	cancel()
 	wg.Wait()
 	return runErr
-}
-
-// serveAPI serves the REST API over networks that run already (started
-// by the caller), without a state store: the API reads them and cannot
-// create networks or attach vNICs.
-func serveAPI(ctx context.Context, cfg *Config, nets []*network, log *zap.Logger, wg *sync.WaitGroup, errc chan<- error) error {
-	m, err := newManager(ctx, managerConfig{RunDir: cfg.RunDir, Log: log, Ports: kernelPorts{}, Links: netlinkLinks{}, Errc: errc})
-	if err != nil {
-		return err
-	}
-	for _, n := range nets {
-		m.adopt(n)
-	}
-	return serveREST(ctx, cfg, &apiBackend{m: m, disc: nic.NewDiscoverer()}, log, wg, errc)
 }
 
 // serveREST serves the REST API on the unix socket cfg.API (and on TCP when

@@ -1,0 +1,63 @@
+package manager
+
+import (
+	"context"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/offload/pipeline"
+)
+
+// flowGuard is a network's OpenFlow datapath with the refusal of its
+// mode: while a refusal is set (mode nic on a legacy VEB, which switches
+// VF traffic by MAC and VLAN where nicflow never sees it), FLOW_MOD add
+// and modify answer OFPT_ERROR OFPET_FLOW_MOD_FAILED / OFPFMFC_EPERM
+// ("permissions error": the switch will not take the rule, whatever its
+// form) and the channel stays up; deletes, stats and everything else go
+// through. OpenFlow 1.3 errors carry no text beyond the offending
+// message, so the reason is logged, and shown in the network's REST
+// status (mode_note).
+//
+// It is safe for concurrent use; the manager sets the refusal when the
+// network starts and when its mode changes.
+type flowGuard struct {
+	openflow.Datapath
+	log     *zap.Logger
+	refusal atomic.Pointer[string]
+}
+
+func newFlowGuard(dp openflow.Datapath, log *zap.Logger) *flowGuard {
+	return &flowGuard{Datapath: dp, log: log}
+}
+
+// refuse sets the reason flow rules are refused; "" takes them again.
+func (g *flowGuard) refuse(why string) {
+	if why == "" {
+		g.refusal.Store(nil)
+		return
+	}
+	g.refusal.Store(&why)
+}
+
+// reason is the refusal in force, "" when flow rules are taken.
+func (g *flowGuard) reason() string {
+	if r := g.refusal.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
+// FlowMod refuses adds and modifies while a refusal is set.
+func (g *flowGuard) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
+	switch fm.Command {
+	case pipeline.FlowAdd, pipeline.FlowModify, pipeline.FlowModifyStrict:
+		if why := g.reason(); why != "" {
+			g.log.Warn("flow rule refused", zap.String("reason", why), zap.Uint8("table", fm.Table),
+				zap.Uint16("priority", fm.Priority), zap.Uint64("cookie", fm.Cookie))
+			return &pipeline.Error{Type: pipeline.ErrFlowModFailed, Code: pipeline.FlowModEperm, Msg: why}
+		}
+	}
+	return g.Datapath.FlowMod(ctx, fm)
+}

@@ -1,0 +1,785 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/offload/store"
+	"github.com/nicflow/nicflow/offload/tcport"
+	"github.com/nicflow/nicflow/sriov/vf"
+)
+
+// Log keys.
+const (
+	logKeyNetwork = "network"
+	logKeyVNIC    = "vnic"
+)
+
+// Config configures a Manager: its state store, logger and kernel access.
+// A nil kernel interface leaves what needs it unavailable, with errors
+// that say so.
+type Config struct {
+	// RunDir holds the networks' management sockets (RUN_DIR/NAME.mgmt).
+	RunDir string
+	// Store keeps API-created networks and every vNIC. Without one the
+	// API can read but not create networks or attach vNICs.
+	Store *store.Store
+	Log   *zap.Logger
+	// Ports opens netdevs as OpenFlow ports (Host).
+	Ports Ports
+	// Links creates host vNICs and sets representors up (Host).
+	Links Links
+	// Watch follows the ports' carrier (Host); nil: port link changes
+	// are not reported.
+	Watch LinkWatcher
+	// TC gives networks their tc tier and sweeps stale tc state
+	// (KernelTC); nil: every rule runs in the fast path, nothing is
+	// swept.
+	TC TC
+	// VF is the SR-IOV access of mode nic (*vf.Netlink); nil leaves mode
+	// nic and hairpin vNICs of type vf unavailable.
+	VF VFKernel
+	// VEPA is the bridge-mode and macvlan access of mode hairpin
+	// (*vepa.Handle); nil leaves mode hairpin unavailable.
+	VEPA VEPAKernel
+	// VFStats reads VF counters for the metrics (Host); nil: none.
+	VFStats VFStats
+	// NICs lists the host's NICs (*nic.Discoverer); nil: GET /v1/nics is
+	// unavailable.
+	NICs NICs
+	// Errc receives the error of a network whose fast path or OpenFlow
+	// switch fails (not blocking: when full, the error is logged).
+	Errc chan<- error
+}
+
+// Manager owns the running networks: fixed ones (of nicflowd's
+// configuration), started by Start and kept for its life, and those
+// created through the API, started and stopped live and kept in the store
+// so they come back after a restart. It attaches and detaches vNICs
+// through each network's plumbing (the mode's), changes a network's mode
+// live, and implements rest.Backend.
+//
+// It is safe for concurrent use: changes (create, update, delete, attach,
+// detach) are serialized by opMu, so a check and the change that depends on
+// it (a name is free, no vNIC is attached, a port number is free) never
+// interleave with another change; reads take only mu.
+type Manager struct {
+	cfg   Config
+	log   *zap.Logger
+	alloc *vf.Allocator // nil without a store or SR-IOV access
+	// life is the networks' lifetime: Shutdown cancels it.
+	life     context.Context
+	shutdown context.CancelFunc
+
+	opMu sync.Mutex // serializes changes
+
+	mu   sync.Mutex // guards nets and the fields of its entries
+	nets map[string]*managedNet
+}
+
+// managedNet is one network of the manager. Its fields change only while
+// opMu is held, and under mu too: a change holds both, a reader either.
+type managedNet struct {
+	// spec is the network's spec, DatapathID the one in use once it ran.
+	spec    rest.NetworkSpec
+	origin  string // rest.OriginConfig or rest.OriginAPI
+	created time.Time
+	plumb   plumbing
+	run     *network // nil while not running
+	err     error    // why it is not running
+	stop    func()   // stops run and waits for its goroutines
+	// ports describes the OpenFlow ports beyond what the datapath knows.
+	ports map[uint32]portMeta
+	// pfBridge is the uplink's embedded bridge mode before mode hairpin
+	// put it in VEPA (see hairpinPlumbing.before), kept in the record.
+	pfBridge string
+}
+
+// portMeta is what kind of port an OpenFlow port is, and whose.
+type portMeta struct {
+	kind string // uplink, netdev, representor, veth
+	vnic string
+}
+
+// New returns a Manager without networks; Start brings them up.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Ports == nil || cfg.Links == nil {
+		return nil, errors.New("manager: Config.Ports and Config.Links are required")
+	}
+	life, shutdown := context.WithCancel(context.Background())
+	m := &Manager{cfg: cfg, log: cfg.Log, life: life, shutdown: shutdown, nets: map[string]*managedNet{}}
+	if cfg.Store != nil && cfg.VF != nil {
+		a, err := vf.NewAllocator(vf.Config{Kernel: cfg.VF, Store: cfg.Store, Resolve: cfg.VF.Locate})
+		if err != nil {
+			shutdown()
+			return nil, err
+		}
+		m.alloc = a
+	}
+	return m, nil
+}
+
+// Start brings the networks up: the fixed ones (of the configuration:
+// validated specs, which the API cannot change or delete), then those the
+// store holds with their vNICs; it sweeps stale tc state off the host and
+// follows the ports' carrier. It fails when a fixed network does not start
+// or the store cannot be read; a stored network that does not start is
+// kept, not running, with its error.
+func (m *Manager) Start(ctx context.Context, fixed ...rest.NetworkSpec) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	for _, spec := range fixed {
+		if err := m.startFixed(ctx, spec); err != nil {
+			return err
+		}
+	}
+	if err := m.restore(ctx); err != nil {
+		return err
+	}
+	m.sweepStale("start")
+	if m.cfg.Watch != nil {
+		err := m.cfg.Watch.WatchLinks(m.life, m.linkChanged, func(err error) { m.log.Warn("link watch", zap.Error(err)) })
+		if err != nil {
+			m.log.Warn("port link changes will not be reported", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// startFixed starts a network of the configuration. Callers hold opMu.
+func (m *Manager) startFixed(ctx context.Context, spec rest.NetworkSpec) error {
+	if _, taken := m.get(spec.Name); taken {
+		return rest.Conflict("name", fmt.Sprintf("network %s is configured twice", spec.Name))
+	}
+	if err := m.checkPorts(spec); err != nil {
+		return fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	mn := &managedNet{spec: spec, origin: rest.OriginConfig}
+	if err := m.launch(ctx, mn); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.nets[spec.Name] = mn
+	m.mu.Unlock()
+	return nil
+}
+
+// linkChanged reports a carrier change of a port of a running network as
+// PORT_STATUS.
+func (m *Manager) linkChanged(name string, up bool) {
+	m.mu.Lock()
+	var runs []*network
+	for _, mn := range m.nets {
+		if mn.run != nil {
+			runs = append(runs, mn.run)
+		}
+	}
+	m.mu.Unlock()
+	for _, n := range runs {
+		if p, ok := n.net.PortByName(name); ok {
+			n.net.SetLink(p.No, up)
+		}
+	}
+}
+
+// restore brings back the networks the store holds (a fixed network of
+// the same name wins), re-attaches their vNICs' ports with their recorded
+// OpenFlow port numbers, and reconciles the VFs' settings to the records.
+// Callers hold opMu.
+func (m *Manager) restore(ctx context.Context) error {
+	if m.cfg.Store == nil {
+		return nil
+	}
+	recs, err := m.cfg.Store.Networks()
+	if err != nil {
+		return fmt.Errorf("restore networks: %w", err)
+	}
+	for _, r := range recs {
+		if _, taken := m.get(r.Name); taken {
+			m.log.Error("stored network has the name of a configuration network: keeping the configuration's",
+				zap.String(logKeyNetwork, r.Name))
+			continue
+		}
+		mn := &managedNet{spec: specOfRecord(r), origin: rest.OriginAPI, created: r.Created, pfBridge: r.PFBridgeMode}
+		if err := m.launch(ctx, mn); err != nil {
+			mn.err = err
+			m.log.Error("stored network did not start", zap.String(logKeyNetwork, r.Name), zap.Error(err))
+		}
+		m.mu.Lock()
+		m.nets[r.Name] = mn
+		m.mu.Unlock()
+	}
+	if m.alloc != nil {
+		changes, err := m.alloc.Reconcile(ctx)
+		for _, c := range changes {
+			m.log.Warn("VF drifted from its record; set back", zap.String(logKeyVNIC, c.VNICID), zap.String("change", c.String()))
+		}
+		if err != nil {
+			m.log.Error("reconcile VFs", zap.Error(err))
+		}
+	}
+	vnics, err := m.cfg.Store.VNICs("")
+	if err != nil {
+		return fmt.Errorf("restore vnics: %w", err)
+	}
+	for _, v := range vnics {
+		if _, ok := m.get(v.Network); !ok {
+			m.log.Warn("vnic of a network that no longer exists: detach it", zap.String(logKeyVNIC, v.ID), zap.String(logKeyNetwork, v.Network))
+		}
+	}
+	return nil
+}
+
+// get returns a network by name.
+func (m *Manager) get(name string) (*managedNet, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mn, ok := m.nets[name]
+	return mn, ok
+}
+
+// launch starts mn from mn.spec: the mode's plumbing, the network and its
+// switch, then its vNICs' ports. The network runs until it is halted or
+// the manager shuts down. Callers hold opMu.
+func (m *Manager) launch(ctx context.Context, mn *managedNet) error {
+	m.mu.Lock()
+	spec := mn.spec
+	m.mu.Unlock()
+	p, err := m.newPlumbing(spec)
+	if err != nil {
+		return err
+	}
+	changes, err := m.startPlumbing(ctx, mn, p)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", spec.Name, err)
+	}
+	for _, c := range changes {
+		m.log.Info("network mode", zap.String(logKeyNetwork, spec.Name), zap.String("change", c))
+	}
+	n, err := m.build(spec)
+	if err != nil {
+		if _, serr := m.stopPlumbing(ctx, mn, p); serr != nil {
+			m.log.Warn("undo the mode's host changes", zap.String(logKeyNetwork, spec.Name), zap.Error(serr))
+		}
+		return err
+	}
+	n.guard.refuse(flowRefusal(spec.Name, p))
+	runCtx, cancel := context.WithCancel(m.life)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := n.net.Run(runCtx); err != nil {
+			m.fail(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := n.sw.Serve(runCtx); err != nil {
+			m.fail(fmt.Errorf("network %s: %w", spec.Name, err))
+		}
+	}()
+	m.mu.Lock()
+	mn.plumb, mn.run, mn.err = p, n, nil
+	mn.spec.DatapathID = n.spec.DatapathID
+	mn.ports = fixedPortMeta(mn.spec)
+	mn.stop = func() {
+		cancel()
+		wg.Wait()
+		if err := n.closeTC(); err != nil {
+			m.log.Warn("close tc tier", zap.String(logKeyNetwork, spec.Name), zap.Error(err))
+		}
+	}
+	m.mu.Unlock()
+	var addrs []string
+	for _, a := range n.sw.Addrs() {
+		addrs = append(addrs, a.Network()+":"+a.String())
+	}
+	m.log.Info("network up", zap.String(logKeyNetwork, spec.Name), zap.String("mode", spec.Mode), zap.String("origin", mn.origin),
+		zap.String("dpid", fmt.Sprintf("%016x", n.net.DPID())), zap.Strings("listening", addrs))
+	if note := p.note(); note != "" {
+		m.log.Warn("network mode", zap.String(logKeyNetwork, spec.Name), zap.String("note", note))
+	}
+	m.adoptVNICs(ctx, mn)
+	return nil
+}
+
+// startPlumbing starts p for mn, giving a hairpin plumbing the uplink's
+// recorded bridge mode from before and keeping the one it found.
+func (m *Manager) startPlumbing(ctx context.Context, mn *managedNet, p plumbing) ([]string, error) {
+	hp, _ := p.(*hairpinPlumbing)
+	if hp != nil {
+		hp.before = mn.pfBridge
+	}
+	changes, err := p.start(ctx)
+	if hp != nil && err == nil {
+		m.mu.Lock()
+		mn.pfBridge = hp.before
+		m.mu.Unlock()
+	}
+	return changes, err
+}
+
+// stopPlumbing stops p for mn (the network leaves p's mode or is
+// deleted): the uplink's bridge mode goes back.
+func (m *Manager) stopPlumbing(ctx context.Context, mn *managedNet, p plumbing) ([]string, error) {
+	if hp, ok := p.(*hairpinPlumbing); ok {
+		hp.before = mn.pfBridge
+		changes, err := p.stop(ctx)
+		if err == nil {
+			m.mu.Lock()
+			mn.pfBridge = ""
+			m.mu.Unlock()
+		}
+		return changes, err
+	}
+	return p.stop(ctx)
+}
+
+// fixedPortMeta describes the fixed ports of spec.
+func fixedPortMeta(spec rest.NetworkSpec) map[uint32]portMeta {
+	out := map[uint32]portMeta{}
+	for i := range fixedPorts(spec) {
+		kind := "netdev"
+		if i == 0 && spec.Uplink != "" {
+			kind = "uplink"
+		}
+		out[uint32(i+1)] = portMeta{kind: kind}
+	}
+	return out
+}
+
+// fail reports a running network's failure to the daemon.
+func (m *Manager) fail(err error) {
+	select {
+	case m.cfg.Errc <- err:
+	default:
+		m.log.Error("network failed", zap.Error(err))
+	}
+}
+
+// adoptVNICs re-adds the ports of mn's recorded vNICs, with their
+// recorded OpenFlow port numbers. Callers hold opMu.
+func (m *Manager) adoptVNICs(ctx context.Context, mn *managedNet) {
+	if m.cfg.Store == nil {
+		return
+	}
+	name := mn.spec.Name
+	recs, err := m.cfg.Store.VNICs(name)
+	if err != nil {
+		m.log.Error("read vnics", zap.String(logKeyNetwork, name), zap.Error(err))
+		return
+	}
+	for _, rec := range recs {
+		if err := m.adoptVNIC(ctx, mn, rec); err != nil {
+			m.log.Error("vnic port not restored", zap.String(logKeyNetwork, name), zap.String(logKeyVNIC, rec.ID), zap.Error(err))
+		}
+	}
+}
+
+func (m *Manager) adoptVNIC(ctx context.Context, mn *managedNet, rec store.VNIC) error {
+	now, err := mn.plumb.adopt(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if now.Port == "" {
+		return nil
+	}
+	if now.OFPort == 0 || mn.run.hasPort(now.OFPort) {
+		now.OFPort = m.nextPort(mn) // recorded without one (a crash mid-attach), or taken
+	}
+	if err := m.addVNICPort(mn, now); err != nil {
+		return err
+	}
+	if !vnicEqual(now, rec) {
+		return m.cfg.Store.PutVNIC(now)
+	}
+	return nil
+}
+
+// addVNICPort adds rec's port to mn as OpenFlow port rec.OFPort.
+func (m *Manager) addVNICPort(mn *managedNet, rec store.VNIC) error {
+	if err := mn.run.addPort(rec.Port, rec.OFPort); err != nil {
+		return err
+	}
+	kind := "representor"
+	if !rec.IsVF() {
+		kind = "veth"
+	}
+	m.mu.Lock()
+	mn.ports[rec.OFPort] = portMeta{kind: kind, vnic: rec.ID}
+	m.mu.Unlock()
+	return nil
+}
+
+func vnicEqual(a, b store.VNIC) bool {
+	return a.Port == b.Port && a.OFPort == b.OFPort && a.Representor == b.Representor && a.VFNetdev == b.VFNetdev && a.VFPCI == b.VFPCI
+}
+
+// nextPort is the lowest OpenFlow port number above mn's fixed ports that
+// no port and no recorded vNIC of mn holds. Callers hold opMu.
+func (m *Manager) nextPort(mn *managedNet) uint32 {
+	used := map[uint32]bool{}
+	for _, p := range mn.run.net.Ports() {
+		used[p.No] = true
+	}
+	if recs, err := m.cfg.Store.VNICs(mn.spec.Name); err == nil {
+		for _, r := range recs {
+			used[r.OFPort] = true
+		}
+	}
+	no := uint32(len(fixedPorts(mn.spec)) + 1)
+	for used[no] {
+		no++
+	}
+	return no
+}
+
+// halt stops mn's network. Callers hold opMu.
+func (m *Manager) halt(mn *managedNet) {
+	m.mu.Lock()
+	stop := mn.stop
+	mn.run, mn.stop = nil, nil
+	m.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Shutdown stops every network (their filters stay in the kernel,
+// forwarding, for the next run to adopt) and the link watch; it waits
+// for the networks' goroutines, or returns ctx's error when ctx ends
+// first.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.opMu.Lock()
+		defer m.opMu.Unlock()
+		m.mu.Lock()
+		nets := make([]*managedNet, 0, len(m.nets))
+		for _, mn := range m.nets {
+			nets = append(nets, mn)
+		}
+		m.mu.Unlock()
+		for _, mn := range nets {
+			m.halt(mn)
+		}
+		m.shutdown()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop networks: %w", ctx.Err())
+	}
+}
+
+// CreateNetwork starts a network from spec (validated) and records it.
+func (m *Manager) CreateNetwork(ctx context.Context, spec rest.NetworkSpec) (rest.Network, error) {
+	if m.cfg.Store == nil {
+		return rest.Network{}, errNoState
+	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	defer m.sweepStale("create network") // the port lists changed
+	if mn, ok := m.get(spec.Name); ok {
+		return rest.Network{}, rest.Conflict("name", fmt.Sprintf("network %s exists (origin %s)", spec.Name, mn.origin))
+	}
+	m.fill(&spec)
+	if _, err := m.newPlumbing(spec); err != nil {
+		return rest.Network{}, err // a mode this nicflowd cannot run
+	}
+	if err := m.checkPorts(spec); err != nil {
+		return rest.Network{}, err
+	}
+	mn := &managedNet{spec: spec, origin: rest.OriginAPI, created: time.Now().UTC()}
+	if err := m.launch(ctx, mn); err != nil {
+		return rest.Network{}, err
+	}
+	if err := m.cfg.Store.PutNetwork(recordOf(mn)); err != nil {
+		m.halt(mn)
+		m.stopQuietly(ctx, mn)
+		return rest.Network{}, fmt.Errorf("record network: %w", err)
+	}
+	m.mu.Lock()
+	m.nets[spec.Name] = mn
+	m.mu.Unlock()
+	return m.describe(mn), nil
+}
+
+// checkPorts refuses an uplink or port that is missing or that another
+// network switches; it names the field.
+func (m *Manager) checkPorts(spec rest.NetworkSpec) error {
+	owner := map[string]string{}
+	m.mu.Lock()
+	for name, mn := range m.nets {
+		if name == spec.Name {
+			continue
+		}
+		for _, p := range fixedPorts(mn.spec) {
+			owner[p] = name
+		}
+	}
+	m.mu.Unlock()
+	type named struct{ field, netdev string }
+	var list []named
+	if spec.Uplink != "" {
+		list = append(list, named{"uplink", spec.Uplink})
+	}
+	for i, p := range spec.Ports {
+		list = append(list, named{fmt.Sprintf("ports[%d]", i), p})
+	}
+	for _, n := range list {
+		field, p := n.field, n.netdev
+		if o, ok := owner[p]; ok {
+			return rest.Conflict(field, fmt.Sprintf("%s is already a port of network %s", p, o))
+		}
+		if !m.cfg.Links.HasLink(p) {
+			return rest.Invalid(field, fmt.Sprintf("no netdev named %s on this host", p))
+		}
+	}
+	return nil
+}
+
+// errConfigNetwork refuses to change a network of the configuration file.
+func errConfigNetwork(name, what string) error {
+	return rest.Conflict("name", fmt.Sprintf("network %s comes from nicflowd's configuration (file or flags) and cannot be %s through the API; edit the configuration and restart nicflowd", name, what))
+}
+
+// UpdateNetwork replaces an API network's spec (validated): the network
+// restarts with it (its vNICs keep their ports and port numbers). A change
+// of mode (or of vNIC type or eswitch mode) re-plumbs the running
+// network's vNICs live instead (see changeMode) and must come alone. While
+// vNICs are attached, its uplink, ports and VF count cannot change.
+func (m *Manager) UpdateNetwork(ctx context.Context, name string, spec rest.NetworkSpec) (rest.Network, error) {
+	if m.cfg.Store == nil {
+		return rest.Network{}, errNoState
+	}
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	defer m.sweepStale("update network") // the port lists changed
+	mn, ok := m.get(name)
+	if !ok {
+		return rest.Network{}, rest.NotFound("name", "no network "+name)
+	}
+	if mn.origin == rest.OriginConfig {
+		return rest.Network{}, errConfigNetwork(name, "changed")
+	}
+	old := mn.spec
+	m.fill(&spec)
+	m.mu.Lock()
+	running := mn.run != nil
+	m.mu.Unlock()
+	if modeChanged(old, spec) && running {
+		return m.changeMode(ctx, mn, spec)
+	}
+	vnics, err := m.cfg.Store.VNICs(name)
+	if err != nil {
+		return rest.Network{}, err
+	}
+	if len(vnics) > 0 {
+		ids := vnicIDs(vnics)
+		for _, f := range []struct {
+			field   string
+			changed bool
+		}{
+			{"mode", modeChanged(old, spec)}, // a network that is not running cannot re-plumb its vNICs
+			{"uplink", spec.Uplink != old.Uplink}, {"ports", !slices.Equal(spec.Ports, old.Ports)},
+			{"num_vfs", spec.NumVFs != old.NumVFs},
+		} {
+			if f.changed {
+				return rest.Network{}, rest.Conflict(f.field, fmt.Sprintf("cannot change while vNICs are attached (%s); detach them first", ids))
+			}
+		}
+	}
+	if _, err := m.newPlumbing(spec); err != nil {
+		return rest.Network{}, err // a mode this nicflowd cannot run
+	}
+	if err := m.checkPorts(spec); err != nil {
+		return rest.Network{}, err
+	}
+	if spec.DatapathID == 0 && spec.Uplink == old.Uplink && slices.Equal(spec.Ports, old.Ports) {
+		spec.DatapathID = old.DatapathID // derived once, then kept
+	}
+	m.halt(mn)
+	if modeChanged(old, spec) {
+		m.stopQuietly(ctx, mn) // a network that is not running, without vNICs
+	}
+	m.setSpec(mn, spec)
+	if err := m.launch(ctx, mn); err != nil {
+		m.setSpec(mn, old)
+		if rerr := m.launch(context.WithoutCancel(ctx), mn); rerr != nil {
+			m.mu.Lock()
+			mn.err = rerr
+			m.mu.Unlock()
+			m.log.Error("network did not come back with its old spec", zap.String(logKeyNetwork, name), zap.Error(rerr))
+		}
+		return rest.Network{}, err
+	}
+	if err := m.cfg.Store.PutNetwork(recordOf(mn)); err != nil {
+		return rest.Network{}, fmt.Errorf("record network: %w", err)
+	}
+	return m.describe(mn), nil
+}
+
+// setSpec replaces mn's spec. Callers hold opMu; readers (describe) hold
+// only mu, so the write takes it too.
+func (m *Manager) setSpec(mn *managedNet, spec rest.NetworkSpec) {
+	m.mu.Lock()
+	mn.spec = spec
+	m.mu.Unlock()
+}
+
+// DeleteNetwork stops an API network and forgets it; it refuses while
+// vNICs are attached.
+func (m *Manager) DeleteNetwork(ctx context.Context, name string) error {
+	m.opMu.Lock()
+	defer m.opMu.Unlock()
+	defer m.sweepStale("delete network") // the port lists changed
+	mn, ok := m.get(name)
+	if !ok {
+		return rest.NotFound("name", "no network "+name)
+	}
+	if mn.origin == rest.OriginConfig {
+		return errConfigNetwork(name, "deleted")
+	}
+	vnics, err := m.cfg.Store.VNICs(name)
+	if err != nil {
+		return err
+	}
+	if len(vnics) > 0 {
+		return rest.Conflict("name", fmt.Sprintf("vNICs are attached (%s); detach them first", vnicIDs(vnics)))
+	}
+	// A stop keeps the network's filters forwarding for the next run to
+	// adopt; a deleted network takes them along.
+	m.mu.Lock()
+	run := mn.run
+	m.mu.Unlock()
+	if run != nil {
+		if err := run.net.Teardown(); err != nil {
+			m.log.Warn("take the network's ports out of its tc block", zap.String(logKeyNetwork, name), zap.Error(err))
+		}
+	}
+	m.halt(mn)
+	m.stopQuietly(ctx, mn)
+	if err := m.cfg.Store.DeleteNetwork(name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("forget network: %w", err)
+	}
+	m.mu.Lock()
+	delete(m.nets, name)
+	m.mu.Unlock()
+	// The tc tier's miss pair outlives restarts on purpose; a deleted
+	// network takes it along.
+	missDev, _ := tcport.Names(name)
+	if err := m.cfg.Links.DelLink(missDev); err != nil {
+		m.log.Warn("remove the tc miss pair", zap.String(logKeyNetwork, name), zap.Error(err))
+	}
+	m.log.Info("network deleted", zap.String(logKeyNetwork, name))
+	return nil
+}
+
+// stopQuietly stops mn's plumbing (its uplink's bridge mode goes back) as
+// the network goes away, logging what it did.
+func (m *Manager) stopQuietly(ctx context.Context, mn *managedNet) {
+	m.mu.Lock()
+	p := mn.plumb
+	m.mu.Unlock()
+	if p == nil {
+		return
+	}
+	changes, err := m.stopPlumbing(ctx, mn, p)
+	for _, c := range changes {
+		m.log.Info("network mode", zap.String(logKeyNetwork, mn.spec.Name), zap.String("change", c))
+	}
+	if err != nil {
+		m.log.Warn("undo the mode's host changes", zap.String(logKeyNetwork, mn.spec.Name), zap.Error(err))
+	}
+}
+
+func vnicIDs(vs []store.VNIC) string {
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// Networks describes every network, sorted by name.
+func (m *Manager) Networks(context.Context) ([]rest.Network, error) {
+	m.mu.Lock()
+	nets := make([]*managedNet, 0, len(m.nets))
+	for _, mn := range m.nets {
+		nets = append(nets, mn)
+	}
+	m.mu.Unlock()
+	out := make([]rest.Network, len(nets))
+	for i, mn := range nets {
+		out[i] = m.describe(mn)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Network describes one network.
+func (m *Manager) Network(_ context.Context, name string) (rest.Network, error) {
+	mn, ok := m.get(name)
+	if !ok {
+		return rest.Network{}, rest.NotFound("name", "no network "+name)
+	}
+	return m.describe(mn), nil
+}
+
+// runningNet returns the running network name.
+func (m *Manager) runningNet(name string) (*network, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mn, ok := m.nets[name]
+	if !ok {
+		return nil, rest.NotFound("name", "no network "+name)
+	}
+	if mn.run == nil {
+		return nil, rest.Unavailable("", fmt.Sprintf("network %s is not running: %v", name, mn.err))
+	}
+	return mn.run, nil
+}
+
+// portMeta returns what kind each OpenFlow port of network name is.
+func (m *Manager) portMeta(name string) map[uint32]portMeta {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[uint32]portMeta{}
+	if mn, ok := m.nets[name]; ok {
+		for k, v := range mn.ports {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// specOfRecord and recordOf convert between the API's network spec and the
+// store's record: the one place that maps the two.
+func specOfRecord(r store.Network) rest.NetworkSpec {
+	return rest.NetworkSpec{Name: r.Name, Mode: r.Mode, Uplink: r.Uplink, DatapathID: rest.DatapathID(r.DPID),
+		Controllers: r.Controllers, FailMode: r.FailMode, Offload: r.Offload, Ports: r.Ports,
+		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType}
+}
+
+func recordOf(mn *managedNet) store.Network {
+	s := mn.spec
+	return store.Network{Name: s.Name, Mode: s.Mode, Uplink: s.Uplink, DPID: uint64(s.DatapathID),
+		Controllers: s.Controllers, FailMode: s.FailMode, Offload: s.Offload, Ports: s.Ports,
+		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created}
+}
