@@ -3,7 +3,8 @@
 // kernel marks it inconsistent (Dump, with the one sentinel error
 // ErrDumpInterrupted), the attribute nest iproute2 sends (Nest: no
 // NLA_F_NESTED flag), a fixed header followed by attributes
-// (AppendAttributes), and struct ifinfomsg.
+// (AppendAttributes), the decoding loop that names the attribute an error
+// came from (DecodeAttributes), and struct ifinfomsg.
 //
 // Why here: tcflower and vepa are separate top-level components that each
 // talk rtnetlink on their own socket, and a kernel quirk such as

@@ -7,9 +7,9 @@
 //
 // It encodes and decodes message bodies only (struct ifinfomsg plus
 // attributes, without struct nlmsghdr), with mdlayher/netlink's
-// AttributeEncoder and AttributeDecoder and the ifinfomsg and nest of
-// tcflower/rtnetlink, and makes no system calls; the caller owns the
-// socket. The RTM_SETLINK requests are byte-for-byte what
+// AttributeEncoder and AttributeDecoder and the ifinfomsg, nest and
+// decoding loop of tcflower/rtnetlink, and makes no system calls; the
+// caller owns the socket. The RTM_SETLINK requests are byte-for-byte what
 // iproute2 sends (the tests compare them with iproute2's bytes recorded by
 // strace); the dump request is checked against bytes written from the uapi
 // (iproute2 6.1's `bridge link show` sends it without IFLA_EXT_MASK); and
