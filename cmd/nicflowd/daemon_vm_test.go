@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/api/rest/client"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // The manager's behaviour is tested in offload/manager; this file runs
@@ -36,43 +38,34 @@ type daemon struct {
 func startDaemon(t *testing.T, cfg *Config) *daemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, zaptest.NewLogger(t)) }()
-	d := &daemon{}
-	stopped := false
-	d.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
+	var serveErr error
+	done := make(chan struct{})
+	go func() { serveErr = serve(ctx, cfg, zaptest.NewLogger(t)); close(done) }()
+	d := &daemon{stop: sync.OnceFunc(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("nicflowd: %v", err)
+		<-done
+		if serveErr != nil {
+			t.Errorf("nicflowd: %v", serveErr)
 		}
-	}
+	})}
 	t.Cleanup(d.stop)
 	c, err := client.New(client.Options{Socket: cfg.apiSocket()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d.c = c
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		_, err := c.Health(ctx)
-		if err == nil {
-			return d
-		}
+	if err := waitfor.Until(15*time.Second, func() error {
 		select {
-		case err := <-done:
-			stopped = true
-			t.Fatalf("nicflowd stopped before it served: %v", err)
+		case <-done:
+			t.Fatalf("nicflowd stopped before it served: %v", serveErr)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nicflowd API did not answer: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		_, err := c.Health(ctx)
+		return err
+	}); err != nil {
+		t.Fatalf("nicflowd API did not answer: %v", err)
 	}
+	return d
 }
 
 // veth creates a <-> b, both up, deleted when the test ends.

@@ -128,12 +128,7 @@ func startDaemon(t *testing.T, cfg daemonConfig) *daemon {
 		}
 	}()
 	d := &daemon{t: t, cfg: cfg, m: m}
-	stopped := false
-	d.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
+	d.stop = sync.OnceFunc(func() {
 		cancel()
 		wg.Wait()
 		if err := m.Shutdown(context.Background()); err != nil {
@@ -146,7 +141,7 @@ func startDaemon(t *testing.T, cfg daemonConfig) *daemon {
 			t.Errorf("a network failed: %v", err)
 		default:
 		}
-	}
+	})
 	t.Cleanup(d.stop)
 	if d.c, err = client.New(client.Options{Socket: sock}); err != nil {
 		t.Fatal(err)

@@ -18,8 +18,10 @@ import (
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/offload/tcport"
 	"github.com/nicflow/nicflow/softpath/packet"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // The differential test's knobs (environment; in the VM pass them with
@@ -293,7 +295,7 @@ func (dr *dgRun) send(phase int, snap *pipeline.Snapshot, packets []*dgPacket) {
 	}
 	dr.waitFrames(seqs, total)
 	dr.settle(hits)
-	time.Sleep(200 * time.Millisecond) // late or extra frames
+	dr.quiesce() // late or extra frames arrive before it returns
 	got := dr.drain()
 	reported := 0
 	for _, pr := range runs {
@@ -331,6 +333,62 @@ func (dr *dgRun) send(phase int, snap *pipeline.Snapshot, packets []*dgPacket) {
 	}
 }
 
+// dgWitnessSeq is the sequence number of quiesce's witness frames.
+const dgWitnessSeq = 0xffffffff
+
+// quiesce returns once everything the packets sent so far cause has
+// reached the taps and the controller, so that what drain finds is all
+// they will ever cause:
+//
+//  1. the fast path has handled and written out every frame tc sent it: a
+//     frame with a miss tag that names no port, sent into the miss device
+//     after them, is dropped (MissDropped) once the fast path has read
+//     every earlier one; a second, sent after that, is read only after the
+//     batch of the first was written out;
+//  2. every frame written to a port has reached its tap: a witness frame
+//     written to each port after them arrives behind them;
+//  3. every packet-in has reached the client: a barrier reply follows the
+//     asynchronous messages queued before it.
+func (dr *dgRun) quiesce() {
+	t, tt := dr.t, dr.tt
+	dp := tt.n.net.Datapath()
+	missDev, _ := tcport.Names(dr.network)
+	w := dgWitnessFrame()
+	tagged := append(append(append([]byte{}, w[:12]...), 0x88, 0xa8, 0, 0), w[12:]...) // softpath.MissTPID, VID 0: no port
+	for range 2 {
+		before := dp.MissDropped()
+		tt.witness(t, missDev, tagged)
+		waitfor.True(t, 5*time.Second, "the fast path to drop a miss frame naming no port", func() bool {
+			return dp.MissDropped() > before
+		})
+	}
+	for i, port := range tt.ports {
+		tt.witness(t, port, dgWitnessFrame())
+		tp := tt.taps[i]
+		waitfor.True(t, 5*time.Second, "the witness frame on "+tp.name, func() bool {
+			tp.mu.Lock()
+			defer tp.mu.Unlock()
+			for j, f := range tp.got {
+				if seq, ok := dgSeq(f); ok && seq == dgWitnessSeq {
+					tp.got = append(tp.got[:j], tp.got[j+1:]...)
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if err := tt.c.Barrier(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dgWitnessFrame is a frame of no test packet that only quiesce sends.
+func dgWitnessFrame() []byte {
+	f := make([]byte, 14, 64)
+	copy(f, []byte{0x02, 0, 0, 0, 0xff, 0xfe, 0x02, 0, 0, 0, 0xff, 0xff, 0x88, 0xb5}) // local experimental ethertype
+	return append(f, dgPayload(dgWitnessSeq)...)
+}
+
 // flowStats returns the network's flows by ID.
 func (dr *dgRun) flowStats() map[uint64]offload.FlowStat {
 	out := map[uint64]offload.FlowStat{}
@@ -343,8 +401,7 @@ func (dr *dgRun) flowStats() map[uint64]offload.FlowStat {
 // waitFrames waits until the taps and the controller hold want frames and
 // packet-ins of the packets seqs (up to 5 s).
 func (dr *dgRun) waitFrames(seqs map[uint32]bool, want int) {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	_ = waitfor.Until(5*time.Second, func() error { // send compares what came
 		dr.pollPacketIns()
 		n := 0
 		for _, f := range dr.pins {
@@ -361,11 +418,11 @@ func (dr *dgRun) waitFrames(seqs map[uint32]bool, want int) {
 			}
 			tp.mu.Unlock()
 		}
-		if n >= want {
-			return
+		if n < want {
+			return fmt.Errorf("%d of %d frames and packet-ins", n, want)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // settle waits until the rules have counted as many packets as the
@@ -379,18 +436,17 @@ func (dr *dgRun) settle(hits map[uint64]uint64) {
 	}
 	prev := dr.byID
 	var now map[uint64]offload.FlowStat
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	_ = waitfor.Until(5*time.Second, func() error { // each rule's count is checked below
 		now = dr.flowStats()
 		var sum uint64
 		for id, fs := range now {
 			sum += fs.Packets - prev[id].Packets
 		}
-		if sum >= want || time.Now().After(deadline) {
-			break
+		if sum < want {
+			return fmt.Errorf("%d of %d packets counted", sum, want)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	for id, fs := range now {
 		tc := fs.TC.Packets + fs.HW.Packets - prev[id].TC.Packets - prev[id].HW.Packets
 		soft := fs.Soft.Packets - prev[id].Soft.Packets

@@ -439,43 +439,57 @@ func TestControllerStatus(t *testing.T) {
 // while updates restart one: under -race, a spec written without the
 // lock the readers take is reported.
 func TestReadsDuringUpdate(t *testing.T) {
-	ctx := t.Context()
 	d := newTestDaemon(t, newFakeLinks("eth1"), nil)
 	spec := rest.NetworkSpec{Name: "blue", Offload: "off", Ports: []string{"eth1"}}
 	if _, err := d.create(spec); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				for _, n := range d.networks() {
-					if n.Name != "blue" {
-						t.Errorf("network %q, want blue", n.Name)
-					}
-				}
-				if _, err := d.m.Network(ctx, "blue"); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
+	stopReads := d.readWhile("blue")
 	for i := range 20 {
 		spec.FailMode = []string{"secure", "standalone"}[i%2]
 		if _, err := d.update(spec); err != nil {
 			t.Errorf("update %d: %v", i, err)
 		}
 	}
-	close(done)
-	wg.Wait()
+	stopReads()
+}
+
+// readWhile reads network name as concurrent REST GETs do (every network,
+// the network, its ports, the vNICs) from two goroutines until the
+// returned stop is called; name is the only network.
+func (d *testDaemon) readWhile(name string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				nets, _ := d.m.Networks(ctx)
+				for _, n := range nets {
+					if n.Name != name {
+						d.t.Errorf("network %q, want %s only", n.Name, name)
+					}
+				}
+				if _, err := d.m.Network(ctx, name); err != nil {
+					d.t.Error(err)
+				}
+				if _, err := d.m.Ports(ctx, name); err != nil && !errors.Is(err, rest.ErrUnavailable) { // restarting
+					d.t.Error(err)
+				}
+				if _, err := d.m.VNICs(ctx); err != nil {
+					d.t.Error(err)
+				}
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }
 }
 
 // TestConcurrentAttachDetach attaches and detaches host vNICs from several
@@ -487,28 +501,7 @@ func TestConcurrentAttachDetach(t *testing.T) {
 	if _, err := d.create(rest.NetworkSpec{Name: "blue", Offload: "off", Ports: []string{"eth1"}}); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	var readers sync.WaitGroup
-	for range 2 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if _, err := d.m.Ports(ctx, "blue"); err != nil {
-					t.Error(err)
-				}
-				if _, err := d.m.VNICs(ctx); err != nil {
-					t.Error(err)
-				}
-				d.networks()
-			}
-		}()
-	}
+	stopReads := d.readWhile("blue")
 	// Each writer attaches its ids, detaches every other one, attaches it
 	// again and detaches the last: ids 0 and 2 stay attached.
 	var writers sync.WaitGroup
@@ -530,8 +523,7 @@ func TestConcurrentAttachDetach(t *testing.T) {
 		}()
 	}
 	writers.Wait()
-	close(done)
-	readers.Wait()
+	stopReads()
 
 	vnics, err := d.m.VNICs(ctx)
 	if err != nil {

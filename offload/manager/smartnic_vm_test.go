@@ -21,6 +21,7 @@ import (
 	"github.com/nicflow/nicflow/offload/tcport"
 	"github.com/nicflow/nicflow/tcflower"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // The tests in this file run nicflowd's hardware tiers on the VM's
@@ -325,12 +326,13 @@ func TestSmartNICCapacityAndRefusals(t *testing.T) {
 			// Deleting a rule the device holds lets the waiting one in.
 			s.ofctl(t, "del-flows", "--strict", "priority=99,in_port=1,ip,nw_dst=10.0.0.1")
 			s.ofctl(t, "dump-flows") // a barrier's worth: the sync after the delete
-			deadline := time.Now().Add(5 * time.Second)
-			for s.flow(t, 4).Tier != offload.TierHW && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			if fs := s.flow(t, 4); fs.Tier != offload.TierHW {
-				t.Errorf("rule 4 after a delete made room: %s (%q), want hw", fs.Tier, fs.Reason)
+			if err := waitfor.Until(5*time.Second, func() error {
+				if fs := s.flow(t, 4); fs.Tier != offload.TierHW {
+					return fmt.Errorf("%s (%q)", fs.Tier, fs.Reason)
+				}
+				return nil
+			}); err != nil {
+				t.Errorf("rule 4 after a delete made room: %v, want hw", err)
 			}
 			s.checkPlacement(t)
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -18,8 +19,10 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
 	"github.com/nicflow/nicflow/offload/tcport"
+	"github.com/nicflow/nicflow/softpath/afpacket"
 	"github.com/nicflow/nicflow/tcflower"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // tierTopo is a network "tcvm" of three veth ports tp1..tp3 whose host
@@ -48,6 +51,20 @@ func newTierTopo(t *testing.T, name, policy string) *tierTopo {
 		tt.taps = append(tt.taps, newTap(t, h))
 	}
 	return tt
+}
+
+// witness writes frame out of netdev dev (to its peer), as the kernel
+// sends what it transmits on dev: behind what was written to dev before.
+func (tt *tierTopo) witness(t *testing.T, dev string, frame []byte) {
+	t.Helper()
+	s, err := afpacket.Open(dev, afpacket.Options{NoReceive: true})
+	if err != nil {
+		t.Fatalf("open %s: %v", dev, err)
+	}
+	defer s.Close()
+	if err := s.WriteBatch([][]byte{frame}); err != nil {
+		t.Fatalf("send on %s: %v", dev, err)
+	}
 }
 
 func (tt *tierTopo) add(t *testing.T, rules ...string) {
@@ -410,10 +427,12 @@ func TestTCTierNetdevsimRefusalFallsBackToSoft(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for txPackets(t, reps[1]) < before+3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	_ = waitfor.Until(3*time.Second, func() error { // the exact count is checked below
+		if got := txPackets(t, reps[1]) - before; got < 3 {
+			return fmt.Errorf("%d frames sent", got)
+		}
+		return nil
+	})
 	if got := txPackets(t, reps[1]) - before; got != 3 {
 		t.Errorf("%s sent %d frames, want 3", reps[1], got)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/nicflow/nicflow/softpath"
 	"github.com/nicflow/nicflow/softpath/afpacket"
 	"github.com/nicflow/nicflow/softpath/packet"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // vethPair creates a <-> b in the VM's namespace, both up, without IPv6
@@ -171,31 +172,35 @@ func (tp *tap) send(t *testing.T, frame []byte, count int) {
 // take returns and forgets the frames captured so far that carry UDP
 // destination port dport, waiting up to d for want of them.
 func (tp *tap) take(dport uint16, want int, d time.Duration) [][]byte {
-	deadline := time.Now().Add(d)
-	for {
+	count := func() int {
 		tp.mu.Lock()
-		var match [][]byte
+		defer tp.mu.Unlock()
+		n := 0
 		for _, f := range tp.got {
 			if udpDst(f) == dport {
-				match = append(match, f)
+				n++
 			}
 		}
-		done := len(match) >= want || time.Now().After(deadline)
-		if done {
-			var rest [][]byte
-			for _, f := range tp.got {
-				if udpDst(f) != dport {
-					rest = append(rest, f)
-				}
-			}
-			tp.got = rest
-		}
-		tp.mu.Unlock()
-		if done {
-			return match
-		}
-		time.Sleep(5 * time.Millisecond)
+		return n
 	}
+	_ = waitfor.Until(d, func() error { // the caller checks what it got
+		if n := count(); n < want {
+			return fmt.Errorf("%d of %d frames", n, want)
+		}
+		return nil
+	})
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	var match, rest [][]byte
+	for _, f := range tp.got {
+		if udpDst(f) == dport {
+			match = append(match, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	tp.got = rest
+	return match
 }
 
 // udpDst is the UDP destination port of an IPv4 frame (tagged or not), 0
