@@ -10,8 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,9 +18,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	vnl "github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/nicflow/nicflow/test/netns"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 )
 
@@ -31,60 +29,11 @@ import (
 // the tc actions, which the host kernel lacks: there they skip, and
 // test/vm/run.sh runs them in Debian's 6.1 kernel.
 
-// requireRoot skips unless the test may create network namespaces.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-}
-
-// onLockedThread runs fn on a fresh OS thread that is thrown away after,
-// so a namespace switch never leaks into other goroutines.
-func onLockedThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		errc <- fn()
-	}()
-	return <-errc
-}
-
-// newNetNS creates a network namespace, closed (and so destroyed, once
-// empty) when the test ends.
-func newNetNS(t testing.TB) netns.NsHandle {
-	t.Helper()
-	var ns netns.NsHandle
-	err := onLockedThread(func() error {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("unshare: %w", err)
-		}
-		var err error
-		ns, err = netns.Get()
-		return err
-	})
-	if err != nil {
-		t.Fatalf("create network namespace: %v", err)
-	}
-	t.Cleanup(func() { _ = ns.Close() })
-	return ns
-}
-
-// inNetNS runs fn inside ns.
-func inNetNS(ns netns.NsHandle, fn func() error) error {
-	return onLockedThread(func() error {
-		if err := netns.Set(ns); err != nil {
-			return fmt.Errorf("enter netns: %w", err)
-		}
-		return fn()
-	})
-}
-
 // topo is a switch namespace whose ports p1 and p2 (veth) are bound to
 // block 7, their peers h1 and h2 in a host namespace, and a tcflower
 // Handle in the switch namespace.
 type topo struct {
-	sw, host       netns.NsHandle
+	sw, host       *netns.NS
 	swNL, hostNL   *vnl.Handle
 	h              *Handle
 	p1, p2, h1, h2 vnl.Link
@@ -94,20 +43,12 @@ const testBlock = 7
 
 func newTopo(t testing.TB) *topo {
 	t.Helper()
-	requireRoot(t)
-	tp := &topo{sw: newNetNS(t), host: newNetNS(t)}
-	var err error
-	if tp.swNL, err = vnl.NewHandleAt(tp.sw, unix.NETLINK_ROUTE); err != nil {
-		t.Fatalf("rtnetlink handle in the switch netns: %v", err)
-	}
-	t.Cleanup(tp.swNL.Close)
-	if tp.hostNL, err = vnl.NewHandleAt(tp.host, unix.NETLINK_ROUTE); err != nil {
-		t.Fatalf("rtnetlink handle in the host netns: %v", err)
-	}
-	t.Cleanup(tp.hostNL.Close)
+	tp := &topo{sw: netns.New(t, "tfsw"), host: netns.New(t, "tfh")}
+	tp.swNL, tp.hostNL = tp.sw.Netlink(), tp.host.Netlink()
 	tp.p1, tp.h1 = tp.veth(t, "p1", "h1")
 	tp.p2, tp.h2 = tp.veth(t, "p2", "h2")
-	if tp.h, err = OpenNetNS(int(tp.sw)); err != nil {
+	var err error
+	if tp.h, err = OpenNetNS(int(tp.sw.Handle())); err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { _ = tp.h.Close() })
@@ -124,7 +65,7 @@ func (tp *topo) veth(t testing.TB, name, peer string) (vnl.Link, vnl.Link) {
 	t.Helper()
 	la := vnl.NewLinkAttrs()
 	la.Name = name
-	if err := tp.swNL.LinkAdd(&vnl.Veth{LinkAttrs: la, PeerName: peer, PeerNamespace: vnl.NsFd(tp.host)}); err != nil {
+	if err := tp.swNL.LinkAdd(&vnl.Veth{LinkAttrs: la, PeerName: peer, PeerNamespace: vnl.NsFd(tp.host.Handle())}); err != nil {
 		t.Fatalf("add veth %s/%s: %v", name, peer, err)
 	}
 	a, err := tp.swNL.LinkByName(name)
@@ -171,7 +112,7 @@ var flowerProbe struct {
 // gact action: it tries once, in a namespace of its own.
 func requireFlower(t testing.TB) {
 	t.Helper()
-	requireRoot(t)
+	netns.Require(t)
 	flowerProbe.once.Do(func() { flowerProbe.err = probeFlower(t) })
 	if flowerProbe.err != nil {
 		where := "run the kernel tests in the VM harness: test/vm/run.sh"
@@ -183,12 +124,8 @@ func requireFlower(t testing.TB) {
 }
 
 func probeFlower(t testing.TB) error {
-	ns := newNetNS(t)
-	nlh, err := vnl.NewHandleAt(ns, unix.NETLINK_ROUTE)
-	if err != nil {
-		return err
-	}
-	defer nlh.Close()
+	ns := netns.New(t, "tfprobe")
+	nlh := ns.Netlink()
 	la := vnl.NewLinkAttrs()
 	la.Name = "probe0"
 	if err := nlh.LinkAdd(&vnl.Veth{LinkAttrs: la, PeerName: "probe1"}); err != nil {
@@ -198,7 +135,7 @@ func probeFlower(t testing.TB) error {
 	if err != nil {
 		return err
 	}
-	h, err := OpenNetNS(int(ns))
+	h, err := OpenNetNS(int(ns.Handle()))
 	if err != nil {
 		return err
 	}
@@ -253,7 +190,7 @@ func TestKernelBindBlock(t *testing.T) {
 func (tp *topo) sendUDP(t testing.TB, from, to vnl.Link, port uint16, payload []byte) {
 	t.Helper()
 	frame := udpFrame(from.Attrs().HardwareAddr, to.Attrs().HardwareAddr, port, payload)
-	err := inNetNS(tp.host, func() error {
+	err := tp.host.Do(func() error {
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
@@ -273,7 +210,7 @@ func (tp *topo) sendUDP(t testing.TB, from, to vnl.Link, port uint16, payload []
 func (tp *topo) listen(t testing.TB, dev vnl.Link) (wait func(marker []byte, d time.Duration) bool) {
 	t.Helper()
 	var fd int
-	err := inNetNS(tp.host, func() error {
+	err := tp.host.Do(func() error {
 		var err error
 		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	vns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/test/netns"
@@ -32,12 +31,7 @@ func newNS(t *testing.T, prefix string) (*netns.NS, *Handle) {
 
 func openIn(t *testing.T, ns *netns.NS) *Handle {
 	t.Helper()
-	nh, err := vns.GetFromName(ns.Name)
-	if err != nil {
-		t.Fatalf("open netns %s: %v", ns.Name, err)
-	}
-	t.Cleanup(func() { _ = nh.Close() })
-	h, err := OpenNetNS(nh)
+	h, err := OpenNetNS(ns.Handle())
 	if err != nil {
 		t.Fatalf("OpenNetNS(%s): %v", ns.Name, err)
 	}
