@@ -13,6 +13,7 @@ import (
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath/memio"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // TestOpenFlowCommands: tables, and flows and ports given --switch or
@@ -41,10 +42,7 @@ func TestOpenFlowCommands(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); sw.Serve(ctx) }() //nolint:errcheck // ends with ctx
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(2 * time.Second)
-	for len(sw.Addrs()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, "the switch to listen", func() bool { return len(sw.Addrs()) > 0 })
 
 	tests := []struct {
 		args []string
