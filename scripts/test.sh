@@ -5,7 +5,8 @@
 #
 # Tiers:
 #   deps   install missing Debian packages and Go modules (scripts/deps.sh)
-#   check  gofmt, go vet, package doc comments (test/pkgdoc_test.go)
+#   check  gofmt, go vet, package doc comments and the import rules they
+#          end with (test/pkgdoc_test.go)
 #   unit   go test -race on everything that does not need root, then every
 #          fuzz target for a few seconds (scripts/fuzz.sh)
 #   netns  as root: the packages with namespace tests (scripts/netns-pkgs.sh),
@@ -48,7 +49,7 @@ tier_check() { # every check runs; the tier fails if any did
 	fi
 	echo "check: go vet ./..."
 	go vet ./... || rc=1
-	echo "check: package doc comments"
+	echo "check: package doc comments and import rules"
 	go test -count=1 -run '^TestPackageDoc' ./test/ || rc=1
 	return "$rc"
 }

@@ -7,6 +7,10 @@
 // state: the compiled classifier and the port table are published through
 // atomic pointers (a new generation per Install, AddPort, RemovePort), and
 // every port reader owns its scratch state.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/offload/pipeline and
+// github.com/nicflow/nicflow/softpath/..., go.uber.org/zap.
 package softpath
 
 import (

@@ -1,9 +1,11 @@
 // Package sriov is the SR-IOV side of nicflow: NIC discovery (sriov/nic) and
 // the lifecycle of virtual functions (sriov/vf). Its packages read sysfs,
 // devlink and ethtool through small interfaces so that tests can point them
-// at fixture trees and fakes; they return errors and never log. They import
-// offload/store (sriov/vf's allocations) and nothing else of nicflow's
-// components; nothing under sriov/ imports cmd/, api/ or the manager.
+// at fixture trees and fakes; they return errors and never log. Each ends
+// its doc comment with what it must not import: nothing under sriov/
+// imports cmd/, api/, the other components or a logger, nor offload/ but
+// for sriov/vf's allocations in offload/store. This package holds only
+// this comment.
 //
 // # Kernel glue
 //
@@ -65,4 +67,6 @@
 //   - GetPciFromNetDevice is never called: it loops forever on a netdev
 //     that is not on PCI (lo, veth, netdevsim), whose relative sysfs link
 //     never reaches a PCI address.
+//
+// It imports no other nicflow package.
 package sriov

@@ -96,4 +96,8 @@
 // header itself ("act_pedit: Parse L3 Header for L4 offset", 6.4 and
 // stable backports): older kernels rewrite at the L3 offset when GRO is
 // off.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/offload/pipeline and
+// github.com/nicflow/nicflow/tcflower/..., go.uber.org/zap.
 package tcflower

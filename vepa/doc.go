@@ -57,4 +57,8 @@
 // sends; macvlan/macvtap links go through github.com/vishvananda/netlink.
 //
 // This package never logs; it returns errors.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/vepa/... and
+// github.com/nicflow/nicflow/tcflower/rtnetlink, go.uber.org/zap.
 package vepa

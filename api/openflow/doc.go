@@ -16,4 +16,12 @@
 // A malformed message is answered with the OFPT_ERROR the spec names,
 // carrying the first 64 bytes of the offending message; the channel stays
 // up unless the framing itself is lost.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/api/rest/...,
+// github.com/nicflow/nicflow/cmd/..., github.com/nicflow/nicflow/sriov/...,
+// github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/offload/... but
+// github.com/nicflow/nicflow/offload and
+// github.com/nicflow/nicflow/offload/pipeline.
 package openflow

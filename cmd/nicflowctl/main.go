@@ -15,6 +15,12 @@
 // to a network's management socket (RUNDIR/NETWORK.mgmt) instead: that
 // needs only the switch, not the API, and shows what a controller sees
 // (no tiers).
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/sriov/..., github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/offload/... but
+// github.com/nicflow/nicflow/offload and
+// github.com/nicflow/nicflow/offload/pipeline.
 package main
 
 import (

@@ -6,6 +6,9 @@
 // kernel tc, NIC hardware) is derived from. It is pure: no I/O, no logging.
 // A linear reference evaluator (Lookup, Evaluate) defines the semantics the
 // faster tiers are tested against.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/..., go.uber.org/zap.
 package pipeline
 
 import (

@@ -11,4 +11,6 @@
 // transaction; Update runs a function in one read-write transaction, so a
 // check and the write that depends on it (a VF allocation) are atomic. A
 // Store is safe for concurrent use.
+//
+// It imports no other nicflow package.
 package store

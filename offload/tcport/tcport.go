@@ -7,6 +7,11 @@
 // (an AF_PACKET socket, Miss). The pair outlives nicflowd on purpose: a
 // restarted nicflowd finds it, and filters in hardware keep forwarding in
 // between.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/api/..., github.com/nicflow/nicflow/cmd/...,
+// github.com/nicflow/nicflow/sriov/..., github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/offload/manager.
 package tcport
 
 import (

@@ -20,6 +20,10 @@
 // after a timeout of at least a jiffy, which adds milliseconds of latency at
 // low rates; V2 wakes the reader per frame and is as fast under load for
 // MTU-sized frames.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/offload/pipeline and
+// github.com/nicflow/nicflow/softpath/..., go.uber.org/zap.
 package afpacket
 
 import (

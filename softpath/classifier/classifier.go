@@ -7,6 +7,9 @@
 // soon as the flow found beats every flow of the subtables left. Lookups do
 // not allocate and the classifier is immutable, so any number of goroutines
 // may use one concurrently.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/offload/pipeline, go.uber.org/zap.
 package classifier
 
 import (

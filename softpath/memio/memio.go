@@ -1,6 +1,11 @@
 // Package memio is an in-memory softpath.PacketIO for tests and benchmarks:
 // frames injected with Inject are read by the datapath, frames the datapath
 // writes are recorded and can be waited for.
+//
+// Only tests and test helpers import it. It must not import, directly or
+// indirectly: github.com/nicflow/nicflow/... but
+// github.com/nicflow/nicflow/offload/pipeline and
+// github.com/nicflow/nicflow/softpath/..., go.uber.org/zap.
 package memio
 
 import (

@@ -12,6 +12,9 @@
 //
 // Build constructs frames with correct checksums for tests of this and
 // other packages.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/offload/pipeline, go.uber.org/zap.
 package packet
 
 import "errors"

@@ -12,4 +12,7 @@
 // read here), so tests run discovery over fixture trees; ethtool and devlink
 // sit behind the EthtoolReader and DevlinkReader interfaces. Virtual netdevs (lo, veth, bridges, tun) are not
 // NICs; VF netdevs and representors are reported under their PF.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/sriov/..., go.uber.org/zap.
 package nic

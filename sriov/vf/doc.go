@@ -31,4 +31,8 @@
 // rate). In switchdev mode drivers (netdevsim, mlx5) refuse that and take
 // the rate on the VF's devlink rate leaf (DEVLINK_CMD_RATE_SET, tx_share and
 // tx_max in bytes/s), found by its devlink port (flavour pcivf, VF number).
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/sriov/... and
+// github.com/nicflow/nicflow/offload/store, go.uber.org/zap.
 package vf

@@ -12,7 +12,9 @@
 // A package under one component's internal/ cannot be imported by the
 // other, and a top-level folder of its own would not be a component; so it
 // lives under tcflower, the larger rtnetlink user, exported for vepa. It
-// must not import tcflower, vepa or anything else of nicflow, knows no tc
-// or bridge semantics (those stay in tcflower/internal/nl and
-// vepa/internal/rtnl), and never logs.
+// knows no tc or bridge semantics (those stay in tcflower/internal/nl and
+// vepa/internal/rtnl) and never logs.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/..., go.uber.org/zap.
 package rtnetlink

@@ -7,4 +7,6 @@
 // The tests need root and the tools (ip, ping, ovs-ofctl, osken-manager);
 // without root they skip, without a tool they skip, except under CI=true,
 // where a missing tool is a failure. The package has no non-test code.
+//
+// It imports no other nicflow package.
 package interop

@@ -10,6 +10,9 @@
 // Sysctl and Do work without iproute2, in the VM kernel harness
 // (test/vm) as on the host. Tests using it need root; Require skips
 // otherwise.
+//
+// Only tests and test helpers import it. It imports no other nicflow
+// package.
 package netns
 
 import (

@@ -6,8 +6,11 @@
 // count, an OpenFlow barrier reply, a witness that saw the same frame), then
 // asserts.
 //
-// It imports nothing of nicflow and may be used by the tests of any package
-// and by test helpers (test/vm/vmtest).
+// It may be used by the tests of any package and by test helpers
+// (test/vm/vmtest).
+//
+// Only tests and test helpers import it. It imports no other nicflow
+// package.
 package waitfor
 
 import (

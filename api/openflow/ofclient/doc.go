@@ -4,4 +4,8 @@
 // helpers for the requests nicflowctl and the integration tests need
 // (flow, port and table statistics, port descriptions, adding and
 // deleting flows, barriers). FormatFlows prints flows like ovs-ofctl.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/api/openflow/ofwire and
+// github.com/nicflow/nicflow/offload/pipeline.
 package ofclient

@@ -2,6 +2,14 @@
 // OpenFlow switch (api/openflow.Datapath): it only converts between the two
 // packages' types (the ports and the events are offload's own), so the core
 // does not depend on the protocol layer.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/api/rest/...,
+// github.com/nicflow/nicflow/cmd/..., github.com/nicflow/nicflow/sriov/...,
+// github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/offload/... but
+// github.com/nicflow/nicflow/offload and
+// github.com/nicflow/nicflow/offload/pipeline.
 package ofnetwork
 
 import (

@@ -9,4 +9,7 @@
 // written with github.com/netrack/openflow/ofp structs; variable-length ones
 // (matches, actions, instructions, stats entries, table features) are coded
 // here because they need strict validation.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/offload/pipeline, go.uber.org/zap.
 package ofwire

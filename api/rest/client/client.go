@@ -3,6 +3,13 @@
 // it, and so do tests that drive a running daemon.
 //
 // A Client is safe for concurrent use.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/cmd/..., github.com/nicflow/nicflow/sriov/...,
+// github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/offload/... but
+// github.com/nicflow/nicflow/offload and
+// github.com/nicflow/nicflow/offload/pipeline.
 package client
 
 import (

@@ -1,6 +1,13 @@
 // Package resttest provides an in-memory rest.Backend that records the
 // calls it gets, and a helper that serves it on a unix socket for a test:
 // what httptest is to net/http, for the nicflowd API and its clients.
+//
+// Only tests and test helpers import it. It must not import, directly or
+// indirectly: github.com/nicflow/nicflow/cmd/...,
+// github.com/nicflow/nicflow/sriov/..., github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/offload/... but
+// github.com/nicflow/nicflow/offload and
+// github.com/nicflow/nicflow/offload/pipeline.
 package resttest
 
 import (

@@ -1,5 +1,7 @@
 // Package version reports the nicflow build's version, shared by nicflowd
 // and nicflowctl.
+//
+// It imports no other nicflow package.
 package version
 
 import (

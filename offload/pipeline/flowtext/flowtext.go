@@ -10,6 +10,10 @@
 // CONTROLLER, ...), group:G, push_vlan:TPID, pop_vlan, set_field:V->FIELD,
 // set_nw_ttl:N, dec_ttl, set_queue:N, drop; instructions: meter:M,
 // clear_actions, write_actions(...), write_metadata:V/M, goto_table:T.
+//
+// Only tests and test helpers import it. It must not import, directly or
+// indirectly: github.com/nicflow/nicflow/... but
+// github.com/nicflow/nicflow/offload/pipeline.
 package flowtext
 
 import (

@@ -5,9 +5,11 @@
 // (DEVLINK_CMD_RATE_*, which github.com/vishvananda/netlink does not cover).
 // It is built on github.com/mdlayher/genetlink and netlink's
 // AttributeEncoder/AttributeDecoder. Kernel refusals come back as
-// *netlink.OpError carrying the extended-ack message.
+// *netlink.OpError carrying the extended-ack message. It is kernel glue and
+// never logs.
 //
-// It imports nothing of nicflow and must not: it is kernel glue.
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/..., go.uber.org/zap.
 package devlink
 
 import (

@@ -16,8 +16,11 @@
 // link with os.Readlink) runs only on the host's /sys and fails with
 // ErrHostOnly on any other Sysfs.
 //
-// This is the only package of nicflow that may import sriovnet; it imports
-// sriov/internal/devlink and nothing else of nicflow, and never logs.
+// This is the only package of nicflow that may import sriovnet. It never
+// logs.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/sriov/internal/devlink, go.uber.org/zap.
 package switchdev
 
 import (

@@ -17,7 +17,10 @@
 //	-- path -> target --  a symlink on its own
 //	-- path --            a file with the body as its content
 //
-// Parent directories are created as needed. It imports nothing of nicflow.
+// Parent directories are created as needed.
+//
+// Only tests and test helpers import it. It imports no other nicflow
+// package.
 package sysfstest
 
 import (

@@ -7,4 +7,7 @@
 //
 // It knows byte layouts only: which attribute holds which field belongs to
 // the caller. Nothing here makes a system call.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/..., go.uber.org/zap.
 package nl

@@ -15,6 +15,9 @@
 //	                          -benchmem) and, without nicflow.run, no test
 //	nicflow.benchtime=T       go test -benchtime (with nicflow.bench)
 //	nicflow.env=NAME=VALUE    an environment variable for the tests (repeatable)
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/test/vm/internal/marker.
 package main
 
 import (

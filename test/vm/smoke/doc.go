@@ -3,4 +3,6 @@
 // netdevsim gives an SR-IOV device with switchdev representors; elsewhere
 // they skip. They are the proof that the harness passes when the kernel is
 // right, and TestFailOnDemand the proof that it fails when a test fails.
+//
+// It imports no other nicflow package.
 package smoke

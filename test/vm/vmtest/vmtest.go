@@ -7,6 +7,10 @@
 //
 // NewNetdevsim creates a simulated SR-IOV NIC (a PF, VFs, switchdev mode and
 // VF representors) for tests of tc offload and VF settings.
+//
+// Only tests and test helpers import it. It must not import, directly or
+// indirectly: github.com/nicflow/nicflow/... but
+// github.com/nicflow/nicflow/test/waitfor.
 package vmtest
 
 import (

@@ -17,4 +17,7 @@
 // (../../testdata).
 //
 // Constants follow include/uapi/linux/{rtnetlink,if_link,if_bridge}.h.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/tcflower/rtnetlink, go.uber.org/zap.
 package rtnl

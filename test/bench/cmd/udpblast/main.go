@@ -5,6 +5,8 @@
 // prints what it sent when done.
 //
 //	udpblast -i eth0 -dst-mac 02:00:00:00:00:02 -d 10s
+//
+// It imports no other nicflow package.
 package main
 
 import (

@@ -8,6 +8,8 @@
 //	udpcount -i eth0 -warmup 2s -d 5s
 //
 // Output (one line, for scripts): "rx_pps=N rx_packets=N rx_dropped=N seconds=S".
+//
+// It imports no other nicflow package.
 package main
 
 import (

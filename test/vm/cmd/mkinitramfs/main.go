@@ -4,6 +4,9 @@
 // init's stdin, stdout and stderr before /dev is mounted.
 //
 //	mkinitramfs -o initramfs.cpio.gz ROOTDIR
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/test/vm/internal/cpio.
 package main
 
 import (

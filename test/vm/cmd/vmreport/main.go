@@ -5,6 +5,9 @@
 // its end marker (crash or timeout).
 //
 //	vmreport -manifest tests/manifest -skips test/vm/skips.txt console.log
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/test/vm/internal/marker.
 package main
 
 import (

@@ -2,6 +2,8 @@
 // initramfs. It writes only what an initramfs needs (directories, regular
 // files, symlinks and device nodes, no hard links) and zeroes owners and
 // times so that the same inputs give the same archive.
+//
+// It imports no other nicflow package.
 package cpio
 
 import (

@@ -12,6 +12,8 @@
 //	=== VM-PKG test/vm/smoke BEGIN
 //	=== VM-PKG test/vm/smoke END rc=0 elapsed=1.234s
 //	=== VM-INIT END failed=0
+//
+// It imports no other nicflow package.
 package marker
 
 import (
