@@ -185,24 +185,7 @@ const (
 // because someone else is changing them, and the rule the test checks for
 // them meanwhile, in the doc comment's form ("" checks nothing). Once the
 // doc comment states a rule, the test asks for the entry to be removed.
-var pendingRules = map[string]string{
-	// TODO(issue 11, the engineer moving cmd/nicflowd's manager into
-	// offload/manager): end the doc comment with this rule, which its prose
-	// states today, and remove the entry.
-	modulePath + "/offload/manager": directPrefix + "net/http, " + modulePath + "/cmd/..., " +
-		modulePath + "/sriov/internal/..., " + modulePath + "/tcflower/internal/..., " +
-		modulePath + "/vepa/internal/... .",
-	// TODO(issue 11, the engineer moving cmd/nicflowd's manager into
-	// offload/manager): end the doc comment with an import rule (e.g. it
-	// must not import test helpers, which the helper check already covers)
-	// and remove the entry.
-	modulePath + "/cmd/nicflowd": "",
-	// TODO(issue 11, the engineer moving cmd/nicflowd's manager into
-	// offload/manager): end the doc comment with an import rule (e.g. it
-	// must not import github.com/nicflow/nicflow/offload/manager, the Backend
-	// it serves) and remove the entry.
-	modulePath + "/api/rest": "",
-}
+var pendingRules = map[string]string{}
 
 // importItem is one item of a rule's list.
 type importItem struct {

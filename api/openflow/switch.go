@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 )
 
@@ -21,7 +22,7 @@ import (
 type Config struct {
 	// Datapath is the network the channels control. Required.
 	Datapath Datapath
-	// Targets are the controller targets (see ParseTarget).
+	// Targets are the controller targets (see oftarget.Parse).
 	Targets []string
 	// Logger gets the channel events; nil: no logging.
 	Logger *zap.Logger
@@ -98,7 +99,7 @@ type Stats struct {
 type Switch struct {
 	cfg     Config
 	log     *zap.Logger
-	targets []Target
+	targets []oftarget.Target
 
 	mu        sync.Mutex // guards the fields below
 	listeners []net.Listener
@@ -123,7 +124,7 @@ func New(cfg Config) (*Switch, error) {
 	cfg.setDefaults()
 	s := &Switch{cfg: cfg, log: cfg.Logger.Named("openflow"), conns: map[*conn]struct{}{}}
 	for _, raw := range cfg.Targets {
-		t, err := ParseTarget(raw)
+		t, err := oftarget.Parse(raw)
 		if err != nil {
 			return nil, fmt.Errorf("new openflow switch: %w", err)
 		}
@@ -300,7 +301,7 @@ func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, target string, 
 	}
 }
 
-func (s *Switch) dialLoop(ctx context.Context, t Target) {
+func (s *Switch) dialLoop(ctx context.Context, t oftarget.Target) {
 	backoff := s.cfg.BackoffMin
 	var d net.Dialer
 	for ctx.Err() == nil {

@@ -662,60 +662,6 @@ func TestPunix(t *testing.T) {
 	}
 }
 
-func TestParseTarget(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Target
-		err  string
-	}{
-		{in: "tcp:10.0.0.1:6633", want: Target{Network: "tcp", Address: "10.0.0.1:6633"}},
-		{in: "tcp:ctl.example", want: Target{Network: "tcp", Address: "ctl.example:6653"}},
-		{in: "tcp:[::1]:6653", want: Target{Network: "tcp", Address: "[::1]:6653"}},
-		{in: "tcp:[fe80::1]", want: Target{Network: "tcp", Address: "[fe80::1]:6653"}},
-		{in: "ptcp:6653", want: Target{Passive: true, Network: "tcp", Address: ":6653"}},
-		{in: "ptcp:", want: Target{Passive: true, Network: "tcp", Address: ":6653"}},
-		{in: "ptcp:0:127.0.0.1", want: Target{Passive: true, Network: "tcp", Address: "127.0.0.1:0"}},
-		{in: "ptcp:6653:[::1]", want: Target{Passive: true, Network: "tcp", Address: "[::1]:6653"}},
-		{in: "punix:/run/nicflow/br0.sock", want: Target{Passive: true, Network: "unix", Address: "/run/nicflow/br0.sock"}},
-		{in: "unix:/tmp/ctl", want: Target{Network: "unix", Address: "/tmp/ctl"}},
-		{in: "ssl:1.2.3.4:6653", err: "unknown kind"},
-		{in: "10.0.0.1:6653", err: "unknown kind"},
-		{in: "nonsense", err: "want tcp:"},
-		{in: "tcp:", err: "missing host"},
-		{in: "tcp:1.2.3.4:99999", err: "port"},
-		{in: "tcp:fe80::1:6653", err: "brackets"},
-		{in: "ptcp:abc", err: "port"},
-		{in: "ptcp:6653:not-an-ip", err: "not an IP"},
-		{in: "punix:", err: "missing socket path"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseTarget(tt.in)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Errorf("ParseTarget(%q) = %+v, %v; want an error with %q", tt.in, got, err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("ParseTarget(%q): %v", tt.in, err)
-			}
-			if got != tt.want {
-				t.Errorf("ParseTarget(%q) = %+v, want %+v", tt.in, got, tt.want)
-			}
-			if again, err := ParseTarget(got.String()); err != nil || again != got {
-				t.Errorf("ParseTarget(%q.String() = %q) = %+v, %v", tt.in, got.String(), again, err)
-			}
-		})
-	}
-	if _, err := New(Config{Datapath: newFakeDatapath(), Targets: []string{"bogus"}}); err == nil {
-		t.Errorf("New accepted a bad target")
-	}
-	if _, err := New(Config{}); err == nil {
-		t.Errorf("New accepted no datapath")
-	}
-}
-
 // TestConcurrentChannels: many channels at once, each with its own
 // requests, while events flow; run with -race.
 func TestConcurrentChannels(t *testing.T) {
@@ -798,5 +744,14 @@ func TestChannels(t *testing.T) {
 	waitfor.True(t, 5*time.Second, "one channel", func() bool { return len(s.Channels()) == 1 })
 	if diff := cmp.Diff([]string{"master"}, roles()); diff != "" {
 		t.Errorf("channel roles after one closed (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	if _, err := New(Config{Datapath: newFakeDatapath(), Targets: []string{"bogus"}}); err == nil {
+		t.Errorf("New accepted a bad target")
+	}
+	if _, err := New(Config{}); err == nil {
+		t.Errorf("New accepted no datapath")
 	}
 }

@@ -17,5 +17,10 @@
 // ErrConflict, ErrInvalid, ErrUnavailable or ErrRefused); the server alone
 // maps kinds to HTTP statuses.
 //
-// Server is safe for concurrent use; the Backend must be too.
+// Server is safe for concurrent use; the Backend must be too. Its clients,
+// nicflowctl among them, link this package, so it links none of the
+// daemon.
+//
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/api/openflow/oftarget.
 package rest

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/openflow/oftarget"
 )
 
 // Network modes (see DESIGN.md, switching modes).
@@ -202,7 +202,7 @@ func (n *NetworkSpec) Validate() error {
 	seen := map[string]bool{}
 	for i, c := range n.Controllers {
 		field := fmt.Sprintf("controllers[%d]", i)
-		t, err := openflow.ParseTarget(c)
+		t, err := oftarget.Parse(c)
 		if err != nil {
 			return Invalid(field, err.Error())
 		}

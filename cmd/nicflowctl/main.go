@@ -18,8 +18,8 @@
 //
 // It must not import, directly or indirectly:
 // github.com/nicflow/nicflow/sriov/..., github.com/nicflow/nicflow/vepa/...,
+// github.com/nicflow/nicflow/tcflower/..., github.com/nicflow/nicflow/softpath/...,
 // github.com/nicflow/nicflow/offload/... but
-// github.com/nicflow/nicflow/offload and
 // github.com/nicflow/nicflow/offload/pipeline.
 package main
 

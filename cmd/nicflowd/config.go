@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
 )
@@ -145,7 +145,7 @@ func (n *NetworkConfig) normalize() error {
 		return errors.New("ports: at least one port is required")
 	}
 	for j, t := range spec.Controllers {
-		target, _ := openflow.ParseTarget(t) // validated
+		target, _ := oftarget.Parse(t) // validated
 		if listener := j >= len(n.Controllers); target.Passive != listener {
 			want := "tcp:HOST[:PORT] or unix:PATH"
 			if listener {

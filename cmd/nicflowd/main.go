@@ -8,6 +8,10 @@
 //	nicflowd --port veth1 --port veth2 --listen ptcp:6634 --fail-mode standalone
 //
 // or several from a YAML file with --config. See the README.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/cmd/nicflowctl,
+// github.com/nicflow/nicflow/api/rest/client.
 package main
 
 import (

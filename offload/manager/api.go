@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
@@ -115,7 +116,7 @@ func (m *Manager) describe(mn *managedNet) rest.Network {
 // it), with that channel's role.
 func controllerStatus(target string, channels []openflow.Channel) rest.ControllerStatus {
 	cs := rest.ControllerStatus{Target: target}
-	t, err := openflow.ParseTarget(target)
+	t, err := oftarget.Parse(target)
 	if err != nil {
 		return cs
 	}

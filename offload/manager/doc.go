@@ -29,4 +29,9 @@
 //
 // A Manager is safe for concurrent use: changes are serialized, reads run
 // alongside them.
+//
+// It must not import directly: net/http, github.com/nicflow/nicflow/cmd/...,
+// github.com/nicflow/nicflow/sriov/internal/...,
+// github.com/nicflow/nicflow/tcflower/internal/...,
+// github.com/nicflow/nicflow/vepa/internal/... .
 package manager

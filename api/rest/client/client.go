@@ -4,12 +4,9 @@
 //
 // A Client is safe for concurrent use.
 //
-// It must not import, directly or indirectly:
-// github.com/nicflow/nicflow/cmd/..., github.com/nicflow/nicflow/sriov/...,
-// github.com/nicflow/nicflow/vepa/...,
-// github.com/nicflow/nicflow/offload/... but
-// github.com/nicflow/nicflow/offload and
-// github.com/nicflow/nicflow/offload/pipeline.
+// It must not import, directly or indirectly: github.com/nicflow/nicflow/...
+// but github.com/nicflow/nicflow/api/rest and
+// github.com/nicflow/nicflow/api/openflow/oftarget.
 package client
 
 import (

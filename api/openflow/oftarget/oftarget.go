@@ -1,4 +1,10 @@
-package openflow
+// Package oftarget parses and prints OpenFlow connection targets in Open
+// vSwitch's syntax (tcp:, unix:, ptcp:, punix:). It is apart from
+// api/openflow so that what only checks a target (the REST API's
+// validation, its clients) does not link the switch.
+//
+// It imports no other nicflow package.
+package oftarget
 
 import (
 	"fmt"
@@ -40,7 +46,7 @@ func (t Target) String() string {
 	return "tcp:" + t.Address
 }
 
-// ParseTarget parses a controller target in Open vSwitch syntax:
+// Parse parses a controller target in Open vSwitch syntax:
 //
 //	tcp:HOST[:PORT]    connect to a controller (PORT defaults to 6653)
 //	unix:PATH          connect to a controller on a Unix socket
@@ -48,7 +54,7 @@ func (t Target) String() string {
 //	punix:PATH         listen for controllers on a Unix socket
 //
 // IPv6 addresses go in brackets: tcp:[::1]:6653, ptcp:6653:[::1].
-func ParseTarget(s string) (Target, error) {
+func Parse(s string) (Target, error) {
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok {
 		return Target{}, fmt.Errorf("parse target %q: want tcp:, unix:, ptcp: or punix: followed by an address", s)
