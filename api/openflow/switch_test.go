@@ -542,8 +542,13 @@ func TestSlowController(t *testing.T) {
 	dp := newFakeDatapath()
 	s, _ := startSwitch(t, dp, func(c *Config) { c.PacketInQueue = 8; c.Targets = nil })
 	server, client := net.Pipe()
-	defer client.Close()
-	go s.ServeConn(context.Background(), server)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		s.ServeConn(context.Background(), server) //nolint:errcheck // ends when the client closes
+	}()
+	// The channel logs as it goes down: wait for it before the test ends.
+	t.Cleanup(func() { _ = client.Close(); <-served })
 	rc := &rawConn{t: t, nc: client, r: newReader(client)}
 	rc.read()
 	rc.send(ofwire.AppendHello(nil, 1))
