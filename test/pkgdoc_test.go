@@ -181,12 +181,6 @@ const (
 	ruleSentenceStem = "It must not import"
 )
 
-// pendingRules holds the packages whose doc comment has no import rule yet
-// because someone else is changing them, and the rule the test checks for
-// them meanwhile, in the doc comment's form ("" checks nothing). Once the
-// doc comment states a rule, the test asks for the entry to be removed.
-var pendingRules = map[string]string{}
-
 // importItem is one item of a rule's list.
 type importItem struct {
 	pattern string   // an import path, or PATH/...
@@ -331,9 +325,8 @@ func importChain(pkgs map[string]docPackage, from, to string) []string {
 }
 
 // checkImportRules checks every package of pkgs against the import rule of
-// its doc comment (or of pending, for the packages listed there) and returns
-// what is wrong, one line each, sorted.
-func checkImportRules(pkgs []docPackage, pending map[string]string) []string {
+// its doc comment and returns what is wrong, one line each, sorted.
+func checkImportRules(pkgs []docPackage) []string {
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	byPath := map[string]docPackage{}
@@ -355,23 +348,11 @@ func checkImportRules(pkgs []docPackage, pending map[string]string) []string {
 			}
 			found = append(found, r)
 		}
-		text, isPending := pending[p.Path]
 		switch {
 		case len(found) > 1:
 			report("%s: %d doc comments state an import rule; keep one", p.Path, len(found))
-		case len(found) == 1 && isPending:
-			report("%s: its doc comment states an import rule now; remove its pendingRules entry", p.Path)
 		case len(found) == 1:
 			rules[p.Path] = found[0]
-		case isPending && text == "":
-			// skipped until its owner writes the rule (see pendingRules)
-		case isPending:
-			r, err := parseImportRule(text)
-			if err != nil {
-				report("%s: pendingRules entry: %v", p.Path, err)
-				continue
-			}
-			rules[p.Path] = r
 		default:
 			report("%s: the doc comment does not end with an import rule (%q, %q... or %q...)",
 				p.Path, noNicflowRule, indirectPrefix, directPrefix)
@@ -476,12 +457,7 @@ func TestPackageDocImportRules(t *testing.T) {
 	if len(pkgs) < 10 {
 		t.Fatalf("go list found %d packages; want the whole module", len(pkgs))
 	}
-	for path, rule := range pendingRules {
-		if rule == "" {
-			t.Logf("%s: import rule not checked until its doc comment states one (TODO in pendingRules)", path)
-		}
-	}
-	for _, problem := range checkImportRules(pkgs, pendingRules) {
+	for _, problem := range checkImportRules(pkgs) {
 		t.Error(problem)
 	}
 }
@@ -590,19 +566,17 @@ func TestPackageDocImportRuleCheck(t *testing.T) {
 	}
 	helper := docPackage{Path: m + "/helper", Doc: []string{"Package helper.\n\nOnly tests and test helpers import it. It imports no other nicflow package."}, Imports: []string{"testing"}, Deps: []string{"testing"}}
 	helper2 := docPackage{Path: m + "/helper2", Doc: []string{"Package helper2.\n\nOnly tests and test helpers import it. It must not import, directly or indirectly: " + m + "/core."}, Imports: []string{m + "/helper"}, Deps: []string{m + "/helper", "testing"}}
-	api := docPackage{Path: m + "/api", Doc: []string{"Package api."}, Imports: []string{m + "/core"}}
+	api := docPackage{Path: m + "/api", Doc: []string{"Package api.\n\nIt must not import directly: " + m + "/low."}, Imports: []string{m + "/core"}}
 	with := func(p docPackage, f func(*docPackage)) docPackage { f(&p); return p }
 
 	tests := []struct {
-		name    string
-		pkgs    []docPackage
-		pending map[string]string
-		want    []string
+		name string
+		pkgs []docPackage
+		want []string
 	}{
 		{
-			name:    "rules hold (direct rule ignores indirect model and net/http; helper imported by a helper)",
-			pkgs:    []docPackage{low, model, core, helper, helper2, api},
-			pending: map[string]string{m + "/api": ""},
+			name: "rules hold (direct rule ignores indirect model and net/http; helper imported by a helper)",
+			pkgs: []docPackage{low, model, core, helper, helper2, api},
 		},
 		{
 			name: "forbidden direct import",
@@ -631,25 +605,15 @@ func TestPackageDocImportRuleCheck(t *testing.T) {
 		},
 		{
 			name: "no rule",
-			pkgs: []docPackage{low, model, api},
+			pkgs: []docPackage{low, model, with(api, func(p *docPackage) { p.Doc = []string{"Package api."} })},
 			want: []string{m + `/api: the doc comment does not end with an import rule ("It imports no other nicflow package.", "It must not import, directly or indirectly: "... or "It must not import directly: "...)`},
 		},
 		{
-			name:    "pending rule checked",
-			pkgs:    []docPackage{low, model, core, api},
-			pending: map[string]string{m + "/api": directPrefix + m + "/low."},
-		},
-		{
-			name:    "pending rule broken",
-			pkgs:    []docPackage{low, model, core, api},
-			pending: map[string]string{m + "/api": directPrefix + m + "/core."},
-			want:    []string{m + "/api imports " + m + "/core, which its import rule forbids (" + m + "/core)"},
-		},
-		{
-			name:    "pending entry left after the doc states a rule",
-			pkgs:    []docPackage{low, model},
-			pending: map[string]string{m + "/model": ""},
-			want:    []string{m + "/model: its doc comment states an import rule now; remove its pendingRules entry"},
+			name: "direct rule broken",
+			pkgs: []docPackage{low, model, core, with(api, func(p *docPackage) {
+				p.Doc = []string{"Package api.\n\nIt must not import directly: " + m + "/core."}
+			})},
+			want: []string{m + "/api imports " + m + "/core, which its import rule forbids (" + m + "/core)"},
 		},
 		{
 			name: "typo in a module path",
@@ -674,7 +638,7 @@ func TestPackageDocImportRuleCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := checkImportRules(tt.pkgs, tt.pending)
+			got := checkImportRules(tt.pkgs)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("checkImportRules (-want +got):\n%s", diff)
 			}
