@@ -70,6 +70,7 @@ type tcTier struct {
 	// blocks are the tier's tc blocks: by port number under per-port
 	// blocks, the shared block under 0.
 	blocks map[uint32]*tcBlock
+	order  []*tcBlock     // blocks by port number (see reorder)
 	bound  map[uint32]int // ifindex of each port bound to a block, by port number
 	// retired holds what the filters of a flow counted on the blocks of
 	// ports since removed, by flow ID: counters never go backwards.
@@ -194,6 +195,7 @@ func newTCTier(cfg TCConfig, policy Policy, log *zap.Logger) *tcTier {
 	}
 	if !t.perPort {
 		t.blocks[0] = newTCBlock(cfg.Block, PortInfo{})
+		t.reorder()
 	}
 	return t
 }
@@ -227,14 +229,18 @@ func (t *tcTier) tierFlags() tcflower.Flags {
 }
 
 // sortedBlocks are the blocks by port number, for a deterministic order
-// of kernel requests.
-func (t *tcTier) sortedBlocks() []*tcBlock {
-	out := make([]*tcBlock, 0, len(t.blocks))
+// of kernel requests. The slice is the tier's: do not change it.
+func (t *tcTier) sortedBlocks() []*tcBlock { return t.order }
+
+// reorder rebuilds the block order after blocks came or went: placement
+// asks for it once per rule and sync, not once per change of ports.
+func (t *tcTier) reorder() {
+	order := make([]*tcBlock, 0, len(t.blocks)) // a new slice: a caller may still range over the old
 	for _, b := range t.blocks {
-		out = append(out, b)
+		order = append(order, b)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].port < out[j].port })
-	return out
+	sort.Slice(order, func(i, j int) bool { return order[i].port < order[j].port })
+	t.order = order
 }
 
 // missFilterOf returns the miss filter of port p: in chain 0 below every
@@ -284,6 +290,7 @@ func (t *tcTier) addPort(p PortInfo) error {
 	}
 	if t.perPort {
 		t.blocks[p.No] = b
+		t.reorder()
 	}
 	t.bound[p.No] = p.Ifindex
 	t.invalidate()
@@ -307,6 +314,7 @@ func (t *tcTier) removePort(p PortInfo, now time.Time) error {
 		t.refreshBlock(b, now)
 		t.retire(b)
 		delete(t.blocks, p.No)
+		t.reorder()
 	} else if t.cfg.MissDev != "" {
 		_, err = t.cfg.Kernel.Remove(t.blocks[0].index, 0, tcflower.MissPref, p.No)
 	}
