@@ -69,6 +69,15 @@ func translateMatch(m *pipeline.Match, env Env, onPort uint32) (Keys, flowState,
 	if !allZero(mask.NDTarget[:]) {
 		return k, st, notExpressible("match field ipv6_nd_target has no flower key")
 	}
+	if mask.MPLS[0] != 0 {
+		return k, st, notExpressible("match fields mpls_label/mpls_tc/mpls_bos: not translated to flower yet")
+	}
+	if mask.PBBISID != 0 {
+		return k, st, notExpressible("match field pbb_isid has no flower key (802.1ah is parsed by the fast path only)")
+	}
+	if mask.IPv6Exthdr != 0 {
+		return k, st, notExpressible("match field ipv6_exthdr has no flower key")
+	}
 	if err := matchInPort(&k, &st, &key, mask, env, onPort); err != nil {
 		return k, st, err
 	}

@@ -120,6 +120,10 @@ var fieldWidth = map[Field]uint{
 	FieldIPECN:      2,
 	FieldIPv6Flabel: 20,
 	FieldTCPFlags:   12,
+	FieldMPLSLabel:  20,
+	FieldMPLSTC:     3,
+	FieldMPLSBoS:    1,
+	FieldIPv6Exthdr: 9,
 }
 
 // Desc returns the description of f, or nil if nicflow does not support it.
@@ -158,7 +162,32 @@ var (
 	sctpPre = Prereq{EthTypes: ipAny, IPProto: ProtoSCTP}
 	icmp4   = Prereq{EthTypes: ipv4, IPProto: ProtoICMP}
 	icmp6   = Prereq{EthTypes: ipv6, IPProto: ProtoICMPv6}
+	mpls    = Prereq{EthTypes: []uint16{EthTypeMPLS, EthTypeMPLSMcast}}
+	pbb     = Prereq{EthTypes: []uint16{EthTypePBB}}
 )
+
+// lse reads and writes bits of the top label stack entry, shifted to the
+// field's wire value: the label (20 bits at 12), tc (3 at 9), bos (1 at 8).
+func lse(shift, width uint, n int) (func(*Key) []byte, func(*Key, []byte)) {
+	m := uint32(1)<<width - 1
+	get := func(k *Key) []byte {
+		v := k.MPLS[0] >> shift & m
+		if n == 1 {
+			return []byte{byte(v)}
+		}
+		return binary.BigEndian.AppendUint32(nil, v)
+	}
+	put := func(k *Key, b []byte) {
+		var v uint32
+		if n == 1 {
+			v = uint32(b[0])
+		} else {
+			v = u32(b)
+		}
+		k.MPLS[0] = k.MPLS[0]&^(m<<shift) | (v&m)<<shift
+	}
+	return get, put
+}
 
 func b8(p func(k *Key) *uint8) (func(*Key) []byte, func(*Key, []byte)) {
 	return func(k *Key) []byte { return []byte{*p(k)} },
@@ -207,7 +236,7 @@ var fieldDescs = func() [43]FieldDesc {
 	add(desc(FieldEthSrc, "eth_src", 6, true, true, none, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return bn(func(k *Key) []byte { return k.EthSrc[:] })
 	}))
-	add(desc(FieldEthType, "eth_type", 2, false, false, none, func() (func(*Key) []byte, func(*Key, []byte)) {
+	add(desc(FieldEthType, "eth_type", 2, false, true, none, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return b16(func(k *Key) *uint16 { return &k.EthType })
 	}))
 	add(desc(FieldVlanVID, "vlan_vid", 2, true, true, none, func() (func(*Key) []byte, func(*Key, []byte)) {
@@ -287,6 +316,22 @@ var fieldDescs = func() [43]FieldDesc {
 	}))
 	add(desc(FieldIPv6NDTLL, "ipv6_nd_tll", 6, false, true, icmp6, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return bn(func(k *Key) []byte { return k.ArpTHA[:] })
+	}))
+	add(desc(FieldMPLSLabel, "mpls_label", 4, false, true, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {
+		return lse(12, 20, 4)
+	}))
+	add(desc(FieldMPLSTC, "mpls_tc", 1, false, true, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {
+		return lse(9, 3, 1)
+	}))
+	add(desc(FieldMPLSBoS, "mpls_bos", 1, false, false, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {
+		return lse(8, 1, 1)
+	}))
+	add(desc(FieldPBBISID, "pbb_isid", 3, true, true, pbb, func() (func(*Key) []byte, func(*Key, []byte)) {
+		return func(k *Key) []byte { return []byte{byte(k.PBBISID >> 16), byte(k.PBBISID >> 8), byte(k.PBBISID)} },
+			func(k *Key, b []byte) { k.PBBISID = uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
+	}))
+	add(desc(FieldIPv6Exthdr, "ipv6_exthdr", 2, true, false, Prereq{EthTypes: ipv6}, func() (func(*Key) []byte, func(*Key, []byte)) {
+		return b16(func(k *Key) *uint16 { return &k.IPv6Exthdr })
 	}))
 	add(desc(FieldTunnelID, "tunnel_id", 8, true, true, none, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return b64(func(k *Key) *uint64 { return &k.TunnelID })

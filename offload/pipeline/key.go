@@ -27,7 +27,9 @@ import (
 // ports share TpSrc/TpDst. OpenFlow's prerequisites (eth_type, ip_proto)
 // keep a rule from confusing them.
 type Key struct {
-	InPort   uint32
+	InPort uint32
+	// PBBISID is the 24-bit I-SID of an 802.1ah I-TAG (eth_type 0x88e7).
+	PBBISID  uint32
 	Metadata uint64
 	TunnelID uint64
 
@@ -55,7 +57,39 @@ type Key struct {
 	NDTarget   [16]byte
 	ArpSHA     [6]byte
 	ArpTHA     [6]byte
+
+	// MPLS holds the label stack entries of the top MPLSStackMax labels as
+	// on the wire (label<<12 | tc<<9 | bos<<8 | ttl), top first; MPLSDepth
+	// is how many of them the packet has. mpls_label, mpls_tc and mpls_bos
+	// are bits of MPLS[0]; the TTL and the deeper labels are no OpenFlow
+	// field (nothing can match them) but let the actions that pop and copy
+	// TTLs be modeled on the key.
+	MPLS      [MPLSStackMax]uint32
+	MPLSDepth uint8
+	// IPTTL is the IPv4 TTL or IPv6 hop limit: no OpenFlow 1.3 field, but
+	// the TTL actions are modeled on it and tc flower can match it.
+	IPTTL uint8
+	// IPv6Exthdr is the ipv6_exthdr pseudo-field: the OFPIEH_* flags of the
+	// extension headers the packet carries.
+	IPv6Exthdr uint16
 }
+
+// MPLSStackMax is how many labels a Key holds (deeper labels are in the
+// packet only).
+const MPLSStackMax = 3
+
+// The OFPIEH_* flags of ipv6_exthdr (OpenFlow 1.3.5 section 7.2.3.8).
+const (
+	IEHNoNext = 1 << 0 // next header is IPPROTO_NONE
+	IEHESP    = 1 << 1 // encrypted security payload
+	IEHAuth   = 1 << 2 // authentication header
+	IEHDest   = 1 << 3 // one or two destination options headers
+	IEHFrag   = 1 << 4 // fragment header
+	IEHRouter = 1 << 5 // router header
+	IEHHop    = 1 << 6 // hop-by-hop header
+	IEHUnrep  = 1 << 7 // unexpected repeats encountered
+	IEHUnseq  = 1 << 8 // unexpected sequencing encountered
+)
 
 // VIDPresent is OFPVID_PRESENT: set in Key.VlanVID when the frame has a tag.
 const VIDPresent = 0x1000
@@ -67,6 +101,11 @@ const (
 	EthTypeVLAN = 0x8100
 	EthTypeQinQ = 0x88a8
 	EthTypeIPv6 = 0x86dd
+	// EthTypeMPLS and EthTypeMPLSMcast are MPLS unicast and multicast.
+	EthTypeMPLS      = 0x8847
+	EthTypeMPLSMcast = 0x8848
+	// EthTypePBB is the 802.1ah I-TAG.
+	EthTypePBB = 0x88e7
 
 	ProtoICMP   = 1
 	ProtoTCP    = 6

@@ -186,7 +186,7 @@ func TestDecodeMatchErrors(t *testing.T) {
 		{"OXM length wrong for field", rawMatch(oxm(0, false, 0, 0, 1)), pipeline.BadMatchBadLen},
 		{"masked OXM length wrong", rawMatch(oxm(3, true, 1, 2, 3, 4, 5, 6)), pipeline.BadMatchBadLen},
 		{"unknown field", rawMatch(oxm(41, false, 0, 0)), pipeline.BadMatchBadField},
-		{"unsupported field mpls_label", rawMatch(oxm(34, false, 0, 0, 0, 1)), pipeline.BadMatchBadField},
+		{"mpls_label without its eth_type", rawMatch(oxm(34, false, 0, 0, 0, 1)), pipeline.BadMatchBadPrereq},
 		{"unsupported field in_phy_port", rawMatch(oxmInPort1, oxm(1, false, 0, 0, 0, 1)), pipeline.BadMatchBadField},
 		{"experimenter class", rawMatch(appendOXM(nil, 0xffff, 1, false, 4, []byte{0, 0, 0x23, 0x20})), pipeline.BadMatchBadField},
 		{"nicira class", rawMatch(appendOXM(nil, 0x0001, 0, false, 4, []byte{0, 0, 0, 1})), pipeline.BadMatchBadField},
