@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,41 +13,7 @@ import (
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/api/rest/client"
 	"github.com/nicflow/nicflow/offload/store"
-	"github.com/nicflow/nicflow/test/vm/vmtest"
 )
-
-// netnsEnv marks the test binary re-run inside a fresh network namespace.
-const netnsEnv = "NICFLOW_MANAGER_TEST_NETNS"
-
-// inFreshNetns runs the calling test in a network namespace of its own:
-// it re-runs the test binary under `unshare --net` and reports false (the
-// caller returns), or reports true when it is that re-run (or in the VM,
-// which is a machine of its own). The whole process moves, not one
-// thread: the manager's goroutines run on many threads. It skips unless
-// root.
-func inFreshNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates veth pairs and runs the manager in a network namespace of its own")
-	}
-	if os.Getenv(netnsEnv) == "1" || vmtest.InVM() {
-		return true
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skipf("needs unshare(1) to run in a fresh network namespace: %v", err)
-	}
-	cmd := exec.Command(unshare, "--net", os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), netnsEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("%s in a fresh network namespace: %v\n%s", t.Name(), err, out)
-	}
-	if testing.Verbose() {
-		t.Logf("in a fresh network namespace:\n%s", out)
-	}
-	return false
-}
 
 // daemonConfig is what a daemon runs with: its run directory (management
 // and API sockets), its state store and its fixed networks.

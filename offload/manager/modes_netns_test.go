@@ -14,6 +14,7 @@ import (
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
+	"github.com/nicflow/nicflow/test/netns"
 	"github.com/nicflow/nicflow/test/waitfor"
 	"github.com/nicflow/nicflow/vepa"
 )
@@ -43,7 +44,7 @@ func (d *daemon) ofPorts(name string) map[uint32][2]uint64 {
 // OpenFlow port counters move, the bridge port's do not. The lab is built
 // over netlink: the test runs in a fresh namespace and in the VM.
 func TestModesHairpinToHostOverREST(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !netns.InFresh(t) {
 		return
 	}
 	lab := newHairpinLab(t, "md", 78, 7778)

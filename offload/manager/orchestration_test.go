@@ -1,3 +1,5 @@
+//go:build linux
+
 package manager
 
 import (
@@ -9,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/test/netns"
 )
 
 // TestDaemonHostNetworkOverREST runs nicflowd with no configured network
@@ -17,7 +20,7 @@ import (
 // input refused with nothing changed, a restart that keeps everything,
 // detach and delete.
 func TestDaemonHostNetworkOverREST(t *testing.T) {
-	if !inFreshNetns(t) {
+	if !netns.InFresh(t) {
 		return
 	}
 	d, cfg := startStateDaemon(t)

@@ -4,7 +4,9 @@
 // throwaway networks of network namespaces, veth pairs and addresses, runs
 // Go code inside a namespace (Do, on a locked OS thread that is thrown
 // away after) and commands inside one (IP, Command, Run: these need the ip
-// tool). Everything a test creates is removed by t.Cleanup.
+// tool), and re-runs a test whose code works from many threads in a
+// namespace of its own (InFresh). Everything a test creates is removed by
+// t.Cleanup.
 //
 // A namespace is created and wired over netlink, so New, Veth, Addr, MAC,
 // Sysctl and Do work without iproute2, in the VM kernel harness

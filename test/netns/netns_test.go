@@ -90,3 +90,29 @@ func TestVethToTheCallersNamespace(t *testing.T) {
 		t.Errorf("%s still exists after its test", dev)
 	}
 }
+
+// TestInFresh: the test runs again in a child whose namespace holds
+// nothing but a loopback that is down, and a link made there stays
+// there.
+func TestInFresh(t *testing.T) {
+	if !InFresh(t) {
+		if _, err := netlink.LinkByName("fresh0"); err == nil {
+			t.Error("the link the fresh namespace made is in the caller's namespace")
+		}
+		return
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 1 || links[0].Attrs().Name != "lo" || links[0].Attrs().Flags&net.FlagUp != 0 {
+		var names []string
+		for _, l := range links {
+			names = append(names, l.Attrs().Name)
+		}
+		t.Fatalf("links in the fresh namespace = %v, want only lo, down", names)
+	}
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "fresh0"}, PeerName: "fresh1"}); err != nil {
+		t.Fatalf("add a link in the fresh namespace: %v", err)
+	}
+}
