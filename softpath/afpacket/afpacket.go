@@ -8,8 +8,10 @@
 // see the frames it sends itself (PACKET_IGNORE_OUTGOING, or a filter on
 // the packet type on older kernels). Frames whose checksum the kernel left
 // to offload (veth and other virtual devices hand over CHECKSUM_PARTIAL
-// packets) get their TCP/UDP checksum completed in software; VLAN tags the
-// kernel stripped (VLAN acceleration) are put back into the frame.
+// packets) get their TCP/UDP checksum or SCTP CRC32c completed in software
+// (the kernel's SCTP stack leaves the CRC zero on veth, which offers
+// NETIF_F_SCTP_CRC); VLAN tags the kernel stripped (VLAN acceleration) are
+// put back into the frame.
 //
 // The ring's frame size follows the interface MTU. Larger frames (GRO or
 // GSO aggregates, e.g. TCP from a veth peer with TSO on) do not fit: they

@@ -1,10 +1,19 @@
 package afpacket
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"hash/crc32"
+)
 
-// completeChecksum computes the TCP or UDP checksum of a frame whose
-// checksum was left to offload (CHECKSUM_PARTIAL: the field holds only the
-// pseudo-header sum). Other frames are left alone.
+// castagnoli is SCTP's CRC32c table.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// completeChecksum computes the TCP, UDP or SCTP checksum of a frame whose
+// checksum was left to offload (CHECKSUM_PARTIAL: the TCP/UDP field holds
+// only the pseudo-header sum; the SCTP CRC32c field holds zero, as the
+// kernel's SCTP stack leaves it on a device with NETIF_F_SCTP_CRC, which
+// veth has). The checksum covers the L4 packet up to the end of the IP
+// packet, never Ethernet padding. Other frames are left alone.
 func completeChecksum(b []byte) {
 	if len(b) < 14 {
 		return
@@ -46,6 +55,15 @@ func completeChecksum(b []byte) {
 		field = l4 + 16
 	case 17:
 		field = l4 + 6
+	case 132:
+		// SCTP: CRC32c over the whole SCTP packet with the field zero,
+		// stored little endian (RFC 9260 appendix A).
+		if end > len(b) || l4+12 > end {
+			return
+		}
+		clear(b[l4+8 : l4+12])
+		binary.LittleEndian.PutUint32(b[l4+8:], crc32.Checksum(b[l4:end], castagnoli))
+		return
 	default:
 		return
 	}

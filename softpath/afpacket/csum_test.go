@@ -2,6 +2,7 @@ package afpacket
 
 import (
 	"encoding/binary"
+	"hash/crc32"
 	"testing"
 )
 
@@ -89,4 +90,39 @@ func TestCompleteChecksumLeavesOthersAlone(t *testing.T) {
 		t.Error("a fragment was changed")
 	}
 	completeChecksum(b[:20]) // truncated: must not panic
+}
+
+// TestCompleteChecksumSCTP checks that a partial SCTP CRC32c (zero, as the
+// kernel leaves it for NETIF_F_SCTP_CRC) is computed over the SCTP packet
+// only, Ethernet padding excluded, behind 0, 1 or 2 tags, IPv4 and IPv6.
+func TestCompleteChecksumSCTP(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		for tags := 0; tags <= 2; tags++ {
+			b := []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1}
+			for i := 0; i < tags; i++ {
+				b = append(b, 0x88, 0xa8, 0, byte(i+1))
+			}
+			sctp := []byte{0x0b, 0x59, 0x0b, 0x5a, 1, 2, 3, 4, 0, 0, 0, 0, 0, 3, 0, 8, 'a', 'b', 'c', 'd'}
+			if v6 {
+				ip := make([]byte, 40)
+				ip[0], ip[6], ip[7] = 0x60, 132, 64
+				binary.BigEndian.PutUint16(ip[4:], uint16(len(sctp)))
+				b = append(append(b, 0x86, 0xdd), ip...)
+			} else {
+				ip := make([]byte, 20)
+				ip[0], ip[8], ip[9] = 0x45, 64, 132
+				binary.BigEndian.PutUint16(ip[2:], uint16(20+len(sctp)))
+				b = append(append(b, 0x08, 0x00), ip...)
+			}
+			l4 := len(b)
+			b = append(b, sctp...)
+			b = append(b, 0xee, 0xee, 0xee) // padding
+			completeChecksum(b)
+			want := crc32.Checksum(sctp, crc32.MakeTable(crc32.Castagnoli))
+			if got := binary.LittleEndian.Uint32(b[l4+8:]); got != want {
+				t.Errorf("v6=%v tags=%d: crc %#08x, want %#08x", v6, tags, got, want)
+			}
+			completeChecksum(b[:l4+11]) // truncated: must not panic
+		}
+	}
 }
