@@ -137,6 +137,27 @@ func checkKeys(k *Keys) error {
 	if (!isZero(k.EncIPv4SrcMask[:]) || !isZero(k.EncIPv4DstMask[:])) && (!isZero(k.EncIPv6SrcMask[:]) || !isZero(k.EncIPv6DstMask[:])) {
 		return errors.New("IPv4 and IPv6 tunnel address keys together (the kernel keeps one family)")
 	}
+	return checkMPLSKeys(k)
+}
+
+// checkMPLSKeys checks the MPLS and IP TTL keys: the kernel parses the
+// MPLS keys under an MPLS ethertype only, ip_ttl under IP, and refuses
+// out-of-range fields.
+func checkMPLSKeys(k *Keys) error {
+	l3 := k.L3Type()
+	mpls := k.HasMPLSLabel || k.HasMPLSTC || k.HasMPLSBOS || k.HasMPLSTTL
+	switch {
+	case k.IPTTLMask != 0 && l3 != EthTypeIPv4 && l3 != EthTypeIPv6:
+		return fmt.Errorf("ip_ttl key needs eth_type IPv4 or IPv6, have %#04x", l3)
+	case mpls && !isMPLS(l3):
+		return fmt.Errorf("mpls keys need eth_type MPLS (0x8847 or 0x8848), have %#04x", l3)
+	case k.HasMPLSLabel && k.MPLSLabel > 0xfffff:
+		return fmt.Errorf("mpls_label %d has more than 20 bits", k.MPLSLabel)
+	case k.HasMPLSTC && k.MPLSTC > 7:
+		return fmt.Errorf("mpls_tc %d has more than 3 bits", k.MPLSTC)
+	case k.HasMPLSBOS && k.MPLSBOS > 1:
+		return fmt.Errorf("mpls_bos %d is not 0 or 1", k.MPLSBOS)
+	}
 	return nil
 }
 
@@ -168,6 +189,7 @@ func encodeKeys(ae *netlink.AttributeEncoder, k *Keys) error {
 		ae.Uint8(nl.TCA_FLOWER_KEY_IP_PROTO, k.IPProto)
 	}
 	masked(ae, nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, []byte{k.IPTOS}, []byte{k.IPTOSMask})
+	masked(ae, nl.TCA_FLOWER_KEY_IP_TTL, nl.TCA_FLOWER_KEY_IP_TTL_MASK, []byte{k.IPTTL}, []byte{k.IPTTLMask})
 	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV4_SRC)
 	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV4_DST)
 	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_IPV6_SRC)
@@ -186,6 +208,20 @@ func encodeKeys(ae *netlink.AttributeEncoder, k *Keys) error {
 	masked(ae, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, []byte{k.ArpOp}, []byte{k.ArpOpMask})
 	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ARP_SHA)
 	maskedBytes(ae, k, nl.TCA_FLOWER_KEY_ARP_THA)
+	// The top label stack entry in the flat attributes (as the kernel
+	// dumps it); all exact, the label in host order.
+	if k.HasMPLSTTL {
+		ae.Uint8(nl.TCA_FLOWER_KEY_MPLS_TTL, k.MPLSTTL)
+	}
+	if k.HasMPLSBOS {
+		ae.Uint8(nl.TCA_FLOWER_KEY_MPLS_BOS, k.MPLSBOS)
+	}
+	if k.HasMPLSTC {
+		ae.Uint8(nl.TCA_FLOWER_KEY_MPLS_TC, k.MPLSTC)
+	}
+	if k.HasMPLSLabel {
+		ae.Uint32(nl.TCA_FLOWER_KEY_MPLS_LABEL, k.MPLSLabel)
+	}
 	if k.HasEncKeyID {
 		ae.Bytes(nl.TCA_FLOWER_KEY_ENC_KEY_ID, be32(k.EncKeyID))
 	}
@@ -258,6 +294,10 @@ func decodeFilterMsg(lk links, b []byte) (Dumped, error) {
 			d.Installed.InHWCount = ad.Uint32()
 		case nl.TCA_FLOWER_ACT:
 			acts = ad.Bytes()
+		case nl.TCA_FLOWER_KEY_MPLS_OPTS:
+			if err := decodeMPLSOpts(ad, &f.Keys); err != nil && other == nil {
+				other = err
+			}
 		default:
 			if !decodeKey(ad, &f.Keys, mk) && other == nil {
 				other = fmt.Errorf("flower attribute %d: %w", typ, errUnsupported)
@@ -316,6 +356,14 @@ func decodeKey(ad *netlink.AttributeDecoder, k *Keys, mk maskedAttrs) bool {
 		k.IPProto, k.HasIPProto = ad.Uint8(), true
 	case nl.TCA_FLOWER_KEY_ENC_KEY_ID:
 		k.EncKeyID, k.HasEncKeyID = beUint32(ad), true
+	case nl.TCA_FLOWER_KEY_MPLS_TTL:
+		k.MPLSTTL, k.HasMPLSTTL = ad.Uint8(), true
+	case nl.TCA_FLOWER_KEY_MPLS_BOS:
+		k.MPLSBOS, k.HasMPLSBOS = ad.Uint8(), true
+	case nl.TCA_FLOWER_KEY_MPLS_TC:
+		k.MPLSTC, k.HasMPLSTC = ad.Uint8(), true
+	case nl.TCA_FLOWER_KEY_MPLS_LABEL:
+		k.MPLSLabel, k.HasMPLSLabel = ad.Uint32(), true
 	default:
 		n, ok := maskedAttrLen[typ]
 		if !ok {
@@ -326,6 +374,52 @@ func decodeKey(ad *netlink.AttributeDecoder, k *Keys, mk maskedAttrs) bool {
 		mk[typ] = b
 	}
 	return true
+}
+
+// decodeMPLSOpts decodes TCA_FLOWER_KEY_MPLS_OPTS, the nested form of the
+// MPLS keys, into k: the entry of depth 1 is the top label stack entry
+// Keys holds; a match on a deeper one is not expressible.
+func decodeMPLSOpts(ad *netlink.AttributeDecoder, k *Keys) error {
+	var unsupported error
+	ad.Do(func(b []byte) error {
+		return rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
+			if ad.Type() != nl.TCA_FLOWER_KEY_MPLS_OPTS_LSE {
+				unsupported = fmt.Errorf("mpls option %d: %w", ad.Type(), errUnsupported)
+				return
+			}
+			var lse Keys
+			depth := -1
+			ad.Do(func(b []byte) error {
+				return rtnetlink.DecodeAttributes(b, nil, func(ad *netlink.AttributeDecoder) {
+					switch ad.Type() {
+					case nl.TCA_FLOWER_KEY_MPLS_OPT_LSE_DEPTH:
+						depth = int(ad.Uint8())
+					case nl.TCA_FLOWER_KEY_MPLS_OPT_LSE_TTL:
+						lse.MPLSTTL, lse.HasMPLSTTL = ad.Uint8(), true
+					case nl.TCA_FLOWER_KEY_MPLS_OPT_LSE_BOS:
+						lse.MPLSBOS, lse.HasMPLSBOS = ad.Uint8(), true
+					case nl.TCA_FLOWER_KEY_MPLS_OPT_LSE_TC:
+						lse.MPLSTC, lse.HasMPLSTC = ad.Uint8(), true
+					case nl.TCA_FLOWER_KEY_MPLS_OPT_LSE_LABEL:
+						lse.MPLSLabel, lse.HasMPLSLabel = ad.Uint32(), true
+					}
+				})
+			})
+			switch {
+			case depth != 1:
+				unsupported = fmt.Errorf("mpls key at label stack depth %d: %w", depth, errUnsupported)
+			case lse.HasMPLSTTL || lse.HasMPLSBOS || lse.HasMPLSTC || lse.HasMPLSLabel:
+				k.MPLSTTL, k.HasMPLSTTL = lse.MPLSTTL, lse.HasMPLSTTL
+				k.MPLSBOS, k.HasMPLSBOS = lse.MPLSBOS, lse.HasMPLSBOS
+				k.MPLSTC, k.HasMPLSTC = lse.MPLSTC, lse.HasMPLSTC
+				k.MPLSLabel, k.HasMPLSLabel = lse.MPLSLabel, lse.HasMPLSLabel
+			default:
+				// An entry that matches no field: any top label. Every
+				// packet of an MPLS ethertype has one.
+			}
+		})
+	})
+	return unsupported
 }
 
 // maskedAttrs holds the attributes of the keys that have a mask, and their
@@ -375,6 +469,7 @@ func (mk maskedAttrs) keys(k *Keys) {
 		}
 	}
 	mk.u8(nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, &k.IPTOS, &k.IPTOSMask)
+	mk.u8(nl.TCA_FLOWER_KEY_IP_TTL, nl.TCA_FLOWER_KEY_IP_TTL_MASK, &k.IPTTL, &k.IPTTLMask)
 	mk.u8(nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK, &k.ArpOp, &k.ArpOpMask)
 	mk.be16(nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, &k.TCPFlags, &k.TCPFlagsMask)
 	mk.be16(nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK, &k.EncDstPort, &k.EncDstPortMask)
@@ -398,7 +493,8 @@ var maskedAttrLen = func() map[uint16]int {
 		key, mask := bk.fields(&Keys{})
 		m[typ], m[bk.mask] = len(key), len(mask)
 	}
-	for _, t := range []uint16{nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK} {
+	for _, t := range []uint16{nl.TCA_FLOWER_KEY_IP_TOS, nl.TCA_FLOWER_KEY_IP_TOS_MASK, nl.TCA_FLOWER_KEY_IP_TTL, nl.TCA_FLOWER_KEY_IP_TTL_MASK,
+		nl.TCA_FLOWER_KEY_ARP_OP, nl.TCA_FLOWER_KEY_ARP_OP_MASK} {
 		m[t] = 1
 	}
 	for _, t := range []uint16{nl.TCA_FLOWER_KEY_TCP_FLAGS, nl.TCA_FLOWER_KEY_TCP_FLAGS_MASK, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT, nl.TCA_FLOWER_KEY_ENC_UDP_DST_PORT_MASK} {

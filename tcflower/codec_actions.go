@@ -113,6 +113,8 @@ func encodeAction(ae *netlink.AttributeEncoder, lk links, a *Action) error {
 		return encodeTunnelKey(ae, a.TunnelKey)
 	case a.Kind == KindPolice && a.Police != nil:
 		return encodePolice(ae, a.Police)
+	case a.Kind == KindMPLS && a.MPLS != nil:
+		return encodeMPLS(ae, a.MPLS)
 	default:
 		return fmt.Errorf("action kind %d without its parameters", a.Kind)
 	}
@@ -138,8 +140,12 @@ func encodePedit(ae *netlink.AttributeEncoder, p *Pedit) error {
 	rtnetlink.Nest(ae, nl.TCA_PEDIT_KEYS_EX, func(ae *netlink.AttributeEncoder) error {
 		for _, k := range p.Keys {
 			rtnetlink.Nest(ae, nl.TCA_PEDIT_KEY_EX, func(ae *netlink.AttributeEncoder) error {
+				cmd := uint16(nl.TCA_PEDIT_KEY_EX_CMD_SET)
+				if k.Add {
+					cmd = nl.TCA_PEDIT_KEY_EX_CMD_ADD
+				}
 				ae.Uint16(nl.TCA_PEDIT_KEY_EX_HTYPE, uint16(k.Header))
-				ae.Uint16(nl.TCA_PEDIT_KEY_EX_CMD, nl.TCA_PEDIT_KEY_EX_CMD_SET)
+				ae.Uint16(nl.TCA_PEDIT_KEY_EX_CMD, cmd)
 				return nil
 			})
 		}
@@ -335,6 +341,7 @@ var actionDecoders = map[string]func(lk links, o []byte, st *Stats) (Action, err
 	"csum":       decodeCsum,
 	"tunnel_key": decodeTunnelKey,
 	"police":     decodePolice,
+	"mpls":       decodeMPLS,
 }
 
 // tcGenVerdict reads the control verdict of a tc_gen header.
@@ -482,7 +489,7 @@ func decodePedit(_ links, o []byte, st *Stats) (Action, error) {
 	p := &Pedit{Keys: make([]PeditKey, n)}
 	for i, ex := range exs {
 		k := sel[nl.PeditSelLen+i*nl.PeditKeyLen:]
-		if ex.cmd != nl.TCA_PEDIT_KEY_EX_CMD_SET {
+		if ex.cmd != nl.TCA_PEDIT_KEY_EX_CMD_SET && ex.cmd != nl.TCA_PEDIT_KEY_EX_CMD_ADD {
 			return Action{}, fmt.Errorf("pedit command %d: %w", ex.cmd, errUnsupported)
 		}
 		if !isZero(k[12:24]) {
@@ -496,6 +503,7 @@ func decodePedit(_ links, o []byte, st *Stats) (Action, error) {
 			Mask:   binary.BigEndian.Uint32(k),
 			Val:    binary.BigEndian.Uint32(k[4:]),
 			Offset: binary.NativeEndian.Uint32(k[8:]),
+			Add:    ex.cmd == nl.TCA_PEDIT_KEY_EX_CMD_ADD,
 		}
 	}
 	return Action{Kind: KindPedit, Pedit: p}, nil
@@ -634,4 +642,101 @@ func (p Police) AsInstalled() Police {
 		p.PktBurst, _ = nl.TicksToSize(p.PktRate, uint64(nl.XmitTicks(p.PktRate, p.PktBurst)))
 	}
 	return p
+}
+
+// check reports what the kernel's act_mpls (tcf_mpls_init) would refuse,
+// or would fill in itself so that the action reads back otherwise: push
+// without its protocol, label or TTL; pop without a protocol, or with
+// fields; a protocol on modify or dec_ttl; fields out of range.
+func (m *MPLS) check() error {
+	switch {
+	case m.HasLabel && (m.Label > 0xfffff || m.Label == nl.MPLS_LABEL_IMPLNULL):
+		return fmt.Errorf("mpls label %d out of range (20 bits, not 3)", m.Label)
+	case m.HasTC && m.TC > 7:
+		return fmt.Errorf("mpls tc %d out of range", m.TC)
+	case m.HasBOS && m.BOS > 1:
+		return fmt.Errorf("mpls bos %d is not 0 or 1", m.BOS)
+	}
+	fields := m.HasLabel || m.HasTC || m.TTL != 0 || m.HasBOS
+	switch m.Op {
+	case MPLSPop:
+		if m.Proto < 0x0600 || fields {
+			return fmt.Errorf("mpls pop needs the next protocol (have %#04x) and no label, tc, ttl or bos", m.Proto)
+		}
+	case MPLSPush:
+		if !isMPLS(m.Proto) || !m.HasLabel || m.TTL == 0 {
+			return fmt.Errorf("mpls push needs an MPLS protocol (have %#04x), a label and a TTL", m.Proto)
+		}
+	case MPLSModify:
+		if m.Proto != 0 {
+			return errors.New("mpls modify takes no protocol")
+		}
+	case MPLSDecTTL:
+		if m.Proto != 0 || fields {
+			return errors.New("mpls dec_ttl takes no protocol, label, tc, ttl or bos")
+		}
+	default:
+		return fmt.Errorf("unknown mpls op %d", m.Op)
+	}
+	return nil
+}
+
+// encodeMPLS writes act_mpls's struct tc_mpls and the fields of m.
+func encodeMPLS(ae *netlink.AttributeEncoder, m *MPLS) error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	ae.Bytes(nl.TCA_MPLS_PARMS, appendU32(tcGen(nil, 0, nl.TC_ACT_PIPE), uint32(m.Op)))
+	if m.Proto != 0 {
+		ae.Bytes(nl.TCA_MPLS_PROTO, be16(m.Proto))
+	}
+	if m.HasLabel {
+		ae.Uint32(nl.TCA_MPLS_LABEL, m.Label)
+	}
+	if m.HasTC {
+		ae.Uint8(nl.TCA_MPLS_TC, m.TC)
+	}
+	if m.TTL != 0 {
+		ae.Uint8(nl.TCA_MPLS_TTL, m.TTL)
+	}
+	if m.HasBOS {
+		ae.Uint8(nl.TCA_MPLS_BOS, m.BOS)
+	}
+	return nil
+}
+
+// decodeMPLS reads act_mpls back. The kernel dumps the protocol of every
+// operation (0x8847 where none was given): it is kept for push and pop
+// only.
+func decodeMPLS(_ links, o []byte, st *Stats) (Action, error) {
+	m := &MPLS{}
+	var op uint32
+	err := actionOpts("mpls", o, nl.TCA_MPLS_PARMS, nl.TCA_MPLS_TM, nl.TcMPLSLen, st, func(p []byte) error {
+		op = binary.NativeEndian.Uint32(p[nl.TcGenLen:])
+		return nil
+	}, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case nl.TCA_MPLS_PROTO:
+			m.Proto = beUint16(ad)
+		case nl.TCA_MPLS_LABEL:
+			m.Label, m.HasLabel = ad.Uint32(), true
+		case nl.TCA_MPLS_TC:
+			m.TC, m.HasTC = ad.Uint8(), true
+		case nl.TCA_MPLS_TTL:
+			m.TTL = ad.Uint8()
+		case nl.TCA_MPLS_BOS:
+			m.BOS, m.HasBOS = ad.Uint8(), true
+		}
+	})
+	if err != nil {
+		return Action{}, err
+	}
+	m.Op = MPLSOp(op)
+	if m.Op == MPLSModify || m.Op == MPLSDecTTL {
+		m.Proto = 0
+	}
+	if err := m.check(); err != nil {
+		return Action{}, fmt.Errorf("%w: %w", err, errUnsupported)
+	}
+	return Action{Kind: KindMPLS, MPLS: m}, nil
 }

@@ -58,6 +58,7 @@ func FuzzDecodeFilterMsg(f *testing.F) {
 	f.Add(kernelFilterMsg("flower", 7, 0, 10, 1, vlanMirredFilter))
 	f.Add(kernelFilterMsg("flower", 7, 1, 20, 2, policeFilter))
 	f.Add(kernelFilterMsg("flower", 7, 3, 5, 0, nil))
+	f.Add(kernelFilterMsg("flower", 7, 0, 5, 1, kernelMPLSFilter(1)))
 	f.Fuzz(checkRoundTrip)
 }
 

@@ -44,7 +44,7 @@ func randFilter(r *rand.Rand) *Filter {
 	}
 	maskedBytes(k.DstMAC[:], k.DstMACMask[:])
 	maskedBytes(k.SrcMAC[:], k.SrcMACMask[:])
-	l3 := []uint16{0, EthTypeIPv4, EthTypeIPv6, EthTypeARP, 0x88cc}[r.IntN(5)]
+	l3 := []uint16{0, EthTypeIPv4, EthTypeIPv6, EthTypeARP, 0x88cc, EthTypeMPLS, EthTypeMPLSMC}[r.IntN(7)]
 	if coin() {
 		k.EthType = []uint16{EthType8021Q, EthType8021AD}[r.IntN(2)]
 		k.VlanEthType = l3
@@ -70,6 +70,7 @@ func randFilter(r *rand.Rand) *Filter {
 			maskedBytes(k.IPv6Dst[:], k.IPv6DstMask[:])
 		}
 		masked8(&k.IPTOS, &k.IPTOSMask)
+		masked8(&k.IPTTL, &k.IPTTLMask)
 		if coin() {
 			icmp := uint8(ipProtoICMP)
 			if l3 == EthTypeIPv6 {
@@ -89,6 +90,19 @@ func randFilter(r *rand.Rand) *Filter {
 				masked8(&k.ICMPType, &k.ICMPTypeMask)
 				masked8(&k.ICMPCode, &k.ICMPCodeMask)
 			}
+		}
+	case EthTypeMPLS, EthTypeMPLSMC:
+		if coin() {
+			k.MPLSLabel, k.HasMPLSLabel = r.Uint32N(1<<20), true
+		}
+		if coin() {
+			k.MPLSTC, k.HasMPLSTC = uint8(r.IntN(8)), true
+		}
+		if coin() {
+			k.MPLSBOS, k.HasMPLSBOS = uint8(r.IntN(2)), true
+		}
+		if coin() {
+			k.MPLSTTL, k.HasMPLSTTL = uint8(r.Uint32()), true
 		}
 	case EthTypeARP:
 		masked8(&k.ArpOp, &k.ArpOpMask)
@@ -134,9 +148,9 @@ func randAddr(r *rand.Rand, v6 bool) netip.Addr {
 }
 
 func randAction(r *rand.Rand) Action {
-	switch kind := ActionKind(1 + r.IntN(7)); kind {
+	switch kind := ActionKind(1 + r.IntN(8)); kind {
 	case KindGact:
-		g := &Gact{Verdict: []Verdict{VerdictOK, VerdictShot, VerdictPipe, VerdictGotoChain}[r.IntN(4)]}
+		g := &Gact{Verdict: []Verdict{VerdictOK, VerdictShot, VerdictPipe, VerdictGotoChain, VerdictTrap}[r.IntN(5)]}
 		if g.Verdict == VerdictGotoChain {
 			g.Chain = r.Uint32N(1 << 28)
 		}
@@ -156,7 +170,7 @@ func randAction(r *rand.Rand) Action {
 		p := &Pedit{}
 		for n := 1 + r.IntN(5); n > 0; n-- {
 			m := r.Uint32()
-			p.Keys = append(p.Keys, PeditKey{Header: PeditHeader(1 + r.IntN(5)), Offset: 4 * r.Uint32N(16), Mask: m, Val: r.Uint32() &^ m})
+			p.Keys = append(p.Keys, PeditKey{Header: PeditHeader(1 + r.IntN(5)), Offset: 4 * r.Uint32N(16), Mask: m, Val: r.Uint32() &^ m, Add: r.IntN(4) == 0})
 		}
 		return Action{Kind: kind, Pedit: p}
 	case KindCsum:
@@ -170,6 +184,8 @@ func randAction(r *rand.Rand) Action {
 			Op: TunnelKeySet, Src: randAddr(r, v6), Dst: randAddr(r, v6),
 			KeyID: r.Uint32N(1 << 24), DstPort: uint16(r.IntN(2) * 4789),
 		}}
+	case KindMPLS:
+		return Action{Kind: kind, MPLS: randMPLS(r)}
 	default:
 		p := &Police{Index: r.Uint32N(3)}
 		if r.IntN(2) == 0 {
@@ -179,6 +195,44 @@ func randAction(r *rand.Rand) Action {
 		}
 		return Action{Kind: KindPolice, Police: p}
 	}
+}
+
+// randMPLS returns a random act_mpls the kernel takes.
+func randMPLS(r *rand.Rand) *MPLS {
+	m := &MPLS{Op: MPLSOp(1 + r.IntN(4))}
+	fields := func() {
+		if r.IntN(2) == 0 {
+			m.Label, m.HasLabel = r.Uint32N(1<<20), true
+			if m.Label == 3 {
+				m.Label = 4
+			}
+		}
+		if r.IntN(2) == 0 {
+			m.TC, m.HasTC = uint8(r.IntN(8)), true
+		}
+		if r.IntN(2) == 0 {
+			m.TTL = uint8(1 + r.IntN(255))
+		}
+		if r.IntN(3) == 0 {
+			m.BOS, m.HasBOS = uint8(r.IntN(2)), true
+		}
+	}
+	switch m.Op {
+	case MPLSPop:
+		m.Proto = []uint16{EthTypeIPv4, EthTypeIPv6, EthTypeMPLS, EthTypeMPLSMC, 0x88cc}[r.IntN(5)]
+	case MPLSPush:
+		fields()
+		m.Proto = []uint16{EthTypeMPLS, EthTypeMPLSMC}[r.IntN(2)]
+		if !m.HasLabel {
+			m.Label, m.HasLabel = r.Uint32N(3), true
+		}
+		if m.TTL == 0 {
+			m.TTL = 64
+		}
+	case MPLSModify:
+		fields()
+	}
+	return m
 }
 
 func TestRoundTripRandom(t *testing.T) {

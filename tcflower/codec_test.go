@@ -160,6 +160,49 @@ var codecCases = []struct {
 		Keys:    Keys{EthType: EthTypeIPv6, IPProto: ipProtoICMPv6, HasIPProto: true, ICMPType: 135, ICMPTypeMask: 0xff},
 		Actions: []Action{{Kind: KindGact, Gact: &Gact{Verdict: VerdictOK}}},
 	}},
+	{"mpls_keys_and_actions", Filter{
+		Pref: 110, Protocol: EthPAll, Cookie: cookie8,
+		Keys: Keys{
+			EthType: EthTypeMPLS, MPLSLabel: 0xfffff, HasMPLSLabel: true, MPLSTC: 5, HasMPLSTC: true,
+			MPLSBOS: 1, HasMPLSBOS: true, MPLSTTL: 64, HasMPLSTTL: true,
+		},
+		Actions: []Action{
+			{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSModify, Label: 1000, HasLabel: true, TC: 0, HasTC: true, TTL: 9}},
+			{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSDecTTL}},
+			{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPush, Proto: EthTypeMPLSMC, Label: 16, HasLabel: true, TC: 7, HasTC: true, TTL: 255, BOS: 0, HasBOS: true}},
+			{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPop, Proto: EthTypeMPLS}},
+			{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPop, Proto: EthTypeIPv4}},
+			{Kind: KindMirred, Mirred: &Mirred{Dev: "p2", Redirect: true}},
+		},
+	}},
+	{"vlan_mpls_push", Filter{
+		Pref: 115, Protocol: EthPAll,
+		Keys: Keys{EthType: EthType8021Q, VlanID: 10, HasVlanID: true, VlanEthType: EthTypeMPLS, MPLSLabel: 3, HasMPLSLabel: true},
+		Actions: []Action{
+			{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPush, Proto: EthTypeMPLS, Label: 0, HasLabel: true, TTL: 1}},
+			{Kind: KindMirred, Mirred: &Mirred{Dev: "p1", Redirect: true}},
+		},
+	}},
+	{"ip_ttl_guard_and_dec", Filter{
+		Pref: 120, Protocol: EthPAll,
+		Keys: Keys{EthType: EthTypeIPv4, IPTTL: 0, IPTTLMask: 0xfe, IPProto: ipProtoUDP, HasIPProto: true},
+		Actions: []Action{
+			{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{
+				{Header: PeditIP4, Offset: 8, Mask: 0x00ffffff, Val: 0xff000000, Add: true},
+				{Header: PeditEth, Offset: 0, Mask: 0, Val: 0x02000000},
+			}}},
+			{Kind: KindCsum, Csum: &Csum{Flags: CsumIPv4Hdr}},
+			{Kind: KindGact, Gact: &Gact{Verdict: VerdictTrap}},
+		},
+	}},
+	{"ip6_hop_limit", Filter{
+		Pref: 125, Protocol: EthPAll,
+		Keys: Keys{EthType: EthTypeIPv6, IPTTL: 64, IPTTLMask: 0xff},
+		Actions: []Action{
+			{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Header: PeditIP6, Offset: 4, Mask: 0xffffff00, Val: 0x000000fe, Add: true}}}},
+			{Kind: KindMirred, Mirred: &Mirred{Dev: "p2", Redirect: true}},
+		},
+	}},
 	{"sctp_ports_no_actions", Filter{
 		Pref: 100, Protocol: EthPAll,
 		Keys: Keys{EthType: EthTypeIPv4, IPProto: ipProtoSCTP, HasIPProto: true, SrcPort: 1, SrcPortMask: 0xffff, DstPort: 2, DstPortMask: 0xff},
@@ -346,6 +389,18 @@ func TestEncodeRejects(t *testing.T) {
 		{"police packet burst under a tick", base(Keys{}, Action{Kind: KindPolice, Police: &Police{PktRate: 20_000_000, PktBurst: 1}}), "less than a 64 ns tick"},
 		{"tunnel_key mixed families", base(Keys{}, Action{Kind: KindTunnelKey, TunnelKey: &TunnelKey{Op: TunnelKeySet, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("::1")}}), "IPv4 or IPv6"},
 		{"goto chain out of range", base(Keys{}, Action{Kind: KindGact, Gact: &Gact{Verdict: VerdictGotoChain, Chain: 1 << 28}}), "out of range"},
+		{"ip_ttl without IP", base(Keys{EthType: EthTypeMPLS, IPTTLMask: 0xfe}, drop), "ip_ttl key"},
+		{"mpls keys without MPLS", base(Keys{EthType: EthTypeIPv4, MPLSLabel: 1, HasMPLSLabel: true}, drop), "mpls keys"},
+		{"mpls label key out of range", base(Keys{EthType: EthTypeMPLS, MPLSLabel: 1 << 20, HasMPLSLabel: true}, drop), "20 bits"},
+		{"mpls bos key out of range", base(Keys{EthType: EthTypeMPLS, MPLSBOS: 2, HasMPLSBOS: true}, drop), "mpls_bos"},
+		{"mpls push without TTL", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPush, Proto: EthTypeMPLS, HasLabel: true}}), "mpls push needs"},
+		{"mpls push of a non-MPLS protocol", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPush, Proto: EthTypeIPv4, HasLabel: true, TTL: 1}}), "mpls push needs"},
+		{"mpls push of label 3", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPush, Proto: EthTypeMPLS, Label: 3, HasLabel: true, TTL: 1}}), "out of range"},
+		{"mpls pop without protocol", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPop}}), "mpls pop needs"},
+		{"mpls pop with a label", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSPop, Proto: EthTypeIPv4, HasLabel: true}}), "mpls pop needs"},
+		{"mpls modify with protocol", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSModify, Proto: EthTypeMPLS}}), "no protocol"},
+		{"mpls dec_ttl with a TTL", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: MPLSDecTTL, TTL: 3}}), "dec_ttl takes"},
+		{"mpls unknown op", base(Keys{}, Action{Kind: KindMPLS, MPLS: &MPLS{Op: 5}}), "unknown mpls op"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,15 +495,15 @@ func TestDecodeUnsupportedFlowerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Append TCA_FLOWER_KEY_IP_TTL (a key nicflow never sets) to the
+	// Append TCA_FLOWER_KEY_ENC_IP_TTL (a key nicflow never sets) to the
 	// options.
 	attrs, err := netlink.UnmarshalAttributes(b[nl.TcMsgLen:])
 	if err != nil {
 		t.Fatal(err)
 	}
 	ttl := netlink.NewAttributeEncoder()
-	ttl.Uint8(nl.TCA_FLOWER_KEY_IP_TTL, 64)
-	ttl.Uint8(nl.TCA_FLOWER_KEY_IP_TTL_MASK, 0xff)
+	ttl.Uint8(nl.TCA_FLOWER_KEY_ENC_IP_TTL, 64)
+	ttl.Uint8(nl.TCA_FLOWER_KEY_ENC_IP_TTL_MASK, 0xff)
 	for i, a := range attrs {
 		if a.Type == nl.TCA_OPTIONS {
 			attrs[i].Data, attrs[i].Length = append(a.Data, mustEncode(ttl)...), 0
@@ -464,7 +519,7 @@ func TestDecodeUnsupportedFlowerKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
-	if !errors.Is(d.DecodeErr, errUnsupported) || !strings.Contains(d.DecodeErr.Error(), fmt.Sprint(nl.TCA_FLOWER_KEY_IP_TTL)) {
+	if !errors.Is(d.DecodeErr, errUnsupported) || !strings.Contains(d.DecodeErr.Error(), fmt.Sprint(nl.TCA_FLOWER_KEY_ENC_IP_TTL)) {
 		t.Errorf("DecodeErr = %v, want the unsupported attribute named", d.DecodeErr)
 	}
 	if d.Filter.Pref != 1 || d.Filter.Handle != 4 || d.Filter.Keys.EthType != EthTypeIPv4 {

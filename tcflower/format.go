@@ -59,6 +59,10 @@ func protoName(p uint16) string {
 		return "802.1Q"
 	case EthType8021AD:
 		return "802.1ad"
+	case EthTypeMPLS:
+		return "mpls_uc"
+	case EthTypeMPLSMC:
+		return "mpls_mc"
 	}
 	return fmt.Sprintf("0x%04x", p)
 }
@@ -94,6 +98,21 @@ func (k *Keys) format(w *strings.Builder) {
 	}
 	if k.IPTOSMask != 0 {
 		kv("ip_tos", fmt.Sprintf("%#x/%#x", k.IPTOS, k.IPTOSMask))
+	}
+	if k.IPTTLMask != 0 {
+		kv("ip_ttl", u8Mask(k.IPTTL, k.IPTTLMask))
+	}
+	if k.HasMPLSLabel {
+		kv("mpls_label", fmt.Sprint(k.MPLSLabel))
+	}
+	if k.HasMPLSTC {
+		kv("mpls_tc", fmt.Sprint(k.MPLSTC))
+	}
+	if k.HasMPLSBOS {
+		kv("mpls_bos", fmt.Sprint(k.MPLSBOS))
+	}
+	if k.HasMPLSTTL {
+		kv("mpls_ttl", fmt.Sprint(k.MPLSTTL))
 	}
 	if k.IPv4SrcMask != [4]byte{} {
 		kv("src_ip", addrMask(k.IPv4Src[:], k.IPv4SrcMask[:]))
@@ -240,6 +259,8 @@ func (a *Action) format(w *strings.Builder) {
 			w.WriteString("gact pass")
 		case VerdictPipe:
 			w.WriteString("gact pipe")
+		case VerdictTrap:
+			w.WriteString("gact trap")
 		case VerdictGotoChain:
 			fmt.Fprintf(w, "gact goto chain %d", a.Gact.Chain)
 		default:
@@ -271,7 +292,11 @@ func (a *Action) format(w *strings.Builder) {
 	case a.Kind == KindPedit && a.Pedit != nil:
 		w.WriteString("pedit ex")
 		for _, k := range a.Pedit.Keys {
-			fmt.Fprintf(w, " key %s+%d val %#08x mask %#08x", peditHeaderName(k.Header), k.Offset, k.Val, k.Mask)
+			cmd := "val"
+			if k.Add {
+				cmd = "add"
+			}
+			fmt.Fprintf(w, " key %s+%d %s %#08x mask %#08x", peditHeaderName(k.Header), k.Offset, cmd, k.Val, k.Mask)
 		}
 	case a.Kind == KindCsum && a.Csum != nil:
 		w.WriteString("csum " + csumNames(a.Csum.Flags))
@@ -298,8 +323,41 @@ func (a *Action) format(w *strings.Builder) {
 		if p.Index != 0 {
 			fmt.Fprintf(w, " index %d", p.Index)
 		}
+	case a.Kind == KindMPLS && a.MPLS != nil:
+		a.MPLS.format(w)
 	default:
 		fmt.Fprintf(w, "%s ?", a.Kind)
+	}
+}
+
+// format renders m as tc-mpls(8) writes it.
+func (m *MPLS) format(w *strings.Builder) {
+	switch m.Op {
+	case MPLSPop:
+		w.WriteString("mpls pop protocol " + protoName(m.Proto))
+		return
+	case MPLSPush:
+		w.WriteString("mpls push protocol " + protoName(m.Proto))
+	case MPLSModify:
+		w.WriteString("mpls modify")
+	case MPLSDecTTL:
+		w.WriteString("mpls dec_ttl")
+		return
+	default:
+		fmt.Fprintf(w, "mpls op %d", m.Op)
+		return
+	}
+	if m.HasLabel {
+		fmt.Fprintf(w, " label %d", m.Label)
+	}
+	if m.HasTC {
+		fmt.Fprintf(w, " tc %d", m.TC)
+	}
+	if m.TTL != 0 {
+		fmt.Fprintf(w, " ttl %d", m.TTL)
+	}
+	if m.HasBOS {
+		fmt.Fprintf(w, " bos %d", m.BOS)
 	}
 }
 

@@ -90,6 +90,20 @@ func (k *Keys) Matches(p *Packet) bool {
 		return false
 	case uint8(q.ArpOp)&k.ArpOpMask != k.ArpOp:
 		return false
+	case q.IPTTL&k.IPTTLMask != k.IPTTL:
+		return false
+	}
+	if k.HasMPLSLabel || k.HasMPLSTC || k.HasMPLSBOS || k.HasMPLSTTL {
+		lse := q.MPLS[0]
+		switch {
+		case q.MPLSDepth == 0:
+			return false
+		case k.HasMPLSLabel && lse>>12 != k.MPLSLabel,
+			k.HasMPLSTC && uint8(lse>>9&7) != k.MPLSTC,
+			k.HasMPLSBOS && uint8(lse>>8&1) != k.MPLSBOS,
+			k.HasMPLSTTL && uint8(lse) != k.MPLSTTL:
+			return false
+		}
 	}
 	return true
 }

@@ -14,7 +14,12 @@ const (
 	EthType8021Q  = 0x8100
 	EthType8021AD = 0x88a8
 	EthTypeIPv6   = 0x86dd
+	EthTypeMPLS   = 0x8847 // MPLS unicast
+	EthTypeMPLSMC = 0x8848 // MPLS multicast
 )
+
+// isMPLS reports whether et is an MPLS ethertype.
+func isMPLS(et uint16) bool { return et == EthTypeMPLS || et == EthTypeMPLSMC }
 
 // Flags are the TCA_FLOWER_FLAGS bits (TCA_CLS_FLAGS_*). Translate leaves
 // them zero; the caller sets them for the tier it installs into.
@@ -39,6 +44,9 @@ type Filter struct {
 	// Cookie is the tc action cookie (TCA_ACT_COOKIE) to put on every
 	// action: the rule's identity (see EncodeCookie, ParseCookie).
 	Cookie []byte
+	// TTL is what the filter's actions do to the packet's TTLs, for the
+	// TTL guards (see TTLUse). The codec ignores it.
+	TTL TTLUse
 	// Twin is a second filter the rule needs, set by Translate for a rule
 	// that matches the outer VLAN tag: OpenFlow's vlan_vid matches it
 	// whatever its TPID (802.1Q or 802.1ad), flower's eth_type key names
@@ -82,6 +90,20 @@ type Keys struct {
 	HasIPProto bool
 
 	IPTOS, IPTOSMask uint8 // TCA_FLOWER_KEY_IP_TOS(_MASK): DSCP<<2 | ECN (IPv6: traffic class)
+	IPTTL, IPTTLMask uint8 // TCA_FLOWER_KEY_IP_TTL(_MASK): the IPv4 TTL or IPv6 hop limit
+
+	// The top MPLS label stack entry (EthType or VlanEthType 0x8847 or
+	// 0x8848): TCA_FLOWER_KEY_MPLS_{LABEL,TC,BOS,TTL}, each exact. The
+	// kernel dumps a match on deeper entries as TCA_FLOWER_KEY_MPLS_OPTS,
+	// which Keys does not express.
+	MPLSLabel    uint32 // 20 bits
+	HasMPLSLabel bool
+	MPLSTC       uint8 // 3 bits
+	HasMPLSTC    bool
+	MPLSBOS      uint8 // 1 bit
+	HasMPLSBOS   bool
+	MPLSTTL      uint8
+	HasMPLSTTL   bool
 
 	IPv4Src, IPv4SrcMask [4]byte // TCA_FLOWER_KEY_IPV4_SRC(_MASK)
 	IPv4Dst, IPv4DstMask [4]byte
@@ -138,11 +160,12 @@ const (
 	KindCsum                            // "csum": checksum update
 	KindTunnelKey                       // "tunnel_key": set or unset
 	KindPolice                          // "police": rate limit, drop on exceed
+	KindMPLS                            // "mpls": push, pop, modify, dec_ttl
 )
 
 var kindNames = [...]string{
 	KindGact: "gact", KindMirred: "mirred", KindVlan: "vlan", KindPedit: "pedit",
-	KindCsum: "csum", KindTunnelKey: "tunnel_key", KindPolice: "police",
+	KindCsum: "csum", KindTunnelKey: "tunnel_key", KindPolice: "police", KindMPLS: "mpls",
 }
 
 // String returns the tc name of the action kind ("gact", "mirred", ...).
@@ -163,6 +186,7 @@ type Action struct {
 	Csum      *Csum
 	TunnelKey *TunnelKey
 	Police    *Police
+	MPLS      *MPLS
 }
 
 // Verdict is a gact control action (TC_ACT_*).
@@ -173,6 +197,7 @@ const (
 	VerdictOK        Verdict = 0          // TC_ACT_OK
 	VerdictShot      Verdict = 2          // TC_ACT_SHOT: drop
 	VerdictPipe      Verdict = 3          // TC_ACT_PIPE: continue with the next action
+	VerdictTrap      Verdict = 8          // TC_ACT_TRAP: in hardware, hand the packet to the kernel's software path
 	VerdictGotoChain Verdict = 0x20000000 // TC_ACT_GOTO_CHAIN: the codec ORs in Gact.Chain
 )
 
@@ -226,23 +251,29 @@ const (
 	PeditUDP PeditHeader = 5 // TCA_PEDIT_KEY_EX_HDR_TYPE_UDP
 )
 
-// Pedit rewrites 32-bit words of the packet (command "set",
-// TCA_PEDIT_KEY_EX_CMD_SET, control action TC_ACT_PIPE).
+// Pedit rewrites 32-bit words of the packet, its keys in order (control
+// action TC_ACT_PIPE).
 type Pedit struct {
 	Keys []PeditKey
 }
 
-// PeditKey is one 32-bit rewrite, in the kernel's convention:
-// word = (word & Mask) ^ Val. Mask holds the bits to keep, Val the new
-// bits (zero outside ^Mask). Offset is 4-byte aligned, relative to Header.
-// Mask and Val hold the packet's four bytes read big-endian: the codec
-// writes them to the tc_pedit_key fields in network byte order, so that
-// the kernel's native-order XOR sees packet order.
+// PeditKey is one 32-bit rewrite, in the kernel's convention: command
+// "set" (TCA_PEDIT_KEY_EX_CMD_SET) makes word = (word & Mask) ^ Val;
+// command "add" (Add, TCA_PEDIT_KEY_EX_CMD_ADD) makes word = (word & Mask)
+// ^ ((word + Val) & ^Mask), the sum taken in the host's byte order: a
+// byte-sized field under a one-byte ^Mask gets its own byte plus Val's,
+// modulo 256 (adding 0xff decrements it). Mask holds the bits to keep, Val
+// the new bits or the addend (zero outside ^Mask). Offset is 4-byte
+// aligned, relative to Header. Mask and Val hold the packet's four bytes
+// read big-endian: the codec writes them to the tc_pedit_key fields in
+// network byte order, so that the kernel's native-order XOR sees packet
+// order.
 type PeditKey struct {
 	Header PeditHeader
 	Offset uint32
 	Mask   uint32
 	Val    uint32
+	Add    bool
 }
 
 // CsumFlags are TCA_CSUM_UPDATE_FLAG_*.
@@ -298,3 +329,86 @@ type Police struct {
 	// 0: a private policer per filter.
 	Index uint32
 }
+
+// MPLSOp is TCA_MPLS_ACT_*.
+type MPLSOp uint8
+
+// The act_mpls operations.
+const (
+	MPLSPop    MPLSOp = 1 // TCA_MPLS_ACT_POP
+	MPLSPush   MPLSOp = 2 // TCA_MPLS_ACT_PUSH
+	MPLSModify MPLSOp = 3 // TCA_MPLS_ACT_MODIFY
+	MPLSDecTTL MPLSOp = 4 // TCA_MPLS_ACT_DEC_TTL
+)
+
+// MPLS is act_mpls (control action TC_ACT_PIPE) on the outermost label
+// stack entry:
+//   - Pop removes it; Proto (TCA_MPLS_PROTO, required) is the ethertype of
+//     what follows.
+//   - Push adds one (after the Ethernet header and the outer VLAN tag,
+//     which the kernel keeps out of the packet data at tc ingress); Proto
+//     is its ethertype (0x8847 or 0x8848, required), Label and TTL
+//     (non-zero) are required, TC optional (0), and BOS, unless given, is
+//     set when the packet was not MPLS before.
+//   - Modify rewrites the fields given: Label, TC, TTL (0: unchanged),
+//     BOS.
+//   - DecTTL decrements the TTL, dropping the packet when it reaches 0.
+//
+// The kernel refuses label 3 (implicit null) in an action.
+type MPLS struct {
+	Op       MPLSOp
+	Proto    uint16
+	Label    uint32 // TCA_MPLS_LABEL: 20 bits
+	HasLabel bool
+	TC       uint8 // TCA_MPLS_TC: 3 bits
+	HasTC    bool
+	TTL      uint8 // TCA_MPLS_TTL; 0: not set
+	BOS      uint8 // TCA_MPLS_BOS: 0 or 1
+	HasBOS   bool
+}
+
+// TTLClass is a header whose TTL a TTL guard watches.
+type TTLClass uint8
+
+// The TTL classes.
+const (
+	TTLIPv4 TTLClass = iota // the IPv4 TTL
+	TTLIPv6                 // the IPv6 hop limit
+	TTLMPLS                 // the TTL of the top MPLS label (0x8847 and 0x8848)
+	NumTTLClasses
+)
+
+var ttlClassNames = [NumTTLClasses]string{"ipv4", "ipv6", "mpls"}
+
+// String names the class ("ipv4", "ipv6", "mpls").
+func (c TTLClass) String() string {
+	if c < NumTTLClasses {
+		return ttlClassNames[c]
+	}
+	return "unknown"
+}
+
+// TTLUse is what a filter's actions do to TTLs, for the TTL guards.
+//
+// OpenFlow's dec_nw_ttl and dec_mpls_ttl send a packet whose TTL is 0 or
+// 1 to the controller (OFPR_INVALID_TTL) or drop it, and stop; tc
+// decrements without looking (pedit add) or drops (act_mpls dec_ttl).
+// So a filter that decrements may only see packets whose TTL is large
+// enough: a TTL guard in front of it (GuardFilter) hands every packet with
+// a TTL of at most Dec[class] to the fast path, which does what OpenFlow
+// says.
+type TTLUse struct {
+	// Dec is how many times the filter decrements the TTL of each class
+	// that the packet entered its chain with: a packet whose TTL is at
+	// most Dec[c] must not reach it.
+	Dec [NumTTLClasses]uint8
+	// Rewrites reports whether the filter leaves a packet whose TTLs are
+	// not those it came with less Dec: it sets a TTL, pushes or pops an
+	// MPLS label. A later chain's decrements then act on TTLs that a
+	// guard in chain 0, which reads the TTLs packets arrive with, does not
+	// know.
+	Rewrites bool
+}
+
+// Decrements reports whether the filter decrements any TTL.
+func (u TTLUse) Decrements() bool { return u.Dec != [NumTTLClasses]uint8{} }

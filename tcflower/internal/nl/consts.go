@@ -300,3 +300,39 @@ const (
 
 // TCA_FLOWER_KEY_NUM_OF_VLANS is the number-of-tags key (u8, Linux 5.19+).
 const TCA_FLOWER_KEY_NUM_OF_VLANS = 102
+
+// TCA_FLOWER_KEY_MPLS_OPTS is the nested form of the MPLS keys (Linux
+// 5.8+): a TCA_FLOWER_KEY_MPLS_OPTS_LSE nest per label stack entry matched,
+// each with its depth (1: the top) and fields. The kernel dumps the top
+// entry alone in the flat attributes (TCA_FLOWER_KEY_MPLS_TTL and the
+// others) and switches to this form when a deeper one is matched.
+const (
+	TCA_FLOWER_KEY_MPLS_OPTS          = 99
+	TCA_FLOWER_KEY_MPLS_OPTS_LSE      = 1
+	TCA_FLOWER_KEY_MPLS_OPT_LSE_DEPTH = 1
+	TCA_FLOWER_KEY_MPLS_OPT_LSE_TTL   = 2
+	TCA_FLOWER_KEY_MPLS_OPT_LSE_BOS   = 3
+	TCA_FLOWER_KEY_MPLS_OPT_LSE_TC    = 4
+	TCA_FLOWER_KEY_MPLS_OPT_LSE_LABEL = 5
+)
+
+// mpls (tc_act/tc_mpls.h).
+const (
+	TCA_MPLS_TM           = 1
+	TCA_MPLS_PARMS        = 2
+	TCA_MPLS_PAD          = 3
+	TCA_MPLS_PROTO        = 4 // be16
+	TCA_MPLS_LABEL        = 5 // u32, host order
+	TCA_MPLS_TC           = 6 // u8
+	TCA_MPLS_TTL          = 7 // u8
+	TCA_MPLS_BOS          = 8 // u8
+	TCA_MPLS_ACT_POP      = 1
+	TCA_MPLS_ACT_PUSH     = 2
+	TCA_MPLS_ACT_MODIFY   = 3
+	TCA_MPLS_ACT_DEC_TTL  = 4
+	TCA_MPLS_ACT_MAC_PUSH = 5
+	// TcMPLSLen is sizeof(struct tc_mpls): tc_gen and m_action.
+	TcMPLSLen = TcGenLen + 4
+	// MPLS_LABEL_IMPLNULL is the label act_mpls refuses to set.
+	MPLS_LABEL_IMPLNULL = 3
+)
