@@ -4,15 +4,14 @@ package vepa
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/nicflow/nicflow/test/hairpinlab"
 	"github.com/nicflow/nicflow/test/netns"
 )
 
@@ -39,136 +38,45 @@ func openIn(t *testing.T, ns *netns.NS) *Handle {
 	return h
 }
 
-// portCounters are a bridge port netdev's packet counters: RX counts
-// frames that came from the host's uplink (went out of the host), TX frames
-// the bridge sent back to it.
-type portCounters struct{ rx, tx uint64 }
-
-func counters(t *testing.T, h *Handle, dev string) portCounters {
-	t.Helper()
-	l, err := h.links.LinkByName(dev)
-	if err != nil {
-		t.Fatalf("read counters of %s: %v", dev, err)
-	}
-	s := l.Attrs().Statistics
-	return portCounters{rx: s.RxPackets, tx: s.TxPackets}
-}
-
-// hairpinLab is the lab: an external switch (a Linux bridge in
-// namespace sw whose port vpsp is one end of a veth), a host whose uplink
-// vpup is the veth's other end, and two VMs (namespaces) each holding one
-// macvlan vNIC of the uplink.
+// hairpinLab is the lab (test/hairpinlab): an external switch (a
+// Linux bridge in namespace vpsw-* whose port vpsp is one end of a veth),
+// a host (namespace vphost-*) whose uplink vpup is the veth's other end,
+// and two VMs (namespaces) each holding one macvlan vNIC of the uplink,
+// with a vepa Handle in each namespace.
 type hairpinLab struct {
-	sw, host, vm1, vm2     *netns.NS
+	*hairpinlab.Lab
 	swH, hostH, vm1H, vm2H *Handle
 }
 
-const (
-	labIP1  = "10.77.0.1"
-	labIP2  = "10.77.0.2"
-	labMAC1 = "02:76:70:00:00:01"
-	labMAC2 = "02:76:70:00:00:02"
-)
-
 func newHairpinLab(t *testing.T) *hairpinLab {
 	t.Helper()
-	lab := &hairpinLab{}
-	lab.sw, lab.swH = newNS(t, "vpsw")
-	lab.host, lab.hostH = newNS(t, "vphost")
-	lab.vm1, lab.vm1H = newNS(t, "vpvm1")
-	lab.vm2, lab.vm2H = newNS(t, "vpvm2")
-
-	// No multicast snooping: with it the bridge joins 224.0.0.106 and
-	// sends its own IGMP reports out of vpsp, which the counters would see.
-	lab.sw.IP(t, "link", "add", "vpbr0", "type", "bridge", "mcast_snooping", "0")
-	lab.sw.IP(t, "link", "set", "vpbr0", "up")
-	netns.Veth(t, "vpsp", lab.sw, "vpup", lab.host)
-	lab.sw.IP(t, "link", "set", "vpsp", "master", "vpbr0")
-
-	for _, vm := range []struct {
-		ns      *netns.NS
-		name    string
-		mac, ip string
-		peerMAC string
-		peerIP  string
-	}{
-		{lab.vm1, "vpm1", labMAC1, labIP1, labMAC2, labIP2},
-		{lab.vm2, "vpm2", labMAC2, labIP2, labMAC1, labIP1},
-	} {
-		mac, _ := net.ParseMAC(vm.mac)
-		spec := MacvlanSpec{Name: vm.name, Parent: "vpup", Mode: MacvlanVEPA, MAC: mac}
+	host, hostH := newNS(t, "vphost")
+	l := hairpinlab.New(t, hairpinlab.Config{Prefix: "vp", Net: 77, Port: 7777, Host: host})
+	lab := &hairpinLab{Lab: l, hostH: hostH, swH: openIn(t, l.Switch), vm1H: openIn(t, l.VMs[0]), vm2H: openIn(t, l.VMs[1])}
+	for i, name := range []string{"vpm1", "vpm2"} {
+		mac, _ := net.ParseMAC(l.MACs[i])
+		spec := MacvlanSpec{Name: name, Parent: l.Uplink, Mode: MacvlanVEPA, MAC: mac}
 		if _, err := lab.hostH.AddMacvlan(spec); err != nil {
 			t.Fatalf("AddMacvlan: %v", err)
 		}
-		got, err := lab.hostH.Macvlan(vm.name)
+		got, err := lab.hostH.Macvlan(name)
 		if err != nil {
-			t.Fatalf("Macvlan(%s): %v", vm.name, err)
+			t.Fatalf("Macvlan(%s): %v", name, err)
 		}
 		if diff := cmp.Diff(spec, got); diff != "" {
-			t.Errorf("Macvlan(%s) read back (-want +got):\n%s", vm.name, diff)
+			t.Errorf("Macvlan(%s) read back (-want +got):\n%s", name, diff)
 		}
-		lab.host.IP(t, "link", "set", vm.name, "netns", vm.ns.Name)
-		vm.ns.Addr(t, vm.name, vm.ip+"/24")
-		vm.ns.IP(t, "link", "set", vm.name, "up")
-		// Static neighbours: no ARP broadcasts, so every frame on the
-		// wire is one of the datagrams and the counters are exact.
-		vm.ns.IP(t, "neigh", "add", vm.peerIP, "lladdr", vm.peerMAC, "dev", vm.name, "nud", "permanent")
+		l.Plug(i, name)
 	}
 	return lab
 }
 
-// exchange sends count UDP datagrams from VM 1 to VM 2, which echoes each
-// one back, and reports whether every echo arrived. Each datagram and each
-// echo is one frame on the wire (the sockets are opened inside the VMs'
-// namespaces and used from this goroutine).
-func (lab *hairpinLab) exchange(t *testing.T, count int) bool {
-	t.Helper()
-	var srv, cli *net.UDPConn
-	err := lab.vm2.Do(func() (err error) {
-		srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(labIP2), Port: 7777})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen in VM 2: %v", err)
-	}
-	defer srv.Close()
-	err = lab.vm1.Do(func() (err error) {
-		cli, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.ParseIP(labIP1)}, &net.UDPAddr{IP: net.ParseIP(labIP2), Port: 7777})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("dial from VM 1: %v", err)
-	}
-	defer cli.Close()
-	const wait = 300 * time.Millisecond
-	buf := make([]byte, 64)
-	echoed := 0
-	for i := 0; i < count; i++ {
-		if _, err := cli.Write([]byte(fmt.Sprintf("vepa %d", i))); err != nil {
-			t.Fatalf("send from VM 1: %v", err)
-		}
-		_ = srv.SetReadDeadline(time.Now().Add(wait))
-		n, from, err := srv.ReadFromUDP(buf)
-		if err != nil {
-			continue // lost on the way to VM 2
-		}
-		if _, err := srv.WriteToUDP(buf[:n], from); err != nil {
-			t.Fatalf("echo from VM 2: %v", err)
-		}
-		_ = cli.SetReadDeadline(time.Now().Add(wait))
-		if _, err := cli.Read(buf); err == nil {
-			echoed++
-		}
-	}
-	return echoed == count
-}
-
 func (lab *hairpinLab) setHairpin(t *testing.T, on bool) {
 	t.Helper()
-	if err := lab.swH.SetHairpin("vpsp", on); err != nil {
+	if err := lab.swH.SetHairpin(lab.SwitchPort, on); err != nil {
 		t.Fatalf("SetHairpin(vpsp, %v): %v", on, err)
 	}
-	got, err := lab.swH.Hairpin("vpsp")
+	got, err := lab.swH.Hairpin(lab.SwitchPort)
 	if err != nil || got != on {
 		t.Fatalf("Hairpin(vpsp) = %v, %v after setting it %v", got, err, on)
 	}
@@ -197,43 +105,46 @@ func (lab *hairpinLab) setMacvlanMode(t *testing.T, m MacvlanMode) {
 // TestHairpinLab is the proof: two macvlan vNICs in VEPA mode reach
 // each other only through the external switch and only while its port has
 // hairpin on, every frame going out and coming back; in bridge mode they
-// talk without leaving the host.
+// talk without leaving the host. The lab's Echo knows a datagram lost once
+// a witness sent after it along the same path has arrived: no waiting.
 func TestHairpinLab(t *testing.T) {
 	lab := newHairpinLab(t)
 	const n = 3 // datagrams per step; each is echoed back
 
-	step := func(name string, wantReach bool, want portCounters) {
+	step := func(name string, wantReach bool, want hairpinlab.Counts) {
 		t.Helper()
-		before := counters(t, lab.swH, "vpsp")
-		reached := lab.exchange(t, n)
-		after := counters(t, lab.swH, "vpsp")
-		got := portCounters{rx: after.rx - before.rx, tx: after.tx - before.tx}
-		if reached != wantReach {
-			t.Errorf("%s: VM 1 reached VM 2: %v, want %v", name, reached, wantReach)
+		before := lab.SwitchCounts()
+		reached, echoed := lab.Echo(n)
+		got := lab.SwitchCounts().Sub(before)
+		wantN := 0
+		if wantReach {
+			wantN = n
+		}
+		if reached != wantN || echoed != wantN {
+			t.Errorf("%s: %d of %d datagrams reached VM 2 and %d echoes came back, want %d and %d", name, reached, n, echoed, wantN, wantN)
 		}
 		if got != want {
-			t.Errorf("%s: bridge port vpsp frames out of the host (rx) / back (tx) = %d/%d, want %d/%d",
-				name, got.rx, got.tx, want.rx, want.tx)
+			t.Errorf("%s: bridge port vpsp: %v, want %v", name, got, want)
 		}
-		t.Logf("%s: reached=%v, bridge port vpsp rx (out of host) %d, tx (back) %d", name, reached, got.rx, got.tx)
+		t.Logf("%s: %d reached, %d echoed, bridge port vpsp: %v", name, reached, echoed, got)
 	}
 
 	// VEPA + hairpin: 3 datagrams and 3 echoes each go out and come back.
 	lab.setHairpin(t, true)
-	step("vepa, hairpin on", true, portCounters{rx: 2 * n, tx: 2 * n})
+	step("vepa, hairpin on", true, hairpinlab.Counts{Out: 2 * n, Back: 2 * n})
 
 	// VEPA without hairpin: the datagrams go out and nothing comes back.
 	lab.setHairpin(t, false)
-	step("vepa, hairpin off", false, portCounters{rx: n, tx: 0})
+	step("vepa, hairpin off", false, hairpinlab.Counts{Out: n, Back: 0})
 
 	// Bridge mode: switched inside the host even with hairpin on.
 	lab.setHairpin(t, true)
 	lab.setMacvlanMode(t, MacvlanBridge)
-	step("bridge, hairpin on", true, portCounters{})
+	step("bridge, hairpin on", true, hairpinlab.Counts{})
 
 	// And back to VEPA: through the switch again.
 	lab.setMacvlanMode(t, MacvlanVEPA)
-	step("vepa again, hairpin on", true, portCounters{rx: 2 * n, tx: 2 * n})
+	step("vepa again, hairpin on", true, hairpinlab.Counts{Out: 2 * n, Back: 2 * n})
 }
 
 // TestMacvlanModes creates, reads back and deletes macvlan and macvtap vNICs

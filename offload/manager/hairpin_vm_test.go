@@ -17,19 +17,19 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
 	"github.com/nicflow/nicflow/offload/tcport"
 	"github.com/nicflow/nicflow/tcflower"
+	"github.com/nicflow/nicflow/test/hairpinlab"
 	"github.com/nicflow/nicflow/test/netns"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 	"github.com/nicflow/nicflow/vepa"
 )
 
-// uplinkBlock is the ingress block the uplink's clsact qdisc is bound to
-// (0: none).
-func (lab *hairpinLab) uplinkBlock() uint32 {
-	t := lab.t
+// uplinkBlock is the ingress block the clsact qdisc of netdev uplink (in
+// the caller's namespace) is bound to (0: none).
+func uplinkBlock(t *testing.T, uplink string) uint32 {
 	t.Helper()
-	qs, err := netlink.QdiscList((*netns.NS)(nil).Link(t, lab.uplink))
+	qs, err := netlink.QdiscList((*netns.NS)(nil).Link(t, uplink))
 	if err != nil {
-		t.Fatalf("list qdiscs of %s: %v", lab.uplink, err)
+		t.Fatalf("list qdiscs of %s: %v", uplink, err)
 	}
 	for _, q := range qs {
 		if q.Type() == "clsact" && q.Attrs().IngressBlock != nil {
@@ -60,12 +60,12 @@ func flowKey(chain uint32, pref uint16) string { return fmt.Sprintf("%d/%d", cha
 // enforced; deleting the drop rule lets the traffic through again.
 func TestVMHairpinRulesInTC(t *testing.T) {
 	vmtest.Require(t)
-	lab := newHairpinLab(t, "hp", 79, 7779)
+	lab := hairpinlab.New(t, hairpinlab.Config{Prefix: "hp", Net: 79, Port: 7779})
 	d, cfg := startStateDaemon(t)
 	ctx := t.Context()
 	const network = "hptc"
 
-	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: network, Mode: "hairpin", Uplink: lab.uplink, Offload: "tc"})
+	n, err := d.c.CreateNetwork(ctx, rest.NetworkSpec{Name: network, Mode: "hairpin", Uplink: lab.Uplink, Offload: "tc"})
 	if err != nil {
 		t.Fatalf("create hairpin network: %v", err)
 	}
@@ -78,49 +78,48 @@ func TestVMHairpinRulesInTC(t *testing.T) {
 		t.Errorf("offload note %q does not say that only tc enforces rules", note)
 	}
 	for i, id := range []string{"hp-a", "hp-b"} {
-		v, _, err := d.c.AttachVNIC(ctx, rest.VNICSpec{ID: id, Network: network, MAC: lab.macs[i]})
+		v, _, err := d.c.AttachVNIC(ctx, rest.VNICSpec{ID: id, Network: network, MAC: lab.MACs[i]})
 		if err != nil {
 			t.Fatalf("attach %s: %v", id, err)
 		}
 		mv, err := vepa.Macvlan(v.Netdev)
-		if err != nil || mv.Mode != vepa.MacvlanVEPA || mv.Parent != lab.uplink {
-			t.Fatalf("vNIC %s netdev %s = %+v, %v; want a VEPA macvlan on %s", id, v.Netdev, mv, err, lab.uplink)
+		if err != nil || mv.Mode != vepa.MacvlanVEPA || mv.Parent != lab.Uplink {
+			t.Fatalf("vNIC %s netdev %s = %+v, %v; want a VEPA macvlan on %s", id, v.Netdev, mv, err, lab.Uplink)
 		}
-		lab.plug(i, v.Netdev)
+		lab.Plug(i, v.Netdev)
 	}
-	if diff := cmp.Diff([]string{"1 " + lab.uplink}, d.portNames(network)); diff != "" {
+	if diff := cmp.Diff([]string{"1 " + lab.Uplink}, d.portNames(network)); diff != "" {
 		t.Errorf("hairpin network's OpenFlow ports (-want +got):\n%s", diff)
 	}
 
 	// 1. The uplink is bound to the network's block, which holds no miss
 	// filter (nor any other before the first rule).
 	block := tcport.BlockIndex(network)
-	if got := lab.uplinkBlock(); got != block {
-		t.Errorf("%s's ingress block = %d, want the network's block %d", lab.uplink, got, block)
+	if got := uplinkBlock(t, lab.Uplink); got != block {
+		t.Errorf("%s's ingress block = %d, want the network's block %d", lab.Uplink, got, block)
 	}
 	if diff := cmp.Diff([]string{}, filterPrefs(kernelFilters(t, network))); diff != "" {
 		t.Errorf("filters in block %d before any rule (-want +got):\n%s", block, diff)
 	}
 
 	const count = 3 // datagrams per step
-	step := func(name string, wantEchoes int, wantSw [2]uint64) {
+	step := func(name string, wantEchoes int, wantSw hairpinlab.Counts) {
 		t.Helper()
-		before := lab.swPortCounts()
-		echoes := lab.echo(count)
-		after := lab.swPortCounts()
-		got := [2]uint64{after[0] - before[0], after[1] - before[1]}
-		t.Logf("%s: %d/%d echoes, bridge port %s out of the host %d, back %d", name, echoes, count, lab.swPort, got[0], got[1])
-		if echoes != wantEchoes {
-			t.Errorf("%s: %d echoes of %d, want %d", name, echoes, count, wantEchoes)
+		before := lab.SwitchCounts()
+		reached, echoed := lab.Echo(count)
+		got := lab.SwitchCounts().Sub(before)
+		t.Logf("%s: %d reached, %d echoed, bridge port %s: %v", name, reached, echoed, lab.SwitchPort, got)
+		if echoed != wantEchoes {
+			t.Errorf("%s: %d echoes of %d, want %d", name, echoed, count, wantEchoes)
 		}
 		if got != wantSw {
-			t.Errorf("%s: bridge port %s frames out of the host / back = %d/%d, want %d/%d", name, lab.swPort, got[0], got[1], wantSw[0], wantSw[1])
+			t.Errorf("%s: bridge port %s: %v, want %v", name, lab.SwitchPort, got, wantSw)
 		}
 	}
-	lab.setHairpin(true)
+	lab.SetHairpin(true)
 	// 2. vNIC to vNIC through the external switch: each datagram and echo
 	// leaves the host and comes back.
-	step("no rule", count, [2]uint64{2 * count, 2 * count})
+	step("no rule", count, hairpinlab.Counts{Out: 2 * count, Back: 2 * count})
 
 	// 3. A drop rule runs in tc on the uplink's ingress: the datagrams
 	// leave and come back, and tc drops them before the macvlans.
@@ -129,7 +128,7 @@ func TestVMHairpinRulesInTC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	dropRule := fmt.Sprintf("priority=100,in_port=1,udp,udp_dst=%d,actions=drop", lab.echoPort)
+	dropRule := fmt.Sprintf("priority=100,in_port=1,udp,udp_dst=%d,actions=drop", lab.Port)
 	if err := c.AddFlow(ctx, flowtext.MustFlowMod(dropRule)); err != nil {
 		t.Fatalf("add %s: %v", dropRule, err)
 	}
@@ -143,7 +142,7 @@ func TestVMHairpinRulesInTC(t *testing.T) {
 	if diff := cmp.Diff([]string{flowKey(0, tcflower.Pref(100))}, filterPrefs(kernelFilters(t, network))); diff != "" {
 		t.Errorf("filters in block %d with the drop rule, chain/pref (-want +got):\n%s", block, diff)
 	}
-	step("drop rule in tc", 0, [2]uint64{count, count})
+	step("drop rule in tc", 0, hairpinlab.Counts{Out: count, Back: count})
 	if err := c.Barrier(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +196,7 @@ func TestVMHairpinRulesInTC(t *testing.T) {
 	if diff := cmp.Diff([]string{}, filterPrefs(kernelFilters(t, network))); diff != "" {
 		t.Errorf("filters in block %d after the drop rule's deletion (-want +got):\n%s", block, diff)
 	}
-	step("drop rule deleted", count, [2]uint64{2 * count, 2 * count})
+	step("drop rule deleted", count, hairpinlab.Counts{Out: 2 * count, Back: 2 * count})
 
 	// 6. Deleting the network takes its filters along: the uplink leaves
 	// the block (the kernel frees it with its filters), so nothing of
@@ -219,8 +218,8 @@ func TestVMHairpinRulesInTC(t *testing.T) {
 	if err := d.c.DeleteNetwork(ctx, network); err != nil {
 		t.Errorf("delete network: %v", err)
 	}
-	if b := lab.uplinkBlock(); b != 0 {
-		t.Errorf("after the network's deletion %s is still bound to block %d", lab.uplink, b)
+	if b := uplinkBlock(t, lab.Uplink); b != 0 {
+		t.Errorf("after the network's deletion %s is still bound to block %d", lab.Uplink, b)
 	}
 	h, err := tcflower.Open()
 	if err != nil {

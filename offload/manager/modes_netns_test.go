@@ -14,6 +14,7 @@ import (
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
+	"github.com/nicflow/nicflow/test/hairpinlab"
 	"github.com/nicflow/nicflow/test/netns"
 	"github.com/nicflow/nicflow/test/waitfor"
 	"github.com/nicflow/nicflow/vepa"
@@ -47,7 +48,7 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 	if !netns.InFresh(t) {
 		return
 	}
-	lab := newHairpinLab(t, "md", 78, 7778)
+	lab := hairpinlab.New(t, hairpinlab.Config{Prefix: "md", Net: 78, Port: 7778})
 	d, cfg := startStateDaemon(t)
 	ctx := t.Context()
 
@@ -60,15 +61,15 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 			n.VNICType, n.Status.SwitchingPoint, n.Status.Offload)
 	}
 	for i, id := range []string{"a", "b"} {
-		v, _, err := d.c.AttachVNIC(ctx, rest.VNICSpec{ID: id, Network: "mdhp", MAC: lab.macs[i]})
+		v, _, err := d.c.AttachVNIC(ctx, rest.VNICSpec{ID: id, Network: "mdhp", MAC: lab.MACs[i]})
 		if err != nil {
 			t.Fatalf("attach %s: %v", id, err)
 		}
 		mv, err := vepa.Macvlan(v.Netdev)
-		if err != nil || mv.Mode != vepa.MacvlanVEPA || mv.Parent != "mdup" || mv.MAC.String() != lab.macs[i] {
-			t.Fatalf("vNIC %s netdev %s = %+v, %v; want a VEPA macvlan on mdup with MAC %s", id, v.Netdev, mv, err, lab.macs[i])
+		if err != nil || mv.Mode != vepa.MacvlanVEPA || mv.Parent != "mdup" || mv.MAC.String() != lab.MACs[i] {
+			t.Fatalf("vNIC %s netdev %s = %+v, %v; want a VEPA macvlan on mdup with MAC %s", id, v.Netdev, mv, err, lab.MACs[i])
 		}
-		lab.plug(i, v.Netdev)
+		lab.Plug(i, v.Netdev)
 	}
 	if diff := cmp.Diff([]string{"1 mdup"}, d.portNames("mdhp")); diff != "" {
 		t.Errorf("hairpin network's OpenFlow ports (-want +got):\n%s", diff)
@@ -79,25 +80,24 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 	}
 
 	const count = 3 // datagrams per step, each echoed
-	step := func(name string, wantReach bool, wantSw [2]uint64) {
+	step := func(name string, wantEchoes int, wantSw hairpinlab.Counts) {
 		t.Helper()
-		before := lab.swPortCounts()
-		reached := lab.echo(count) == count
-		after := lab.swPortCounts()
-		got := [2]uint64{after[0] - before[0], after[1] - before[1]}
-		t.Logf("%s: reached=%v, bridge port mdsp out of the host %d, back %d", name, reached, got[0], got[1])
-		if reached != wantReach {
-			t.Errorf("%s: VM 1 reached VM 2: %v, want %v", name, reached, wantReach)
+		before := lab.SwitchCounts()
+		reached, echoed := lab.Echo(count)
+		got := lab.SwitchCounts().Sub(before)
+		t.Logf("%s: %d reached, %d echoed, bridge port mdsp: %v", name, reached, echoed, got)
+		if reached != wantEchoes || echoed != wantEchoes {
+			t.Errorf("%s: %d of %d datagrams reached VM 2, %d echoes came back; want %d and %d", name, reached, count, echoed, wantEchoes, wantEchoes)
 		}
 		if got != wantSw {
-			t.Errorf("%s: bridge port mdsp frames out of the host / back = %d/%d, want %d/%d", name, got[0], got[1], wantSw[0], wantSw[1])
+			t.Errorf("%s: bridge port mdsp: %v, want %v", name, got, wantSw)
 		}
 	}
-	lab.setHairpin(true)
-	step("hairpin mode, bridge port hairpin on", true, [2]uint64{2 * count, 2 * count})
-	lab.setHairpin(false)
-	step("hairpin mode, bridge port hairpin off", false, [2]uint64{count, 0})
-	lab.setHairpin(true)
+	lab.SetHairpin(true)
+	step("hairpin mode, bridge port hairpin on", count, hairpinlab.Counts{Out: 2 * count, Back: 2 * count})
+	lab.SetHairpin(false)
+	step("hairpin mode, bridge port hairpin off", 0, hairpinlab.Counts{Out: count, Back: 0})
+	lab.SetHairpin(true)
 
 	// PUT mode host: the same vNICs become veths on their reserved port
 	// numbers; the VMs let their old devices go and get the new ones.
@@ -123,13 +123,13 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 	if diff := cmp.Diff([]string{"1 mdup", "2 nfh-a", "3 nfh-b"}, d.portNames("mdhp")); diff != "" {
 		t.Errorf("host network's OpenFlow ports (-want +got):\n%s", diff)
 	}
-	lab.unplug()
+	lab.Unplug()
 	for i, id := range []string{"a", "b"} {
 		v, err := d.c.VNIC(ctx, id)
 		if err != nil || v.OFPort != uint32(i+2) || v.Netdev != "nfv-"+id {
 			t.Fatalf("vnic %s after PUT = %+v, %v; want nfv-%s on port %d", id, v, err, id, i+2)
 		}
-		lab.plug(i, v.Netdev)
+		lab.Plug(i, v.Netdev)
 	}
 	// The controller's rules: vNIC to vNIC in the fast path.
 	c, err := ofclient.Dial(ctx, "unix:"+filepath.Join(cfg.RunDir, "mdhp.mgmt"))
@@ -143,7 +143,11 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 		}
 	}
 	ofBefore := d.ofPorts("mdhp")
-	step("host mode, through nicflow's fast path", true, [2]uint64{0, 0})
+	swBefore := lab.SwitchCounts()
+	lab.MustEcho(count) // through nicflow's fast path: every datagram and echo must arrive
+	if got := lab.SwitchCounts().Sub(swBefore); got != (hairpinlab.Counts{}) {
+		t.Errorf("host mode: bridge port mdsp: %v, want nothing through the external switch", got)
+	}
 	// The fast path counts a frame it sent after the send returns, so the
 	// receiver may see the last echo before its port's tx count: wait a
 	// little for the counts to settle.
