@@ -9,10 +9,12 @@
 //
 // # Kernel glue
 //
-// sriov/internal/devlink is the one devlink client of the tree (generic
+// sriov/devlink is the one devlink client of the tree (generic
 // netlink through github.com/mdlayher/genetlink): eswitch mode get/set for
 // discovery and PF setup, the port dump (flavour, PF/VF numbers, netdev,
-// function MAC) and rate leaves for VF rates in switchdev mode.
+// function MAC) and rate leaves for VF rates in switchdev mode. It is not
+// internal: the VM harness's netdevsim helpers (test/vm/vmtest) use it
+// too, so that the tree has no second devlink client.
 //
 // sriov/internal/switchdev runs github.com/k8snetworkplumbingwg/sriovnet
 // (the maintained home of Mellanox/sriovnet) and is the only package that

@@ -431,13 +431,7 @@ func TestSmartNICTeardown(t *testing.T) {
 	}
 	// Back to legacy: the representors go with their filters; the PF
 	// keeps its own, and still reports and deletes them.
-	dl, err := vnl.DevLinkGetDeviceByName("netdevsim", s.dev.DevlinkName())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := vnl.DevLinkSetEswitchMode(dl, "legacy"); err != nil {
-		t.Fatalf("eswitch legacy: %v", err)
-	}
+	s.dev.SetEswitchMode(t, "legacy")
 	if got := len(held(t, s.pf)); got != 5 {
 		t.Errorf("PF holds %d filters after the mode change, want 5", got)
 	}

@@ -25,12 +25,14 @@
 // api/rest only for the API's types and error kinds (the Backend contract
 // the API defines as its consumer); it must not import cmd/... (flags, the
 // configuration file, logging set-up and signals are nicflowd's) nor the
-// internal packages of the components it wires.
+// internal packages of the components it wires, nor their kernel glue
+// (sriov/devlink: the manager asks sriov/vf and sriov/nic).
 //
 // A Manager is safe for concurrent use: changes are serialized, reads run
 // alongside them.
 //
 // It must not import directly: net/http, github.com/nicflow/nicflow/cmd/...,
+// github.com/nicflow/nicflow/sriov/devlink,
 // github.com/nicflow/nicflow/sriov/internal/...,
 // github.com/nicflow/nicflow/tcflower/internal/...,
 // github.com/nicflow/nicflow/vepa/internal/... .

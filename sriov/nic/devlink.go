@@ -3,7 +3,7 @@ package nic
 import (
 	"fmt"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 )
 
 // DevlinkReader reads devlink state of a device. Devlink is the
@@ -17,7 +17,7 @@ type DevlinkReader interface {
 }
 
 // Devlink reads devlink over generic netlink with the sriov tree's one
-// devlink client (sriov/internal/devlink, also used by sriov/vf), in the
+// devlink client (sriov/devlink, also used by sriov/vf), in the
 // network namespace of the calling thread. Each call opens and closes its
 // own connection. The zero value is ready to use.
 type Devlink struct{}

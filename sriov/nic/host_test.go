@@ -93,7 +93,7 @@ func TestEthtoolHost(t *testing.T) {
 	}
 }
 
-// TestDevlinkHost asks the host's devlink (the shared sriov/internal/devlink
+// TestDevlinkHost asks the host's devlink (the shared sriov/devlink
 // client) for a device that does not exist: "not supported", so discovery
 // leaves the mode empty without a note. The VM test reads real modes.
 func TestDevlinkHost(t *testing.T) {

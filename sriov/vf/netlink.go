@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 	"github.com/nicflow/nicflow/sriov/internal/switchdev"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"

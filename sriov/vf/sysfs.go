@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 )
 
 // sysfs reads and writes the SR-IOV files of PF netdevs under a sysfs root.

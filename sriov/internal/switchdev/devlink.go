@@ -8,7 +8,7 @@ import (
 	"github.com/k8snetworkplumbingwg/sriovnet/pkg/utils/netlinkops"
 	"github.com/vishvananda/netlink"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 	"golang.org/x/sys/unix"
 )
 

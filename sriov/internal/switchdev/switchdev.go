@@ -20,7 +20,7 @@
 // logs.
 //
 // It must not import, directly or indirectly: github.com/nicflow/nicflow/...
-// but github.com/nicflow/nicflow/sriov/internal/devlink, go.uber.org/zap.
+// but github.com/nicflow/nicflow/sriov/devlink, go.uber.org/zap.
 package switchdev
 
 import (
@@ -34,7 +34,7 @@ import (
 	utilfs "github.com/k8snetworkplumbingwg/sriovnet/pkg/utils/filesystem"
 	"github.com/k8snetworkplumbingwg/sriovnet/pkg/utils/netlinkops"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 )
 
 // HostSysfs is where the kernel mounts sysfs, the only Sysfs on which the

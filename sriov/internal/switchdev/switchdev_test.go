@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 	"github.com/nicflow/nicflow/sriov/internal/sysfstest"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/nicflow/nicflow/sriov/internal/devlink"
+	"github.com/nicflow/nicflow/sriov/devlink"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 )
 

@@ -153,7 +153,7 @@ func TestNetdevsimSwitchdev(t *testing.T) {
 	}
 	vfPorts := 0
 	for _, p := range n.DevlinkPorts(t) {
-		if p.PortFlavour == nl.DEVLINK_PORT_FLAVOUR_PCI_VF {
+		if p.Flavour == unix.DEVLINK_PORT_FLAVOUR_PCI_VF {
 			vfPorts++
 		}
 	}

@@ -12,21 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-
+	"github.com/nicflow/nicflow/sriov/devlink"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // Sysfs paths of the netdevsim bus (drivers/net/netdevsim/bus.c).
 const (
-	nsimBus       = "/sys/bus/netdevsim"
-	nsimNew       = nsimBus + "/new_device"
-	nsimDel       = nsimBus + "/del_device"
-	nsimDevices   = nsimBus + "/devices"
-	sysClassNet   = "/sys/class/net"
-	devlinkBus    = "netdevsim"
-	waitTimeout   = 10 * time.Second
-	switchdevMode = "switchdev"
+	nsimBus     = "/sys/bus/netdevsim"
+	nsimNew     = nsimBus + "/new_device"
+	nsimDel     = nsimBus + "/del_device"
+	nsimDevices = nsimBus + "/devices"
+	sysClassNet = "/sys/class/net"
+	devlinkBus  = "netdevsim"
+	waitTimeout = 10 * time.Second
 )
 
 // Netdevsim is one simulated device created by NewNetdevsim: a PF netdev
@@ -102,16 +100,24 @@ func (n *Netdevsim) findPF() (string, error) {
 	return names[0], nil
 }
 
+// devlinkHandle is the device's devlink instance.
+func (n *Netdevsim) devlinkHandle() devlink.Handle {
+	return devlink.Handle{Bus: devlinkBus, Dev: n.DevlinkName()}
+}
+
 // SetSwitchdev switches the device's eswitch to switchdev mode over devlink,
 // which creates one representor per VF.
 func (n *Netdevsim) SetSwitchdev(t testing.TB) {
 	t.Helper()
-	dev, err := netlink.DevLinkGetDeviceByName(devlinkBus, n.DevlinkName())
-	if err != nil {
-		t.Fatalf("devlink get %s/%s: %v", devlinkBus, n.DevlinkName(), err)
-	}
-	if err := netlink.DevLinkSetEswitchMode(dev, switchdevMode); err != nil {
-		t.Fatalf("devlink %s/%s eswitch mode switchdev: %v", devlinkBus, n.DevlinkName(), err)
+	n.SetEswitchMode(t, devlink.ModeSwitchdev)
+}
+
+// SetEswitchMode sets the device's eswitch mode ("legacy" or "switchdev")
+// over devlink (sriov/devlink, the tree's one devlink client).
+func (n *Netdevsim) SetEswitchMode(t testing.TB, mode string) {
+	t.Helper()
+	if err := devlink.Do(func(c *devlink.Conn) error { return c.SetEswitchMode(n.devlinkHandle(), mode) }); err != nil {
+		t.Fatalf("netdevsim %d: %v", n.ID, err)
 	}
 }
 
@@ -119,11 +125,37 @@ func (n *Netdevsim) SetSwitchdev(t testing.TB) {
 // "switchdev").
 func (n *Netdevsim) EswitchMode(t testing.TB) string {
 	t.Helper()
-	dev, err := netlink.DevLinkGetDeviceByName(devlinkBus, n.DevlinkName())
-	if err != nil {
-		t.Fatalf("devlink get %s/%s: %v", devlinkBus, n.DevlinkName(), err)
+	var mode string
+	if err := devlink.Do(func(c *devlink.Conn) (err error) {
+		mode, err = c.EswitchMode(n.devlinkHandle())
+		return err
+	}); err != nil {
+		t.Fatalf("netdevsim %d: %v", n.ID, err)
 	}
-	return dev.Attrs.Eswitch.Mode
+	return mode
+}
+
+// AddRateNode creates devlink rate node name on the device (switchdev mode
+// only), as `devlink port function rate add netdevsim/netdevsimID/name`
+// does, and deletes it when the test ends if it is still there. While a
+// rate node exists, devlink refuses to change the eswitch mode ("Rate
+// node(s) exists.", EBUSY): a real kernel refusal for tests to provoke.
+func (n *Netdevsim) AddRateNode(t testing.TB, name string) {
+	t.Helper()
+	if err := devlink.Do(func(c *devlink.Conn) error { return c.NewRateNode(n.devlinkHandle(), name) }); err != nil {
+		t.Fatalf("netdevsim %d: %v", n.ID, err)
+	}
+	t.Cleanup(func() {
+		_ = devlink.Do(func(c *devlink.Conn) error { return c.DelRateNode(n.devlinkHandle(), name) })
+	})
+}
+
+// DelRateNode deletes devlink rate node name of the device.
+func (n *Netdevsim) DelRateNode(t testing.TB, name string) {
+	t.Helper()
+	if err := devlink.Do(func(c *devlink.Conn) error { return c.DelRateNode(n.devlinkHandle(), name) }); err != nil {
+		t.Fatalf("netdevsim %d: %v", n.ID, err)
+	}
 }
 
 // SwitchID returns the PF's phys_switch_id (hex, as in sysfs).
@@ -220,17 +252,14 @@ func readSysfs(path string) (string, error) {
 
 // DevlinkPorts returns the device's devlink ports (the PF port and, in
 // switchdev mode, one port of flavour pcivf per VF).
-func (n *Netdevsim) DevlinkPorts(t testing.TB) []*netlink.DevlinkPort {
+func (n *Netdevsim) DevlinkPorts(t testing.TB) []devlink.Port {
 	t.Helper()
-	all, err := netlink.DevLinkGetAllPortList()
-	if err != nil {
-		t.Fatalf("devlink port list: %v", err)
-	}
-	var ports []*netlink.DevlinkPort
-	for _, p := range all {
-		if p.BusName == devlinkBus && p.DeviceName == n.DevlinkName() {
-			ports = append(ports, p)
-		}
+	var ports []devlink.Port
+	if err := devlink.Do(func(c *devlink.Conn) (err error) {
+		ports, err = c.Ports(n.devlinkHandle())
+		return err
+	}); err != nil {
+		t.Fatalf("netdevsim %d: %v", n.ID, err)
 	}
 	return ports
 }

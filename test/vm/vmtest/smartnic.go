@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-
+	"github.com/nicflow/nicflow/sriov/devlink"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
@@ -57,13 +56,16 @@ type SmartNICFilter struct {
 func SmartNICPortDir(netdev string) (string, error) {
 	var dir string
 	err := waitfor.Until(waitTimeout, func() error {
-		ports, err := netlink.DevLinkGetAllPortList()
-		if err != nil {
-			return fmt.Errorf("devlink port list: %w", err)
+		var ports []devlink.Port
+		if err := devlink.Do(func(c *devlink.Conn) (err error) {
+			ports, err = c.Ports(devlink.Handle{})
+			return err
+		}); err != nil {
+			return err
 		}
 		for _, p := range ports {
-			if p.BusName == devlinkBus && p.NetdeviceName == netdev {
-				dir = filepath.Join(nsimDebugfs, p.DeviceName, "ports", strconv.FormatUint(uint64(p.PortIndex), 10))
+			if p.Bus == devlinkBus && p.Netdev == netdev {
+				dir = filepath.Join(nsimDebugfs, p.Dev, "ports", strconv.FormatUint(uint64(p.Index), 10))
 				return nil
 			}
 		}

@@ -8,8 +8,11 @@
 // NewNetdevsim creates a simulated SR-IOV NIC (a PF, VFs, switchdev mode and
 // VF representors) for tests of tc offload and VF settings.
 //
+// Devlink goes through sriov/devlink, the tree's one devlink client.
+//
 // Only tests and test helpers import it. It must not import, directly or
 // indirectly: github.com/nicflow/nicflow/... but
+// github.com/nicflow/nicflow/sriov/devlink and
 // github.com/nicflow/nicflow/test/waitfor.
 package vmtest
 

@@ -1,12 +1,16 @@
-// Package devlink is the one devlink client of the sriov tree: the small
-// part of the devlink generic netlink family that NIC discovery (sriov/nic)
-// and VF orchestration (sriov/vf) need: eswitch mode get/set, the port list
-// (flavour, PF and VF numbers, netdev of each port) and rate leaf get/set
-// (DEVLINK_CMD_RATE_*, which github.com/vishvananda/netlink does not cover).
-// It is built on github.com/mdlayher/genetlink and netlink's
+// Package devlink is the one devlink client of the tree: the small part of
+// the devlink generic netlink family that NIC discovery (sriov/nic), VF
+// orchestration (sriov/vf), sriovnet's devlink questions
+// (sriov/internal/switchdev) and the VM kernel harness's netdevsim helpers
+// (test/vm/vmtest) need: eswitch mode get/set, the port list (flavour, PF
+// and VF numbers, netdev of each port), rate leaf get/set and rate nodes
+// (DEVLINK_CMD_RATE_*, which github.com/vishvananda/netlink does not
+// cover). It is built on github.com/mdlayher/genetlink and netlink's
 // AttributeEncoder/AttributeDecoder. Kernel refusals come back as
-// *netlink.OpError carrying the extended-ack message. It is kernel glue and
-// never logs.
+// *netlink.OpError carrying the errno and the extended-ack message. It is
+// kernel glue and never logs. It sits outside sriov/internal because the
+// VM harness's helpers use it too: a second devlink client (one on
+// vishvananda/netlink, say) has no place in the tree.
 //
 // It must not import, directly or indirectly:
 // github.com/nicflow/nicflow/..., go.uber.org/zap.
@@ -302,6 +306,33 @@ func (c *Conn) SetRate(h Handle, index uint32, r Rate) error {
 	})
 	if err != nil {
 		return fmt.Errorf("devlink port function rate set %s/%d tx_share %d tx_max %d (bytes/s): %w", h, index, r.TxShare, r.TxMax, err)
+	}
+	return nil
+}
+
+// NewRateNode creates rate node name of h (DEVLINK_CMD_RATE_NEW): a group
+// the rate leaves of ports can be given as parent, as `devlink port
+// function rate add` makes it. Drivers take nodes in switchdev mode only,
+// and devlink refuses to change the eswitch mode while one exists.
+func (c *Conn) NewRateNode(h Handle, name string) error {
+	_, err := c.execute(unix.DEVLINK_CMD_RATE_NEW, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+		putHandle(ae, h)
+		ae.String(unix.DEVLINK_ATTR_RATE_NODE_NAME, name)
+	})
+	if err != nil {
+		return fmt.Errorf("devlink port function rate add %s/%s: %w", h, name, err)
+	}
+	return nil
+}
+
+// DelRateNode deletes rate node name of h (DEVLINK_CMD_RATE_DEL).
+func (c *Conn) DelRateNode(h Handle, name string) error {
+	_, err := c.execute(unix.DEVLINK_CMD_RATE_DEL, netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+		putHandle(ae, h)
+		ae.String(unix.DEVLINK_ATTR_RATE_NODE_NAME, name)
+	})
+	if err != nil {
+		return fmt.Errorf("devlink port function rate del %s/%s: %w", h, name, err)
 	}
 	return nil
 }

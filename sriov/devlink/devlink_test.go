@@ -3,6 +3,7 @@ package devlink
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ var nsim = Handle{Bus: "netdevsim", Dev: "netdevsim40"}
 type fakeKernel struct {
 	mode  uint16
 	rates map[uint32]Rate
+	nodes map[string]bool // rate nodes
 	ports []Port
 	seen  []string
 }
@@ -67,6 +69,9 @@ func (k *fakeKernel) dial(t *testing.T) *Conn {
 				ae.Uint16(unix.DEVLINK_ATTR_ESWITCH_MODE, k.mode)
 			}), nil
 		case unix.DEVLINK_CMD_ESWITCH_SET:
+			if len(k.nodes) > 0 { // devlink_rate_nodes_check
+				return nil, genltest.Error(int(unix.EBUSY))
+			}
 			k.mode = nlenc16(a[unix.DEVLINK_ATTR_ESWITCH_MODE])
 			k.seen = append(k.seen, "eswitch set "+h.String()+" "+modeName(k.mode))
 			return nil, genltest.Error(0) // the ack
@@ -107,6 +112,17 @@ func (k *fakeKernel) dial(t *testing.T) *Conn {
 				ae.Uint64(unix.DEVLINK_ATTR_RATE_TX_SHARE, r.TxShare)
 				ae.Uint64(unix.DEVLINK_ATTR_RATE_TX_MAX, r.TxMax)
 			}), nil
+		case unix.DEVLINK_CMD_RATE_NEW, unix.DEVLINK_CMD_RATE_DEL:
+			name := strings.TrimRight(string(a[unix.DEVLINK_ATTR_RATE_NODE_NAME]), "\x00")
+			if name == "" || k.nodes[name] != (greq.Header.Command == unix.DEVLINK_CMD_RATE_DEL) {
+				return nil, genltest.Error(int(unix.EINVAL))
+			}
+			k.nodes[name] = !k.nodes[name]
+			if !k.nodes[name] {
+				delete(k.nodes, name)
+			}
+			k.seen = append(k.seen, fmt.Sprintf("rate node %s %s/%s", map[bool]string{true: "add", false: "del"}[k.nodes[name]], h, name))
+			return nil, genltest.Error(0) // the ack
 		case unix.DEVLINK_CMD_RATE_SET:
 			idx := nlenc32(a[unix.DEVLINK_ATTR_PORT_INDEX])
 			if _, ok := k.rates[idx]; !ok {
@@ -221,5 +237,31 @@ func TestNotSupported(t *testing.T) {
 	}
 	if IsNotSupported(errors.New("devlink: permission denied")) || IsNotSupported(nil) {
 		t.Error("IsNotSupported is true for an unrelated error or nil")
+	}
+}
+
+// TestRateNode: a rate node comes and goes, and while one exists the
+// eswitch mode cannot change (devlink core answers EBUSY).
+func TestRateNode(t *testing.T) {
+	k := &fakeKernel{mode: unix.DEVLINK_ESWITCH_MODE_SWITCHDEV, nodes: map[string]bool{}}
+	c := k.dial(t)
+	if err := c.NewRateNode(nsim, "grp"); err != nil {
+		t.Fatalf("NewRateNode: %v", err)
+	}
+	if err := c.NewRateNode(nsim, "grp"); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "netdevsim/netdevsim40/grp") {
+		t.Errorf("NewRateNode again: %v, want EINVAL naming the node", err)
+	}
+	if err := c.SetEswitchMode(nsim, ModeLegacy); !errors.Is(err, unix.EBUSY) {
+		t.Errorf("SetEswitchMode with a rate node: %v, want EBUSY", err)
+	}
+	if err := c.DelRateNode(nsim, "grp"); err != nil {
+		t.Fatalf("DelRateNode: %v", err)
+	}
+	if err := c.SetEswitchMode(nsim, ModeLegacy); err != nil {
+		t.Errorf("SetEswitchMode without rate nodes: %v", err)
+	}
+	want := []string{"rate node add netdevsim/netdevsim40/grp", "rate node del netdevsim/netdevsim40/grp", "eswitch set netdevsim/netdevsim40 legacy"}
+	if diff := cmp.Diff(want, k.seen); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
