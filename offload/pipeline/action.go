@@ -1,5 +1,7 @@
 package pipeline
 
+import "slices"
+
 // ActionType is an OpenFlow 1.3 action type (OFPAT_*), numbered as on the wire.
 type ActionType uint16
 
@@ -23,6 +25,20 @@ const (
 	ActionPopPBB       ActionType = 27
 	ActionExperimenter ActionType = 0xffff
 )
+
+// actionTypes are the action types validation accepts (every OpenFlow 1.3
+// action but experimenter ones), in wire order: what TABLE_FEATURES and
+// GROUP_FEATURES advertise.
+var actionTypes = []ActionType{
+	ActionOutput, ActionCopyTTLOut, ActionCopyTTLIn, ActionSetMPLSTTL, ActionDecMPLSTTL,
+	ActionPushVLAN, ActionPopVLAN, ActionPushMPLS, ActionPopMPLS, ActionSetQueue, ActionGroup,
+	ActionSetNwTTL, ActionDecNwTTL, ActionSetField, ActionPushPBB, ActionPopPBB,
+}
+
+// ActionTypes returns the action types nicflow accepts in flow entries,
+// group buckets and PACKET_OUT, in wire order. Any other type is refused
+// with BAD_ACTION/BAD_TYPE (ValidateActions).
+func ActionTypes() []ActionType { return slices.Clone(actionTypes) }
 
 // Reserved port numbers (OFPP_*).
 const (
@@ -58,8 +74,8 @@ type Action struct {
 
 	Group     uint32 // Group
 	Queue     uint32 // SetQueue
-	EtherType uint16 // PushVLAN (0x8100 or 0x88a8)
-	TTL       uint8  // SetNwTTL
+	EtherType uint16 // PushVLAN, PushMPLS, PopMPLS, PushPBB
+	TTL       uint8  // SetNwTTL, SetMPLSTTL
 
 	// SetField: the field and its value in network byte order, left-aligned
 	// in Value (Field.Desc().Len bytes are used).
@@ -124,10 +140,23 @@ const (
 	InstrMeter         InstructionType = 6
 )
 
+// InstructionTypes returns the instruction types Instructions holds (every
+// OpenFlow 1.3 instruction but experimenter ones), in wire order. Every
+// write-metadata mask is supported.
+func InstructionTypes() []InstructionType {
+	return []InstructionType{InstrGotoTable, InstrWriteMetadata, InstrWriteActions, InstrApplyActions, InstrClearActions, InstrMeter}
+}
+
 // ActionSet is the per-packet action set that write-actions fills and that
-// runs when the pipeline ends. It holds at most one action of each kind and
-// executes in the spec's order (copy TTL inwards, pop, push MPLS, push PBB,
-// push VLAN, copy TTL outwards, decrement TTL, set, qos, group, output).
+// runs when the pipeline ends. It holds at most one action of each type
+// (set-field: one per field) and executes them in the order of OpenFlow
+// 1.3.5 section 5.10: copy TTL inwards; pop (pop_vlan, pop_pbb, pop_mpls:
+// outermost header first, the reverse of the push order); push-MPLS;
+// push-PBB; push-VLAN; copy TTL outwards; decrement TTL (dec_nw_ttl, then
+// dec_mpls_ttl, as Open vSwitch); set (set_field in field order, then
+// set_nw_ttl, set_mpls_ttl, which Open vSwitch also runs with the
+// set-fields); qos (set_queue); group; output (dropped when a group is
+// there).
 type ActionSet struct {
 	// slots indexed by setSlot; set-field actions are kept per field.
 	actions [setSlots]Action
@@ -139,13 +168,17 @@ type ActionSet struct {
 const (
 	slotCopyTTLIn = iota
 	slotPopVLAN
+	slotPopPBB
 	slotPopMPLS
 	slotPushMPLS
 	slotPushPBB
 	slotPushVLAN
 	slotCopyTTLOut
-	slotDecTTL
-	slotSetTTL
+	slotDecNwTTL
+	slotDecMPLSTTL
+	slotSetField // the set-field actions, per field (no action of its own)
+	slotSetNwTTL
+	slotSetMPLSTTL
 	slotQueue
 	slotGroup
 	slotOutput
@@ -157,8 +190,10 @@ const (
 func (s *ActionSet) Write(acts []Action) {
 	for _, a := range acts {
 		if a.Type == ActionSetField {
-			s.fields[a.Field] = a
-			s.hasF[a.Field] = true
+			if int(a.Field) < len(s.fields) {
+				s.fields[a.Field] = a
+				s.hasF[a.Field] = true
+			}
 			continue
 		}
 		if slot, ok := setSlot(a.Type); ok {
@@ -180,13 +215,13 @@ func (s *ActionSet) Empty() bool {
 // group action is present the output action is dropped, as the spec says.
 func (s *ActionSet) List(dst []Action) []Action {
 	for slot := 0; slot < setSlots; slot++ {
-		if slot == slotSetTTL {
-			// set-field actions execute with the "set" step.
+		if slot == slotSetField {
 			for f := range s.fields {
 				if s.hasF[f] {
 					dst = append(dst, s.fields[f])
 				}
 			}
+			continue
 		}
 		if !s.has[slot] {
 			continue
@@ -199,12 +234,16 @@ func (s *ActionSet) List(dst []Action) []Action {
 	return dst
 }
 
+// setSlot returns the slot of an action type in the action set; false for
+// set_field (kept per field) and types that have none.
 func setSlot(t ActionType) (int, bool) {
 	switch t {
 	case ActionCopyTTLIn:
 		return slotCopyTTLIn, true
 	case ActionPopVLAN:
 		return slotPopVLAN, true
+	case ActionPopPBB:
+		return slotPopPBB, true
 	case ActionPopMPLS:
 		return slotPopMPLS, true
 	case ActionPushMPLS:
@@ -215,10 +254,14 @@ func setSlot(t ActionType) (int, bool) {
 		return slotPushVLAN, true
 	case ActionCopyTTLOut:
 		return slotCopyTTLOut, true
-	case ActionDecNwTTL, ActionDecMPLSTTL:
-		return slotDecTTL, true
-	case ActionSetNwTTL, ActionSetMPLSTTL:
-		return slotSetTTL, true
+	case ActionDecNwTTL:
+		return slotDecNwTTL, true
+	case ActionDecMPLSTTL:
+		return slotDecMPLSTTL, true
+	case ActionSetNwTTL:
+		return slotSetNwTTL, true
+	case ActionSetMPLSTTL:
+		return slotSetMPLSTTL, true
 	case ActionSetQueue:
 		return slotQueue, true
 	case ActionGroup:
@@ -227,4 +270,16 @@ func setSlot(t ActionType) (int, bool) {
 		return slotOutput, true
 	}
 	return 0, false
+}
+
+// setRank orders actions as an action set executes them (List's order,
+// set-fields by field); types without a place sort last.
+func setRank(a *Action) int {
+	if a.Type == ActionSetField {
+		return slotSetField<<8 | int(a.Field)
+	}
+	if s, ok := setSlot(a.Type); ok {
+		return s << 8
+	}
+	return setSlots << 8
 }

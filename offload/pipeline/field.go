@@ -57,12 +57,43 @@ const (
 	FieldTCPFlags Field = 42
 )
 
-// Prereq is a prerequisite a match must state before it may use a field:
-// an eth_type (and for L4 fields an ip_proto) value.
+// Prereq is a prerequisite a match must state before it may use a field
+// (OpenFlow 1.3.5 table 12): an eth_type (and for L4 fields an ip_proto)
+// value, a VLAN tag, an ICMPv6 type, or in_port.
 type Prereq struct {
 	EthTypes []uint16 // one of these eth_type values must be matched exactly
 	IPProto  uint8    // if non-zero, ip_proto must be matched exactly to this
 	VlanTag  bool     // vlan_vid must be matched with VIDPresent set
+	// ICMPv6Types: if not empty, icmpv6_type must be matched exactly to one
+	// of these (the ND fields: 135 neighbor solicitation, 136 advertisement).
+	ICMPv6Types []uint8
+	InPort      bool // in_port must be matched (in_phy_port)
+}
+
+// PrereqMet reports whether m states the prerequisites of the field d.
+func (d *FieldDesc) PrereqMet(m *Match) bool { return prereqMet(&d.Prereq, m, matchTagged(m)) }
+
+// PrereqMatch returns the smallest match that states the prerequisites of
+// the field d (with the last of its eth_types and ICMPv6 types).
+func (d *FieldDesc) PrereqMatch() Match {
+	var m Match
+	p := &d.Prereq
+	if p.InPort {
+		m.Set(FieldInPort, []byte{0, 0, 0, 1}, nil)
+	}
+	if len(p.EthTypes) > 0 {
+		m.Set(FieldEthType, binary.BigEndian.AppendUint16(nil, p.EthTypes[len(p.EthTypes)-1]), nil)
+	}
+	if p.IPProto != 0 {
+		m.Set(FieldIPProto, []byte{p.IPProto}, nil)
+	}
+	if len(p.ICMPv6Types) > 0 {
+		m.Set(FieldICMPv6Type, []byte{p.ICMPv6Types[len(p.ICMPv6Types)-1]}, nil)
+	}
+	if p.VlanTag {
+		m.Set(FieldVlanVID, binary.BigEndian.AppendUint16(nil, VIDPresent|1), nil)
+	}
+	return m
 }
 
 // FieldDesc describes one field: its name as ovs-ofctl prints it, its wire
@@ -152,6 +183,12 @@ func Fields() []Field {
 	return fs
 }
 
+// The ICMPv6 types of neighbor discovery that the ND fields need.
+const (
+	ICMPv6NeighborSolicit = 135
+	ICMPv6NeighborAdvert  = 136
+)
+
 var (
 	ipAny   = []uint16{EthTypeIPv4, EthTypeIPv6}
 	ipv4    = []uint16{EthTypeIPv4}
@@ -162,6 +199,9 @@ var (
 	sctpPre = Prereq{EthTypes: ipAny, IPProto: ProtoSCTP}
 	icmp4   = Prereq{EthTypes: ipv4, IPProto: ProtoICMP}
 	icmp6   = Prereq{EthTypes: ipv6, IPProto: ProtoICMPv6}
+	ndTgt   = Prereq{EthTypes: ipv6, IPProto: ProtoICMPv6, ICMPv6Types: []uint8{ICMPv6NeighborSolicit, ICMPv6NeighborAdvert}}
+	ndSLL   = Prereq{EthTypes: ipv6, IPProto: ProtoICMPv6, ICMPv6Types: []uint8{ICMPv6NeighborSolicit}}
+	ndTLL   = Prereq{EthTypes: ipv6, IPProto: ProtoICMPv6, ICMPv6Types: []uint8{ICMPv6NeighborAdvert}}
 	mpls    = Prereq{EthTypes: []uint16{EthTypeMPLS, EthTypeMPLSMcast}}
 	pbb     = Prereq{EthTypes: []uint16{EthTypePBB}}
 )
@@ -225,6 +265,14 @@ var fieldDescs = func() [43]FieldDesc {
 	add := func(d FieldDesc) { t[d.Field] = d }
 	none := Prereq{}
 	add(desc(FieldInPort, "in_port", 4, false, false, none, func() (func(*Key) []byte, func(*Key, []byte)) {
+		return b32(func(k *Key) *uint32 { return &k.InPort })
+	}))
+	// in_phy_port shares in_port's storage: nicflow's ports are all
+	// physical (no tunnel or bond ports), so a packet's physical ingress
+	// port is always its in_port. A match states it only next to an equal
+	// in_port (the wire decoder checks that), and is encoded back as
+	// in_port alone.
+	add(desc(FieldInPhyPort, "in_phy_port", 4, false, false, Prereq{InPort: true}, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return b32(func(k *Key) *uint32 { return &k.InPort })
 	}))
 	add(desc(FieldMetadata, "metadata", 8, true, false, none, func() (func(*Key) []byte, func(*Key, []byte)) {
@@ -308,13 +356,13 @@ var fieldDescs = func() [43]FieldDesc {
 	}))
 	add(desc(FieldICMPv6Type, "icmpv6_type", 1, false, true, icmp6, icmpType))
 	add(desc(FieldICMPv6Code, "icmpv6_code", 1, false, true, icmp6, icmpCode))
-	add(desc(FieldIPv6NDTarget, "ipv6_nd_target", 16, false, true, icmp6, func() (func(*Key) []byte, func(*Key, []byte)) {
+	add(desc(FieldIPv6NDTarget, "ipv6_nd_target", 16, false, true, ndTgt, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return bn(func(k *Key) []byte { return k.NDTarget[:] })
 	}))
-	add(desc(FieldIPv6NDSLL, "ipv6_nd_sll", 6, false, true, icmp6, func() (func(*Key) []byte, func(*Key, []byte)) {
+	add(desc(FieldIPv6NDSLL, "ipv6_nd_sll", 6, false, true, ndSLL, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return bn(func(k *Key) []byte { return k.ArpSHA[:] })
 	}))
-	add(desc(FieldIPv6NDTLL, "ipv6_nd_tll", 6, false, true, icmp6, func() (func(*Key) []byte, func(*Key, []byte)) {
+	add(desc(FieldIPv6NDTLL, "ipv6_nd_tll", 6, false, true, ndTLL, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return bn(func(k *Key) []byte { return k.ArpTHA[:] })
 	}))
 	add(desc(FieldMPLSLabel, "mpls_label", 4, false, true, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {

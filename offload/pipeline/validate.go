@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 )
 
@@ -49,9 +50,10 @@ func init() {
 //   - BAD_WILDCARDS: a key bit set where the mask is 0 (the spec's rule for
 //     masked OXM TLVs; nicflow rejects rather than normalizes, so a Match
 //     that passes is normalized and two equal entries compare equal);
-//   - BAD_PREREQ: a field whose prerequisite is missing (FieldDesc.Prereq:
-//     eth_type matched exactly to one of the listed values, ip_proto exactly,
-//     vlan_vid with VIDPresent for vlan_pcp). Fields that share storage are
+//   - BAD_PREREQ: a field whose prerequisite is missing (FieldDesc.Prereq,
+//     OpenFlow 1.3.5 table 12: eth_type matched exactly to one of the listed
+//     values, ip_proto exactly, vlan_vid with VIDPresent for vlan_pcp,
+//     icmpv6_type 135 or 136 for the ND fields). Fields that share storage are
 //     told apart by the prerequisites: with eth_type IPv4 the first four
 //     bytes of L3Src are ipv4_src, with ARP arp_spa, with IPv6 ipv6_src;
 //   - BAD_MASK: a partial mask on a field that cannot be masked.
@@ -136,6 +138,12 @@ func prereqMet(pre *Prereq, m *Match, tagged bool) bool {
 	if pre.IPProto != 0 && (m.Mask.IPProto != 0xff || m.Key.IPProto != pre.IPProto) {
 		return false
 	}
+	if len(pre.ICMPv6Types) > 0 && (m.Mask.ICMPType != 0xff || !slices.Contains(pre.ICMPv6Types, m.Key.ICMPType)) {
+		return false
+	}
+	if pre.InPort && m.Mask.InPort == 0 {
+		return false
+	}
 	return !pre.VlanTag || tagged
 }
 
@@ -149,33 +157,103 @@ const (
 )
 
 // actionState is what validation knows about the packet while it walks an
-// action list: the match (nil: unknown, prerequisites are not checked) and
-// whether the packet is VLAN-tagged at this point.
+// action list, as Open vSwitch's ofpacts_check walks a copy of the flow: m
+// is the entry's match as the actions so far changed it (push_mpls makes
+// eth_type MPLS and forgets the IP fields, pop_mpls sets the eth_type it
+// names, ...), nil when nothing is known (group buckets, PACKET_OUT): then
+// no prerequisite is checked. tagged says whether the packet is known to
+// carry a VLAN tag at this point.
 type actionState struct {
 	m      *Match
 	tagged bool
 }
 
+func newActionState(m *Match) actionState {
+	if m == nil {
+		return actionState{}
+	}
+	c := *m
+	return actionState{m: &c, tagged: matchTagged(m)}
+}
+
+// ethType returns the packet's eth_type if it is known.
+func (st *actionState) ethType() (uint16, bool) {
+	if st.m.Mask.EthType != 0xffff {
+		return 0, false
+	}
+	return st.m.Key.EthType, true
+}
+
+// isMPLS reports whether the packet is known to be MPLS.
+func (st *actionState) isMPLS() bool {
+	et, ok := st.ethType()
+	return ok && isMPLSType(et)
+}
+
+// mplsBoS returns the top label's bottom-of-stack bit if it is known.
+func (st *actionState) mplsBoS() (bos, known bool) {
+	const bit = 1 << 8
+	if !st.isMPLS() || st.m.Mask.MPLS[0]&bit == 0 {
+		return false, false
+	}
+	return st.m.Key.MPLS[0]&bit != 0, true
+}
+
+// setEthType makes the packet's eth_type et (known: true) or unknown, and
+// forgets every field that depends on the eth_type (the IP, ARP, MPLS, PBB
+// and ipv6_exthdr fields): the header they describe is not there any more,
+// or not where it was.
+func (st *actionState) setEthType(et uint16, known bool) {
+	for _, f := range supportedFields {
+		d := &fieldDescs[f]
+		if len(d.Prereq.EthTypes) > 0 {
+			z := make([]byte, d.Len)
+			d.put(&st.m.Key, z)
+			d.put(&st.m.Mask, z)
+		}
+	}
+	st.m.Key.EthType, st.m.Mask.EthType = 0, 0
+	if known {
+		st.m.Key.EthType, st.m.Mask.EthType = et, 0xffff
+	}
+}
+
+func isMPLSType(et uint16) bool { return et == EthTypeMPLS || et == EthTypeMPLSMcast }
+func isTPID(et uint16) bool     { return et == EthTypeVLAN || et == EthTypeQinQ }
+
 // ValidateActions checks an action list that executes in list order (an
 // apply-actions instruction) against the entry's match m, as OpenFlow 1.3.5
-// section 7.2.5 requires, and returns an *Error:
+// sections 5.12 and 7.2.5 require, and returns an *Error. The state of the
+// packet follows the actions (a pushed VLAN tag, the eth_type after
+// push_mpls or pop_mpls, ...).
 //
-//   - BAD_ACTION/BAD_TYPE: an action nicflow does not execute (MPLS, PBB,
-//     copy TTL, experimenter);
+//   - BAD_ACTION/BAD_TYPE: a type not in ActionTypes (experimenter);
 //   - BAD_ACTION/BAD_OUT_PORT: output to port 0, OFPP_ANY, OFPP_TABLE, or a
 //     number above OFPP_MAX that is not a reserved port. Ports that do not
 //     exist (yet) are allowed, as the spec says;
 //   - BAD_ACTION/BAD_OUT_GROUP: a group above OFPG_MAX, or (when p is not
 //     nil) a group that does not exist;
 //   - BAD_ACTION/BAD_ARGUMENT: push_vlan with an ethertype other than 0x8100
-//     or 0x88a8;
+//     or 0x88a8, push_mpls other than 0x8847 or 0x8848, push_pbb other than
+//     0x88e7; pop_mpls to a VLAN TPID or to a value below 0x0600 (an 802.3
+//     length, not an ethertype);
 //   - BAD_ACTION/BAD_SET_TYPE, BAD_SET_ARGUMENT: set_field of a field that
-//     cannot be set, or a value beyond the field's width;
-//   - BAD_ACTION/MATCH_INCONSISTENT: set_field whose field's prerequisite the
-//     match does not state; pop_vlan, set vlan_vid or vlan_pcp on a packet
-//     not known to be tagged (matched with VIDPresent, or after a push_vlan
-//     earlier in the list; this is what Open vSwitch does); set/dec nw_ttl
-//     without an IP eth_type. With m nil these checks are skipped.
+//     cannot be set (mpls_bos, ipv6_exthdr, in_port, ip_proto, ...), a value
+//     beyond the field's width, eth_type set to a VLAN TPID (tags are pushed
+//     and popped);
+//   - BAD_ACTION/MATCH_INCONSISTENT ("Action can't apply for this match, or
+//     Set-Field missing prerequisite"): set_field whose field's
+//     prerequisite the packet does not meet (OpenFlow 1.3.5 table 12);
+//     pop_vlan, set vlan_vid or vlan_pcp on a packet not known to be tagged;
+//     set/dec nw_ttl on a packet not known to be IPv4 or IPv6; pop_mpls,
+//     set/dec mpls_ttl, copy_ttl_out/in on a packet not known to be MPLS
+//     (nicflow copies TTLs between labels and between the bottom label and
+//     IP, it parses no IP-in-IP); pop_mpls of the bottom label (mpls_bos=1)
+//     to an MPLS ethertype, or of a label that is not the bottom one
+//     (mpls_bos=0) to a non-MPLS ethertype; pop_pbb on a packet not known
+//     to be PBB (0x88e7); set_field eth_type that turns a packet into MPLS
+//     or PBB or back (push and pop do that). With m nil these checks are
+//     skipped.
 func ValidateActions(acts []Action, m *Match, p *Pipeline) error {
 	st := newActionState(m)
 	return validateList(acts, &st, p, ctxFlow)
@@ -192,9 +270,10 @@ func ValidatePacketOutActions(acts []Action, m *Match, p *Pipeline) error {
 // ValidateInstructions checks the instructions of an entry of table t with
 // match m: a meter that exists in p (METER_MOD_FAILED/UNKNOWN_METER), the
 // apply-actions in list order, the write-actions in the order the action set
-// executes them (after the apply-actions), and goto_table to a later, valid
-// table (BAD_INSTRUCTION/BAD_TABLE_ID). Any write-metadata mask is
-// supported. With p nil, references to groups and meters are not checked.
+// executes them (after the apply-actions, on the packet as they left it),
+// and goto_table to a later, valid table (BAD_INSTRUCTION/BAD_TABLE_ID). Any
+// write-metadata mask is supported. With p nil, references to groups and
+// meters are not checked.
 func ValidateInstructions(in *Instructions, t uint8, m *Match, p *Pipeline) error {
 	if in.Meter != 0 && p != nil && p.meters[in.Meter] == nil {
 		return Errorf(ErrMeterModFailed, MeterModUnknownMeter, "meter %d does not exist", in.Meter)
@@ -212,28 +291,11 @@ func ValidateInstructions(in *Instructions, t uint8, m *Match, p *Pipeline) erro
 	return nil
 }
 
-func newActionState(m *Match) actionState {
-	st := actionState{m: m}
-	if m != nil {
-		st.tagged = matchTagged(m)
-	}
-	return st
-}
-
 // setOrder returns acts in the order an action set executes them (see
 // ActionSet), keeping every action so each is validated.
 func setOrder(acts []Action) []Action {
-	rank := func(a Action) int {
-		if a.Type == ActionSetField {
-			return 2*slotSetTTL - 1
-		}
-		if s, ok := setSlot(a.Type); ok {
-			return 2 * s
-		}
-		return 2 * setSlots
-	}
 	out := slices.Clone(acts)
-	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(rank(a), rank(b)) })
+	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(setRank(&a), setRank(&b)) })
 	return out
 }
 
@@ -246,7 +308,14 @@ func validateList(acts []Action, st *actionState, p *Pipeline, ctx actionContext
 	return nil
 }
 
+func inconsistent(format string, args ...any) error {
+	return Errorf(ErrBadAction, BadActionMatchInconsist, format, args...)
+}
+
 func validateAction(a *Action, st *actionState, p *Pipeline, ctx actionContext) error {
+	if !slices.Contains(actionTypes, a.Type) {
+		return Errorf(ErrBadAction, BadActionBadType, "action type %d not supported", a.Type)
+	}
 	known := st.m != nil
 	switch a.Type {
 	case ActionOutput:
@@ -261,24 +330,77 @@ func validateAction(a *Action, st *actionState, p *Pipeline, ctx actionContext) 
 			return Errorf(ErrBadAction, BadActionBadOutGroup, "group %d does not exist", a.Group)
 		}
 	case ActionPushVLAN:
-		if a.EtherType != EthTypeVLAN && a.EtherType != EthTypeQinQ {
+		if !isTPID(a.EtherType) {
 			return Errorf(ErrBadAction, BadActionBadArgument, "push_vlan ethertype %#04x", a.EtherType)
 		}
 		st.tagged = true
 	case ActionPopVLAN:
 		if known && !st.tagged {
-			return Errorf(ErrBadAction, BadActionMatchInconsist, "pop_vlan on a packet the match does not require to be tagged")
+			return inconsistent("pop_vlan on a packet not known to be tagged")
 		}
 		st.tagged = false
+	case ActionPushMPLS:
+		if !isMPLSType(a.EtherType) {
+			return Errorf(ErrBadAction, BadActionBadArgument, "push_mpls ethertype %#04x (0x8847 or 0x8848)", a.EtherType)
+		}
+		if known {
+			// The new label is the bottom of the stack when the packet had
+			// no label; the IP header is now behind the label stack.
+			et, ok := st.ethType()
+			st.setEthType(a.EtherType, true)
+			if ok {
+				st.m.Mask.MPLS[0] |= 1 << 8
+				if !isMPLSType(et) {
+					st.m.Key.MPLS[0] |= 1 << 8
+				}
+			}
+		}
+	case ActionPopMPLS:
+		if isTPID(a.EtherType) || a.EtherType < 0x0600 {
+			return Errorf(ErrBadAction, BadActionBadArgument, "pop_mpls ethertype %#04x", a.EtherType)
+		}
+		if known {
+			if !st.isMPLS() {
+				return inconsistent("pop_mpls on a packet not known to be MPLS")
+			}
+			if bos, ok := st.mplsBoS(); ok && bos == isMPLSType(a.EtherType) {
+				if bos {
+					return inconsistent("pop_mpls of the bottom label (mpls_bos=1) to MPLS ethertype %#04x", a.EtherType)
+				}
+				return inconsistent("pop_mpls of a label above others (mpls_bos=0) to non-MPLS ethertype %#04x", a.EtherType)
+			}
+			st.setEthType(a.EtherType, true)
+		}
+	case ActionSetMPLSTTL, ActionDecMPLSTTL, ActionCopyTTLOut, ActionCopyTTLIn:
+		if known && !st.isMPLS() {
+			return inconsistent("action type %d on a packet not known to be MPLS", a.Type)
+		}
+	case ActionPushPBB:
+		if a.EtherType != EthTypePBB {
+			return Errorf(ErrBadAction, BadActionBadArgument, "push_pbb ethertype %#04x (0x88e7)", a.EtherType)
+		}
+		if known {
+			// The frame, with its VLAN tags, becomes the payload of a
+			// backbone frame with an I-TAG and no tag of its own.
+			st.setEthType(EthTypePBB, true)
+			st.tagged = false
+		}
+	case ActionPopPBB:
+		if known {
+			if et, ok := st.ethType(); !ok || et != EthTypePBB {
+				return inconsistent("pop_pbb on a packet not known to be PBB (eth_type 0x88e7)")
+			}
+			// What comes out is the customer frame: nothing is known of it.
+			st.setEthType(0, false)
+			st.tagged = false
+		}
 	case ActionSetField:
 		return validateSetField(a, st)
 	case ActionSetNwTTL, ActionDecNwTTL:
 		if known && !prereqMet(&Prereq{EthTypes: ipAny}, st.m, st.tagged) {
-			return Errorf(ErrBadAction, BadActionMatchInconsist, "IP TTL action without an IP eth_type match")
+			return inconsistent("IP TTL action on a packet not known to be IPv4 or IPv6")
 		}
 	case ActionSetQueue:
-	default:
-		return Errorf(ErrBadAction, BadActionBadType, "action type %d not supported", a.Type)
 	}
 	return nil
 }
@@ -297,13 +419,55 @@ func validateSetField(a *Action, st *actionState) error {
 	if !allZero(a.Value[d.Len:]) {
 		return Errorf(ErrBadAction, BadActionBadSetLen, "set_field %s value longer than %d bytes", d.Name, d.Len)
 	}
+	if a.Field == FieldEthType {
+		return setEthType(u16(v), st)
+	}
 	if st.m == nil {
 		return nil
 	}
 	if !prereqMet(&d.Prereq, st.m, st.tagged) || (a.Field == FieldVlanVID && !st.tagged) {
-		return Errorf(ErrBadAction, BadActionMatchInconsist, "set_field %s without its prerequisite in the match", d.Name)
+		return inconsistent("set_field %s without its prerequisite", d.Name)
 	}
 	return nil
+}
+
+// setEthType checks set_field eth_type=et and applies it to st. The MPLS
+// and PBB headers come and go with push and pop: setting an ethertype may
+// turn MPLS unicast into multicast (or back), but not a packet into MPLS or
+// PBB or out of it. Any other change leaves the eth_type unknown: the
+// headers behind it are still those of the old one, so no field of the new
+// one can be set.
+func setEthType(et uint16, st *actionState) error {
+	if isTPID(et) {
+		return Errorf(ErrBadAction, BadActionBadSetArgument, "set_field eth_type %#04x: VLAN tags are pushed and popped", et)
+	}
+	if st.m == nil {
+		return nil
+	}
+	kind := func(t uint16) uint16 {
+		if isMPLSType(t) {
+			return EthTypeMPLS
+		}
+		return t
+	}
+	old, ok := st.ethType()
+	special := func(t uint16) bool { return isMPLSType(t) || t == EthTypePBB }
+	if (special(et) || (ok && special(old))) && (!ok || kind(old) != kind(et)) {
+		return inconsistent("set_field eth_type %#04x on a packet of eth_type %s: MPLS and PBB headers come and go with push and pop", et, ethTypeText(old, ok))
+	}
+	if ok && kind(old) == kind(et) {
+		st.m.Key.EthType = et
+		return nil
+	}
+	st.setEthType(0, false)
+	return nil
+}
+
+func ethTypeText(et uint16, known bool) string {
+	if !known {
+		return "unknown"
+	}
+	return fmt.Sprintf("%#04x", et)
 }
 
 // validOutPort reports whether an output action may name port.

@@ -89,7 +89,8 @@ func TestFlowModValidation(t *testing.T) {
 		{"set_field value too long", addMod(0, 1, Match{}, Action{Type: ActionSetField, Field: FieldEthDst, Value: [16]byte{7: 1}}), code{ErrBadAction, BadActionBadSetLen}},
 		{"dec_nw_ttl without ip", addMod(0, 1, Match{}, Action{Type: ActionDecNwTTL}), code{ErrBadAction, BadActionMatchInconsist}},
 		{"dec_nw_ttl with ip", addMod(0, 1, mt(ipv4Type), Action{Type: ActionDecNwTTL}), noError},
-		{"unsupported action", addMod(0, 1, Match{}, Action{Type: ActionPushMPLS, EtherType: 0x8847}), code{ErrBadAction, BadActionBadType}},
+		{"unsupported action", addMod(0, 1, Match{}, Action{Type: ActionExperimenter}), code{ErrBadAction, BadActionBadType}},
+		{"openflow 1.1 set_mpls_label", addMod(0, 1, Match{}, Action{Type: 13}), code{ErrBadAction, BadActionBadType}},
 		{"delete ignores bad instructions", withInstr(delMod(FlowDelete, 0, 0, Match{}), Instructions{Goto: true}), noError},
 	}
 	for _, tt := range tests {
@@ -133,24 +134,34 @@ func TestValidatePacketOutAllowsTable(t *testing.T) {
 	}
 }
 
+// TestValidateMatchAcceptsEveryFieldWithPrereqs matches every field exactly
+// with its prerequisites (OpenFlow 1.3.5 table 12), and checks that the
+// match is refused with BAD_PREREQ when any one of them is left out.
 func TestValidateMatchAcceptsEveryFieldWithPrereqs(t *testing.T) {
 	for _, f := range Fields() {
 		d := f.Desc()
 		t.Run(d.Name, func(t *testing.T) {
-			var m Match
-			pre := d.Prereq
-			if len(pre.EthTypes) > 0 {
-				m.Set(FieldEthType, enc(FieldEthType, uint64(pre.EthTypes[len(pre.EthTypes)-1])), nil)
-			}
-			if pre.IPProto != 0 {
-				m.Set(FieldIPProto, []byte{pre.IPProto}, nil)
-			}
-			if pre.VlanTag {
-				m.Set(FieldVlanVID, enc(FieldVlanVID, VIDPresent|1), nil)
+			m := d.PrereqMatch()
+			if !d.PrereqMet(&m) {
+				t.Errorf("PrereqMatch() = %+v does not meet %s's prerequisites", m, d.Name)
 			}
 			m.Set(f, d.Ones(), nil)
 			if err := ValidateMatch(&m); err != nil {
 				t.Errorf("exact %s with its prerequisites: %v", d.Name, err)
+			}
+			pre := d.PrereqMatch()
+			for _, p := range Fields() {
+				if !pre.Has(p) || p == f || (f == FieldInPhyPort && p == FieldInPort) {
+					continue // in_phy_port shares in_port's storage
+				}
+				without := m
+				pd := p.Desc()
+				z := make([]byte, pd.Len)
+				pd.Put(&without.Key, z)
+				pd.Put(&without.Mask, z)
+				if got, want := codeOf(t, ValidateMatch(&without)), (code{ErrBadMatch, BadMatchBadPrereq}); got != want {
+					t.Errorf("%s without %s: %+v, want %+v", d.Name, pd.Name, got, want)
+				}
 			}
 		})
 	}

@@ -4,13 +4,6 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-// Ethertypes the push actions accept.
-const (
-	ethTypeMPLS   = 0x8847
-	ethTypeMPLSMC = 0x8848
-	ethTypePBB    = 0x88e7
-)
-
 func badAction(code uint16, format string, args ...any) *pipeline.Error {
 	return errf(pipeline.ErrBadAction, code, format, args...)
 }
@@ -107,12 +100,12 @@ func decodeAction(t pipeline.ActionType, b []byte) (pipeline.Action, error) {
 		}
 	case pipeline.ActionPushMPLS:
 		a.EtherType = be16(b[4:])
-		if a.EtherType != ethTypeMPLS && a.EtherType != ethTypeMPLSMC {
+		if a.EtherType != pipeline.EthTypeMPLS && a.EtherType != pipeline.EthTypeMPLSMcast {
 			return a, badAction(pipeline.BadActionBadArgument, "push_mpls ethertype %#04x", a.EtherType)
 		}
 	case pipeline.ActionPushPBB:
 		a.EtherType = be16(b[4:])
-		if a.EtherType != ethTypePBB {
+		if a.EtherType != pipeline.EthTypePBB {
 			return a, badAction(pipeline.BadActionBadArgument, "push_pbb ethertype %#04x", a.EtherType)
 		}
 	case pipeline.ActionPopMPLS:

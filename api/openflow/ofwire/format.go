@@ -46,7 +46,7 @@ func formatField(f pipeline.Field, value, mask []byte, exact bool) string {
 		m, _ := netip.AddrFromSlice(mask)
 		return addr.String() + "/" + m.String()
 	case pipeline.FieldEthType, pipeline.FieldMetadata, pipeline.FieldTunnelID, pipeline.FieldVlanVID,
-		pipeline.FieldTCPFlags, pipeline.FieldIPv6Flabel:
+		pipeline.FieldTCPFlags, pipeline.FieldIPv6Flabel, pipeline.FieldPBBISID, pipeline.FieldIPv6Exthdr:
 		w := 2 * len(value)
 		if f == pipeline.FieldEthType {
 			w = 4
@@ -108,7 +108,11 @@ func FormatPort(p uint32) string {
 	return strconv.FormatUint(uint64(p), 10)
 }
 
-// FormatAction renders one action as ovs-ofctl does.
+// FormatAction renders one action as ovs-ofctl (Open vSwitch 3.x) prints it
+// in dump-flows: mod_nw_ttl:N, dec_ttl, set_mpls_ttl(N), dec_mpls_ttl,
+// push_mpls:0x8847, pop_mpls:0x0800, set_field:V->FIELD. Actions Open
+// vSwitch does not implement print as copy_ttl_out, copy_ttl_in,
+// push_pbb:0x88e7 and pop_pbb. flowtext parses every form back.
 func FormatAction(a *pipeline.Action) string {
 	switch a.Type {
 	case pipeline.ActionOutput:
@@ -125,19 +129,19 @@ func FormatAction(a *pipeline.Action) string {
 	case pipeline.ActionPopVLAN:
 		return "pop_vlan"
 	case pipeline.ActionPushMPLS:
-		return fmt.Sprintf("push_mpls:%#04x", a.EtherType)
+		return fmt.Sprintf("push_mpls:0x%04x", a.EtherType)
 	case pipeline.ActionPopMPLS:
-		return fmt.Sprintf("pop_mpls:%#04x", a.EtherType)
+		return fmt.Sprintf("pop_mpls:0x%04x", a.EtherType)
 	case pipeline.ActionPushPBB:
-		return fmt.Sprintf("push_pbb:%#04x", a.EtherType)
+		return fmt.Sprintf("push_pbb:0x%04x", a.EtherType)
 	case pipeline.ActionPopPBB:
 		return "pop_pbb"
 	case pipeline.ActionSetNwTTL:
-		return fmt.Sprintf("set_nw_ttl:%d", a.TTL)
+		return fmt.Sprintf("mod_nw_ttl:%d", a.TTL)
 	case pipeline.ActionDecNwTTL:
 		return "dec_ttl"
 	case pipeline.ActionSetMPLSTTL:
-		return fmt.Sprintf("set_mpls_ttl:%d", a.TTL)
+		return fmt.Sprintf("set_mpls_ttl(%d)", a.TTL)
 	case pipeline.ActionDecMPLSTTL:
 		return "dec_mpls_ttl"
 	case pipeline.ActionCopyTTLOut:

@@ -2,7 +2,6 @@ package ofwire
 
 import (
 	"bytes"
-	"slices"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
@@ -55,6 +54,7 @@ func DecodeMatch(b []byte) (pipeline.Match, int, error) {
 func DecodeOXMs(b []byte) (pipeline.Match, error) {
 	var m pipeline.Match
 	var present fieldSet
+	var inPort, inPhyPort uint32
 	for len(b) > 0 {
 		if len(b) < 4 {
 			return m, errf(pipeline.ErrBadMatch, pipeline.BadMatchBadLen, "OXM header truncated: %d bytes", len(b))
@@ -95,7 +95,24 @@ func DecodeOXMs(b []byte) (pipeline.Match, error) {
 		if err := checkValue(d, value, mask); err != nil {
 			return m, err
 		}
+		switch field {
+		case pipeline.FieldInPort:
+			inPort = be32(value)
+		case pipeline.FieldInPhyPort:
+			inPhyPort = be32(value)
+		}
 		m.Set(field, value, mask)
+	}
+	// in_phy_port shares in_port's storage (nicflow has no logical ports:
+	// a packet's physical ingress port is its in_port). Its prerequisite is
+	// in_port on the wire; a different value could never match.
+	if present.has(pipeline.FieldInPhyPort) {
+		if !present.has(pipeline.FieldInPort) {
+			return m, errf(pipeline.ErrBadMatch, pipeline.BadMatchBadPrereq, "in_phy_port without in_port")
+		}
+		if inPort != inPhyPort {
+			return m, errf(pipeline.ErrBadMatch, pipeline.BadMatchBadValue, "in_phy_port %d differs from in_port %d: every port of nicflow is physical, a packet's in_phy_port is its in_port", inPhyPort, inPort)
+		}
 	}
 	if err := pipeline.ValidateMatch(&m); err != nil {
 		return m, err
@@ -159,38 +176,12 @@ func checkPrereqs(m *pipeline.Match, present fieldSet) error {
 	return nil
 }
 
-// prereqOK reports whether m states the prerequisites of field f (eth_type,
-// ip_proto, a VLAN tag, and for the IPv6 ND fields the ICMPv6 type).
+// prereqOK reports whether m states the prerequisites of field f
+// (pipeline's FieldDesc.Prereq: eth_type, ip_proto, a VLAN tag, the ICMPv6
+// type of the ND fields, in_port).
 func prereqOK(m *pipeline.Match, f pipeline.Field) bool {
 	d := f.Desc()
-	if d == nil {
-		return false
-	}
-	p := d.Prereq
-	if len(p.EthTypes) > 0 {
-		if !exact(m, pipeline.FieldEthType) || !slices.Contains(p.EthTypes, m.Key.EthType) {
-			return false
-		}
-	}
-	if p.IPProto != 0 {
-		if !exact(m, pipeline.FieldIPProto) || m.Key.IPProto != p.IPProto {
-			return false
-		}
-	}
-	if p.VlanTag {
-		if m.Mask.VlanVID&pipeline.VIDPresent == 0 || m.Key.VlanVID&pipeline.VIDPresent == 0 {
-			return false
-		}
-	}
-	switch f {
-	case pipeline.FieldIPv6NDTarget:
-		return exact(m, pipeline.FieldICMPv6Type) && (m.Key.ICMPType == 135 || m.Key.ICMPType == 136)
-	case pipeline.FieldIPv6NDSLL:
-		return exact(m, pipeline.FieldICMPv6Type) && m.Key.ICMPType == 135
-	case pipeline.FieldIPv6NDTLL:
-		return exact(m, pipeline.FieldICMPv6Type) && m.Key.ICMPType == 136
-	}
-	return true
+	return d != nil && d.PrereqMet(m)
 }
 
 func exact(m *pipeline.Match, f pipeline.Field) bool {
@@ -201,6 +192,7 @@ func exact(m *pipeline.Match, f pipeline.Field) bool {
 // sharedGroups lists fields that share storage in pipeline.Key; only the
 // one whose prerequisites the match states is encoded.
 var sharedGroups = [][]pipeline.Field{
+	{pipeline.FieldInPort, pipeline.FieldInPhyPort},
 	{pipeline.FieldIPv4Src, pipeline.FieldArpSPA, pipeline.FieldIPv6Src},
 	{pipeline.FieldIPv4Dst, pipeline.FieldArpTPA, pipeline.FieldIPv6Dst},
 	{pipeline.FieldTCPSrc, pipeline.FieldUDPSrc, pipeline.FieldSCTPSrc},

@@ -12,26 +12,7 @@ import (
 )
 
 // withPrereqs returns a match that states the prerequisites of f.
-func withPrereqs(f pipeline.Field) pipeline.Match {
-	var m pipeline.Match
-	d := f.Desc()
-	if len(d.Prereq.EthTypes) > 0 {
-		m.Set(pipeline.FieldEthType, binary.BigEndian.AppendUint16(nil, d.Prereq.EthTypes[len(d.Prereq.EthTypes)-1]), nil)
-	}
-	if d.Prereq.IPProto != 0 {
-		m.Set(pipeline.FieldIPProto, []byte{d.Prereq.IPProto}, nil)
-	}
-	if d.Prereq.VlanTag {
-		m.Set(pipeline.FieldVlanVID, []byte{0x10, 0x05}, nil)
-	}
-	switch f {
-	case pipeline.FieldIPv6NDTarget, pipeline.FieldIPv6NDSLL:
-		m.Set(pipeline.FieldICMPv6Type, []byte{135}, nil)
-	case pipeline.FieldIPv6NDTLL:
-		m.Set(pipeline.FieldICMPv6Type, []byte{136}, nil)
-	}
-	return m
-}
+func withPrereqs(f pipeline.Field) pipeline.Match { return f.Desc().PrereqMatch() }
 
 // sampleValue returns a non-zero value for f within its width.
 func sampleValue(f pipeline.Field) []byte {
@@ -156,6 +137,8 @@ var (
 	oxmIPv4Dst    = oxm(12, false, 10, 0, 0, 1)
 	oxmICMP6Type  = oxm(29, false, 135)
 	oxmVlanTagged = oxm(6, false, 0x10, 0x05)
+	oxmMPLS       = oxm(5, false, 0x88, 0x47)
+	oxmPBB        = oxm(5, false, 0x88, 0xe7)
 )
 
 func checkPErr(t *testing.T, err error, typ pipeline.ErrorType, code uint16) {
@@ -187,7 +170,27 @@ func TestDecodeMatchErrors(t *testing.T) {
 		{"masked OXM length wrong", rawMatch(oxm(3, true, 1, 2, 3, 4, 5, 6)), pipeline.BadMatchBadLen},
 		{"unknown field", rawMatch(oxm(41, false, 0, 0)), pipeline.BadMatchBadField},
 		{"mpls_label without its eth_type", rawMatch(oxm(34, false, 0, 0, 0, 1)), pipeline.BadMatchBadPrereq},
-		{"unsupported field in_phy_port", rawMatch(oxmInPort1, oxm(1, false, 0, 0, 0, 1)), pipeline.BadMatchBadField},
+		{"in_phy_port without in_port", rawMatch(oxm(1, false, 0, 0, 0, 1)), pipeline.BadMatchBadPrereq},
+		{"in_phy_port other than in_port", rawMatch(oxmInPort1, oxm(1, false, 0, 0, 0, 2)), pipeline.BadMatchBadValue},
+		{"in_phy_port before another in_port", rawMatch(oxm(1, false, 0, 0, 0, 2), oxmInPort1), pipeline.BadMatchBadValue},
+		{"in_phy_port masked", rawMatch(oxmInPort1, oxm(1, true, 0, 0, 0, 1, 0, 0, 0, 0xff)), pipeline.BadMatchBadMask},
+		{"oxm field 40 (none in 1.3)", rawMatch(oxm(40, false, 0, 0)), pipeline.BadMatchBadField},
+		{"pbb_uca (OpenFlow 1.4)", rawMatch(oxm(41, false, 0)), pipeline.BadMatchBadField},
+		{"actset_output (OpenFlow 1.5)", rawMatch(oxm(43, false, 0, 0, 0, 1)), pipeline.BadMatchBadField},
+		{"mpls_label beyond 20 bits", rawMatch(oxmMPLS, oxm(34, false, 0, 0x10, 0, 0)), pipeline.BadMatchBadValue},
+		{"mpls_label masked", rawMatch(oxmMPLS, oxm(34, true, 0, 0, 0, 1, 0, 0x0f, 0xff, 0xff)), pipeline.BadMatchBadMask},
+		{"mpls_label 3 bytes", rawMatch(oxmMPLS, oxm(34, false, 0, 0, 1)), pipeline.BadMatchBadLen},
+		{"mpls_tc beyond 3 bits", rawMatch(oxmMPLS, oxm(35, false, 8)), pipeline.BadMatchBadValue},
+		{"mpls_bos beyond 1 bit", rawMatch(oxmMPLS, oxm(36, false, 2)), pipeline.BadMatchBadValue},
+		{"mpls_bos on ipv4", rawMatch(oxmIPv4, oxm(36, false, 1)), pipeline.BadMatchBadPrereq},
+		{"mpls_tc masked", rawMatch(oxmMPLS, oxm(35, true, 1, 1)), pipeline.BadMatchBadMask},
+		{"pbb_isid without its eth_type", rawMatch(oxm(37, false, 0, 0, 1)), pipeline.BadMatchBadPrereq},
+		{"pbb_isid of 4 bytes", rawMatch(oxmPBB, oxm(37, false, 0, 0, 0, 1)), pipeline.BadMatchBadLen},
+		{"pbb_isid value outside mask", rawMatch(oxmPBB, oxm(37, true, 0, 0, 3, 0, 0, 1)), pipeline.BadMatchBadWildcards},
+		{"ipv6_exthdr beyond 9 bits", rawMatch(oxmIPv6, oxm(39, false, 0x02, 0)), pipeline.BadMatchBadValue},
+		{"ipv6_exthdr mask beyond 9 bits", rawMatch(oxmIPv6, oxm(39, true, 0, 0x10, 0x02, 0x10)), pipeline.BadMatchBadMask},
+		{"ipv6_exthdr on ipv4", rawMatch(oxmIPv4, oxm(39, false, 0, 0x10)), pipeline.BadMatchBadPrereq},
+		{"nd_target with an echo request", rawMatch(oxmIPv6, oxm(10, false, 58), oxm(29, false, 128), oxm(31, false, make([]byte, 16)...)), pipeline.BadMatchBadPrereq},
 		{"experimenter class", rawMatch(appendOXM(nil, 0xffff, 1, false, 4, []byte{0, 0, 0x23, 0x20})), pipeline.BadMatchBadField},
 		{"nicira class", rawMatch(appendOXM(nil, 0x0001, 0, false, 4, []byte{0, 0, 0, 1})), pipeline.BadMatchBadField},
 		{"mask on in_port", rawMatch(oxm(0, true, 0, 0, 0, 1, 0, 0, 0, 0xff)), pipeline.BadMatchBadMask},
@@ -228,6 +231,11 @@ func TestMatchFieldsSharedStorage(t *testing.T) {
 		{"icmpv6 nd", [][]byte{oxmIPv6, oxm(10, false, 58), oxmICMP6Type, oxm(32, false, 1, 2, 3, 4, 5, 6)}, "eth_type=0x86dd,ip_proto=58,icmpv6_type=135,ipv6_nd_sll=01:02:03:04:05:06"},
 		{"ipv6 prefix", [][]byte{oxmIPv6, oxm(27, true, append(make([]byte, 16), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0)...)}, "eth_type=0x86dd,ipv6_dst=::/64"},
 		{"metadata masked", [][]byte{oxm(2, true, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff)}, "metadata=0x1/0xff"},
+		{"mpls", [][]byte{oxm(5, false, 0x88, 0x48), oxm(34, false, 0, 0x01, 0x86, 0xa0), oxm(35, false, 5), oxm(36, false, 1)}, "eth_type=0x8848,mpls_label=100000,mpls_tc=5,mpls_bos=1"},
+		{"pbb_isid", [][]byte{oxmPBB, oxm(37, false, 0xab, 0xcd, 0xef)}, "eth_type=0x88e7,pbb_isid=0xabcdef"},
+		{"pbb_isid masked", [][]byte{oxmPBB, oxm(37, true, 0, 0x12, 0, 0, 0xff, 0)}, "eth_type=0x88e7,pbb_isid=0x1200/0xff00"},
+		{"ipv6_exthdr", [][]byte{oxmIPv6, oxm(39, false, 0x01, 0x04)}, "eth_type=0x86dd,ipv6_exthdr=0x0104"},
+		{"ipv6_exthdr masked", [][]byte{oxmIPv6, oxm(39, true, 0, 0x10, 0, 0x50)}, "eth_type=0x86dd,ipv6_exthdr=0x10/0x50"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,5 +251,90 @@ func TestMatchFieldsSharedStorage(t *testing.T) {
 				t.Errorf("AppendMatch = %x, want %x", b, want)
 			}
 		})
+	}
+}
+
+// TestNewFieldsGolden checks the OXM encodings of the MPLS, PBB and IPv6
+// extension header fields byte by byte, built by hand from OpenFlow 1.3.5
+// 7.2.3.7: OXM_OF_MPLS_LABEL is OXM_HEADER(0x8000, 34, 4), OXM_OF_PBB_ISID
+// OXM_HEADER(0x8000, 37, 3) and OXM_HEADER_W(0x8000, 37, 3),
+// OXM_OF_IPV6_EXTHDR OXM_HEADER(0x8000, 39, 2) and its _W form.
+func TestNewFieldsGolden(t *testing.T) {
+	tests := []struct {
+		name  string
+		f     pipeline.Field
+		value []byte
+		mask  []byte
+		want  []byte
+	}{
+		{"mpls_label", pipeline.FieldMPLSLabel, []byte{0, 0x0f, 0xff, 0xff}, nil, []byte{0x80, 0x00, 0x44, 0x04, 0, 0x0f, 0xff, 0xff}},
+		{"mpls_tc", pipeline.FieldMPLSTC, []byte{7}, nil, []byte{0x80, 0x00, 0x46, 0x01, 7}},
+		{"mpls_bos", pipeline.FieldMPLSBoS, []byte{1}, nil, []byte{0x80, 0x00, 0x48, 0x01, 1}},
+		{"pbb_isid", pipeline.FieldPBBISID, []byte{0x12, 0x34, 0x56}, nil, []byte{0x80, 0x00, 0x4a, 0x03, 0x12, 0x34, 0x56}},
+		{"pbb_isid masked", pipeline.FieldPBBISID, []byte{0x12, 0x34, 0}, []byte{0xff, 0xff, 0}, []byte{0x80, 0x00, 0x4b, 0x06, 0x12, 0x34, 0, 0xff, 0xff, 0}},
+		{"ipv6_exthdr", pipeline.FieldIPv6Exthdr, []byte{0x01, 0xff}, nil, []byte{0x80, 0x00, 0x4e, 0x02, 0x01, 0xff}},
+		{"ipv6_exthdr masked", pipeline.FieldIPv6Exthdr, []byte{0, 0x10}, []byte{0x01, 0x10}, []byte{0x80, 0x00, 0x4f, 0x04, 0, 0x10, 0x01, 0x10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := withPrereqs(tt.f)
+			prefix := AppendOXMs(nil, &m)
+			m.Set(tt.f, tt.value, tt.mask)
+			got := AppendOXMs(nil, &m)
+			if !bytes.Equal(got, append(prefix, tt.want...)) {
+				t.Errorf("AppendOXMs = %x, want %x%x", got, prefix, tt.want)
+			}
+			dec, err := DecodeOXMs(got)
+			if err != nil {
+				t.Fatalf("DecodeOXMs(%x): %v", got, err)
+			}
+			if diff := cmp.Diff(m, dec); diff != "" {
+				t.Errorf("DecodeOXMs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestInPhyPort checks in_phy_port: it decodes next to an equal in_port,
+// as the same match as in_port alone (OpenFlow 1.3.5 table 12: its
+// prerequisite is in_port; nicflow's ports are all physical).
+func TestInPhyPort(t *testing.T) {
+	for _, in := range [][]byte{
+		rawMatch(oxmInPort1, oxm(1, false, 0, 0, 0, 1)),
+		rawMatch(oxm(1, false, 0, 0, 0, 1), oxmInPort1),
+	} {
+		got, _, err := DecodeMatch(in)
+		if err != nil {
+			t.Fatalf("DecodeMatch(%x): %v", in, err)
+		}
+		want, _, err := DecodeMatch(rawMatch(oxmInPort1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("in_port=1,in_phy_port=1 (-in_port=1 +got):\n%s", diff)
+		}
+		if s := FormatMatch(&got); s != "in_port=1" {
+			t.Errorf("FormatMatch = %q, want in_port=1", s)
+		}
+	}
+}
+
+// TestUnknownFieldsRefused checks that every basic-class OXM field nicflow
+// does not support is refused with BAD_FIELD, and every field it supports is
+// not.
+func TestUnknownFieldsRefused(t *testing.T) {
+	for f := 0; f < 128; f++ {
+		d := pipeline.Field(f).Desc()
+		n := 4
+		if d != nil {
+			n = d.Len
+		}
+		_, _, err := DecodeMatch(rawMatch(oxm(uint8(f), false, make([]byte, n)...)))
+		var pe *pipeline.Error
+		bad := errors.As(err, &pe) && pe.Type == pipeline.ErrBadMatch && pe.Code == pipeline.BadMatchBadField
+		if bad != (d == nil) {
+			t.Errorf("field %d: BAD_FIELD %v (%v), supported %v", f, bad, err, d != nil)
+		}
 	}
 }

@@ -3,13 +3,18 @@
 //
 //	table=0,priority=100,in_port=1,tcp,tcp_dst=80,actions=meter:1,output:2
 //
-// Match fields use pipeline's OXM names (eth_dst, ipv4_src, vlan_vid, ...)
-// with value/mask, plus the shorthands ip, ipv6, arp, tcp, udp, sctp,
-// icmp, icmp6, tcp6, udp6, sctp6. vlan_vid takes none, present, a VID, or
-// raw 0xVALUE/0xMASK. Actions: output:P (P a number or IN_PORT,
-// CONTROLLER, ...), group:G, push_vlan:TPID, pop_vlan, set_field:V->FIELD,
-// set_nw_ttl:N, dec_ttl, set_queue:N, drop; instructions: meter:M,
-// clear_actions, write_actions(...), write_metadata:V/M, goto_table:T.
+// Match fields use pipeline's OXM names (eth_dst, ipv4_src, vlan_vid,
+// mpls_label, pbb_isid, ipv6_exthdr, ...) with value/mask, plus the
+// shorthands ip, ipv6, arp, tcp, udp, sctp, icmp, icmp6, tcp6, udp6,
+// sctp6, mpls, mplsm (as ovs-ofctl). vlan_vid takes none, present, a VID,
+// or raw 0xVALUE/0xMASK. Actions, in ovs-ofctl's spellings (what
+// ofwire.FormatAction prints): output:P (P a number or IN_PORT,
+// CONTROLLER, ...), CONTROLLER:MAXLEN, group:G, push_vlan:TPID, pop_vlan,
+// push_mpls:E, pop_mpls:E, set_mpls_ttl:N or set_mpls_ttl(N),
+// dec_mpls_ttl, mod_nw_ttl:N (or set_nw_ttl:N), dec_ttl, set_field:V->FIELD,
+// set_queue:N, drop, and the actions Open vSwitch lacks: copy_ttl_out,
+// copy_ttl_in, push_pbb:E, pop_pbb. Instructions: meter:M, clear_actions,
+// write_actions(...), write_metadata:V/M, goto_table:T.
 //
 // Only tests and test helpers import it. It must not import, directly or
 // indirectly: github.com/nicflow/nicflow/... but
@@ -39,6 +44,8 @@ var shorthands = map[string][]string{
 	"udp6":  {"eth_type=0x86dd", "ip_proto=17"},
 	"sctp6": {"eth_type=0x86dd", "ip_proto=132"},
 	"icmp6": {"eth_type=0x86dd", "ip_proto=58"},
+	"mpls":  {"eth_type=0x8847"},
+	"mplsm": {"eth_type=0x8848"},
 }
 
 var reservedPorts = map[string]uint32{
@@ -284,75 +291,89 @@ func Actions(s string) ([]pipeline.Action, error) {
 
 func parseActions(s string) ([]pipeline.Action, error) {
 	var out []pipeline.Action
-	num := func(name, arg string, bits int) (uint64, error) {
+	for _, it := range splitTop(s) {
+		it = strings.TrimSpace(it)
+		if it == "" {
+			continue
+		}
+		a, err := parseAction(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// simpleActions are the actions without an argument.
+var simpleActions = map[string]pipeline.ActionType{
+	"pop_vlan": pipeline.ActionPopVLAN, "pop_pbb": pipeline.ActionPopPBB,
+	"dec_ttl": pipeline.ActionDecNwTTL, "dec_mpls_ttl": pipeline.ActionDecMPLSTTL,
+	"copy_ttl_out": pipeline.ActionCopyTTLOut, "copy_ttl_in": pipeline.ActionCopyTTLIn,
+}
+
+// parseAction parses one action (see the package documentation).
+func parseAction(it string) (pipeline.Action, error) {
+	// set_mpls_ttl(9) is ovs-ofctl's output form of set_mpls_ttl:9.
+	if open := strings.IndexByte(it, '('); open > 0 && strings.HasSuffix(it, ")") && !strings.Contains(it, ":") {
+		it = it[:open] + ":" + it[open+1:len(it)-1]
+	}
+	name, arg, _ := strings.Cut(it, ":")
+	num := func(bits int) (uint64, error) {
 		n, err := strconv.ParseUint(arg, 0, bits)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
 		return n, nil
 	}
-	for _, it := range splitTop(s) {
-		it = strings.TrimSpace(it)
-		name, arg, _ := strings.Cut(it, ":")
-		switch name {
-		case "":
-		case "output":
-			if p, ok := reservedPorts[arg]; ok {
-				out = append(out, pipeline.Output(p))
-				continue
-			}
-			n, err := num(name, arg, 32)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pipeline.Output(uint32(n)))
-		case "group":
-			n, err := num(name, arg, 32)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pipeline.Action{Type: pipeline.ActionGroup, Group: uint32(n)})
-		case "push_vlan":
-			n, err := num(name, arg, 16)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pipeline.Action{Type: pipeline.ActionPushVLAN, EtherType: uint16(n)})
-		case "pop_vlan":
-			out = append(out, pipeline.Action{Type: pipeline.ActionPopVLAN})
-		case "set_nw_ttl":
-			n, err := num(name, arg, 8)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pipeline.Action{Type: pipeline.ActionSetNwTTL, TTL: uint8(n)})
-		case "dec_ttl":
-			out = append(out, pipeline.Action{Type: pipeline.ActionDecNwTTL})
-		case "set_queue":
-			n, err := num(name, arg, 32)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pipeline.Action{Type: pipeline.ActionSetQueue, Queue: uint32(n)})
-		case "set_field":
-			vs, fname, ok := strings.Cut(arg, "->")
-			if !ok {
-				return nil, fmt.Errorf("set_field %q: want VALUE->FIELD", arg)
-			}
-			f, ok := fieldByName(fname)
-			if !ok {
-				return nil, fmt.Errorf("set_field: unknown field %q", fname)
-			}
-			v, _, err := parseValue(f, vs, false)
-			if err != nil {
-				return nil, fmt.Errorf("set_field %s: %w", fname, err)
-			}
-			out = append(out, pipeline.SetField(f, v))
-		default:
-			return nil, fmt.Errorf("unknown action %q", it)
-		}
+	if t, ok := simpleActions[name]; ok && arg == "" {
+		return pipeline.Action{Type: t}, nil
 	}
-	return out, nil
+	switch name {
+	case "output":
+		if p, ok := reservedPorts[arg]; ok {
+			return pipeline.Output(p), nil
+		}
+		n, err := num(32)
+		return pipeline.Output(uint32(n)), err
+	case "CONTROLLER":
+		n, err := num(16)
+		return pipeline.Action{Type: pipeline.ActionOutput, Port: pipeline.PortController, MaxLen: uint16(n)}, err
+	case "group":
+		n, err := num(32)
+		return pipeline.Action{Type: pipeline.ActionGroup, Group: uint32(n)}, err
+	case "set_queue":
+		n, err := num(32)
+		return pipeline.Action{Type: pipeline.ActionSetQueue, Queue: uint32(n)}, err
+	case "push_vlan", "push_mpls", "pop_mpls", "push_pbb":
+		t := map[string]pipeline.ActionType{
+			"push_vlan": pipeline.ActionPushVLAN, "push_mpls": pipeline.ActionPushMPLS,
+			"pop_mpls": pipeline.ActionPopMPLS, "push_pbb": pipeline.ActionPushPBB,
+		}[name]
+		n, err := num(16)
+		return pipeline.Action{Type: t, EtherType: uint16(n)}, err
+	case "set_nw_ttl", "mod_nw_ttl":
+		n, err := num(8)
+		return pipeline.Action{Type: pipeline.ActionSetNwTTL, TTL: uint8(n)}, err
+	case "set_mpls_ttl":
+		n, err := num(8)
+		return pipeline.Action{Type: pipeline.ActionSetMPLSTTL, TTL: uint8(n)}, err
+	case "set_field":
+		vs, fname, ok := strings.Cut(arg, "->")
+		if !ok {
+			return pipeline.Action{}, fmt.Errorf("set_field %q: want VALUE->FIELD", arg)
+		}
+		f, ok := fieldByName(fname)
+		if !ok {
+			return pipeline.Action{}, fmt.Errorf("set_field: unknown field %q", fname)
+		}
+		v, _, err := parseValue(f, vs, false)
+		if err != nil {
+			return pipeline.Action{}, fmt.Errorf("set_field %s: %w", fname, err)
+		}
+		return pipeline.SetField(f, v), nil
+	}
+	return pipeline.Action{}, fmt.Errorf("unknown action %q", it)
 }
 
 // FlowMod parses one rule into an OFPFC_ADD flow mod.
