@@ -24,27 +24,49 @@ type actionBuilder struct {
 	tunID     uint32 // set_field tunnel_id, for an output to a tunnel port
 	hasTunID  bool
 	tunnelSet bool // a tunnel_key set is attached to the packet
+
+	// l3 is the packet's ethertype as the actions so far leave it: the
+	// match's, until push_mpls or pop_mpls.
+	l3 uint16
+	// dscp is the IP DSCP, when known (matched exactly or set).
+	dscp      uint8
+	dscpKnown bool
+	ip        ttlState  // the IP TTL (l3 IPv4 or IPv6)
+	mpls      mplsState // the top MPLS label (l3 MPLS)
+	mplsPend  *pendingMPLS
+	// innerTag: a push_vlan may have pushed a second tag, which the kernel
+	// keeps in the packet data (see pushMPLS).
+	innerTag bool
+	ttl      TTLUse
 }
 
 // translateInstructions maps the instructions of a rule (see the package
 // documentation) to the filter's actions.
-func translateInstructions(in *pipeline.Instructions, st *flowState, env Env) ([]Action, error) {
+func translateInstructions(in *pipeline.Instructions, st *flowState, env Env) ([]Action, TTLUse, error) {
+	acts, b, err := translateActions(in, st, env)
+	if err != nil {
+		return nil, TTLUse{}, err
+	}
+	return acts, b.ttl, nil
+}
+
+func translateActions(in *pipeline.Instructions, st *flowState, env Env) ([]Action, *actionBuilder, error) {
 	if in.WriteMetadata {
-		return nil, notExpressible("instruction write_metadata has no flower form (tc chains carry no metadata)")
+		return nil, nil, notExpressible("instruction write_metadata has no flower form (tc chains carry no metadata)")
 	}
 	if in.Goto && in.HasWrite && len(in.Write) > 0 {
-		return nil, notExpressible("write_actions with goto_table: tc has no action set to run after the later tables")
+		return nil, nil, notExpressible("write_actions with goto_table: tc has no action set to run after the later tables")
 	}
 	if in.Goto && !env.TableComplete(in.GotoTable) {
-		return nil, notExpressible("goto_table %d: table %d is not complete in tc", in.GotoTable, in.GotoTable)
+		return nil, nil, notExpressible("goto_table %d: table %d is not complete in tc", in.GotoTable, in.GotoTable)
 	}
-	b := &actionBuilder{env: env, st: st, vlan: st.vlan}
+	b := &actionBuilder{env: env, st: st, vlan: st.vlan, l3: st.l3, dscp: st.dscp, dscpKnown: st.dscpKnown, ip: st.ipTTL, mpls: st.mpls}
 	if st.hasTunnelID {
 		b.tunID, b.hasTunID = st.tunnelID, true
 	}
 	if in.Meter != 0 {
 		if err := b.meter(in.Meter); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if st.inTunnel {
@@ -62,21 +84,21 @@ func translateInstructions(in *pipeline.Instructions, st *flowState, env Env) ([
 	for _, list := range lists {
 		for i := range list {
 			if err := b.action(&list[i]); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	if err := b.flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if in.Goto {
 		if b.tunnelSetPending() {
-			return nil, notExpressible("set_field tunnel_id before goto_table: the next table could match the new tunnel_id")
+			return nil, nil, notExpressible("set_field tunnel_id before goto_table: the next table could match the new tunnel_id")
 		}
 		b.out = append(b.out, Action{Kind: KindGact, Gact: &Gact{Verdict: VerdictGotoChain, Chain: uint32(in.GotoTable)}})
-		return b.out, nil
+		return b.out, b, nil
 	}
-	return b.finish(), nil
+	return b.finish(), b, nil
 }
 
 // tunnelSetPending reports whether a set_field tunnel_id changed the
@@ -168,21 +190,40 @@ func (b *actionBuilder) action(a *pipeline.Action) error {
 	case pipeline.ActionSetField:
 		return b.setField(a)
 	case pipeline.ActionSetNwTTL:
-		return b.setTTL(a.TTL)
+		return b.setNwTTL(a.TTL)
 	case pipeline.ActionDecNwTTL:
-		return notExpressible("action dec_nw_ttl: tc cannot drop a packet whose TTL expires, as OpenFlow does")
+		return b.decNwTTL()
+	case pipeline.ActionPushMPLS:
+		return b.pushMPLS(a.EtherType)
+	case pipeline.ActionPopMPLS:
+		return b.popMPLS(a.EtherType)
+	case pipeline.ActionSetMPLSTTL:
+		return b.setMPLSTTL(a.TTL)
+	case pipeline.ActionDecMPLSTTL:
+		return b.decMPLSTTL()
+	case pipeline.ActionCopyTTLIn, pipeline.ActionCopyTTLOut:
+		return notExpressible("action %s: no tc action copies a TTL from one header to another", actionName(a.Type))
+	case pipeline.ActionPushPBB, pipeline.ActionPopPBB:
+		return notExpressible("action %s: tc has no 802.1ah (PBB) action; the fast path runs it", actionName(a.Type))
 	}
 	return notExpressible("action %s has no flower form", actionName(a.Type))
 }
 
-// flush emits the pending header rewrites (pedit, then csum) and the
-// pending push_vlan: they must act before an output.
+// flush emits the pending header rewrites (pedit, then csum), the
+// pending push_vlan and the pending act_mpls push or modify: they must act
+// before an output. (Those that are pending together commute: Ethernet
+// rewrites, a VLAN push and an MPLS change touch different headers, and
+// push_mpls and pop_mpls flush the IP rewrites before they move the IP
+// header.)
 func (b *actionBuilder) flush() error {
 	if acts := b.edit.actions(); acts != nil {
 		b.out = append(b.out, acts...)
 	}
 	b.edit = pedit{}
-	return b.flushPush()
+	if err := b.flushPush(); err != nil {
+		return err
+	}
+	return b.flushMPLS()
 }
 
 func (b *actionBuilder) output(port uint32, ctx string) error {

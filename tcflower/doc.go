@@ -36,11 +36,17 @@
 //	tcp_flags             tcp_flags, masked
 //	icmpv4/icmpv6         type/code (by ip_proto)
 //	arp_op/spa/tpa/sha/tha arp_op (8 bits), arp_sip/arp_tip/arp_sha/arp_tha
+//	mpls_label/tc/bos     mpls_label, mpls_tc, mpls_bos: the top label stack
+//	                      entry, each exact (under eth_type 0x8847/0x8848)
+//	(the key's IP TTL)    ip_ttl, masked: no OpenFlow field, but the key
+//	                      carries it and the TTL guards match it
 //
-// metadata, ipv6_flabel, the IPv6 ND fields, a masked in_port, eth_type,
-// ip_proto or vlan_pcp, a partial vlan_vid mask, a vlan_vid mask that lets
-// tagged and untagged frames through, and a tunnel_id wider than 32 bits
-// are not expressible.
+// metadata, ipv6_flabel, the IPv6 ND fields, pbb_isid (802.1ah frames are
+// parsed by the fast path only), ipv6_exthdr (the fast path alone walks
+// the extension header chain), a masked in_port, eth_type, ip_proto or
+// vlan_pcp, a partial vlan_vid mask, a vlan_vid mask that lets tagged and
+// untagged frames through, and a tunnel_id wider than 32 bits are not
+// expressible.
 //
 // Known differences, accepted: a filter matching a VLAN matches one tag in
 // front of vlan_ethtype, while OpenFlow's eth_type is the innermost
@@ -80,13 +86,57 @@
 //	                      one pedit (32-bit words per header) and a csum for
 //	                      the IPv4 header and the L4 checksums involved
 //	set_nw_ttl            pedit of the TTL/hop limit (+ csum ip4h)
+//	dec_nw_ttl            pedit add 0xff to the TTL/hop limit (+ csum ip4h),
+//	                      behind a TTL guard (below); a TTL the rule set
+//	                      before: a pedit set of one less
+//	set_field mpls_label/mpls_tc, set_mpls_ttl
+//	                      act_mpls modify (one per run of them)
+//	dec_mpls_ttl          act_mpls dec_ttl, behind a TTL guard; a known TTL:
+//	                      act_mpls modify
+//	push_mpls             act_mpls push: the label, tc and TTL OpenFlow gives
+//	                      the new entry (copied from the label below, or
+//	                      label 0 (IPv6: 2), the DSCP's low bits and the IP
+//	                      TTL) must be known: from the match, or set by
+//	                      set_field mpls_label/mpls_tc and set_mpls_ttl after
+//	                      the push
+//	pop_mpls              act_mpls pop with the ethertype of what follows
 //	set_field tunnel_id   with output to a tunnel port: tunnel_key set + mirred
 //	goto_table T          gact goto chain T, only when table T is complete
 //
 // Not expressible: output to CONTROLLER, LOCAL, NORMAL, FLOOD, ALL, TABLE,
-// to a port off the eswitch, SELECT and FAST_FAILOVER groups, dec_nw_ttl
-// (tc cannot drop on TTL expiry), write_metadata, set_queue, MPLS and PBB
-// actions, and set_field of other fields (ICMP, ARP, SCTP ports, ND).
+// to a port off the eswitch, SELECT and FAST_FAILOVER groups,
+// write_metadata, set_queue, copy_ttl_in/out (no tc action copies a TTL
+// between headers), PBB actions (tc has no 802.1ah action), a TTL
+// decrement whose outcome tc cannot know (after pop_mpls, or of the TTL a
+// push_mpls copied), set_field of the IP or L4 headers after push_mpls or
+// pop_mpls, push_mpls after a push_vlan onto a frame that may be tagged
+// (act_mpls writes the MPLS ethertype into the first 2 bytes after the
+// MAC addresses, which are then the inner tag's TPID), and set_field of
+// other fields (ICMP, ARP, SCTP ports, ND).
+//
+// # TTL guards
+//
+// OpenFlow's dec_nw_ttl and dec_mpls_ttl hand a packet whose TTL is 0 or
+// 1 to the controller (OFPR_INVALID_TTL) or drop it, and the pipeline
+// stops; pedit decrements blindly, act_mpls dec_ttl drops at 0. So a rule
+// that decrements a TTL runs in tc only behind a guard: filters in chain
+// 0 at GuardPref, in front of every rule, that take every packet whose TTL
+// is at most the decrements it may meet in tc (GuardKeys: ip_ttl 0 under
+// a mask for IPv4 and IPv6, one mpls_ttl value each for MPLS) and hand it
+// to the fast path, which does what OpenFlow says. A guard reads the TTL
+// a packet arrives with, so Filter.TTL tells the caller how many times a
+// filter decrements the TTL it meets, and whether it rewrites TTLs (set,
+// push or pop) for a later chain that decrements: the caller sums the
+// decrements along the chains a packet may take and keeps a rewrite in
+// front of a decrement out of tc.
+//
+// Known difference, accepted (the translation is exact for frames with at
+// most one VLAN tag, see Keys.Matches): act_mpls push at tc ingress puts
+// the label after the Ethernet header and the outer VLAN tag, which the
+// kernel keeps out of the packet data, and writes the MPLS ethertype into
+// the 2 bytes after the MAC addresses; a frame that arrives with a second
+// tag comes out with that tag's TPID overwritten, where OpenFlow puts the
+// label after both tags.
 //
 // act_csum recomputes checksums where OpenFlow's fast path updates them
 // incrementally, so a frame with a bad checksum leaves tc with a good one.

@@ -37,6 +37,10 @@ type flowState struct {
 	tunnelID    uint32
 	hasTunnelID bool
 	vlan        vlanState
+	dscp        uint8 // the IP DSCP, when dscpKnown (matched exactly)
+	dscpKnown   bool
+	ipTTL       ttlState  // the IP TTL: the packet's (matched exactly: known)
+	mpls        mplsState // the top MPLS label, as matched
 }
 
 func isTPID(et uint16) bool { return et == EthType8021Q || et == EthType8021AD }
@@ -69,14 +73,14 @@ func translateMatch(m *pipeline.Match, env Env, onPort uint32) (Keys, flowState,
 	if !allZero(mask.NDTarget[:]) {
 		return k, st, notExpressible("match field ipv6_nd_target has no flower key")
 	}
-	if mask.MPLS[0] != 0 {
-		return k, st, notExpressible("match fields mpls_label/mpls_tc/mpls_bos: not translated to flower yet")
+	if mask.MPLS[1] != 0 || mask.MPLS[2] != 0 || mask.MPLSDepth != 0 {
+		return k, st, notExpressible("match on MPLS labels below the top one: OpenFlow has no such field")
 	}
 	if mask.PBBISID != 0 {
-		return k, st, notExpressible("match field pbb_isid has no flower key (802.1ah is parsed by the fast path only)")
+		return k, st, notExpressible("match field pbb_isid has no flower key (802.1ah frames are parsed by the fast path only)")
 	}
 	if mask.IPv6Exthdr != 0 {
-		return k, st, notExpressible("match field ipv6_exthdr has no flower key")
+		return k, st, notExpressible("match field ipv6_exthdr has no flower key (the fast path alone walks the IPv6 extension header chain)")
 	}
 	if err := matchInPort(&k, &st, &key, mask, env, onPort); err != nil {
 		return k, st, err
@@ -115,7 +119,53 @@ func translateMatch(m *pipeline.Match, env Env, onPort uint32) (Keys, flowState,
 	if err := matchL4(&k, &st, &key, mask); err != nil {
 		return k, st, err
 	}
+	if err := matchMPLS(&k, &st, &key, mask); err != nil {
+		return k, st, err
+	}
 	return k, st, nil
+}
+
+// matchMPLS maps mpls_label, mpls_tc and mpls_bos (and the top label's
+// TTL, which a key may carry) to flower's MPLS keys: the top label stack
+// entry, each field exact.
+func matchMPLS(k *Keys, st *flowState, key, mask *pipeline.Key) error {
+	m, v := mask.MPLS[0], key.MPLS[0]
+	st.mpls.ttl = ttlState{} // the TTL the packet comes with
+	if m == 0 {
+		return nil
+	}
+	if !isMPLS(st.l3) {
+		return notExpressible("match of an MPLS field without eth_type mpls or mpls_mcast")
+	}
+	type field struct {
+		name        string
+		shift, bits uint
+	}
+	for _, f := range []field{{"mpls_label", 12, 20}, {"mpls_tc", 9, 3}, {"mpls_bos", 8, 1}, {"the MPLS TTL", 0, 8}} {
+		all := uint32(1)<<f.bits - 1
+		fm, fv := m>>f.shift&all, v>>f.shift&all
+		switch fm {
+		case 0:
+			continue
+		case all:
+		default:
+			return notExpressible("match %s with mask %#x: flower matches it exactly", f.name, fm)
+		}
+		switch f.shift {
+		case 12:
+			k.MPLSLabel, k.HasMPLSLabel = fv, true
+			st.mpls.label, st.mpls.labelKnown = fv, true
+		case 9:
+			k.MPLSTC, k.HasMPLSTC = uint8(fv), true
+			st.mpls.tc, st.mpls.tcKnown = uint8(fv), true
+		case 8:
+			k.MPLSBOS, k.HasMPLSBOS = uint8(fv), true
+		default:
+			k.MPLSTTL, k.HasMPLSTTL = uint8(fv), true
+			st.mpls.ttl.setKnown(uint8(fv))
+		}
+	}
+	return nil
 }
 
 func matchInPort(k *Keys, st *flowState, key, mask *pipeline.Key, env Env, onPort uint32) error {
@@ -239,6 +289,16 @@ func matchL3(k *Keys, st *flowState, key, mask *pipeline.Key) error {
 		}
 		k.IPTOS = key.IPDSCP&0x3f<<2 | key.IPECN&3
 		k.IPTOSMask = mask.IPDSCP&0x3f<<2 | mask.IPECN&3
+		st.dscp, st.dscpKnown = key.IPDSCP&0x3f, mask.IPDSCP&0x3f == 0x3f
+	}
+	if mask.IPTTL != 0 {
+		if !ip {
+			return notExpressible("match of the IP TTL without eth_type ipv4 or ipv6")
+		}
+		k.IPTTL, k.IPTTLMask = key.IPTTL, mask.IPTTL
+		if mask.IPTTL == 0xff {
+			st.ipTTL.setKnown(key.IPTTL)
+		}
 	}
 	if mask.IPProto != 0 {
 		if !ip {

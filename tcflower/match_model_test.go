@@ -38,6 +38,14 @@ func packetNear(r *rand.Rand, m *pipeline.Match) pipeline.Key {
 	p.IPv6Flabel &= 0xfffff
 	p.TCPFlags &= 0x0fff
 	p.InPort = []uint32{1, 2, 10, 11, p.InPort}[r.IntN(5)]
+	if p.EthType == pipeline.EthTypeMPLS || p.EthType == pipeline.EthTypeMPLSMcast {
+		p.MPLSDepth = uint8(1 + r.IntN(pipeline.MPLSStackMax))
+		if r.IntN(2) == 0 {
+			p.MPLS[0] ^= uint32(r.IntN(2)) << (8 + uint(r.IntN(24)))
+		}
+	} else {
+		p.MPLS, p.MPLSDepth = [pipeline.MPLSStackMax]uint32{}, 0
+	}
 	return p
 }
 
@@ -48,7 +56,7 @@ func packetNear(r *rand.Rand, m *pipeline.Match) pipeline.Key {
 func TestMatchModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	env := goldenEnv()
-	rules, hits, adHits := 0, 0, 0
+	rules, hits, adHits, mplsRules := 0, 0, 0, 0
 	for i := 0; i < 5000; i++ {
 		f := randomFlow(r)
 		if pipeline.ValidateMatch(&f.Match) != nil {
@@ -65,6 +73,9 @@ func TestMatchModel(t *testing.T) {
 			halves = append(halves, ad)
 		}
 		rules++
+		if keys.HasMPLSLabel || keys.HasMPLSTC || keys.HasMPLSBOS {
+			mplsRules++
+		}
 		for j := 0; j < 20; j++ {
 			p := packetNear(r, &f.Match)
 			want := f.Match.Matches(&p)
@@ -87,7 +98,7 @@ func TestMatchModel(t *testing.T) {
 			}
 		}
 	}
-	if rules < 500 || hits < 1000 || adHits < 20 {
-		t.Errorf("weak test: %d rules translated, %d packet hits (%d by an 802.1ad half)", rules, hits, adHits)
+	if rules < 500 || hits < 1000 || adHits < 20 || mplsRules < 20 {
+		t.Errorf("weak test: %d rules translated (%d with MPLS keys), %d packet hits (%d by an 802.1ad half)", rules, mplsRules, hits, adHits)
 	}
 }

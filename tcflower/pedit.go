@@ -16,6 +16,10 @@ type pedit struct {
 	set  [PeditUDP + 1][peditHeaderLen]byte // bits written
 	used [PeditUDP + 1]bool
 	csum CsumFlags
+	// ipAdd is the decrements of the IP TTL (header ipAddHdr) to apply
+	// with a pedit add (see decNwTTL).
+	ipAdd    uint8
+	ipAddHdr PeditHeader
 }
 
 // write sets the bits of mask at byte offset off of header h to val.
@@ -36,7 +40,8 @@ func (p *pedit) write32(h PeditHeader, off int, val, mask uint32) {
 }
 
 // actions returns the pedit (one key per touched aligned word, by header
-// type then offset) and the csum that follows it, or nil.
+// type then offset, then the TTL decrement) and the csum that follows it,
+// or nil.
 func (p *pedit) actions() []Action {
 	var keys []PeditKey
 	for h := PeditEth; h <= PeditUDP; h++ {
@@ -51,6 +56,9 @@ func (p *pedit) actions() []Action {
 			val := binary.BigEndian.Uint32(p.val[h][off:])
 			keys = append(keys, PeditKey{Header: h, Offset: uint32(off), Mask: ^set, Val: val & set})
 		}
+	}
+	if p.ipAdd > 0 {
+		keys = append(keys, ipAddKey(p.ipAddHdr, p.ipAdd))
 	}
 	if keys == nil {
 		return nil
@@ -95,6 +103,16 @@ func (b *actionBuilder) setField(a *pipeline.Action) error {
 	v := a.FieldValue()
 	st := b.st
 	v4, v6 := st.l3 == EthTypeIPv4, st.l3 == EthTypeIPv6
+	switch a.Field {
+	case pipeline.FieldMPLSLabel, pipeline.FieldMPLSTC:
+		return b.setMPLSField(a)
+	case pipeline.FieldIPDSCP, pipeline.FieldIPECN, pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst,
+		pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst, pipeline.FieldIPv6Flabel,
+		pipeline.FieldTCPSrc, pipeline.FieldTCPDst, pipeline.FieldUDPSrc, pipeline.FieldUDPDst:
+		if b.l3 != st.l3 {
+			return notExpressible("action set_field %s after push_mpls or pop_mpls: the header is not the one the match describes", d.Name)
+		}
+	}
 	need := func(ok bool, what string) error {
 		if ok {
 			return nil
@@ -125,6 +143,8 @@ func (b *actionBuilder) setField(a *pipeline.Action) error {
 		val, mask := uint32(v[0]&0x3f)<<2, uint32(0xfc)
 		if a.Field == pipeline.FieldIPECN {
 			val, mask = uint32(v[0]&3), 3
+		} else {
+			b.dscp, b.dscpKnown = v[0]&0x3f, true
 		}
 		if v4 {
 			e.write(PeditIP4, 1, []byte{byte(val)}, []byte{byte(mask)})
@@ -174,21 +194,6 @@ func (b *actionBuilder) setField(a *pipeline.Action) error {
 		e.csum |= csum
 	default:
 		return notExpressible("action set_field %s has no flower form", d.Name)
-	}
-	return nil
-}
-
-// setTTL maps set_nw_ttl to a pedit of the IPv4 TTL (with the header
-// checksum) or the IPv6 hop limit.
-func (b *actionBuilder) setTTL(ttl uint8) error {
-	switch b.st.l3 {
-	case EthTypeIPv4:
-		b.edit.write(PeditIP4, 8, []byte{ttl}, ones(1))
-		b.edit.csum |= CsumIPv4Hdr
-	case EthTypeIPv6:
-		b.edit.write(PeditIP6, 7, []byte{ttl}, ones(1))
-	default:
-		return notExpressible("action set_nw_ttl without eth_type ipv4 or ipv6 in the match")
 	}
 	return nil
 }

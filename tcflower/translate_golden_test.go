@@ -106,11 +106,29 @@ func translateText(rule string, env Env, onPort uint32) string {
 	case err != nil:
 		return "error: " + err.Error()
 	}
-	out := strings.ReplaceAll(flt.Command(block), " action ", "\n    action ")
+	out := strings.ReplaceAll(flt.Command(block), " action ", "\n    action ") + ttlText(flt.TTL)
 	if flt.Twin != nil {
-		out += "\n  + " + strings.ReplaceAll(flt.Twin.Command(block), " action ", "\n    action ")
+		out += "\n  + " + strings.ReplaceAll(flt.Twin.Command(block), " action ", "\n    action ") + ttlText(flt.Twin.TTL)
 	}
 	return out
+}
+
+// ttlText renders what a filter asks of the TTL guards (nothing when it
+// leaves the TTLs alone).
+func ttlText(u TTLUse) string {
+	var parts []string
+	for c := TTLClass(0); c < NumTTLClasses; c++ {
+		if u.Dec[c] > 0 {
+			parts = append(parts, fmt.Sprintf("%s TTL decremented %d time(s): guard", c, u.Dec[c]))
+		}
+	}
+	if u.Rewrites {
+		parts = append(parts, "rewrites TTLs")
+	}
+	if parts == nil {
+		return ""
+	}
+	return "\n    # " + strings.Join(parts, "; ")
 }
 
 // renderGolden re-renders a golden file: comments and rule lines are kept,

@@ -1,7 +1,9 @@
 package tcflower
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -136,61 +138,77 @@ func TestPeditSemantics(t *testing.T) {
 		{"in_port=1,udp,actions=set_field:53->udp_dst,output:2", PeditUDP, map[int]byte{2: 0, 3: 53}},
 		{"in_port=1,ipv6,actions=set_field:46->ip_dscp,output:2", PeditIP6, map[int]byte{0: 0x6b, 1: 0x9f}},
 		{"in_port=1,ipv6,actions=set_nw_ttl:3,output:2", PeditIP6, map[int]byte{7: 3}},
+		// pedit add: the TTL byte (0x40 below) less one, less two; no
+		// carry into the protocol or the payload length.
+		{"in_port=1,ip,actions=dec_ttl,output:2", PeditIP4, map[int]byte{8: 0x3f}},
+		{"in_port=1,ip,actions=dec_ttl,dec_ttl,output:2", PeditIP4, map[int]byte{8: 0x3e}},
+		{"in_port=1,ipv6,actions=dec_ttl,output:2", PeditIP6, map[int]byte{7: 0x3f}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.rule, func(t *testing.T) {
-			f, err := flowtext.Flow(tt.rule)
-			if err != nil {
-				t.Fatal(err)
+	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s %s", order, tt.rule), func(t *testing.T) { peditCase(t, order, tt.rule, tt.h, tt.want) })
+		}
+	}
+}
+
+// peditCase translates rule and applies its pedit keys of header h to a
+// header as a kernel of byte order host does (tcf_pedit_act: the word, key
+// value and mask read in host order; set: word&mask ^ val; add:
+// word&mask ^ ((word+val) & ^mask)), then checks the bytes want says.
+func peditCase(t *testing.T, host binary.ByteOrder, rule string, h PeditHeader, want map[int]byte) {
+	f, err := flowtext.Flow(rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flt, err := Translate(f, goldenEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every byte starts as 0xff except that the IPv6 first word is
+	// version 6, traffic class 0x01 and flow label 0xfffff, the IPv4 TOS
+	// holds ECN 1, and the TTL or hop limit is 0x40.
+	var hdr [peditHeaderLen]byte
+	for i := range hdr {
+		hdr[i] = 0xff
+	}
+	switch h {
+	case PeditIP6:
+		hdr[0], hdr[1], hdr[7] = 0x60, 0x1f, 0x40
+	case PeditIP4:
+		hdr[1], hdr[8] = 0x01, 0x40
+	}
+	orig := hdr
+	n := 0
+	for _, a := range flt.Actions {
+		if a.Kind != KindPedit {
+			continue
+		}
+		for _, k := range a.Pedit.Keys {
+			if k.Header != h || k.Offset%4 != 0 || k.Val&k.Mask != 0 {
+				t.Fatalf("bad key %+v", k)
 			}
-			flt, err := Translate(f, goldenEnv())
-			if err != nil {
-				t.Fatal(err)
+			// The codec writes mask and value in network order.
+			mask := host.Uint32(binary.BigEndian.AppendUint32(nil, k.Mask))
+			val := host.Uint32(binary.BigEndian.AppendUint32(nil, k.Val))
+			w := host.Uint32(hdr[k.Offset:])
+			if k.Add {
+				val = (w + val) &^ mask
 			}
-			// Every byte starts as 0xff except that the IPv6 first word is
-			// version 6, traffic class 0x01 and flow label 0xfffff, and the
-			// IPv4 TOS holds ECN 1.
-			var hdr [peditHeaderLen]byte
-			for i := range hdr {
-				hdr[i] = 0xff
-			}
-			orig := hdr
-			switch tt.h {
-			case PeditIP6:
-				hdr[0], hdr[1] = 0x60, 0x1f
-				orig = hdr
-			case PeditIP4:
-				hdr[1] = 0x01
-				orig = hdr
-			}
-			n := 0
-			for _, a := range flt.Actions {
-				if a.Kind != KindPedit {
-					continue
-				}
-				for _, k := range a.Pedit.Keys {
-					if k.Header != tt.h || k.Offset%4 != 0 || k.Val&k.Mask != 0 {
-						t.Fatalf("bad key %+v", k)
-					}
-					w := uint32(hdr[k.Offset])<<24 | uint32(hdr[k.Offset+1])<<16 | uint32(hdr[k.Offset+2])<<8 | uint32(hdr[k.Offset+3])
-					w = w&k.Mask ^ k.Val
-					hdr[k.Offset], hdr[k.Offset+1], hdr[k.Offset+2], hdr[k.Offset+3] = byte(w>>24), byte(w>>16), byte(w>>8), byte(w)
-					n++
-				}
-			}
-			if n == 0 {
-				t.Fatal("no pedit keys")
-			}
-			for i := range hdr {
-				want, ok := tt.want[i]
-				if !ok {
-					want = orig[i]
-				}
-				if hdr[i] != want {
-					t.Errorf("byte %d = %#02x, want %#02x", i, hdr[i], want)
-				}
-			}
-		})
+			host.PutUint32(hdr[k.Offset:], w&mask^val)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no pedit keys")
+	}
+	for i := range hdr {
+		w, ok := want[i]
+		if !ok {
+			w = orig[i]
+		}
+		if hdr[i] != w {
+			t.Errorf("byte %d = %#02x, want %#02x", i, hdr[i], w)
+		}
 	}
 }
 
@@ -212,13 +230,20 @@ func randomFlow(r *rand.Rand) *pipeline.Flow {
 		}
 		return b
 	}
-	switch r.IntN(4) {
+	switch r.IntN(5) {
 	case 0:
 		f.Match.Set(pipeline.FieldEthType, []byte{0x08, 0x00}, nil)
 	case 1:
 		f.Match.Set(pipeline.FieldEthType, []byte{0x86, 0xdd}, nil)
 	case 2:
 		f.Match.Set(pipeline.FieldEthType, []byte{0x08, 0x06}, nil)
+	case 3:
+		f.Match.Set(pipeline.FieldEthType, []byte{0x88, 0x47}, nil)
+		for _, fld := range []pipeline.Field{pipeline.FieldMPLSLabel, pipeline.FieldMPLSTC, pipeline.FieldMPLSBoS} {
+			if r.IntN(2) == 0 {
+				f.Match.Set(fld, randBytes(fld.Desc().Len), nil)
+			}
+		}
 	}
 	if r.IntN(2) == 0 {
 		f.Match.Set(pipeline.FieldIPProto, []byte{[]byte{1, 6, 17, 58, 132, 47}[r.IntN(6)]}, nil)
@@ -251,7 +276,14 @@ func randomFlow(r *rand.Rand) *pipeline.Flow {
 		case 7:
 			return pipeline.Action{Type: pipeline.ActionSetNwTTL, TTL: uint8(r.Uint32())}
 		}
-		types := []pipeline.ActionType{pipeline.ActionDecNwTTL, pipeline.ActionSetQueue, pipeline.ActionPushMPLS, pipeline.ActionExperimenter}
+		switch r.IntN(4) {
+		case 0:
+			return pipeline.Action{Type: []pipeline.ActionType{pipeline.ActionPushMPLS, pipeline.ActionPopMPLS}[r.IntN(2)],
+				EtherType: []uint16{0x8847, 0x8848, 0x0800, 0x86dd, 0x0011}[r.IntN(5)]}
+		case 1:
+			return pipeline.Action{Type: pipeline.ActionSetMPLSTTL, TTL: uint8(r.IntN(4))}
+		}
+		types := []pipeline.ActionType{pipeline.ActionDecNwTTL, pipeline.ActionDecMPLSTTL, pipeline.ActionSetQueue, pipeline.ActionExperimenter}
 		return pipeline.Action{Type: types[r.IntN(len(types))]}
 	}
 	in := &f.Instr
@@ -351,6 +383,16 @@ func checkFilter(flt *Filter, f *pipeline.Flow) string {
 	}
 	if (k.SrcPortMask != 0 || k.DstPortMask != 0) && !k.HasIPProto {
 		return "ports without ip_proto"
+	}
+	if err := checkKeys(&k); err != nil {
+		return "keys the codec refuses: " + err.Error()
+	}
+	for _, a := range flt.Actions {
+		if a.MPLS != nil {
+			if err := a.MPLS.check(); err != nil {
+				return "an act_mpls the codec refuses: " + err.Error()
+			}
+		}
 	}
 	return ""
 }

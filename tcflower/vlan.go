@@ -14,6 +14,9 @@ func (b *actionBuilder) pushVLAN(tpid uint16) error {
 		return notExpressible("action push_vlan:%#04x: not a VLAN TPID", tpid)
 	}
 	v := &Vlan{Op: VlanPush, Proto: tpid, HasPrio: true}
+	if b.vlan.tagged != tagNo {
+		b.innerTag = true // the tag there goes into the packet data
+	}
 	switch b.vlan.tagged {
 	case tagNo:
 		b.pushVID, b.pushPCP = true, true
@@ -54,6 +57,7 @@ func (b *actionBuilder) popVLAN() error {
 	}
 	b.out = append(b.out, Action{Kind: KindVlan, Vlan: &Vlan{Op: VlanPop}})
 	b.vlan = vlanState{} // an inner tag may follow
+	b.innerTag = false   // the kernel keeps the next tag out of the data again
 	return nil
 }
 
