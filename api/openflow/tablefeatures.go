@@ -7,18 +7,23 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-// actionTypes are the actions the decoder accepts, in wire order.
-var actionTypes = []pipeline.ActionType{
-	pipeline.ActionOutput, pipeline.ActionCopyTTLOut, pipeline.ActionCopyTTLIn,
-	pipeline.ActionSetMPLSTTL, pipeline.ActionDecMPLSTTL, pipeline.ActionPushVLAN,
-	pipeline.ActionPopVLAN, pipeline.ActionPushMPLS, pipeline.ActionPopMPLS,
-	pipeline.ActionSetQueue, pipeline.ActionGroup, pipeline.ActionSetNwTTL,
-	pipeline.ActionDecNwTTL, pipeline.ActionSetField, pipeline.ActionPushPBB, pipeline.ActionPopPBB,
-}
+// What TABLE_FEATURES and GROUP_FEATURES advertise is derived from the one
+// source, pipeline's validation, so it cannot drift from what FLOW_MOD and
+// GROUP_MOD accept (tablefeatures_test.go installs every advertised item and
+// checks that the rest is refused):
+//
+//   - actions (apply, write, and every group type's bucket actions):
+//     pipeline.ActionTypes, the types ValidateActions accepts;
+//   - instructions: pipeline.InstructionTypes, goto_table only before the
+//     last table, the next tables being every later one;
+//   - match: every field of pipeline.Fields, with the has-mask bit for a
+//     FieldDesc.Maskable field; wildcards: every field (a match may omit
+//     any); set-fields (apply and write): the FieldDesc.Settable fields;
+//   - metadata: every bit may be matched and written.
 
 var groupFeatures = func() ofwire.GroupFeatures {
 	var acts uint32
-	for _, a := range actionTypes {
+	for _, a := range pipeline.ActionTypes() {
 		acts |= 1 << a
 	}
 	const maxGroups = 1 << 16
@@ -37,25 +42,22 @@ var meterFeatures = ofwire.MeterFeatures{
 	MaxBands:     8,
 }
 
-// tableFeatures describes table t of n: every instruction (goto_table
-// only before the last table), every decoded action, every supported
-// field for match and wildcards, the settable ones for set_field.
+// tableFeatures describes table t of n (see above).
 func tableFeatures(t, n uint8, maxEntries uint32) ofwire.TableFeatures {
+	acts := pipeline.ActionTypes()
 	tf := ofwire.TableFeatures{
 		TableID:       t,
 		Name:          fmt.Sprintf("table%d", t),
 		MetadataMatch: ^uint64(0),
 		MetadataWrite: ^uint64(0),
 		MaxEntries:    maxEntries,
-		WriteActions:  actionTypes,
-		ApplyActions:  actionTypes,
+		WriteActions:  acts,
+		ApplyActions:  acts,
 	}
-	tf.Instructions = []pipeline.InstructionType{
-		pipeline.InstrWriteMetadata, pipeline.InstrWriteActions, pipeline.InstrApplyActions,
-		pipeline.InstrClearActions, pipeline.InstrMeter,
-	}
-	if t+1 < n {
-		tf.Instructions = append([]pipeline.InstructionType{pipeline.InstrGotoTable}, tf.Instructions...)
+	for _, it := range pipeline.InstructionTypes() {
+		if it != pipeline.InstrGotoTable || t+1 < n {
+			tf.Instructions = append(tf.Instructions, it)
+		}
 	}
 	for next := int(t) + 1; next < int(n); next++ {
 		tf.NextTables = append(tf.NextTables, uint8(next))
