@@ -13,8 +13,9 @@ const (
 	// MTU frame with two VLAN tags and room to push more.
 	defaultBufSize = 2048
 	// growRoom is the spare capacity a frame needs before packet.Apply may
-	// grow it (push_vlan).
-	growRoom = 8
+	// grow it without reallocating (push_pbb adds 18 bytes, push_mpls and
+	// push_vlan 4).
+	growRoom = 32
 	// maxGroupDepth bounds group chaining (a bucket outputting to a group).
 	maxGroupDepth = 8
 	// flowCacheMax bounds the per-reader exact-match cache.

@@ -703,6 +703,10 @@ func (p *dgPacket) key() pipeline.Key {
 	}
 	k.EthType = pipeline.EthTypeIPv4
 	k.IPDSCP, k.IPECN = s.IPv4.DSCP, s.IPv4.ECN
+	k.IPTTL = s.IPv4.TTL
+	if k.IPTTL == 0 {
+		k.IPTTL = 64 // packet.Build's default
+	}
 	src, dst := s.IPv4.Src.As4(), s.IPv4.Dst.As4()
 	copy(k.L3Src[:], src[:])
 	copy(k.L3Dst[:], dst[:])

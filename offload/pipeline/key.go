@@ -72,7 +72,70 @@ type Key struct {
 	// IPv6Exthdr is the ipv6_exthdr pseudo-field: the OFPIEH_* flags of the
 	// extension headers the packet carries.
 	IPv6Exthdr uint16
+
+	// The fields below are hidden: no OpenFlow field reads or writes them
+	// (no FieldDesc, so no match mask covers them). The parser records in
+	// them what the reference evaluator needs to model actions on the key
+	// alone (pop_vlan on two tags, pop_pbb, set_field on a header that is
+	// not there); Evaluate documents what it still cannot know. They are
+	// zero for a frame with at most one tag, no PBB and complete headers,
+	// apart from ParsedNDSLL/ParsedNDTLL.
+
+	// Vlan2VID and Vlan2PCP are the second (inner) tag of a frame with two
+	// VLAN tags, as VlanVID and VlanPCP hold the outer one: VID | VIDPresent,
+	// and 0 with fewer tags.
+	Vlan2VID uint16
+	// Parsed holds Parsed* flags: what the parser found beyond what the
+	// other fields say.
+	Parsed uint16
+	// PBBInnerDst, PBBInnerSrc, PBBInnerVID, PBBInnerPCP and PBBInnerType
+	// are the customer frame's header in a PBB frame (EthType 0x88e7 with a
+	// complete I-TAG): C-DA, C-SA, its outer tag (VID | VIDPresent) and its
+	// ethertype after at most two tags. What pop_pbb makes the outer
+	// header; zero otherwise. The customer frame's L3 and L4 fields (and
+	// MPLS stack) are in the usual fields.
+	PBBInnerDst  [6]byte
+	PBBInnerSrc  [6]byte
+	PBBInnerType uint16
+	PBBInnerVID  uint16
+	Vlan2PCP     uint8
+	PBBInnerPCP  uint8
 }
+
+// The flags of Key.Parsed. The L3 flags describe the header of the
+// innermost ethertype the key names: EthType, PBBInnerType in a PBB frame,
+// or the MPLS payload.
+const (
+	// ParsedShort: the frame is shorter than an Ethernet header; nothing
+	// is parsed.
+	ParsedShort = 1 << iota
+	// ParsedNoL3: the ethertype is IPv4, IPv6 or ARP but that header is
+	// incomplete or malformed (L3 and L4 fields zero).
+	ParsedNoL3
+	// ParsedNoL4: IPProto names a transport header the parser reads (TCP,
+	// UDP, SCTP; ICMP in IPv4; ICMPv6 in IPv6) but it is not there
+	// (truncated, or a non-first fragment).
+	ParsedNoL4
+	// ParsedNoND: an ICMPv6 neighbor solicitation or advertisement (code 0)
+	// too short for its target address.
+	ParsedNoND
+	// ParsedNDSLL and ParsedNDTLL: the ND message has a source / target
+	// link-layer address option (ArpSHA / ArpTHA hold it).
+	ParsedNDSLL
+	ParsedNDTLL
+	// ParsedMPLSIPv4 and ParsedMPLSIPv6: the payload after the bottom of an
+	// MPLS stack was parsed as IPv4 / IPv6 (by its version nibble; MPLS does
+	// not say what it carries). Neither: the stack has no bottom within the
+	// parser's bound, or the payload is not IP.
+	ParsedMPLSIPv4
+	ParsedMPLSIPv6
+	// ParsedNoITag: EthType is 0x88e7 but the I-TAG, the customer MACs and
+	// ethertype are incomplete.
+	ParsedNoITag
+	// ParsedInnerQinQ: the customer frame of a PBB frame has two tags (the
+	// second is not kept).
+	ParsedInnerQinQ
+)
 
 // MPLSStackMax is how many labels a Key holds (deeper labels are in the
 // packet only).

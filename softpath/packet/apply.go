@@ -14,38 +14,67 @@ import (
 //
 // An action whose header is absent from the packet (set_field ipv4_src on
 // an ARP frame, tcp_dst on a non-first fragment, pop_vlan on an untagged
-// frame, an ND field on a non-ND ICMPv6 message, a TTL action on non-IP) is
-// a no-op, as in Open vSwitch: OpenFlow leaves the behaviour undefined and
-// the prerequisites checked at FLOW_MOD time make it rare.
+// frame, an ND field on a non-ND ICMPv6 message, a TTL action on non-IP,
+// pop_mpls on a non-MPLS frame) is a no-op, as in Open vSwitch: OpenFlow
+// leaves the behaviour undefined and the prerequisites checked at FLOW_MOD
+// time make it rare. Fields apply to the outermost header the key names:
+// on an MPLS or PBB frame the IP and transport headers behind it are not
+// touched by set_field or set/dec_nw_ttl.
 //
 // Supported actions:
-//   - set_field of eth_src/dst, vlan_vid and vlan_pcp (outer tag; on an
-//     untagged frame a no-op: OpenFlow 1.3 requires a push_vlan first),
-//     ip_dscp, ip_ecn, ipv4_src/dst, ipv6_src/dst, ipv6_flabel,
+//   - set_field of eth_src/dst, eth_type (the ethertype after the tags;
+//     the frame is parsed again with it), vlan_vid and vlan_pcp (outer tag;
+//     on an untagged frame a no-op: OpenFlow 1.3 requires a push_vlan
+//     first), ip_dscp, ip_ecn, ipv4_src/dst, ipv6_src/dst, ipv6_flabel,
 //     tcp/udp/sctp_src/dst, icmpv4/v6_type/code, arp_op/spa/tpa/sha/tha,
-//     ipv6_nd_target/sll/tll. Values are masked to the field's width.
-//     Checksums follow: the IPv4 header checksum, the TCP/UDP/ICMPv6
-//     pseudo-header checksums and the ICMPv4 checksum are updated
-//     incrementally (RFC 1624), so a bad checksum stays bad; a zero UDP
-//     checksum (no checksum) stays zero; the SCTP CRC32c is recomputed,
-//     also keeping an error (the old error is XORed in, as Open vSwitch
-//     does). The SCTP CRC of a first fragment cannot be fixed (it covers
-//     bytes this frame does not hold) and ends up wrong.
+//     ipv6_nd_target/sll/tll, mpls_label and mpls_tc (top entry), pbb_isid.
+//     Values are masked to the field's width. Checksums follow: the IPv4
+//     header checksum, the TCP/UDP/ICMPv6 pseudo-header checksums and the
+//     ICMPv4 checksum are updated incrementally (RFC 1624), so a bad
+//     checksum stays bad; a zero UDP checksum (no checksum) stays zero; the
+//     SCTP CRC32c is recomputed, also keeping an error (the old error is
+//     XORed in, as Open vSwitch does): a frame whose CRC was left to
+//     offload must have been completed first (softpath/afpacket does). The
+//     SCTP CRC of a first fragment cannot be fixed (it covers bytes this
+//     frame does not hold) and ends up wrong.
 //   - push_vlan: inserts a tag after the MACs with TPID a.EtherType
 //     (0x8100 or 0x88a8); its VID and PCP are copied from the existing outer
 //     tag, or 0. The frame grows by 4 bytes: the returned slice reuses
 //     frame's backing array when cap(frame) >= len(frame)+4 (otherwise it is
-//     reallocated).
+//     reallocated). Every push grows the frame this way.
 //   - pop_vlan: removes the outer tag; the returned slice is 4 bytes
 //     shorter.
 //   - set_nw_ttl, dec_nw_ttl: IPv4 TTL (checksum fixed) or IPv6 hop limit;
 //     dec_nw_ttl returns ErrTTLExpired, leaving the packet alone, when the
 //     TTL is 0 or 1.
+//   - push_mpls (a.EtherType 0x8847 or 0x8848): inserts a label stack entry
+//     after the tags Parse reads and sets the ethertype before it to
+//     a.EtherType. On an MPLS frame the entry is a copy of the top one with
+//     the bottom-of-stack bit clear; otherwise label 0 (IPv4 explicit null)
+//     for IPv4, 2 (IPv6 explicit null) for IPv6, 0 else, TC 0, bottom of
+//     stack set, TTL the IP TTL, or 64 for a packet that is not IP (Open
+//     vSwitch's choices where OpenFlow has nothing to copy from).
+//   - pop_mpls: removes the top entry of an MPLS frame and sets the
+//     ethertype before it to a.EtherType, bottom of stack or not.
+//   - set_mpls_ttl, dec_mpls_ttl: the top entry's TTL; dec_mpls_ttl returns
+//     ErrTTLExpired, leaving the packet alone, when it is 0 or 1.
+//   - copy_ttl_out, copy_ttl_in on an MPLS frame: between the top entry and
+//     the next one, or, at the bottom of stack, the IP header behind it
+//     (IPv4 checksum fixed). A no-op on other frames.
+//   - push_pbb (a.EtherType 0x88e7): inserts after the MACs ethertype
+//     0x88e7, an I-TAG TCI and the customer MACs (copies of the frame's
+//     MACs, which stay as B-DA and B-SA); the frame's tags and everything
+//     after move into the customer frame. I-PCP is the outer tag's PCP,
+//     I-SID the frame's own I-SID if it is a PBB frame, else 0; DEI, UCA
+//     and the reserved bits are 0. The frame grows by 18 bytes.
+//   - pop_pbb: removes everything before the customer frame of a PBB frame
+//     (B-DA, B-SA, the tags before the I-TAG, the I-TAG).
 //   - set_queue: a no-op (the fast path has no queues).
 //
-// Other actions, and set_field of other fields (tunnel_id, metadata, MPLS,
-// ...), return an error wrapping ErrUnsupported and leave the packet alone.
-// Apply returns frame itself for every action but push and pop.
+// Other actions, and set_field of other fields (tunnel_id, metadata,
+// mpls_bos, ...), return an error wrapping ErrUnsupported and leave the
+// packet alone. Apply returns frame itself for every action but pushes and
+// pops.
 func Apply(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) ([]byte, error) {
 	switch a.Type {
 	case pipeline.ActionSetField:
@@ -59,6 +88,25 @@ func Apply(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) ([]byte
 		return frame, nil
 	case pipeline.ActionDecNwTTL:
 		return frame, decTTL(frame, l, k)
+	case pipeline.ActionPushMPLS:
+		return pushMPLS(frame, l, k, a.EtherType)
+	case pipeline.ActionPopMPLS:
+		return popMPLS(frame, l, k, a.EtherType), nil
+	case pipeline.ActionSetMPLSTTL:
+		setMPLSTTL(frame, l, k, a.TTL)
+		return frame, nil
+	case pipeline.ActionDecMPLSTTL:
+		return frame, decMPLSTTL(frame, l, k)
+	case pipeline.ActionCopyTTLOut:
+		copyTTLOut(frame, l, k)
+		return frame, nil
+	case pipeline.ActionCopyTTLIn:
+		copyTTLIn(frame, l, k)
+		return frame, nil
+	case pipeline.ActionPushPBB:
+		return pushPBB(frame, l, k, a.EtherType)
+	case pipeline.ActionPopPBB:
+		return popPBB(frame, l, k), nil
 	case pipeline.ActionSetQueue:
 		return frame, nil
 	}
@@ -80,12 +128,30 @@ func (l *Layout) shift(d int) {
 		}
 	}
 	mv(&l.L2Len)
+	mv(&l.MPLS)
+	mv(&l.PBB)
+	mv(&l.InnerL2Len)
 	mv(&l.L3)
 	mv(&l.L4)
 	mv(&l.End)
 	mv(&l.NDTarget)
 	mv(&l.NDSLL)
 	mv(&l.NDTLL)
+}
+
+// insert opens n zero bytes at offset o, growing frame (in place when its
+// capacity allows).
+func insert(frame []byte, o, n int) []byte {
+	m := len(frame)
+	frame = append(frame, make([]byte, n)...)
+	copy(frame[o+n:], frame[o:m])
+	return frame
+}
+
+// remove takes n bytes out at offset o.
+func remove(frame []byte, o, n int) []byte {
+	copy(frame[o:], frame[o+n:])
+	return frame[:len(frame)-n]
 }
 
 func pushVLAN(frame []byte, l *Layout, k *pipeline.Key, tpid uint16) ([]byte, error) {
@@ -99,9 +165,7 @@ func pushVLAN(frame []byte, l *Layout, k *pipeline.Key, tpid uint16) ([]byte, er
 	if l.VLANs > 0 {
 		tci = be16(frame[ethLen:]) & vlanTCIMask
 	}
-	n := len(frame)
-	frame = append(frame, 0, 0, 0, 0)
-	copy(frame[12+vlanLen:], frame[12:n])
+	frame = insert(frame, 12, vlanLen)
 	put16(frame[12:], tpid)
 	put16(frame[14:], tci)
 	if l.VLANs >= 2 || isTPID(k.EthType) || len(frame) > maxFrame {
@@ -111,6 +175,9 @@ func pushVLAN(frame []byte, l *Layout, k *pipeline.Key, tpid uint16) ([]byte, er
 	}
 	l.shift(vlanLen)
 	l.VLANs++
+	if l.VLANs == 2 {
+		k.Vlan2VID, k.Vlan2PCP = k.VlanVID, k.VlanPCP
+	}
 	k.VlanVID = tci&vidMask | pipeline.VIDPresent
 	k.VlanPCP = uint8(tci >> 13)
 	return frame, nil
@@ -121,8 +188,7 @@ func popVLAN(frame []byte, l *Layout, k *pipeline.Key) []byte {
 		return frame
 	}
 	n := len(frame)
-	copy(frame[12:], frame[12+vlanLen:])
-	frame = frame[:n-vlanLen]
+	frame = remove(frame, 12, vlanLen)
 	if isTPID(k.EthType) || n > maxFrame {
 		// A further tag becomes visible.
 		reparse(frame, l, k)
@@ -130,12 +196,8 @@ func popVLAN(frame []byte, l *Layout, k *pipeline.Key) []byte {
 	}
 	l.shift(-vlanLen)
 	l.VLANs--
-	k.VlanVID, k.VlanPCP = 0, 0
-	if l.VLANs > 0 {
-		tci := be16(frame[ethLen:])
-		k.VlanVID = tci&vidMask | pipeline.VIDPresent
-		k.VlanPCP = uint8(tci >> 13)
-	}
+	k.VlanVID, k.VlanPCP = k.Vlan2VID, k.Vlan2PCP
+	k.Vlan2VID, k.Vlan2PCP = 0, 0
 	return frame
 }
 
@@ -155,7 +217,8 @@ func ttlOffset(l *Layout, k *pipeline.Key) int {
 
 func setTTL(frame []byte, l *Layout, k *pipeline.Key, ttl uint8) {
 	if o := ttlOffset(l, k); o != 0 {
-		writeTTL(frame, l, k, o, ttl)
+		writeTTL(frame, l, o, ttl, k.EthType == pipeline.EthTypeIPv4)
+		k.IPTTL = ttl
 	}
 }
 
@@ -168,12 +231,15 @@ func decTTL(frame []byte, l *Layout, k *pipeline.Key) error {
 	if ttl <= 1 {
 		return ErrTTLExpired
 	}
-	writeTTL(frame, l, k, o, ttl-1)
+	writeTTL(frame, l, o, ttl-1, k.EthType == pipeline.EthTypeIPv4)
+	k.IPTTL = ttl - 1
 	return nil
 }
 
-func writeTTL(frame []byte, l *Layout, k *pipeline.Key, o int, ttl uint8) {
-	if k.EthType == pipeline.EthTypeIPv6 {
+// writeTTL writes the TTL at offset o of the IPv4 header (checksum fixed)
+// or IPv6 header at l.L3.
+func writeTTL(frame []byte, l *Layout, o int, ttl uint8, v4 bool) {
+	if !v4 {
 		frame[o] = ttl
 		return
 	}

@@ -25,6 +25,23 @@ var (
 	actDecTTL = pipeline.Action{Type: pipeline.ActionDecNwTTL}
 )
 
+func actPushMPLS(et uint16) pipeline.Action {
+	return pipeline.Action{Type: pipeline.ActionPushMPLS, EtherType: et}
+}
+
+func actPopMPLS(et uint16) pipeline.Action {
+	return pipeline.Action{Type: pipeline.ActionPopMPLS, EtherType: et}
+}
+
+func actPushPBB(et uint16) pipeline.Action {
+	return pipeline.Action{Type: pipeline.ActionPushPBB, EtherType: et}
+}
+
+// actMPLSTTL returns an MPLS TTL or copy TTL action (ttl for set_mpls_ttl).
+func actMPLSTTL(t pipeline.ActionType, ttl uint8) pipeline.Action {
+	return pipeline.Action{Type: t, TTL: ttl}
+}
+
 func actSetTTL(ttl uint8) pipeline.Action {
 	return pipeline.Action{Type: pipeline.ActionSetNwTTL, TTL: ttl}
 }
@@ -127,7 +144,90 @@ func applyCases() []applyCase {
 		{"set_queue is a no-op", "udp4", pipeline.Action{Type: pipeline.ActionSetQueue, Queue: 3}, nil, nil},
 		{"output", "udp4", pipeline.Output(1), nil, ErrUnsupported},
 		{"group", "udp4", pipeline.Action{Type: pipeline.ActionGroup, Group: 1}, nil, ErrUnsupported},
-		{"push_mpls", "udp4", pipeline.Action{Type: pipeline.ActionPushMPLS, EtherType: 0x8847}, nil, ErrUnsupported},
+
+		// OpenFlow 1.3.5 section 5.12, push/pop tag actions: push MPLS header,
+		// "Push a new MPLS shim header onto the packet. The Ethertype is used
+		// as the Ethertype for the tag." Section 5.12.1 (existing fields that
+		// may be copied into new fields on push actions): "MPLS label <-
+		// MPLS label", "MPLS traffic class <- MPLS traffic class", "MPLS TTL
+		// <- MPLS TTL, IP TTL". Where nothing can be copied the label is the
+		// explicit null of the payload and the TTL 64, as in Open vSwitch.
+		{"push_mpls onto ipv4: label 0, ttl from the ip ttl", "udp4", actPushMPLS(0x8847),
+			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{Label: 0, TTL: 64}}, 64 }, nil},
+		{"push_mpls onto ipv6: label 2, multicast ethertype", "tcp6", actPushMPLS(0x8848),
+			func(s *Spec) { s.MPLS, s.EthType = []MPLS{{Label: 2, TTL: 64}}, 0x8848 }, nil},
+		{"push_mpls onto mpls copies the top entry", "mpls-udp4", actPushMPLS(0x8847),
+			func(s *Spec) { s.MPLS = append([]MPLS{s.MPLS[0]}, s.MPLS...) }, nil},
+		{"push_mpls goes after the vlan tags", "tcp4-vlan-opts", actPushMPLS(0x8847),
+			func(s *Spec) { s.MPLS = []MPLS{{TTL: 9}} }, nil},
+		{"push_mpls onto arp: ttl 64", "arp", actPushMPLS(0x8847),
+			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{TTL: 64}}, 64 }, nil},
+		{"push_mpls with ethertype 0x0800", "udp4", actPushMPLS(0x0800), nil, ErrUnsupported},
+		// "Pop MPLS header: Pop the outer-most MPLS tag or shim header from
+		// the packet. The Ethertype is used as the Ethertype for the
+		// resulting packet (Ethertype for the MPLS payload)."
+		{"pop_mpls to ipv4", "mpls-udp4", actPopMPLS(0x0800), func(s *Spec) { s.MPLS = nil }, nil},
+		{"pop_mpls above the bottom of stack", "mpls2-tcp6-vlan", actPopMPLS(0x8848),
+			func(s *Spec) { s.MPLS = s.MPLS[1:] }, nil},
+		{"pop_mpls of the fourth label from the bottom", "mpls4-udp4", actPopMPLS(0x8847),
+			func(s *Spec) { s.MPLS = s.MPLS[1:] }, nil},
+		{"pop_mpls on ipv4 is a no-op", "udp4", actPopMPLS(0x0800), nil, nil},
+		// Change-TTL actions: set MPLS TTL, "Replace the existing MPLS TTL.
+		// Only applies to packets with an existing MPLS shim header."
+		{"set_mpls_ttl", "mpls-udp4", actMPLSTTL(pipeline.ActionSetMPLSTTL, 5), func(s *Spec) { s.MPLS[0].TTL = 5 }, nil},
+		{"set_mpls_ttl on ipv4 is a no-op", "udp4", actMPLSTTL(pipeline.ActionSetMPLSTTL, 5), nil, nil},
+		// "Decrement the MPLS TTL. Only applies to packets with an existing
+		// MPLS shim header."
+		{"dec_mpls_ttl", "mpls2-tcp6-vlan", actMPLSTTL(pipeline.ActionDecMPLSTTL, 0), func(s *Spec) { s.MPLS[0].TTL = 254 }, nil},
+		{"dec_mpls_ttl on ipv6 is a no-op", "tcp6", actMPLSTTL(pipeline.ActionDecMPLSTTL, 0), nil, nil},
+		// Copy TTL outwards: "Copy the TTL from next-to-outermost to outermost
+		// header with TTL. Copy can be IP-to-IP, MPLS-to-MPLS, or IP-to-MPLS."
+		{"copy_ttl_out ip to mpls", "mpls-udp4", actMPLSTTL(pipeline.ActionCopyTTLOut, 0), func(s *Spec) { s.MPLS[0].TTL = 33 }, nil},
+		{"copy_ttl_out ipv6 to mpls", "mpls-tcp6", actMPLSTTL(pipeline.ActionCopyTTLOut, 0), func(s *Spec) { s.MPLS[0].TTL = 40 }, nil},
+		{"copy_ttl_out mpls to mpls", "mpls2-tcp6-vlan", actMPLSTTL(pipeline.ActionCopyTTLOut, 0), func(s *Spec) { s.MPLS[0].TTL = 9 }, nil},
+		{"copy_ttl_out on ipv4 is a no-op", "udp4", actMPLSTTL(pipeline.ActionCopyTTLOut, 0), nil, nil},
+		// Copy TTL inwards: "Copy the TTL from outermost to next-to-outermost
+		// header with TTL. Copy can be IP-to-IP, MPLS-to-MPLS, or MPLS-to-IP."
+		{"copy_ttl_in mpls to ipv4", "mpls-udp4", actMPLSTTL(pipeline.ActionCopyTTLIn, 0), func(s *Spec) { s.IPv4.TTL = 60 }, nil},
+		{"copy_ttl_in mpls to ipv6", "mpls-tcp6", actMPLSTTL(pipeline.ActionCopyTTLIn, 0), func(s *Spec) { s.IPv6.HopLimit = 70 }, nil},
+		{"copy_ttl_in mpls to mpls", "mpls4-udp4", actMPLSTTL(pipeline.ActionCopyTTLIn, 0), func(s *Spec) { s.MPLS[1].TTL = 4 }, nil},
+		{"copy_ttl_in without a second header is a no-op", "mpls-nonip", actMPLSTTL(pipeline.ActionCopyTTLIn, 0), nil, nil},
+		{"mpls_label", "mpls-udp4", actSet(pipeline.FieldMPLSLabel, 0, 0x0a, 0xbc, 0xde), func(s *Spec) { s.MPLS[0].Label = 0xabcde }, nil},
+		{"mpls_label is masked to 20 bits", "mpls2-tcp6-vlan", actSet(pipeline.FieldMPLSLabel, 0xff, 0xff, 0xff, 0xff),
+			func(s *Spec) { s.MPLS[0].Label = 0xfffff }, nil},
+		{"mpls_tc", "mpls2-tcp6-vlan", actSet(pipeline.FieldMPLSTC, 2), func(s *Spec) { s.MPLS[0].TC = 2 }, nil},
+		{"mpls_label on ipv4 is a no-op", "udp4", actSet(pipeline.FieldMPLSLabel, 0, 0, 0, 1), nil, nil},
+		{"mpls_bos is not settable", "mpls-udp4", actSet(pipeline.FieldMPLSBoS, 0), nil, ErrUnsupported},
+		// Push PBB header: "Push a new PBB service instance header (I-TAG
+		// TCI) onto the packet". Section 5.12.1: "PBB I-SID <- PBB I-SID",
+		// "PBB I-PCP <- VLAN PCP", "PBB C-DA <- ETH DST", "PBB C-SA <- ETH
+		// SRC".
+		{"push_pbb untagged", "udp4", actPushPBB(0x88e7),
+			func(s *Spec) { s.PBB, s.MinLen = &PBB{Dst: s.EthDst, Src: s.EthSrc}, 78 }, nil},
+		{"push_pbb moves the tags into the customer frame, i-pcp from the outer pcp", "tcp4-qinq", actPushPBB(0x88e7),
+			func(s *Spec) {
+				s.PBB, s.VLANs = &PBB{PCP: s.VLANs[0].PCP, Dst: s.EthDst, Src: s.EthSrc, VLANs: s.VLANs}, nil
+			}, nil},
+		{"push_pbb onto mpls", "mpls-udp4", actPushPBB(0x88e7), func(s *Spec) { s.PBB = &PBB{Dst: s.EthDst, Src: s.EthSrc} }, nil},
+		{"push_pbb with ethertype 0x88a8", "udp4", actPushPBB(0x88a8), nil, ErrUnsupported},
+		// Pop PBB header: "Pop the outer-most PBB service instance header
+		// (I-TAG TCI) from the packet": the customer frame is what is left.
+		{"pop_pbb", "pbb-udp4", pipeline.Action{Type: pipeline.ActionPopPBB},
+			func(s *Spec) { s.EthDst, s.EthSrc, s.VLANs, s.PBB = s.PBB.Dst, s.PBB.Src, s.PBB.VLANs, nil }, nil},
+		{"pop_pbb to mpls", "pbb-mpls-udp6", pipeline.Action{Type: pipeline.ActionPopPBB},
+			func(s *Spec) { s.EthDst, s.EthSrc, s.PBB = s.PBB.Dst, s.PBB.Src, nil }, nil},
+		{"pop_pbb on udp4 is a no-op", "udp4", pipeline.Action{Type: pipeline.ActionPopPBB}, nil, nil},
+		{"pbb_isid", "pbb-udp4", actSet(pipeline.FieldPBBISID, 0xab, 0xcd, 0xef), func(s *Spec) { s.PBB.ISID = 0xabcdef }, nil},
+		{"pbb_isid on udp4 is a no-op", "udp4", actSet(pipeline.FieldPBBISID, 0xab, 0xcd, 0xef), nil, nil},
+		// eth_type is the ethertype after the tags: the packet is read again
+		// under the new one.
+		{"eth_type ipv4 to local experimental", "udp4", actSet16(pipeline.FieldEthType, 0x88b5), func(s *Spec) { s.EthType = 0x88b5 }, nil},
+		{"eth_type ipv4 to ipv6 behind a tag", "tcp4-vlan-opts", actSet16(pipeline.FieldEthType, 0x86dd), func(s *Spec) { s.EthType = 0x86dd }, nil},
+		{"eth_type mpls unicast to multicast", "mpls-udp4", actSet16(pipeline.FieldEthType, 0x8848), func(s *Spec) { s.EthType = 0x8848 }, nil},
+		{"eth_type of a bare ethernet header", "eth-only", actSet16(pipeline.FieldEthType, 0x0806), func(s *Spec) { s.EthType = 0x0806 }, nil},
+		{"tcp_dst on mpls is a no-op", "mpls-udp4", actSet16(pipeline.FieldUDPDst, 1), nil, nil},
+		{"ipv4_src on pbb is a no-op", "pbb-udp4", actSet(pipeline.FieldIPv4Src, 1, 2, 3, 4), nil, nil},
+		{"set_nw_ttl on mpls is a no-op", "mpls-udp4", actSetTTL(1), nil, nil},
 		{"push_vlan with a bad ethertype", "udp4", actPush(0x0800), nil, ErrUnsupported},
 		{"set_field tunnel_id", "udp4", actSet(pipeline.FieldTunnelID, 1, 2, 3, 4, 5, 6, 7, 8), nil, ErrUnsupported},
 		{"set_field ip_proto", "udp4", actSet(pipeline.FieldIPProto, 6), nil, ErrUnsupported},

@@ -18,24 +18,25 @@ func TestParseAllocs(t *testing.T) {
 }
 
 // TestApplyAllocs asserts that Apply does not allocate for any supported
-// action (push_vlan with spare capacity, paired with a pop to stay there).
+// action (pushes with spare capacity, paired with their pop to stay there).
 func TestApplyAllocs(t *testing.T) {
 	for _, tc := range applyCases() {
 		if tc.err != nil {
 			continue
 		}
 		orig := fixtureFrame(tc.fixture)
-		frame := make([]byte, len(orig), len(orig)+8)
+		frame := make([]byte, len(orig), len(orig)+pbbPushLen)
 		var k0 pipeline.Key
 		l0 := Parse(orig, 1, &k0)
 		a := tc.action
+		pop, push := popOf(&a, &k0)
 		n := testing.AllocsPerRun(100, func() {
 			frame = frame[:len(orig)]
 			copy(frame, orig)
 			k, l := k0, l0
 			out, _ := Apply(frame, &l, &k, &a)
-			if a.Type == pipeline.ActionPushVLAN {
-				Apply(out, &l, &k, &actPop)
+			if push {
+				Apply(out, &l, &k, &pop)
 			}
 		})
 		if n != 0 {

@@ -11,9 +11,10 @@ import (
 
 // Spec describes a frame for Build, outermost header first. Every section
 // is optional (nil: absent); Build writes exactly the headers given, in the
-// order Ethernet, VLAN tags, L3, L4, payload, padding, and fills in what a
-// real stack would compute (lengths, protocol numbers, checksums) unless a
-// field overrides it.
+// order Ethernet, VLAN tags, PBB I-TAG and customer header, MPLS label
+// stack, L3, L4, payload, padding, and fills in what a real stack would
+// compute (lengths, protocol numbers, checksums) unless a field overrides
+// it.
 //
 // Example, a TCP SYN in a VLAN:
 //
@@ -29,9 +30,23 @@ type Spec struct {
 	EthDst, EthSrc [6]byte
 	// VLANs are the tags after the MACs, outermost first.
 	VLANs []VLAN
-	// EthType is the ethertype after the tags; 0: that of the L3 section
-	// (IPv4, IPv6 or ARP), or 0x88b5 (local experimental) without one.
+	// EthType is the ethertype after the tags (the customer's tags under
+	// PBB); 0: that of the L3 section (IPv4, IPv6 or ARP), or 0x88b5 (local
+	// experimental) without one. With an MPLS stack it is the stack's
+	// ethertype: 0x8848, or else 0x8847.
 	EthType uint16
+
+	// PBB, when set, makes the frame an 802.1ah backbone frame: EthDst,
+	// EthSrc and VLANs are the B-DA, B-SA and B-TAG, followed by ethertype
+	// 0x88e7, the I-TAG and the customer frame (PBB.Dst, PBB.Src, PBB.VLANs,
+	// then the ethertype and the rest).
+	PBB *PBB
+
+	// MPLS is a label stack after the tags, top first; the L3 section (or
+	// Payload) follows it. Build sets the bottom-of-stack bit on the last
+	// entry only, or on none with MPLSNoBoS.
+	MPLS      []MPLS
+	MPLSNoBoS bool
 
 	// At most one L3 section.
 	IPv4 *IPv4
@@ -51,6 +66,31 @@ type Spec struct {
 	// MinLen pads the frame with zeros to at least MinLen bytes (60 is the
 	// Ethernet minimum without FCS). Padding is outside the IP packet.
 	MinLen int
+}
+
+// PBB is an 802.1ah I-TAG and the customer header after it.
+type PBB struct {
+	ISID     uint32 // 24 bits
+	PCP      uint8  // I-PCP, 3 bits
+	DEI, UCA bool
+	Dst, Src [6]byte // C-DA, C-SA
+	VLANs    []VLAN  // the customer's tags, outermost first
+}
+
+// MPLS is a label stack entry (the bottom-of-stack bit is Build's).
+type MPLS struct {
+	Label uint32 // 20 bits
+	TC    uint8  // 3 bits
+	TTL   uint8
+}
+
+// LSE returns the entry as on the wire, with bottom of stack bos.
+func (m MPLS) LSE(bos bool) uint32 {
+	v := m.Label&0xfffff<<12 | uint32(m.TC&7)<<9 | uint32(m.TTL)
+	if bos {
+		v |= mplsBoS
+	}
+	return v
 }
 
 // VLAN is an 802.1Q / 802.1ad tag.
@@ -189,8 +229,8 @@ func MAC(s string) [6]byte {
 	return [6]byte(hw)
 }
 
-// Build returns the frame spec describes, with 8 bytes of spare capacity
-// (room for two push_vlan). It panics on a contradictory spec (two L3 or
+// Build returns the frame spec describes, with 32 bytes of spare capacity
+// (room for a push_pbb, a push_mpls and two push_vlan). It panics on a contradictory spec (two L3 or
 // two L4 sections, an L4 section without IP, an IPv6 address where an
 // IPv4 one belongs): it is meant for tests.
 func Build(spec Spec) []byte {
@@ -228,7 +268,48 @@ func Build(spec Spec) []byte {
 	b := make([]byte, 0, 64+len(l3)+len(l4))
 	b = append(b, spec.EthDst[:]...)
 	b = append(b, spec.EthSrc[:]...)
-	for _, v := range spec.VLANs {
+	b = appendTags(b, spec.VLANs)
+	if p := spec.PBB; p != nil {
+		b = binary.BigEndian.AppendUint16(b, pipeline.EthTypePBB)
+		tci := uint32(p.PCP&7)<<29 | p.ISID&isidMask
+		if p.DEI {
+			tci |= 1 << 28
+		}
+		if p.UCA {
+			tci |= 1 << 27
+		}
+		b = binary.BigEndian.AppendUint32(b, tci)
+		b = append(b, p.Dst[:]...)
+		b = append(b, p.Src[:]...)
+		b = appendTags(b, p.VLANs)
+	}
+	if len(spec.MPLS) > 0 {
+		if ethType != pipeline.EthTypeMPLSMcast {
+			ethType = pipeline.EthTypeMPLS
+		}
+		b = binary.BigEndian.AppendUint16(b, ethType)
+		for i, m := range spec.MPLS {
+			b = binary.BigEndian.AppendUint32(b, m.LSE(i == len(spec.MPLS)-1 && !spec.MPLSNoBoS))
+		}
+	} else {
+		b = binary.BigEndian.AppendUint16(b, ethType)
+	}
+	b = append(b, l3...)
+	b = append(b, l4...)
+	if l3 == nil && l4 == nil {
+		b = append(b, spec.Payload...)
+	}
+	for len(b) < spec.MinLen {
+		b = append(b, 0)
+	}
+	out := make([]byte, len(b), len(b)+32)
+	copy(out, b)
+	return out
+}
+
+// appendTags appends VLAN tags (TPID 0: 0x8100).
+func appendTags(b []byte, tags []VLAN) []byte {
+	for _, v := range tags {
 		tpid := v.TPID
 		if tpid == 0 {
 			tpid = pipeline.EthTypeVLAN
@@ -240,18 +321,7 @@ func Build(spec Spec) []byte {
 		b = binary.BigEndian.AppendUint16(b, tpid)
 		b = binary.BigEndian.AppendUint16(b, tci)
 	}
-	b = binary.BigEndian.AppendUint16(b, ethType)
-	b = append(b, l3...)
-	b = append(b, l4...)
-	if l3 == nil && l4 == nil {
-		b = append(b, spec.Payload...)
-	}
-	for len(b) < spec.MinLen {
-		b = append(b, 0)
-	}
-	out := make([]byte, len(b), len(b)+8)
-	copy(out, b)
-	return out
+	return b
 }
 
 func count(bs ...bool) int {

@@ -2,6 +2,8 @@ package packet
 
 import (
 	"net/netip"
+
+	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
 // Addresses used throughout the tests.
@@ -72,8 +74,39 @@ func fixtures() []fixture {
 			ICMPv6: &ICMPv6{Type: ndAdvert, Rest: [4]byte{0x60}, Target: ip6c, Options: []NDOption{TLL(mac2), SLL(mac3)}}}},
 		{"lldp", Spec{EthDst: MAC("01:80:c2:00:00:0e"), EthSrc: mac1, EthType: 0x88cc, Payload: payload}},
 		{"triple-tag", Spec{EthDst: mac2, EthSrc: mac1, VLANs: []VLAN{{VID: 1}, {VID: 2}, {VID: 3}}, IPv4: &IPv4{Src: ip4a, Dst: ip4b}, UDP: &UDP{Src: 1, Dst: 2}}},
+		{"mpls-udp4", Spec{EthDst: mac2, EthSrc: mac1, MPLS: []MPLS{{Label: 100, TC: 3, TTL: 60}},
+			IPv4: &IPv4{Src: ip4a, Dst: ip4b, TTL: 33}, UDP: &UDP{Src: 5000, Dst: 53}, Payload: payload}},
+		{"mpls2-tcp6-vlan", Spec{EthDst: mac2, EthSrc: mac1, VLANs: []VLAN{{VID: 30, PCP: 2}}, EthType: pipeline.EthTypeMPLSMcast,
+			MPLS: []MPLS{{Label: 0xfffff, TC: 7, TTL: 255}, {Label: 16, TC: 1, TTL: 9}},
+			IPv6: &IPv6{Src: ip6a, Dst: ip6b, HopLimit: 17}, TCP: &TCP{Src: 1234, Dst: 80, Flags: TCPSyn}}},
+		{"mpls4-udp4", Spec{EthDst: mac2, EthSrc: mac1,
+			MPLS: []MPLS{{Label: 1, TTL: 4}, {Label: 2, TTL: 3}, {Label: 3, TTL: 2}, {Label: 4, TTL: 1}},
+			IPv4: &IPv4{Src: ip4b, Dst: ip4a}, UDP: &UDP{Src: 7, Dst: 8}}},
+		{"eth-only", Spec{EthDst: mac2, EthSrc: mac1, EthType: 0x0800}},
+		{"mpls-tcp6", Spec{EthDst: mac2, EthSrc: mac1, MPLS: []MPLS{{Label: 2, TC: 5, TTL: 70}},
+			IPv6: &IPv6{Src: ip6a, Dst: ip6b, HopLimit: 40}, TCP: &TCP{Src: 22, Dst: 2222, Flags: TCPAck}}},
+		{"mpls-nobos", Spec{EthDst: mac2, EthSrc: mac1, MPLS: []MPLS{{Label: 5, TTL: 64}, {Label: 6, TTL: 64}}, MPLSNoBoS: true,
+			Payload: []byte{0x45, 0, 0}}},
+		{"mpls-nonip", Spec{EthDst: mac2, EthSrc: mac1, MPLS: []MPLS{{Label: 77, TTL: 8}}, Payload: payload}},
+		{"pbb-udp4", Spec{EthDst: mac3, EthSrc: mac1, VLANs: []VLAN{{TPID: 0x88a8, VID: 10, PCP: 3}},
+			PBB:  &PBB{ISID: 0x123456, PCP: 5, Dst: mac2, Src: mac1, VLANs: []VLAN{{VID: 20, PCP: 1}}},
+			IPv4: &IPv4{Src: ip4a, Dst: ip4b}, UDP: &UDP{Src: 5000, Dst: 53}, Payload: payload}},
+		{"pbb-mpls-udp6", Spec{EthDst: mac3, EthSrc: mac2, PBB: &PBB{ISID: 0xffffff, UCA: true, Dst: mac2, Src: mac1},
+			MPLS: []MPLS{{Label: 2, TTL: 50}}, IPv6: &IPv6{Src: ip6a, Dst: ip6b}, UDP: &UDP{Src: 1, Dst: 2}}},
+		{"pbb-arp-qinq", Spec{EthDst: mac3, EthSrc: mac2, PBB: &PBB{ISID: 7, Dst: bcastMAC, Src: mac1,
+			VLANs: []VLAN{{TPID: 0x88a8, VID: 1}, {VID: 2}}}, ARP: &ARP{Op: 1, SHA: mac1, SPA: ip4a, TPA: ip4b}}},
+		{"ipv6-esp", Spec{EthDst: mac2, EthSrc: mac1, IPv6: &IPv6{Src: ip6a, Dst: ip6b, Proto: ipv6ESP,
+			Ext: []IPv6Ext{{Type: ipv6HopByHop, Data: make([]byte, 6)}}}, Payload: []byte{0, 0, 1, 0, 0, 0, 0, 1, 0xde, 0xad}}},
+		{"ipv6-nonext", Spec{EthDst: mac2, EthSrc: mac1, IPv6: &IPv6{Src: ip6a, Dst: ip6b,
+			Ext: []IPv6Ext{{Type: ipv6DestOpts, Data: make([]byte, 6)}}}}},
+		{"ipv6-unseq", Spec{EthDst: mac2, EthSrc: mac1, IPv6: &IPv6{Src: ip6a, Dst: ip6b, Ext: []IPv6Ext{
+			{Type: ipv6Routing, Data: []byte{4, 0}}, {Type: ipv6HopByHop, Data: make([]byte, 6)},
+			{Type: ipv6DestOpts, Data: make([]byte, 6)}, {Type: ipv6DestOpts, Data: make([]byte, 6)}}},
+			UDP: &UDP{Src: 1, Dst: 2}}},
 	}
 }
+
+var bcastMAC = MAC("ff:ff:ff:ff:ff:ff")
 
 // fixture returns the frame of the named fixture.
 func fixtureFrame(name string) []byte {

@@ -29,30 +29,50 @@ var fuzzFields = func() []pipeline.Field {
 }()
 
 // Action kinds FuzzApply draws from, indexed by the first action byte.
-var fuzzKinds = []pipeline.Action{
-	{Type: pipeline.ActionSetField},
-	{Type: pipeline.ActionPushVLAN, EtherType: pipeline.EthTypeVLAN},
-	{Type: pipeline.ActionPushVLAN, EtherType: pipeline.EthTypeQinQ},
-	{Type: pipeline.ActionPopVLAN},
-	{Type: pipeline.ActionSetNwTTL},
-	{Type: pipeline.ActionDecNwTTL},
-	{Type: pipeline.ActionSetQueue},
-	{Type: pipeline.ActionOutput},
-	{Type: pipeline.ActionPushVLAN, EtherType: 0x0800},
+// For kinds with etherTypes the second byte picks the ethertype from it.
+var fuzzKinds = []struct {
+	a          pipeline.Action
+	etherTypes []uint16
+}{
+	{a: pipeline.Action{Type: pipeline.ActionSetField}},
+	{a: pipeline.Action{Type: pipeline.ActionPushVLAN, EtherType: pipeline.EthTypeVLAN}},
+	{a: pipeline.Action{Type: pipeline.ActionPushVLAN, EtherType: pipeline.EthTypeQinQ}},
+	{a: pipeline.Action{Type: pipeline.ActionPopVLAN}},
+	{a: pipeline.Action{Type: pipeline.ActionSetNwTTL}},
+	{a: pipeline.Action{Type: pipeline.ActionDecNwTTL}},
+	{a: pipeline.Action{Type: pipeline.ActionSetQueue}},
+	{a: pipeline.Action{Type: pipeline.ActionOutput}},
+	{a: pipeline.Action{Type: pipeline.ActionPushVLAN, EtherType: 0x0800}},
+	{a: pipeline.Action{Type: pipeline.ActionPushMPLS}, etherTypes: []uint16{pipeline.EthTypeMPLS, pipeline.EthTypeMPLSMcast, 0x0800}},
+	{a: pipeline.Action{Type: pipeline.ActionPopMPLS}, etherTypes: []uint16{pipeline.EthTypeIPv4, pipeline.EthTypeIPv6,
+		pipeline.EthTypeMPLS, pipeline.EthTypeARP, pipeline.EthTypePBB, pipeline.EthTypeVLAN, 0x88b5}},
+	{a: pipeline.Action{Type: pipeline.ActionSetMPLSTTL}},
+	{a: pipeline.Action{Type: pipeline.ActionDecMPLSTTL}},
+	{a: pipeline.Action{Type: pipeline.ActionCopyTTLOut}},
+	{a: pipeline.Action{Type: pipeline.ActionCopyTTLIn}},
+	{a: pipeline.Action{Type: pipeline.ActionPushPBB}, etherTypes: []uint16{pipeline.EthTypePBB, pipeline.EthTypeQinQ}},
+	{a: pipeline.Action{Type: pipeline.ActionPopPBB}},
 }
 
-// decodeAction turns fuzz bytes into an action: kind, field, value.
+// decodeAction turns fuzz bytes into an action: kind, then field and value
+// (set_field), TTL, or ethertype.
 func decodeAction(b []byte) pipeline.Action {
 	if len(b) == 0 {
 		return pipeline.Action{Type: pipeline.ActionSetQueue}
 	}
-	a := fuzzKinds[int(b[0])%len(fuzzKinds)]
+	kind := fuzzKinds[int(b[0])%len(fuzzKinds)]
+	a := kind.a
 	if len(b) > 1 {
 		a.TTL = b[1]
-		if a.Type == pipeline.ActionSetField {
+		switch {
+		case a.Type == pipeline.ActionSetField:
 			a.Field = fuzzFields[int(b[1])%len(fuzzFields)]
 			copy(a.Value[:], b[2:])
+		case kind.etherTypes != nil:
+			a.EtherType = kind.etherTypes[int(b[1])%len(kind.etherTypes)]
 		}
+	} else if kind.etherTypes != nil {
+		a.EtherType = kind.etherTypes[0]
 	}
 	return a
 }
@@ -60,18 +80,25 @@ func decodeAction(b []byte) pipeline.Action {
 // encodeAction is the inverse of decodeAction for the actions it can make.
 func encodeAction(a pipeline.Action) ([]byte, bool) {
 	for i, kind := range fuzzKinds {
-		if kind.Type != a.Type || kind.EtherType != a.EtherType && a.Type == pipeline.ActionPushVLAN {
+		if kind.a.Type != a.Type || a.Type == pipeline.ActionPushVLAN && kind.a.EtherType != a.EtherType {
 			continue
 		}
-		switch a.Type {
-		case pipeline.ActionSetField:
+		switch {
+		case a.Type == pipeline.ActionSetField:
 			for j, f := range fuzzFields {
 				if f == a.Field {
 					return append([]byte{byte(i), byte(j)}, a.FieldValue()...), true
 				}
 			}
 			return nil, false
-		case pipeline.ActionSetNwTTL:
+		case kind.etherTypes != nil:
+			for j, et := range kind.etherTypes {
+				if et == a.EtherType {
+					return []byte{byte(i), byte(j)}, true
+				}
+			}
+			return nil, false
+		case a.Type == pipeline.ActionSetNwTTL || a.Type == pipeline.ActionSetMPLSTTL:
 			return []byte{byte(i), a.TTL}, true
 		}
 		return []byte{byte(i)}, true
@@ -100,41 +127,164 @@ func FuzzParse(f *testing.F) {
 		if err := checkKeyLayout(&k1, &l1); err != nil {
 			t.Fatal(err)
 		}
+		if err := checkKeyBytes(frame, &k1, &l1); err != nil {
+			t.Fatal(err)
+		}
+		// A frame cut at the end of its IP packet (padding gone) parses the
+		// same, offsets and all.
+		if l1.End != 0 && int(l1.End) < len(frame) {
+			var k3 pipeline.Key
+			if l3 := Parse(frame[:l1.End], 5, &k3); k3 != k1 || l3 != l1 {
+				t.Fatalf("cut at End %d: key or layout differs:\n %+v\n %+v", l1.End, l3, l1)
+			}
+		}
 	})
 }
 
-// checkKeyLayout checks that the key has no fields of absent layers.
+// checkKeyLayout checks that the key has no fields of absent layers and
+// that its flags agree with the layout.
 func checkKeyLayout(k *pipeline.Key, l *Layout) error {
+	if l.L2Len == 0 {
+		if *k != (pipeline.Key{InPort: k.InPort, Parsed: pipeline.ParsedShort}) {
+			return fmt.Errorf("short frame with fields %+v", *k)
+		}
+		return nil
+	}
+	if k.Parsed&pipeline.ParsedShort != 0 {
+		return fmt.Errorf("ParsedShort with an Ethernet header")
+	}
+	tagged := func(n uint8, vid uint16, pcp uint8, vid2 uint16, pcp2 uint8) bool {
+		return (n >= 1) == (vid&pipeline.VIDPresent != 0) && (n >= 1 || vid == 0 && pcp == 0) &&
+			(n >= 2) == (vid2&pipeline.VIDPresent != 0) && (n >= 2 || vid2 == 0 && pcp2 == 0)
+	}
+	if !tagged(l.VLANs, k.VlanVID, k.VlanPCP, k.Vlan2VID, k.Vlan2PCP) {
+		return fmt.Errorf("vlan fields %#x/%d, %#x/%d with %d tags", k.VlanVID, k.VlanPCP, k.Vlan2VID, k.Vlan2PCP, l.VLANs)
+	}
+	inner := k.EthType
+	if l.PBB == 0 {
+		if k.PBBISID != 0 || k.PBBInnerDst != [6]byte{} || k.PBBInnerSrc != [6]byte{} || k.PBBInnerType != 0 ||
+			k.PBBInnerVID != 0 || k.PBBInnerPCP != 0 || k.Parsed&pipeline.ParsedInnerQinQ != 0 {
+			return fmt.Errorf("PBB fields without an I-TAG: %+v", *k)
+		}
+		if (k.EthType == pipeline.EthTypePBB) != (k.Parsed&pipeline.ParsedNoITag != 0) {
+			return fmt.Errorf("ParsedNoITag %v with eth_type %#x and no I-TAG", k.Parsed&pipeline.ParsedNoITag != 0, k.EthType)
+		}
+	} else {
+		if k.EthType != pipeline.EthTypePBB || k.Parsed&pipeline.ParsedNoITag != 0 {
+			return fmt.Errorf("I-TAG at %d with eth_type %#x, flags %#x", l.PBB, k.EthType, k.Parsed)
+		}
+		if !tagged(l.InnerVLANs, k.PBBInnerVID, k.PBBInnerPCP, 0, 0) && l.InnerVLANs != 2 ||
+			(l.InnerVLANs == 2) != (k.Parsed&pipeline.ParsedInnerQinQ != 0) {
+			return fmt.Errorf("customer tag fields %#x/%d with %d tags", k.PBBInnerVID, k.PBBInnerPCP, l.InnerVLANs)
+		}
+		inner = k.PBBInnerType
+	}
+	if l.MPLS == 0 {
+		if k.MPLS != [pipeline.MPLSStackMax]uint32{} || k.MPLSDepth != 0 {
+			return fmt.Errorf("MPLS fields without a stack: %v/%d", k.MPLS, k.MPLSDepth)
+		}
+	} else if !isMPLS(inner) || k.MPLSDepth != l.MPLSLabels {
+		return fmt.Errorf("MPLS stack at %d under ethertype %#x, depth %d, %d labels", l.MPLS, inner, k.MPLSDepth, l.MPLSLabels)
+	}
+	ipv4Payload, ipv6Payload := k.Parsed&pipeline.ParsedMPLSIPv4 != 0, k.Parsed&pipeline.ParsedMPLSIPv6 != 0
+	if (ipv4Payload || ipv6Payload) && (l.MPLS == 0 || l.L3 == 0 || ipv4Payload && ipv6Payload) {
+		return fmt.Errorf("MPLS payload flags %#x without a parsed payload", k.Parsed)
+	}
+	promised := inner == pipeline.EthTypeIPv4 || inner == pipeline.EthTypeIPv6 || inner == pipeline.EthTypeARP
+	if k.EthType == pipeline.EthTypePBB && l.PBB == 0 {
+		promised = false
+	}
+	if noL3 := k.Parsed&pipeline.ParsedNoL3 != 0; noL3 != (promised && l.L3 == 0) {
+		return fmt.Errorf("ParsedNoL3 %v with ethertype %#x and L3 %d", noL3, inner, l.L3)
+	}
 	var rest pipeline.Key
 	switch {
-	case l.L2Len == 0:
-		rest = *k
-		rest.InPort = 0
 	case l.L3 == 0:
 		rest = *k
-		clearEthernet(&rest)
-		if k.IPProto != 0 && !l.Frag {
-			// ip_proto needs the L3 header.
-			return fmt.Errorf("ip_proto %d without L3", k.IPProto)
-		}
+		rest.InPort, rest.EthDst, rest.EthSrc, rest.EthType, rest.VlanVID, rest.VlanPCP = 0, [6]byte{}, [6]byte{}, 0, 0, 0
+		rest.Vlan2VID, rest.Vlan2PCP, rest.PBBISID, rest.PBBInnerDst, rest.PBBInnerSrc = 0, 0, 0, [6]byte{}, [6]byte{}
+		rest.PBBInnerType, rest.PBBInnerVID, rest.PBBInnerPCP, rest.MPLS, rest.MPLSDepth = 0, 0, 0, [3]uint32{}, 0
+		rest.Parsed &^= pipeline.ParsedNoL3 | pipeline.ParsedNoITag | pipeline.ParsedInnerQinQ
 	case l.L4 == 0:
 		rest = pipeline.Key{TpSrc: k.TpSrc, TpDst: k.TpDst, TCPFlags: k.TCPFlags, ICMPType: k.ICMPType,
-			ICMPCode: k.ICMPCode, NDTarget: k.NDTarget}
-		if k.EthType != pipeline.EthTypeARP {
+			ICMPCode: k.ICMPCode, NDTarget: k.NDTarget, Parsed: k.Parsed & (pipeline.ParsedNoND | pipeline.ParsedNDSLL | pipeline.ParsedNDTLL)}
+		if l3Type(k, l) != pipeline.EthTypeARP {
 			rest.ArpSHA, rest.ArpTHA = k.ArpSHA, k.ArpTHA
 		}
 	}
 	if !rest.IsZero() {
 		return fmt.Errorf("fields of absent layers set (layout %+v): %+v", *l, rest)
 	}
-	if l.VLANs == 0 && (k.VlanVID != 0 || k.VlanPCP != 0) || l.VLANs > 0 && k.VlanVID&pipeline.VIDPresent == 0 {
-		return fmt.Errorf("vlan fields %#x/%d with %d tags", k.VlanVID, k.VlanPCP, l.VLANs)
+	if (k.Parsed&pipeline.ParsedNDSLL != 0) != (l.NDSLL != 0) || (k.Parsed&pipeline.ParsedNDTLL != 0) != (l.NDTLL != 0) {
+		return fmt.Errorf("ND option flags %#x with layout %+v", k.Parsed, *l)
+	}
+	if k.Parsed&pipeline.ParsedNoND != 0 && (l.NDTarget != 0 || !isND(k.ICMPType, k.ICMPCode)) {
+		return fmt.Errorf("ParsedNoND with an ND target or a non-ND type")
+	}
+	if k.Parsed&pipeline.ParsedNoL4 != 0 && l.L4 != 0 {
+		return fmt.Errorf("ParsedNoL4 with L4 at %d", l.L4)
 	}
 	return nil
 }
 
-func clearEthernet(k *pipeline.Key) {
-	k.InPort, k.EthDst, k.EthSrc, k.EthType, k.VlanVID, k.VlanPCP = 0, [6]byte{}, [6]byte{}, 0, 0, 0
+// checkKeyBytes reads the fields back from the frame at the layout's
+// offsets and compares them with the key.
+func checkKeyBytes(frame []byte, k *pipeline.Key, l *Layout) error {
+	if l.L2Len == 0 {
+		return nil
+	}
+	if !bytes.Equal(frame[0:6], k.EthDst[:]) || !bytes.Equal(frame[6:12], k.EthSrc[:]) || be16(frame[l.L2Len-2:]) != k.EthType {
+		return fmt.Errorf("ethernet header differs from the key")
+	}
+	if l.VLANs > 0 && be16(frame[14:])&vidMask|pipeline.VIDPresent != k.VlanVID {
+		return fmt.Errorf("outer tag differs from the key")
+	}
+	if l.VLANs > 1 && be16(frame[18:])&vidMask|pipeline.VIDPresent != k.Vlan2VID {
+		return fmt.Errorf("second tag differs from the key")
+	}
+	if l.PBB != 0 && (be32(frame[l.PBB:])&isidMask != k.PBBISID || !bytes.Equal(frame[l.PBB+4:l.PBB+10], k.PBBInnerDst[:]) ||
+		be16(frame[l.InnerL2Len-2:]) != k.PBBInnerType) {
+		return fmt.Errorf("I-TAG or customer header differs from the key")
+	}
+	for i := 0; i < int(l.MPLSLabels) && i < pipeline.MPLSStackMax; i++ {
+		if be32(frame[int(l.MPLS)+4*i:]) != k.MPLS[i] {
+			return fmt.Errorf("label stack entry %d differs from the key", i)
+		}
+	}
+	if l.MPLSLabels > 0 {
+		for i := 0; i < int(l.MPLSLabels)-1; i++ {
+			if be32(frame[int(l.MPLS)+4*i:])&mplsBoS != 0 {
+				return fmt.Errorf("label stack entry %d has the bottom of stack but more follow", i)
+			}
+		}
+	}
+	switch l3Type(k, l) {
+	case pipeline.EthTypeIPv4:
+		if frame[l.L3+8] != k.IPTTL || frame[l.L3+9] != k.IPProto || !bytes.Equal(frame[l.L3+12:l.L3+16], k.L3Src[:4]) {
+			return fmt.Errorf("ipv4 header differs from the key")
+		}
+	case pipeline.EthTypeIPv6:
+		if frame[l.L3+7] != k.IPTTL || !bytes.Equal(frame[l.L3+8:l.L3+24], k.L3Src[:]) {
+			return fmt.Errorf("ipv6 header differs from the key")
+		}
+	case pipeline.EthTypeARP:
+		if be16(frame[l.L3+6:]) != k.ArpOp {
+			return fmt.Errorf("arp op differs from the key")
+		}
+	}
+	if l.L4 != 0 {
+		switch k.IPProto {
+		case pipeline.ProtoTCP, pipeline.ProtoUDP, pipeline.ProtoSCTP:
+			if be16(frame[l.L4:]) != k.TpSrc || be16(frame[l.L4+2:]) != k.TpDst {
+				return fmt.Errorf("ports differ from the key")
+			}
+		default:
+			if frame[l.L4] != k.ICMPType || frame[l.L4+1] != k.ICMPCode {
+				return fmt.Errorf("icmp type or code differs from the key")
+			}
+		}
+	}
+	return nil
 }
 
 func FuzzApply(f *testing.F) {
@@ -142,7 +292,7 @@ func FuzzApply(f *testing.F) {
 		f.Add(tc.frame, tc.action)
 	}
 	f.Fuzz(func(t *testing.T, in []byte, act []byte) {
-		frame := make([]byte, len(in), len(in)+8)
+		frame := make([]byte, len(in), len(in)+pbbPushLen)
 		copy(frame, in)
 		a := decodeAction(act)
 		var k pipeline.Key
@@ -166,12 +316,79 @@ func FuzzApply(f *testing.F) {
 		if fresh != k || fl != l {
 			t.Fatalf("action %+v: after Apply\n key    %+v\n layout %+v\nfresh Parse\n key    %+v\n layout %+v", a, k, l, fresh, fl)
 		}
-		if a.Type != pipeline.ActionPushVLAN && a.Type != pipeline.ActionPopVLAN && sumsOK {
+		if len(in) <= maxFrame-pbbPushLen {
+			if want := len(in) + lengthChange(&a, &k0, &l0); len(got) != want {
+				t.Fatalf("action %+v: %d bytes after Apply, want %d", a, len(got), want)
+			}
+			if len(got) > len(in) && cap(got) == cap(frame) && &got[0] != &frame[0] {
+				t.Fatalf("action %+v: a new backing array despite spare capacity", a)
+			}
+		}
+		reinterprets := a.Type == pipeline.ActionPushMPLS || a.Type == pipeline.ActionPopMPLS ||
+			a.Type == pipeline.ActionPushPBB || a.Type == pipeline.ActionPopPBB ||
+			a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldEthType
+		if a.Type != pipeline.ActionPushVLAN && a.Type != pipeline.ActionPopVLAN && !reinterprets && sumsOK {
 			if bad := checkSums(got); bad != nil {
 				t.Fatalf("action %+v broke valid checksums: %v", a, bad)
 			}
 		}
+		// A push followed by its pop gives the packet back.
+		if pop, ok := popOf(&a, &k0); ok && len(got) != len(in) && len(in) <= maxFrame-pbbPushLen {
+			back, err := Apply(got, &l, &k, &pop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(back, in) || k != k0 || l != l0 {
+				t.Fatalf("%+v then %+v: packet, key or layout differs from the original", a, pop)
+			}
+		}
 	})
+}
+
+// lengthChange is how many bytes action a adds to a frame parsed as k0, l0
+// (negative: removes).
+func lengthChange(a *pipeline.Action, k0 *pipeline.Key, l0 *Layout) int {
+	switch a.Type {
+	case pipeline.ActionPushVLAN:
+		if l0.L2Len != 0 {
+			return vlanLen
+		}
+	case pipeline.ActionPopVLAN:
+		if l0.VLANs != 0 {
+			return -vlanLen
+		}
+	case pipeline.ActionPushMPLS:
+		if l0.L2Len != 0 {
+			return mplsLen
+		}
+	case pipeline.ActionPopMPLS:
+		if l0.MPLS != 0 {
+			return -mplsLen
+		}
+	case pipeline.ActionPushPBB:
+		if l0.L2Len != 0 {
+			return pbbPushLen
+		}
+	case pipeline.ActionPopPBB:
+		if l0.PBB != 0 {
+			return -int(l0.PBB) - itagLen
+		}
+	}
+	return 0
+}
+
+// popOf returns the action that undoes push action a on a packet whose key
+// was k0.
+func popOf(a *pipeline.Action, k0 *pipeline.Key) (pipeline.Action, bool) {
+	switch a.Type {
+	case pipeline.ActionPushVLAN:
+		return pipeline.Action{Type: pipeline.ActionPopVLAN}, true
+	case pipeline.ActionPushMPLS:
+		return pipeline.Action{Type: pipeline.ActionPopMPLS, EtherType: k0.EthType}, true
+	case pipeline.ActionPushPBB:
+		return pipeline.Action{Type: pipeline.ActionPopPBB}, true
+	}
+	return pipeline.Action{}, false
 }
 
 type fuzzSeed struct {

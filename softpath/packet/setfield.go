@@ -13,6 +13,7 @@ func setField(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) erro
 	ip4 := l.L3 != 0 && k.EthType == pipeline.EthTypeIPv4
 	ip6 := l.L3 != 0 && k.EthType == pipeline.EthTypeIPv6
 	arp := l.L3 != 0 && k.EthType == pipeline.EthTypeARP
+	ip := ip4 || ip6
 	switch a.Field {
 	case pipeline.FieldEthDst:
 		if l.L2Len != 0 {
@@ -54,11 +55,17 @@ func setField(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) erro
 			k.IPv6Flabel = fl
 		}
 	case pipeline.FieldTCPSrc, pipeline.FieldTCPDst:
-		setPort(frame, l, k, pipeline.ProtoTCP, a.Field == pipeline.FieldTCPSrc, be16(v))
+		if ip {
+			setPort(frame, l, k, pipeline.ProtoTCP, a.Field == pipeline.FieldTCPSrc, be16(v))
+		}
 	case pipeline.FieldUDPSrc, pipeline.FieldUDPDst:
-		setPort(frame, l, k, pipeline.ProtoUDP, a.Field == pipeline.FieldUDPSrc, be16(v))
+		if ip {
+			setPort(frame, l, k, pipeline.ProtoUDP, a.Field == pipeline.FieldUDPSrc, be16(v))
+		}
 	case pipeline.FieldSCTPSrc, pipeline.FieldSCTPDst:
-		setPort(frame, l, k, pipeline.ProtoSCTP, a.Field == pipeline.FieldSCTPSrc, be16(v))
+		if ip {
+			setPort(frame, l, k, pipeline.ProtoSCTP, a.Field == pipeline.FieldSCTPSrc, be16(v))
+		}
 	case pipeline.FieldICMPv4Type, pipeline.FieldICMPv4Code:
 		if ip4 && l.L4 != 0 && k.IPProto == pipeline.ProtoICMP {
 			setICMPTypeCode(frame, l, k, a.Field == pipeline.FieldICMPv4Type, v[0])
@@ -69,20 +76,21 @@ func setField(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) erro
 			// The type and code decide whether the ND fields exist.
 			l.NDTarget, l.NDSLL, l.NDTLL = 0, 0, 0
 			k.NDTarget, k.ArpSHA, k.ArpTHA = [16]byte{}, [6]byte{}, [6]byte{}
+			k.Parsed &^= pipeline.ParsedNoND | pipeline.ParsedNDSLL | pipeline.ParsedNDTLL
 			parseND(frame[:l.End], l, k)
 		}
 	case pipeline.FieldIPv6NDTarget:
-		if l.NDTarget != 0 {
+		if ip6 && l.NDTarget != 0 {
 			setICMPv6Bytes(frame, l, int(l.NDTarget), v[:16])
 			copy(k.NDTarget[:], v[:16])
 		}
 	case pipeline.FieldIPv6NDSLL:
-		if l.NDSLL != 0 {
+		if ip6 && l.NDSLL != 0 {
 			setICMPv6Bytes(frame, l, int(l.NDSLL), v[:6])
 			copy(k.ArpSHA[:], v[:6])
 		}
 	case pipeline.FieldIPv6NDTLL:
-		if l.NDTLL != 0 {
+		if ip6 && l.NDTLL != 0 {
 			setICMPv6Bytes(frame, l, int(l.NDTLL), v[:6])
 			copy(k.ArpTHA[:], v[:6])
 		}
@@ -111,6 +119,14 @@ func setField(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) erro
 			copy(frame[l.L3+24:l.L3+28], v[:4])
 			copy(k.L3Dst[:4], v[:4])
 		}
+	case pipeline.FieldEthType:
+		setEthType(frame, l, k, be16(v))
+	case pipeline.FieldMPLSLabel:
+		setMPLSBits(frame, l, k, 0xfffff<<12, be32(v)<<12)
+	case pipeline.FieldMPLSTC:
+		setMPLSBits(frame, l, k, 7<<9, uint32(v[0])<<9)
+	case pipeline.FieldPBBISID:
+		setISID(frame, l, k, uint32(v[0])<<16|uint32(v[1])<<8|uint32(v[2]))
 	default:
 		return fmt.Errorf("apply set_field %v: %w", a.Field, ErrUnsupported)
 	}

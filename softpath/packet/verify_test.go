@@ -64,7 +64,7 @@ func checkSums(frame []byte) []string {
 	}
 	var pseudo uint32
 	l3 := frame[l.L3:]
-	switch k.EthType {
+	switch l3Type(&k, &l) {
 	case pipeline.EthTypeIPv4:
 		h := append([]byte(nil), l3[:int(l3[0]&0xf)*4]...)
 		stored := binary.BigEndian.Uint16(h[10:])
@@ -119,4 +119,20 @@ func checkSums(frame []byte) []string {
 		bad = append(bad, fmt.Sprintf("ip_proto %d checksum %#04x, want %#04x", k.IPProto, stored, want))
 	}
 	return bad
+}
+
+// l3Type returns the ethertype of the header at l.L3 (the IP packet behind
+// an MPLS stack or inside a PBB frame too), 0 without one.
+func l3Type(k *pipeline.Key, l *Layout) uint16 {
+	switch {
+	case l.L3 == 0:
+		return 0
+	case k.Parsed&pipeline.ParsedMPLSIPv4 != 0:
+		return pipeline.EthTypeIPv4
+	case k.Parsed&pipeline.ParsedMPLSIPv6 != 0:
+		return pipeline.EthTypeIPv6
+	case l.PBB != 0:
+		return k.PBBInnerType
+	}
+	return k.EthType
 }
