@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"sync"
 	"syscall"
@@ -124,12 +125,17 @@ type fakeVF struct {
 	// maxRate, when set, makes SetVF refuse a max rate above it, as a
 	// driver refuses a rate above the link speed.
 	maxRate int
+	// failMode makes SetEswitchMode to this mode fail.
+	failMode map[string]error
+	// totalVFs, when set, makes WriteNumVFs refuse more with ERANGE, as
+	// the PCI core does above sriov_totalvfs.
+	totalVFs int
 }
 
 var freshVF = vf.State{MAC: "00:00:00:00:00:00", VLANProto: vf.Proto8021Q, LinkState: vf.LinkAuto}
 
 func newFakeVF(links *fakeLinks) *fakeVF {
-	return &fakeVF{links: links, vfs: map[string][]vf.State{}, mode: map[string]string{}}
+	return &fakeVF{links: links, vfs: map[string][]vf.State{}, mode: map[string]string{}, failMode: map[string]error{}}
 }
 
 // addPF adds PF netdev pf with n fresh VFs in legacy mode.
@@ -198,6 +204,9 @@ func (k *fakeVF) NumVFs(pf string) (int, error) {
 func (k *fakeVF) WriteNumVFs(pf string, n int) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.totalVFs != 0 && n > k.totalVFs {
+		return &os.PathError{Op: "write", Path: "/sys/class/net/" + pf + "/device/sriov_numvfs", Err: syscall.ERANGE}
+	}
 	k.vfs[pf] = make([]vf.State, n)
 	for i := range n {
 		k.vfs[pf][i] = freshVF
@@ -216,6 +225,9 @@ func (k *fakeVF) SetEswitchMode(pf, mode string) error {
 	defer k.mu.Unlock()
 	if mode == vf.ModeSwitchdev && k.refuseSwitchdev {
 		return fmt.Errorf("set eswitch mode: %w", syscall.EOPNOTSUPP)
+	}
+	if err := k.failMode[mode]; err != nil {
+		return err
 	}
 	k.mode[pf] = mode
 	for i := range k.vfs[pf] {

@@ -327,9 +327,11 @@ func TestNICNetworkLegacyFallback(t *testing.T) {
 	if v.OFPort != 0 || v.Representor != "" || k.state("pf1", 0).VLAN != 5 {
 		t.Errorf("legacy vnic = %+v, want no OpenFlow port and VLAN 5 on VF 0", v)
 	}
-	_, err = d.create(rest.NetworkSpec{Name: "strict", Mode: "nic", Uplink: "pf1", EswitchMode: "switchdev", Offload: "off"})
-	if err == nil {
-		t.Error("create with eswitch_mode switchdev on a NIC that refuses it succeeded")
+	k.addPF("pf2", 2)
+	_, err = d.create(rest.NetworkSpec{Name: "strict", Mode: "nic", Uplink: "pf2", EswitchMode: "switchdev", Offload: "off"})
+	wantAPIError(t, "create with eswitch_mode switchdev on a NIC that refuses it", err, rest.ErrRefused, "eswitch_mode")
+	if err == nil || !strings.Contains(err.Error(), "configure PF pf2: set eswitch mode to switchdev: set eswitch mode: operation not supported") {
+		t.Errorf("error %v does not carry the kernel's words naming pf2", err)
 	}
 }
 

@@ -142,6 +142,9 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 			t.Fatalf("add %s: %v", r, err)
 		}
 	}
+	if err := c.Barrier(ctx); err != nil { // the rules are in force before the first datagram
+		t.Fatal(err)
+	}
 	ofBefore := d.ofPorts("mdhp")
 	swBefore := lab.SwitchCounts()
 	lab.MustEcho(count) // through nicflow's fast path: every datagram and echo must arrive

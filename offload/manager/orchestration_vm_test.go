@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -48,8 +49,11 @@ func readVFs(t *testing.T, pf string) []vfView {
 // TestVMNICNetworkOverREST runs nicflowd in the VM with a network in mode
 // nic on a netdevsim PF with 4 VFs: nicflowd puts it in switchdev mode,
 // vNICs attached over REST get VFs whose settings read back through
-// netlink as requested, their representors are OpenFlow ports, a restart
-// keeps every allocation and port, and detach restores the VFs.
+// netlink as requested, their representors are OpenFlow ports, a rate
+// above the link speed is refused (422, netdevsim's words), a restart
+// keeps every allocation and port, detach restores the VFs, and a change
+// to legacy that devlink refuses (a rate node exists) is a 422 that
+// changes nothing.
 func TestVMNICNetworkOverREST(t *testing.T) {
 	vmtest.Require(t)
 	nsim := vmtest.NewNetdevsim(t, 40, 4)
@@ -85,6 +89,20 @@ func TestVMNICNetworkOverREST(t *testing.T) {
 			t.Errorf("attach %s = VF %d of %s, representor %q, port %d; want VF %d of %s, %s, port %d",
 				s.ID, v.VFIndex, v.Uplink, v.Representor, v.OFPort, i, pf, reps[i], i+2)
 		}
+	}
+	// A rate above netdevsim's link speed: the driver's refusal is a 422
+	// naming max_tx_rate, in its words and naming the PF; nothing changes.
+	_, vnicsBefore := d.state()
+	_, _, err = d.c.AttachVNIC(ctx, rest.VNICSpec{ID: "fast", Network: "sriov", MaxTxRate: 6000})
+	t.Logf("attach at 6000 Mbit/s: %v", err)
+	if status, field := apiStatus(err); status != http.StatusUnprocessableEntity || field != "max_tx_rate" {
+		t.Errorf("attach at 6000 Mbit/s = %d %q (%v), want 422 naming max_tx_rate", status, field, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "TX rate value exceed link maximum speed 5000Mbps") || !strings.Contains(err.Error(), pf) {
+		t.Errorf("error %v does not carry netdevsim's words naming %s", err, pf)
+	}
+	if _, vnicsAfter := d.state(); !cmp.Equal(vnicsBefore, vnicsAfter) {
+		t.Errorf("vNICs after the refused attach (-before +after):\n%s", cmp.Diff(vnicsBefore, vnicsAfter))
 	}
 	got := readVFs(t, pf)
 	for i, want := range wantVFs {
@@ -149,6 +167,32 @@ func TestVMNICNetworkOverREST(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"1 " + pf}, d.portNames("sriov")); diff != "" {
 		t.Errorf("OpenFlow ports after detach (-want +got):\n%s", diff)
+	}
+
+	// While a devlink rate node exists, devlink refuses to change the
+	// eswitch mode: PUT eswitch_mode legacy is a 422 naming eswitch_mode,
+	// in the kernel's words and naming the PF, and the network stays in
+	// switchdev. Without the node the same PUT goes through.
+	nsim.AddRateNode(t, "grp")
+	legacy := rest.NetworkSpec{Name: "sriov", Mode: "nic", Uplink: pf, EswitchMode: "legacy", Offload: "off"}
+	nets0, _ := d.state()
+	_, err = d.c.UpdateNetwork(ctx, "sriov", legacy)
+	t.Logf("PUT eswitch_mode legacy with a rate node: %v", err)
+	if status, field := apiStatus(err); status != http.StatusUnprocessableEntity || field != "eswitch_mode" {
+		t.Errorf("PUT eswitch_mode legacy with a rate node = %d %q (%v), want 422 naming eswitch_mode", status, field, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "Rate node(s) exists.") || !strings.Contains(err.Error(), "configure PF "+pf) {
+		t.Errorf("error %v does not carry the kernel's words naming %s", err, pf)
+	}
+	if nets1, _ := d.state(); !cmp.Equal(nets0, nets1) {
+		t.Errorf("networks after the refusal (-before +after):\n%s", cmp.Diff(nets0, nets1))
+	}
+	if got := nsim.EswitchMode(t); got != "switchdev" {
+		t.Errorf("eswitch mode after the refusal = %q, want switchdev", got)
+	}
+	nsim.DelRateNode(t, "grp")
+	if n, err := d.c.UpdateNetwork(ctx, "sriov", legacy); err != nil || n.Status.EswitchMode != "legacy" || nsim.EswitchMode(t) != "legacy" {
+		t.Errorf("PUT eswitch_mode legacy without a rate node = %q, %v; want legacy (devlink %q)", n.Status.EswitchMode, err, nsim.EswitchMode(t))
 	}
 	if err := d.c.DeleteNetwork(ctx, "sriov"); err != nil {
 		t.Errorf("delete network: %v", err)

@@ -102,7 +102,7 @@ func (p *hairpinPlumbing) stop(context.Context) ([]string, error) {
 		return nil, err
 	}
 	if err := p.vepa.SetBridgeMode(p.uplink, m); err != nil {
-		return nil, fmt.Errorf("put the embedded bridge of %s back to %s: %w", p.uplink, upper(p.before), err)
+		return nil, refused("mode", p.uplink, fmt.Errorf("put the embedded bridge of %s back to %s: %w", p.uplink, upper(p.before), err))
 	}
 	line := fmt.Sprintf("pf %s: embedded bridge VEPA -> %s (as before the network was hairpin)", p.uplink, upper(p.before))
 	p.before = ""
@@ -160,7 +160,7 @@ func (p *hairpinPlumbing) create(rec store.VNIC) error {
 	spec := vepa.MacvlanSpec{Name: rec.VFNetdev, Parent: p.uplink, Mode: vepa.MacvlanVEPA, Tap: rec.Kind == store.KindMacvtap,
 		MAC: mac, Up: rec.Settings.LinkState != vf.LinkDisable}
 	if _, err := p.vepa.AddMacvlan(spec); err != nil {
-		return err
+		return refused("network", p.uplink, err) // the uplink takes no such macvlan
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func (p *nicPlumbing) start(ctx context.Context) ([]string, error) {
 		return nil, rest.Conflict("num_vfs", err.Error())
 	}
 	if err != nil {
-		return nil, err
+		return nil, refusedPF(err) // a VF count or eswitch mode the device does not take
 	}
 	p.mode, err = p.kernel.EswitchMode(p.uplink)
 	if err != nil {
@@ -107,7 +107,7 @@ func (p *nicPlumbing) attach(ctx context.Context, id, network string, s vf.Setti
 	case errors.Is(err, vf.ErrConflict):
 		return store.VNIC{}, rest.Conflict("id", err.Error())
 	case err != nil:
-		return store.VNIC{}, err
+		return store.VNIC{}, refusedSetting(err) // the driver refused a VF setting
 	}
 	rec, err := p.locate(ctx, id, al.Location)
 	if err != nil {

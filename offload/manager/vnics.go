@@ -105,7 +105,7 @@ func (m *Manager) AttachVNIC(ctx context.Context, spec rest.VNICSpec) (rest.VNIC
 	}
 	rec, err := plumb.attach(ctx, spec.ID, spec.Network, want)
 	if err != nil {
-		return rest.VNIC{}, false, refusedSetting(err)
+		return rest.VNIC{}, false, err
 	}
 	if rec.Port == "" && mn.spec.Mode == rest.ModeHairpin {
 		// No port of its own: reserve its number for a change of mode.
@@ -196,17 +196,4 @@ func kindName(rec store.VNIC) string {
 		return store.KindVF
 	}
 	return rec.Kind
-}
-
-// refusedSetting turns the kernel's refusal of a VF setting (a rate above
-// the link speed, say) into a refusal naming the request's field, in the
-// driver's own words; other errors pass unchanged.
-func refusedSetting(err error) error {
-	var se *vf.SetError
-	if !errors.As(err, &se) {
-		return err
-	}
-	field := map[vf.Field]string{vf.FieldMAC: "mac", vf.FieldVLAN: "vlan", vf.FieldSpoofCheck: "spoof_check",
-		vf.FieldTrust: "trust", vf.FieldRate: "max_tx_rate", vf.FieldLinkState: "link_state"}[se.Field]
-	return rest.Refused(field, err)
 }

@@ -9,12 +9,17 @@ import (
 // fakeKernel is a stateful Kernel: PFs with VF states, a VF count and an
 // eswitch mode. It renders every change as a line in ops, refuses what the
 // kernel refuses (a VF count change between two non-zero counts: EBUSY)
-// and fails a field on demand.
+// and fails a field, an eswitch mode or a VF count on demand.
 type fakeKernel struct {
 	mu   sync.Mutex // guards the fields below
 	pfs  map[string]*fakePF
 	ops  []string
 	fail map[Field]error // SetVF of this field fails
+	// failMode makes SetEswitchMode to this mode fail.
+	failMode map[string]error
+	// totalVFs, when set, refuses more VFs with ERANGE, as the PCI core
+	// does above sriov_totalvfs.
+	totalVFs int
 }
 
 type fakePF struct {
@@ -26,7 +31,7 @@ type fakePF struct {
 var defaultVF = State{MAC: "00:00:00:00:00:00", VLANProto: Proto8021Q, LinkState: LinkAuto}
 
 func newFakeKernel() *fakeKernel {
-	return &fakeKernel{pfs: map[string]*fakePF{}, fail: map[Field]error{}}
+	return &fakeKernel{pfs: map[string]*fakePF{}, fail: map[Field]error{}, failMode: map[string]error{}}
 }
 
 // addPF adds pf with n default VFs in legacy mode.
@@ -110,6 +115,9 @@ func (k *fakeKernel) WriteNumVFs(pf string, n int) error {
 	if len(p.vfs) != 0 && n != 0 && len(p.vfs) != n {
 		return syscall.EBUSY
 	}
+	if k.totalVFs != 0 && n > k.totalVFs {
+		return fmt.Errorf("write %d to /sys/class/net/%s/device/sriov_numvfs: %w", n, pf, syscall.ERANGE)
+	}
 	p.vfs = p.vfs[:0]
 	for range n {
 		p.vfs = append(p.vfs, defaultVF)
@@ -133,6 +141,9 @@ func (k *fakeKernel) SetEswitchMode(pf, mode string) error {
 	defer k.mu.Unlock()
 	p, err := k.pf(pf)
 	if err != nil {
+		return err
+	}
+	if err := k.failMode[mode]; err != nil {
 		return err
 	}
 	p.mode = mode

@@ -2,8 +2,10 @@ package vf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/nicflow/nicflow/offload/store"
 )
@@ -34,7 +36,10 @@ func (a *Allocator) ConfigurePF(ctx context.Context, pf string, numVFs int, mode
 		return fmt.Errorf("configure PF %s: %w", pf, err)
 	}
 	if cur != numVFs {
-		if err := a.setNumVFs(pf, cur, numVFs, mode); err != nil {
+		var pe *PFError
+		if err := a.setNumVFs(pf, cur, numVFs, mode); errors.As(err, &pe) {
+			return err
+		} else if err != nil {
 			return fmt.Errorf("configure PF %s: %w", pf, err)
 		}
 	}
@@ -47,11 +52,37 @@ func (a *Allocator) ConfigurePF(ctx context.Context, pf string, numVFs int, mode
 	}
 	if have != mode {
 		if err := a.kernel.SetEswitchMode(pf, mode); err != nil {
-			return fmt.Errorf("configure PF %s: set eswitch mode %s: %w", pf, mode, err)
+			return &PFError{PF: pf, Setting: SettingEswitchMode, Value: mode, Err: err}
 		}
 	}
 	return nil
 }
+
+// PFSetting is a PF-wide setting ConfigurePF changes.
+type PFSetting string
+
+// The PF-wide settings.
+const (
+	SettingNumVFs      PFSetting = "VF count"     // sriov_numvfs
+	SettingEswitchMode PFSetting = "eswitch mode" // devlink eswitch mode
+)
+
+// PFError is the kernel's (or driver's) failure to change one PF-wide
+// setting to Value, by the step Err names, in its own words: a VF count
+// above what the device has (ERANGE), an eswitch mode the device has not
+// (EOPNOTSUPP) or cannot take now (EBUSY). errors.Is matches its errno.
+type PFError struct {
+	PF      string
+	Setting PFSetting
+	Value   string
+	Err     error
+}
+
+func (e *PFError) Error() string {
+	return fmt.Sprintf("configure PF %s: set %s to %s: %v", e.PF, e.Setting, e.Value, e.Err)
+}
+
+func (e *PFError) Unwrap() error { return e.Err }
 
 // SetNumVFs is ConfigurePF keeping the eswitch mode.
 func (a *Allocator) SetNumVFs(ctx context.Context, pf string, n int) error {
@@ -59,7 +90,8 @@ func (a *Allocator) SetNumVFs(ctx context.Context, pf string, n int) error {
 }
 
 // setNumVFs changes the VF count of pf from cur to n (PF locked). When mode
-// is "" and the PF was in switchdev mode, switchdev is set again after.
+// is "" and the PF was in switchdev mode, switchdev is set again after. A
+// kernel's failure on the way is a *PFError of the VF count.
 func (a *Allocator) setNumVFs(pf string, cur, n int, mode string) error {
 	allocated, err := a.allocatedOn(pf)
 	if err != nil {
@@ -78,22 +110,25 @@ func (a *Allocator) setNumVFs(pf string, cur, n int, mode string) error {
 	if err != nil {
 		before = "" // a PF without devlink eswitch: legacy SR-IOV only
 	}
+	refused := func(err error) error {
+		return &PFError{PF: pf, Setting: SettingNumVFs, Value: strconv.Itoa(n), Err: err}
+	}
 	if before == ModeSwitchdev {
 		if err := a.kernel.SetEswitchMode(pf, ModeLegacy); err != nil {
-			return fmt.Errorf("set eswitch mode legacy before changing the VF count: %w", err)
+			return refused(fmt.Errorf("set eswitch mode legacy first: %w", err))
 		}
 	}
 	if cur != 0 && n != 0 {
 		if err := a.kernel.WriteNumVFs(pf, 0); err != nil {
-			return fmt.Errorf("set VF count %d -> 0 (before %d): %w", cur, n, err)
+			return refused(fmt.Errorf("go through 0 VFs first (from %d): %w", cur, err))
 		}
 	}
 	if err := a.kernel.WriteNumVFs(pf, n); err != nil {
-		return fmt.Errorf("set VF count to %d: %w", n, err)
+		return refused(err)
 	}
 	if before == ModeSwitchdev && mode == "" {
 		if err := a.kernel.SetEswitchMode(pf, ModeSwitchdev); err != nil {
-			return fmt.Errorf("set eswitch mode switchdev again after changing the VF count: %w", err)
+			return refused(fmt.Errorf("set eswitch mode switchdev again after: %w", err))
 		}
 	}
 	return nil

@@ -3,7 +3,9 @@ package vf
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,6 +95,41 @@ func TestConfigurePFBadInput(t *testing.T) {
 	} {
 		if err := e.a.ConfigurePF(context.Background(), "pf0", tc.n, tc.mode); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ConfigurePF(%d, %q) = %v, want %q", tc.n, tc.mode, err, tc.want)
+		}
+	}
+}
+
+// TestConfigurePFKernelRefusals: the kernel's refusal of a PF setting is
+// a *PFError naming the setting and the value, with the kernel's errno and
+// words. A refused eswitch mode leaves the PF as it was.
+func TestConfigurePFKernelRefusals(t *testing.T) {
+	e := newEnv(t)
+	e.k.addPF("pf0", 2)
+	e.k.totalVFs = 4
+	e.k.failMode[ModeSwitchdev] = fmt.Errorf("devlink netdevsim/netdevsim1 eswitch set mode switchdev: %w", syscall.EOPNOTSUPP)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		vfs     int
+		mode    string
+		setting PFSetting
+		errno   syscall.Errno
+		text    string
+	}{
+		{"an eswitch mode the device has not", 2, ModeSwitchdev, SettingEswitchMode, syscall.EOPNOTSUPP,
+			"configure PF pf0: set eswitch mode to switchdev: devlink netdevsim/netdevsim1 eswitch set mode switchdev: operation not supported"},
+		{"more VFs than the device has", 8, "", SettingNumVFs, syscall.ERANGE,
+			"configure PF pf0: set VF count to 8: write 8 to /sys/class/net/pf0/device/sriov_numvfs: numerical result out of range"},
+	} {
+		err := e.a.ConfigurePF(ctx, "pf0", tc.vfs, tc.mode)
+		var pe *PFError
+		if !errors.As(err, &pe) || pe.PF != "pf0" || pe.Setting != tc.setting || !errors.Is(err, tc.errno) || err.Error() != tc.text {
+			t.Errorf("%s: ConfigurePF(%d, %q) = %v (%#v), want a PFError of the %s with %v: %q", tc.name, tc.vfs, tc.mode, err, pe, tc.setting, tc.errno, tc.text)
+		}
+		if tc.setting == SettingEswitchMode {
+			if n, _ := e.k.NumVFs("pf0"); n != 2 || e.k.pfs["pf0"].mode != ModeLegacy {
+				t.Errorf("%s: pf0 after the refusal: %d VFs, %s; want 2, legacy", tc.name, n, e.k.pfs["pf0"].mode)
+			}
 		}
 	}
 }
