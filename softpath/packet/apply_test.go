@@ -378,10 +378,86 @@ func TestApplyKeepsBadChecksums(t *testing.T) {
 	}
 }
 
-// TestPushPopRestores pushes a tag (both TPIDs) onto every fixture, pops
-// it, and expects the original bytes, key and layout.
+// TestMPLSTTLExpired: dec_mpls_ttl of an MPLS TTL of 0 or 1 leaves the
+// packet alone and reports ErrTTLExpired (Open vSwitch's rule, as for
+// dec_nw_ttl: the packet goes to the controller as OFPR_INVALID_TTL or is
+// dropped).
+func TestMPLSTTLExpired(t *testing.T) {
+	for _, ttl := range []uint8{0, 1, 2} {
+		frame := Build(Spec{EthDst: mac2, EthSrc: mac1, MPLS: []MPLS{{Label: 9, TTL: ttl}}, IPv4: &IPv4{Src: ip4a, Dst: ip4b}})
+		orig := bytes.Clone(frame)
+		var k pipeline.Key
+		l := Parse(frame, 1, &k)
+		a := actMPLSTTL(pipeline.ActionDecMPLSTTL, 0)
+		got, err := Apply(frame, &l, &k, &a)
+		switch {
+		case ttl <= 1 && (err != ErrTTLExpired || !bytes.Equal(got, orig)):
+			t.Errorf("mpls ttl %d: error %v, frame changed %v; want ErrTTLExpired and no change", ttl, err, !bytes.Equal(got, orig))
+		case ttl > 1 && (err != nil || got[17] != ttl-1 || k.MPLS[0]&0xff != uint32(ttl-1)):
+			t.Errorf("mpls ttl %d: error %v, ttl %d after", ttl, err, got[17])
+		}
+	}
+}
+
+// TestPushPBBOntoPBB pushes a second I-TAG onto a PBB frame: "PBB I-SID <-
+// PBB I-SID" (OpenFlow 1.3.5 section 5.12.1) copies the I-SID; the first
+// backbone header becomes the customer frame; pop_pbb undoes it.
+func TestPushPBBOntoPBB(t *testing.T) {
+	frame := fixtureFrame("pbb-udp4")
+	orig := bytes.Clone(frame)
+	var k pipeline.Key
+	l := Parse(frame, 1, &k)
+	k0, l0 := k, l
+	a := actPushPBB(pipeline.EthTypePBB)
+	got, err := Apply(frame, &l, &k, &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append(append([]byte{}, orig[:12]...), 0x88, 0xe7, 0x60, 0x12, 0x34, 0x56), orig[:12]...), orig[12:]...)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("frame (-want +got):\n%s", diff)
+	}
+	if k.PBBISID != 0x123456 || k.PBBInnerType != pipeline.EthTypePBB || k.PBBInnerVID != 10|pipeline.VIDPresent || k.IPProto != 0 {
+		t.Errorf("key %+v", k)
+	}
+	checkReparse(t, got, &l, &k)
+	back, err := Apply(got, &l, &k, &pipeline.Action{Type: pipeline.ActionPopPBB})
+	if err != nil || !bytes.Equal(back, orig) || k != k0 || l != l0 {
+		t.Errorf("pop_pbb after push_pbb: %v, frame restored %v, key and layout restored %v", err, bytes.Equal(back, orig), k == k0 && l == l0)
+	}
+}
+
+// TestPushPopRestores pushes a tag (both TPIDs), an MPLS entry (popped to
+// the original ethertype) and an I-TAG onto every fixture, pops it, and
+// expects the original bytes, key and layout.
 func TestPushPopRestores(t *testing.T) {
 	for _, f := range fixtures() {
+		for _, a := range []pipeline.Action{actPushMPLS(pipeline.EthTypeMPLS), actPushMPLS(pipeline.EthTypeMPLSMcast), actPushPBB(pipeline.EthTypePBB)} {
+			frame := Build(f.spec)
+			orig := bytes.Clone(frame)
+			var k pipeline.Key
+			l := Parse(frame, 4, &k)
+			k0, l0 := k, l
+			pushed, err := Apply(frame, &l, &k, &a)
+			if err != nil {
+				t.Fatalf("%s: %+v: %v", f.name, a, err)
+			}
+			if &pushed[0] != &frame[0] {
+				t.Errorf("%s: %+v returned a new backing array", f.name, a)
+			}
+			checkReparse(t, pushed, &l, &k)
+			pop, _ := popOf(&a, &k0)
+			popped, err := Apply(pushed, &l, &k, &pop)
+			if err != nil {
+				t.Fatalf("%s: %+v: %v", f.name, pop, err)
+			}
+			if diff := cmp.Diff(orig, popped); diff != "" {
+				t.Errorf("%s: %+v then %+v (-want +got):\n%s", f.name, a, pop, diff)
+			}
+			if k != k0 || l != l0 {
+				t.Errorf("%s: %+v then %+v changed the key or layout", f.name, a, pop)
+			}
+		}
 		for _, tpid := range []uint16{0x8100, 0x88a8} {
 			frame := Build(f.spec)
 			orig := bytes.Clone(frame)

@@ -1,6 +1,7 @@
 package packet
 
 import (
+	"bytes"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -250,5 +251,179 @@ func TestParseHandWrittenChecksum(t *testing.T) {
 	}
 	if got := naiveChecksum(0, h); got != 0xb861 {
 		t.Errorf("naiveChecksum = %#04x, want 0xb861", got)
+	}
+}
+
+// TestParseIPv6Exthdr checks ipv6_exthdr against OpenFlow 1.3.5 section
+// 7.2.3.8: "OFPIEH_NONEXT: No next header encountered", "OFPIEH_ESP:
+// Encrypted Sec Payload header present", "OFPIEH_AUTH: Authentication header
+// present", "OFPIEH_DEST: 1 or 2 dest headers present", "OFPIEH_FRAG:
+// Fragment header present", "OFPIEH_ROUTER: Router header present",
+// "OFPIEH_HOP: Hop-by-hop header present", "OFPIEH_UNREP: Unexpected
+// repeats encountered", "OFPIEH_UNSEQ: Unexpected sequencing encountered";
+// "The OFPIEH_UNREP bit is set if more than one of a given IPv6 extension
+// header is unexpectedly encountered. (Two destination options headers may
+// be expected and would not cause this bit to be set.)" and "The
+// OFPIEH_UNSEQ bit is set if IPv6 extension headers were not in the order
+// preferred (but not required) by RFC 2460." RFC 2460 section 4.1: "IPv6
+// header, Hop-by-Hop Options header, Destination Options header (note 1),
+// Routing header, Fragment header, Authentication header (note 2),
+// Encapsulating Security Payload header (note 2), Destination Options
+// header (note 3), upper-layer header", "Each extension header should
+// occur at most once, except for the Destination Options header which
+// should occur at most twice (once before a Routing header and once before
+// the upper-layer header)", "The Hop-by-Hop Options header, when present,
+// must immediately follow the IPv6 header."
+func TestParseIPv6Exthdr(t *testing.T) {
+	hop := IPv6Ext{Type: ipv6HopByHop, Data: make([]byte, 6)}
+	dest := IPv6Ext{Type: ipv6DestOpts, Data: make([]byte, 6)}
+	rt := IPv6Ext{Type: ipv6Routing, Data: []byte{4, 0}}
+	frag := IPv6Ext{Type: ipv6Fragment, ID: 1}
+	ah := IPv6Ext{Type: ipv6AH, Data: make([]byte, 14)}
+	const (
+		none, esp, auth, dst, fr, router, hbh, unrep, unseq = 0, pipeline.IEHESP, pipeline.IEHAuth,
+			pipeline.IEHDest, pipeline.IEHFrag, pipeline.IEHRouter, pipeline.IEHHop, pipeline.IEHUnrep, pipeline.IEHUnseq
+	)
+	many := make([]IPv6Ext, MaxIPv6ExtHeaders+1)
+	for i := range many {
+		many[i] = dest
+	}
+	tests := []struct {
+		name  string
+		ext   []IPv6Ext
+		proto uint8 // upper layer: 0 UDP
+		want  uint16
+		// wantProto is ip_proto: 17 (UDP) unless set; -1 none.
+		wantProto int
+	}{
+		{"no extension headers", nil, 0, none, 17},
+		{"no next header", nil, ipv6NoNext, pipeline.IEHNoNext, ipv6NoNext},
+		{"no next header after a destination options header", []IPv6Ext{dest}, ipv6NoNext, dst | pipeline.IEHNoNext, ipv6NoNext},
+		{"esp ends the chain", []IPv6Ext{hop}, ipv6ESP, hbh | esp, ipv6ESP},
+		{"the recommended order", []IPv6Ext{hop, dest, rt, frag, ah, dest}, 0, hbh | dst | router | fr | auth, 17},
+		{"the recommended order up to esp", []IPv6Ext{hop, dest, rt, frag, ah}, ipv6ESP, hbh | dst | router | fr | auth | esp, ipv6ESP},
+		{"two destination options headers are expected", []IPv6Ext{dest, rt, dest}, 0, dst | router, 17},
+		{"two destination options headers before the upper layer repeat", []IPv6Ext{dest, dest}, 0, dst | unrep, 17},
+		{"a second fragment header repeats", []IPv6Ext{frag, frag}, 0, fr | unrep, 17},
+		{"a second hop-by-hop header repeats and is out of place", []IPv6Ext{hop, hop}, 0, hbh | unrep | unseq, 17},
+		{"hop-by-hop after routing", []IPv6Ext{rt, hop}, 0, router | hbh | unseq, 17},
+		{"fragment after ah", []IPv6Ext{ah, frag}, 0, auth | fr | unseq, 17},
+		{"destination options before a fragment header", []IPv6Ext{dest, frag}, 0, dst | fr | unseq, 17},
+		{"ah after the last destination options", []IPv6Ext{frag, dest, ah}, 0, fr | dst | auth | unseq, 17},
+		{"a chain longer than the bound is incomplete", many, 0, dst | unrep, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Spec{EthDst: mac2, EthSrc: mac1, IPv6: &IPv6{Src: ip6a, Dst: ip6b, Ext: tt.ext, Proto: tt.proto}}
+			if tt.proto == 0 {
+				s.UDP = &UDP{Src: 1, Dst: 2}
+			}
+			var k pipeline.Key
+			Parse(Build(s), 1, &k)
+			if k.IPv6Exthdr != tt.want {
+				t.Errorf("ipv6_exthdr %#x, want %#x", k.IPv6Exthdr, tt.want)
+			}
+			wantProto := uint8(0)
+			if tt.wantProto >= 0 {
+				wantProto = uint8(tt.wantProto)
+			}
+			if k.IPProto != wantProto {
+				t.Errorf("ip_proto %d, want %d", k.IPProto, wantProto)
+			}
+		})
+	}
+}
+
+// TestParseMPLSAndPBB checks the MPLS and PBB fields: OpenFlow 1.3.5
+// section 7.2.3.7, mpls_label "The LABEL in the first MPLS shim header",
+// mpls_tc "The TC in the first MPLS shim header", mpls_bos "The BoS bit in
+// the first MPLS shim header", pbb_isid "The I-SID in the first PBB service
+// instance tag".
+func TestParseMPLSAndPBB(t *testing.T) {
+	lse := func(label uint32, tc uint8, bos bool, ttl uint8) uint32 {
+		return MPLS{Label: label, TC: tc, TTL: ttl}.LSE(bos)
+	}
+	tests := []struct {
+		fixture string
+		check   func(t *testing.T, k *pipeline.Key, l *Layout)
+	}{
+		{"mpls-udp4", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			want := pipeline.Key{InPort: 1, EthDst: mac2, EthSrc: mac1, EthType: pipeline.EthTypeMPLS,
+				MPLS: [3]uint32{lse(100, 3, true, 60)}, MPLSDepth: 1,
+				IPTTL: 33, IPProto: 17, L3Src: l3(ip4a), L3Dst: l3(ip4b), TpSrc: 5000, TpDst: 53,
+				Parsed: pipeline.ParsedMPLSIPv4}
+			if diff := cmp.Diff(want, *k); diff != "" {
+				t.Errorf("key (-want +got):\n%s", diff)
+			}
+			if l.MPLS != 14 || l.MPLSLabels != 1 || l.L3 != 18 || l.L4 != 38 {
+				t.Errorf("layout %+v", *l)
+			}
+			if got := pipeline.FieldMPLSLabel.Desc().Get(k); !bytes.Equal(got, []byte{0, 0, 0, 100}) {
+				t.Errorf("mpls_label % x", got)
+			}
+			if tc, bos := pipeline.FieldMPLSTC.Desc().Get(k), pipeline.FieldMPLSBoS.Desc().Get(k); tc[0] != 3 || bos[0] != 1 {
+				t.Errorf("mpls_tc %d, mpls_bos %d", tc[0], bos[0])
+			}
+		}},
+		{"mpls2-tcp6-vlan", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			if k.EthType != pipeline.EthTypeMPLSMcast || k.MPLSDepth != 2 ||
+				k.MPLS != [3]uint32{lse(0xfffff, 7, false, 255), lse(16, 1, true, 9)} ||
+				k.Parsed != pipeline.ParsedMPLSIPv6 || k.IPTTL != 17 || k.TpDst != 80 || k.VlanVID != 30|pipeline.VIDPresent {
+				t.Errorf("key %+v", *k)
+			}
+			if bos := pipeline.FieldMPLSBoS.Desc().Get(k); bos[0] != 0 {
+				t.Errorf("mpls_bos %d of the top entry, want 0", bos[0])
+			}
+		}},
+		{"mpls4-udp4", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			if k.MPLSDepth != 4 || k.MPLS[2] != lse(3, 0, false, 2) || k.Parsed != pipeline.ParsedMPLSIPv4 || l.L3 != 14+16 {
+				t.Errorf("key %+v layout %+v", *k, *l)
+			}
+		}},
+		{"mpls-nobos", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			if k.MPLSDepth != 2 || k.Parsed != 0 || l.L3 != 0 {
+				t.Errorf("key %+v layout %+v", *k, *l)
+			}
+		}},
+		{"mpls-nonip", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			if k.MPLSDepth != 1 || k.Parsed != 0 || l.L3 != 0 || k.IPProto != 0 {
+				t.Errorf("key %+v layout %+v", *k, *l)
+			}
+		}},
+		{"pbb-udp4", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			want := pipeline.Key{InPort: 1, EthDst: mac3, EthSrc: mac1, EthType: pipeline.EthTypePBB,
+				VlanVID: 10 | pipeline.VIDPresent, VlanPCP: 3, PBBISID: 0x123456,
+				PBBInnerDst: mac2, PBBInnerSrc: mac1, PBBInnerVID: 20 | pipeline.VIDPresent, PBBInnerPCP: 1,
+				PBBInnerType: pipeline.EthTypeIPv4,
+				IPTTL: 64, IPProto: 17, L3Src: l3(ip4a), L3Dst: l3(ip4b), TpSrc: 5000, TpDst: 53}
+			if diff := cmp.Diff(want, *k); diff != "" {
+				t.Errorf("key (-want +got):\n%s", diff)
+			}
+			if l.PBB != 18 || l.InnerL2Len != 18+4+12+4+2 || l.L3 != l.InnerL2Len || l.InnerVLANs != 1 {
+				t.Errorf("layout %+v", *l)
+			}
+			if got := pipeline.FieldPBBISID.Desc().Get(k); !bytes.Equal(got, []byte{0x12, 0x34, 0x56}) {
+				t.Errorf("pbb_isid % x", got)
+			}
+		}},
+		{"pbb-mpls-udp6", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			if k.PBBISID != 0xffffff || k.PBBInnerType != pipeline.EthTypeMPLS || k.MPLSDepth != 1 ||
+				k.Parsed != pipeline.ParsedMPLSIPv6 || k.TpDst != 2 || l.MPLS != l.InnerL2Len {
+				t.Errorf("key %+v layout %+v", *k, *l)
+			}
+		}},
+		{"pbb-arp-qinq", func(t *testing.T, k *pipeline.Key, l *Layout) {
+			if k.PBBInnerType != pipeline.EthTypeARP || k.Parsed != pipeline.ParsedInnerQinQ || k.ArpOp != 1 ||
+				k.PBBInnerVID != 1|pipeline.VIDPresent || l.InnerVLANs != 2 {
+				t.Errorf("key %+v layout %+v", *k, *l)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			var k pipeline.Key
+			l := Parse(fixtureFrame(tt.fixture), 1, &k)
+			tt.check(t, &k, &l)
+		})
 	}
 }
