@@ -395,7 +395,7 @@ func TestParseMPLSAndPBB(t *testing.T) {
 				VlanVID: 10 | pipeline.VIDPresent, VlanPCP: 3, PBBISID: 0x123456,
 				PBBInnerDst: mac2, PBBInnerSrc: mac1, PBBInnerVID: 20 | pipeline.VIDPresent, PBBInnerPCP: 1,
 				PBBInnerType: pipeline.EthTypeIPv4,
-				IPTTL: 64, IPProto: 17, L3Src: l3(ip4a), L3Dst: l3(ip4b), TpSrc: 5000, TpDst: 53}
+				IPTTL:        64, IPProto: 17, L3Src: l3(ip4a), L3Dst: l3(ip4b), TpSrc: 5000, TpDst: 53}
 			if diff := cmp.Diff(want, *k); diff != "" {
 				t.Errorf("key (-want +got):\n%s", diff)
 			}
