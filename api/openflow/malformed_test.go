@@ -3,6 +3,7 @@ package openflow
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"testing"
 	"time"
 
@@ -152,8 +153,8 @@ func TestMalformedMessages(t *testing.T) {
 				t.Errorf("error data %x, want %x", e.Data, want)
 			}
 			if tt.closes {
-				if _, _, err := rc.tryRead(2 * time.Second); err == nil {
-					t.Errorf("channel still open after a framing error")
+				if _, _, err := rc.tryRead(2 * time.Second); err == nil || os.IsTimeout(err) {
+					t.Errorf("channel still open after a framing error (%v)", err)
 				}
 				return
 			}

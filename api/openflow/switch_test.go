@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -133,8 +134,8 @@ func TestVersionNegotiation(t *testing.T) {
 			if !strings.Contains(string(e.Data), "1.3") {
 				t.Errorf("HELLO_FAILED text %q does not explain", e.Data)
 			}
-			if _, _, err := rc.tryRead(2 * time.Second); err == nil {
-				t.Errorf("channel still open after HELLO_FAILED")
+			if _, _, err := rc.tryRead(2 * time.Second); err == nil || os.IsTimeout(err) {
+				t.Errorf("channel still open after HELLO_FAILED (%v)", err)
 			}
 		})
 	}
@@ -613,8 +614,10 @@ func TestKeepalive(t *testing.T) {
 	// Silence drops it.
 	start := time.Now()
 	for {
-		if _, _, err := rc.tryRead(2 * time.Second); err != nil {
-			break
+		if _, _, err := rc.tryRead(2 * time.Second); os.IsTimeout(err) {
+			t.Fatalf("silent channel not dropped: nothing came for 2s and the channel is still open (%v)", err)
+		} else if err != nil {
+			break // closed
 		}
 		if time.Since(start) > 2*time.Second {
 			t.Fatal("silent channel not dropped")
