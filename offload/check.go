@@ -3,6 +3,7 @@ package offload
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/tcflower"
@@ -15,8 +16,12 @@ import (
 // filter really runs in, as the kernel answered), two overlapping
 // offloaded rules never share a tc pref (also not at one priority), and a
 // rule that jumps to a table in tc jumps into a chain that is complete on
-// that block. Tests call it after every change; it reads no counters and
-// sends nothing to the kernel. nil: every rule holds.
+// that block; and, for the TTL decrements, that no filter in hardware
+// decrements a TTL, none that rewrites a TTL jumps to a chain whose
+// filters decrement one, and the TTL guards the block holds cover the
+// most decrements a packet can meet along the chains (see ttlPath). Tests
+// call it after every change; it reads no counters and sends nothing to
+// the kernel. nil: every rule holds.
 func (n *Network) CheckPlacement() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -67,8 +72,59 @@ func (n *Network) CheckPlacement() error {
 				}
 			}
 		}
+		errs = append(errs, n.checkGuards(b, snap, where)...)
 	}
 	return errors.Join(errs...)
+}
+
+// checkGuards checks the TTL decrements of the filters block b holds and
+// its TTL guards, from the filters themselves.
+func (n *Network) checkGuards(b *tcBlock, snap *pipeline.Snapshot, where string) []error {
+	var errs []error
+	var dec [pipeline.NumTables]ttlDec
+	for t := len(snap.Tables) - 1; t >= 0; t-- {
+		for _, f := range snap.Tables[t] {
+			r := b.rules[f.ID]
+			if !appliesOn(f, b.port) || b.tierOf(f) == TierSoft || r == nil || r.filter == nil {
+				continue
+			}
+			u := r.filter.TTL
+			var next ttlDec
+			if f.Instr.Goto {
+				next = dec[f.Instr.GotoTable]
+			}
+			if u.Rewrites && next.any() {
+				errs = append(errs, fmt.Errorf("%s, table %d: priority %d rewrites a TTL and jumps to table %d, whose filters decrement TTLs", where, t, f.Priority, f.Instr.GotoTable))
+			}
+			if u.Decrements() && b.tierOf(f) == TierHW {
+				errs = append(errs, fmt.Errorf("%s, table %d: priority %d decrements a TTL in hardware, ahead of the TTL guards", where, t, f.Priority))
+			}
+			for c := range next {
+				dec[t][c] = max(dec[t][c], u.Dec[c]+next[c])
+			}
+		}
+	}
+	for _, want := range n.guardFilters(b, dec[0]) {
+		if !b.holdsGuard(want) {
+			errs = append(errs, fmt.Errorf("%s: no TTL guard %s (filters decrement TTLs %v times along their chains)", where, want, dec[0]))
+		}
+	}
+	return errs
+}
+
+// holdsGuard reports whether b holds guard g (or a wider one of its class
+// and port: an IP guard whose ip_ttl mask has more zero bits).
+func (b *tcBlock) holdsGuard(g *tcflower.Filter) bool {
+	for _, h := range b.guards {
+		k, w := h.Keys, g.Keys
+		if k.EthType != w.EthType || k.Indev != w.Indev || k.HasMPLSTTL != w.HasMPLSTTL || k.MPLSTTL != w.MPLSTTL {
+			continue
+		}
+		if k.IPTTLMask&w.IPTTLMask == k.IPTTLMask && reflect.DeepEqual(h.Actions, g.Actions) {
+			return true
+		}
+	}
+	return false
 }
 
 // tierOf is where f runs on b now: the tier of its installed filter (the

@@ -85,6 +85,9 @@ type placeInput struct {
 	// one filter, so the flows of a shared meter stay in the fast path,
 	// where they share one rate.
 	meterUse map[uint32]int
+	// guardErr is the kernel's refusal of a TTL guard on the block: the
+	// rules that decrement TTLs stay in the fast path.
+	guardErr string
 }
 
 // place assigns every flow of s a tier by the placement rules of
@@ -115,7 +118,16 @@ type placeState struct {
 	complete  [pipeline.NumTables]bool
 	tableTier [pipeline.NumTables]Tier // the latest tier of the table's offloaded flows
 	gotos     [pipeline.NumTables]tableSet
+	// dec is, per table, the most TTL decrements (per TTL class) a packet
+	// meets in tc from that table on: dec[0] is what the block's TTL
+	// guards must cover (see ttlPath).
+	dec [pipeline.NumTables]ttlDec
 }
+
+// ttlDec counts TTL decrements per TTL class.
+type ttlDec [tcflower.NumTTLClasses]uint8
+
+func (d ttlDec) any() bool { return d != ttlDec{} }
 
 // place places the flows of the tables in dirty, and of every table that
 // jumps to a table whose completeness or tier this changes, into out (the
@@ -138,11 +150,11 @@ func (st *placeState) place(s *pipeline.Snapshot, in placeInput, dirty tableSet,
 		if !dirty.has(t) && st.gotos[t]&changed == 0 {
 			continue
 		}
-		complete, tier, gotos := placeTable(s.Tables[t], in, env, &st.tableTier, out)
-		if st.snap == nil || complete != st.complete[t] || tier != st.tableTier[t] {
+		complete, tier, gotos, dec := placeTable(s.Tables[t], in, env, st, out)
+		if st.snap == nil || complete != st.complete[t] || tier != st.tableTier[t] || dec != st.dec[t] {
 			changed.add(t)
 		}
-		st.complete[t], st.tableTier[t], st.gotos[t] = complete, tier, gotos
+		st.complete[t], st.tableTier[t], st.gotos[t], st.dec[t] = complete, tier, gotos, dec
 		placed.add(t)
 	}
 	st.snap = s
@@ -151,8 +163,10 @@ func (st *placeState) place(s *pipeline.Snapshot, in placeInput, dirty tableSet,
 
 // placeTable places the flows of one table into out. It returns whether
 // the table is complete in the tiers, the latest tier of its offloaded
-// flows, and the tables its flows jump to.
-func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeline.NumTables]Tier, out map[uint64]Placement) (complete bool, tier Tier, gotos tableSet) {
+// flows, the tables its flows jump to, and the most TTL decrements a
+// packet meets in tc from the table on. The tables after it are placed
+// in st.
+func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, st *placeState, out map[uint64]Placement) (complete bool, tier Tier, gotos tableSet, dec ttlDec) {
 	latest := TierHW // the latest tier among the flows placed so far in this table
 	tier = TierHW
 	var twins prefIndex
@@ -164,7 +178,7 @@ func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier 
 		if f.Instr.Goto {
 			gotos.add(int(f.Instr.GotoTable))
 		}
-		p := placeOne(f, in, env, tableTier)
+		p, path := placeOne(f, in, env, st)
 		if p.Tier != TierSoft && latest.rank() > p.Tier.rank() {
 			if g := shadowing(f, flows[:i], out, p.Tier); g != nil {
 				p = Placement{Tier: out[g.ID].Tier, Filter: p.Filter,
@@ -190,11 +204,14 @@ func placeTable(flows []*pipeline.Flow, in placeInput, env *placeEnv, tableTier 
 			if catchAll(f, in.port) {
 				complete = true
 			}
+			for c := range dec {
+				dec[c] = max(dec[c], path[c])
+			}
 		}
 	}
 	// Closure makes every rule above an offloaded catch-all offloaded
 	// too, so the table is complete exactly when it has one.
-	return complete, tier, gotos
+	return complete, tier, gotos, dec
 }
 
 // appliesOn reports whether f can match a packet that came in on port (0:
@@ -214,14 +231,16 @@ func catchAll(f *pipeline.Flow, port uint32) bool {
 	return m.IsZero() // and appliesOn(f, port): in_port is implied
 }
 
-// placeOne places f on its own: policy, translation, refusal, goto target.
-func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeline.NumTables]Tier) Placement {
+// placeOne places f on its own: policy, translation, refusal, goto target,
+// TTL guards. It also returns the TTL decrements a packet meets in tc
+// from f on (see ttlPath).
+func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, st *placeState) (Placement, ttlDec) {
 	if in.policy == PolicyOff {
-		return Placement{Tier: TierSoft, Reason: "offload policy is off"}
+		return Placement{Tier: TierSoft, Reason: "offload policy is off"}, ttlDec{}
 	}
 	if m := f.Instr.Meter; m != 0 && in.meterUse[m] > 1 {
 		return Placement{Tier: TierSoft, Reason: fmt.Sprintf(
-			"meter %d is shared by %d flows: a tc policer serves one filter, so they would not share its rate", m, in.meterUse[m])}
+			"meter %d is shared by %d flows: a tc policer serves one filter, so they would not share its rate", m, in.meterUse[m])}, ttlDec{}
 	}
 	translate := in.translate
 	if translate == nil {
@@ -231,12 +250,16 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeli
 	if err != nil {
 		var ne *tcflower.NotExpressibleError
 		if errors.As(err, &ne) {
-			return Placement{Tier: TierSoft, Reason: ne.Reason}
+			return Placement{Tier: TierSoft, Reason: ne.Reason}, ttlDec{}
 		}
-		return Placement{Tier: TierSoft, Reason: err.Error()}
+		return Placement{Tier: TierSoft, Reason: err.Error()}, ttlDec{}
+	}
+	path, why := ttlPath(f, filter, in, st)
+	if why != "" {
+		return Placement{Tier: TierSoft, Reason: why}, ttlDec{}
 	}
 	if why, ok := in.refused[f.ID]; ok {
-		return Placement{Tier: TierSoft, Reason: "device refused the filter: " + why}
+		return Placement{Tier: TierSoft, Reason: "device refused the filter: " + why}, ttlDec{}
 	}
 	tier := TierTC
 	switch in.policy {
@@ -247,11 +270,57 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, tableTier *[pipeli
 			tier = TierHW
 		}
 	}
+	if path.any() {
+		// The TTL guards run in kernel software: a hardware filter
+		// would see the packets before them.
+		tier = laterTier(tier, TierTC)
+	}
 	if f.Instr.Goto {
 		// The target table's rules must run no later than the jump.
-		tier = laterTier(tier, tableTier[f.Instr.GotoTable])
+		tier = laterTier(tier, st.tableTier[f.Instr.GotoTable])
 	}
-	return Placement{Tier: tier, Filter: filter}
+	return Placement{Tier: tier, Filter: filter}, path
+}
+
+// ttlPath returns the TTL decrements a packet meets in tc from f's filter
+// on: the filter's own (tcflower.Filter.TTL) and, after a goto_table,
+// the most the target table's offloaded rules lead to. A TTL guard in
+// chain 0 (see syncGuards) hands every packet whose TTL is at most the
+// sum for table 0 to the fast path, so that no decrement in tc meets a TTL
+// that OpenFlow reports as invalid. why says when f may not run in tc: a
+// guard reads the TTL packets arrive with, so a filter that rewrites a
+// TTL may not lead to decrements in later tables; the guards cover
+// tcflower.MaxTTLDec decrements; they run in kernel software, which
+// policy hw does not use; and they share pref 1 with the rules of
+// priority 65533 and up, with no order among them.
+func ttlPath(f *pipeline.Flow, flt *tcflower.Filter, in placeInput, st *placeState) (path ttlDec, why string) {
+	var next ttlDec
+	if f.Instr.Goto {
+		next = st.dec[f.Instr.GotoTable]
+	}
+	if next.any() && flt.TTL.Rewrites {
+		return path, fmt.Sprintf("rewrites a TTL (set_nw_ttl, set_mpls_ttl, push_mpls or pop_mpls) before goto_table %d, whose rules decrement TTLs in tc: the TTL guards in chain 0 read the TTLs packets arrive with",
+			f.Instr.GotoTable)
+	}
+	for c := range path {
+		n := int(flt.TTL.Dec[c]) + int(next[c])
+		if n > tcflower.MaxTTLDec {
+			return path, fmt.Sprintf("a packet may meet %d decrements of its %s TTL from here on in tc: the TTL guards cover at most %d",
+				n, tcflower.TTLClass(c), tcflower.MaxTTLDec)
+		}
+		path[c] = uint8(n)
+	}
+	switch {
+	case !path.any():
+	case in.guardErr != "":
+		return path, "decrements a TTL, and the kernel refused the TTL guard that hands packets whose TTL expires to the fast path: " + in.guardErr
+	case in.policy == PolicyHW:
+		return path, "decrements a TTL: the TTL guard that hands packets whose TTL expires to the fast path runs in kernel software, which policy hw does not use"
+	case f.Table == 0 && tcflower.Pref(f.Priority) == tcflower.GuardPref:
+		return path, fmt.Sprintf("decrements a TTL at priority %d: it would share tc pref %d with the TTL guards, and filters of one pref have no order",
+			f.Priority, tcflower.GuardPref)
+	}
+	return path, ""
 }
 
 // shadowing returns, among the higher-priority rules placed before f that

@@ -27,8 +27,16 @@ package offload
 //
 // What tc did is checked by outcome (which rules it hit), not by reading
 // the tiers the tier records; CheckPlacement runs on every state too.
-// Rules that jump do not rewrite the packet first (the model does not run
-// tc's actions), so every chain sees the packet as it came in.
+// Rules that jump do not rewrite the packet's headers first (the model does
+// not run tc's actions), so every chain sees the packet as it came in,
+// but for its TTL: rules decrement and set it (dec_ttl, set_nw_ttl), and
+// the model follows the TTL along the filters a packet hits (tcflower's
+// Filter.TTL): a decrement in hardware, of a TTL the packet does not have
+// enough of (OpenFlow would report it INVALID_TTL), or of a TTL an earlier
+// chain set, is a divergence. The TTL guards (filters of no rule at
+// tcflower.GuardPref) hand packets to the fast path like the miss filter;
+// where a guard and a rule's filter of that pref both match, the model
+// takes the rule's (filters of one pref have no order: the worse case).
 //
 // Knobs: NICFLOW_PLACEMENT_MODEL_CASES (default 1,000,000; 300,000 under
 // the race detector, 50,000 with -short), NICFLOW_PLACEMENT_MODEL_SEED
@@ -124,6 +132,7 @@ type pmStats struct {
 	tiers               map[Tier]int   // rule placements (FlowStat.Tier) over every state
 	perVariant          map[string]int // cases per variant
 	twins               int            // packets both halves of one rule took (must be 0 with TPIDs modelled)
+	ttlDecs, guarded    int            // packets whose TTL tc decremented; packets a TTL guard took
 }
 
 func newPMStats() *pmStats {
@@ -137,6 +146,8 @@ func (st *pmStats) add(o *pmStats) {
 	st.states += o.states
 	st.reported += o.reported
 	st.twins += o.twins
+	st.ttlDecs += o.ttlDecs
+	st.guarded += o.guarded
 	for k, n := range o.divergences {
 		st.divergences[k] += n
 	}
@@ -199,6 +210,7 @@ func TestPlacementModel(t *testing.T) {
 		seed, st.cases, st.sets, st.states, time.Since(start).Round(time.Millisecond), st.perVariant)
 	t.Logf("packets: %d classified to the end in hardware, %d in kernel software, %d handed to the fast path; rule placements over the states (a rule's latest tier over its ports): %d hw, %d tc, %d soft",
 		st.packets["hw"], st.packets["tc"], st.packets["fast path"], st.tiers[TierHW], st.tiers[TierTC], st.tiers[TierSoft])
+	t.Logf("TTLs: %d packets decremented in tc, %d taken by a TTL guard", st.ttlDecs, st.guarded)
 	t.Logf("divergences: %d %v", total, kinds)
 	if total > 0 {
 		t.Errorf("%d divergences (%d reported above): %v", total, st.reported, kinds)
@@ -216,8 +228,9 @@ func TestPlacementModel(t *testing.T) {
 			t.Errorf("variant %s ran no case", v.name)
 		}
 	}
-	if min(st.packets["hw"], st.packets["tc"], st.packets["fast path"]) < st.cases/100 || min(st.tiers[TierHW], st.tiers[TierTC], st.tiers[TierSoft]) == 0 {
-		t.Errorf("weak test: packets %v, placements %v", st.packets, st.tiers)
+	if min(st.packets["hw"], st.packets["tc"], st.packets["fast path"]) < st.cases/100 || min(st.tiers[TierHW], st.tiers[TierTC], st.tiers[TierSoft]) == 0 ||
+		min(st.ttlDecs, st.guarded) < st.cases/1000 {
+		t.Errorf("weak test: packets %v, placements %v, %d TTL decrements in tc, %d packets guarded", st.packets, st.tiers, st.ttlDecs, st.guarded)
 	}
 }
 
@@ -384,7 +397,7 @@ func (m *pmRun) change() {
 			m.flowMod(fm, "delete "+o.text())
 		case x < 0.3:
 			c := *o
-			c.actions = m.genActions(c.table)
+			c.actions = m.genActions(c.table, c.match)
 			fm := flowtext.MustFlowMod(c.text())
 			fm.Command = pipeline.FlowModifyStrict
 			m.flowMod(fm, "modify "+c.text())
@@ -470,6 +483,10 @@ func (m *pmRun) traffic(n int) {
 		p := m.packet()
 		where, kind := m.model.run(&p)
 		m.st.cases++
+		m.st.ttlDecs += m.model.ttlDecs
+		if m.model.guarded {
+			m.st.guarded++
+		}
 		m.st.perVariant[m.v.name]++
 		m.st.packets[where]++
 		if kind != "" {
@@ -507,9 +524,11 @@ type pmModel struct {
 	ports  []uint32            // the ports with a block, ordered
 	twins  int                 // packets both halves of one rule took
 
-	path []pmStep // of the last packet run
-	end  pmEnd
-	ref  []pipeline.Hit
+	path    []pmStep // of the last packet run
+	ttlDecs int      // whether the last packet's TTL was decremented in tc (0 or 1)
+	guarded bool     // whether a TTL guard took the last packet
+	end     pmEnd
+	ref     []pipeline.Hit
 }
 
 // pmBlock is what one block holds, as the model classifies with it:
@@ -576,6 +595,7 @@ func (mo *pmModel) load(ports []uint32) {
 		g := k.filters[key]
 		f := &pmFilter{f: cloneFilter(g.f), flowID: g.flowID, inHW: g.inHW, goTo: -1}
 		f.f.Keys = g.sent
+		f.f.Handle = key.handle
 		if n := len(g.f.Actions); n > 0 {
 			if a := g.f.Actions[n-1]; a.Kind == tcflower.KindGact && a.Gact.Verdict == tcflower.VerdictGotoChain {
 				f.goTo = int(a.Gact.Chain)
@@ -597,17 +617,24 @@ func (mo *pmModel) load(ports []uint32) {
 type pmEnd int
 
 const (
-	pmEndDone      pmEnd = iota // a filter that does not jump took it
-	pmEndMiss                   // no filter of chain 0 took it
-	pmEndFastPath               // a miss filter handed it to the fast path
-	pmEndChainMiss              // divergence: no filter of chain N > 0 took it
-	pmEndTie                    // divergence: filters of two rules at one pref took it
-	pmEndLoop                   // divergence: a jump to a chain not after this one
+	pmEndDone         pmEnd = iota // a filter that does not jump took it
+	pmEndMiss                      // no filter of chain 0 took it
+	pmEndFastPath                  // a miss filter handed it to the fast path
+	pmEndChainMiss                 // divergence: no filter of chain N > 0 took it
+	pmEndTie                       // divergence: filters of two rules at one pref took it
+	pmEndLoop                      // divergence: a jump to a chain not after this one
+	pmEndTTLHW                     // divergence: a filter in hardware decrements a TTL (the guards run in software)
+	pmEndTTLExpired                // divergence: a filter decrements a TTL that OpenFlow reports as invalid
+	pmEndTTLRewritten              // divergence: a filter decrements a TTL an earlier chain rewrote
 )
 
 func (e pmEnd) String() string {
-	return [...]string{"done", "miss in chain 0", "handed to the fast path", "miss in a chain jumped to", "two rules' filters at one pref", "jump backwards"}[e]
+	return [...]string{"done", "miss in chain 0", "handed to the fast path", "miss in a chain jumped to", "two rules' filters at one pref", "jump backwards",
+		"TTL decremented in hardware", "TTL decremented in tc to expiry", "TTL decremented in tc after a rewrite in an earlier chain"}[e]
 }
+
+// isGuard reports whether f is a TTL guard.
+func (f *pmFilter) isGuard() bool { return f.flowID == 0 && isGuard(f.f.Chain, f.f.Pref, f.f.Handle) }
 
 // pmStep is one filter a packet hit.
 type pmStep struct {
@@ -628,6 +655,10 @@ func (mo *pmModel) run(p *tcflower.Packet) (where, divergence string) {
 	if mo.path, mo.end = mo.classify(b.hw, true, p, mo.path); mo.end == pmEndMiss {
 		where = "tc"
 		mo.path, mo.end = mo.classify(b.sw, false, p, mo.path)
+	}
+	if e := mo.ttlCheck(p); e != pmEndDone {
+		mo.end = e
+		return where, e.String() + " (" + where + ")"
 	}
 	switch mo.end {
 	case pmEndMiss, pmEndFastPath:
@@ -659,6 +690,12 @@ func (mo *pmModel) classify(cs pmChains, hw bool, p *tcflower.Packet, path []pmS
 					hit = f
 					continue
 				}
+				if hit.isGuard() || f.isGuard() {
+					if hit.isGuard() && !f.isGuard() {
+						hit = f // the worse case: the rule before the guard
+					}
+					continue
+				}
 				if f.flowID != hit.flowID || f.flowID == 0 {
 					return append(path, pmStep{hw, hit}, pmStep{hw, f}), pmEndTie
 				}
@@ -684,6 +721,46 @@ func (mo *pmModel) classify(cs pmChains, hw bool, p *tcflower.Packet, path []pmS
 	}
 }
 
+// ttlCheck follows p's TTL along the filters it hit (mo.path): every
+// decrement must be of a TTL the packet came with, in kernel software
+// (behind the TTL guards), and leave it above 0.
+func (mo *pmModel) ttlCheck(p *tcflower.Packet) pmEnd {
+	mo.ttlDecs, mo.guarded = 0, false
+	var c tcflower.TTLClass
+	switch p.Key.EthType {
+	case pipeline.EthTypeIPv4:
+		c = tcflower.TTLIPv4
+	case pipeline.EthTypeIPv6:
+		c = tcflower.TTLIPv6
+	default:
+		return pmEndDone
+	}
+	ttl, known := int(p.Key.IPTTL), true
+	for _, s := range mo.path {
+		if s.f.flowID == 0 {
+			mo.guarded = s.f.isGuard()
+			break // to the fast path
+		}
+		u := s.f.f.TTL
+		if dec := int(u.Dec[c]); dec > 0 {
+			switch {
+			case s.hw:
+				return pmEndTTLHW
+			case !known:
+				return pmEndTTLRewritten
+			case ttl <= dec:
+				return pmEndTTLExpired
+			}
+			ttl -= dec
+			mo.ttlDecs = 1
+		}
+		if u.Rewrites {
+			known = false
+		}
+	}
+	return pmEndDone
+}
+
 // sameHits reports whether tc hit the rules the reference hit.
 func (mo *pmModel) sameHits() bool {
 	if len(mo.path) != len(mo.ref) {
@@ -700,7 +777,7 @@ func (mo *pmModel) sameHits() bool {
 // describe says what happened to p, the packet run last.
 func (mo *pmModel) describe(p *tcflower.Packet) string {
 	var w strings.Builder
-	fmt.Fprintf(&w, "packet on port %d, TPID %#04x: %+v\n", p.Key.InPort, p.TPID, p.Key)
+	fmt.Fprintf(&w, "packet on port %d, TPID %#04x, TTL %d: %+v\n", p.Key.InPort, p.TPID, p.Key.IPTTL, p.Key)
 	fmt.Fprintf(&w, "reference hits (table/flow ID): %v\n", mo.ref)
 	fmt.Fprintf(&w, "tc hits:\n")
 	for _, s := range mo.path {
@@ -808,8 +885,20 @@ func (m *pmRun) genRule(t uint8) *pmRule {
 	}
 	r.prio = pmPrios[m.r.IntN(len(pmPrios))]
 	r.match = m.genMatch(t)
-	r.actions = m.genActions(t)
+	r.actions = m.genActions(t, r.match)
 	return r
+}
+
+// pmIsIP reports whether a generated match says the packet is IPv4 or
+// IPv6 (the TTL actions need it).
+func pmIsIP(match string) bool {
+	for _, f := range strings.Split(match, ",") {
+		switch f {
+		case "ip", "tcp", "udp", "icmp", "ipv6":
+			return true
+		}
+	}
+	return false
 }
 
 func (m *pmRun) genMatch(t uint8) string {
@@ -881,16 +970,25 @@ func (m *pmRun) genMatch(t uint8) string {
 	return strings.Join(parts, ",")
 }
 
-// genActions returns a rule's instructions: a jump to a later table
-// (output before it now and then: nothing that rewrites the packet), or
-// outputs, drop, CONTROLLER, groups, a rewrite and an output.
-func (m *pmRun) genActions(t uint8) string {
+// genActions returns the instructions of a rule with match: a jump to a
+// later table (output before it now and then: nothing that rewrites the
+// packet but its TTL), or outputs, drop, CONTROLLER, groups, a rewrite and
+// an output, TTL decrements.
+func (m *pmRun) genActions(t uint8, match string) string {
+	ip := pmIsIP(match)
 	if t < 2 && m.chance(0.3) {
 		s := fmt.Sprintf("goto_table:%d", int(t)+1+m.r.IntN(2-int(t)))
 		if m.chance(0.2) {
 			s = fmt.Sprintf("output:%d,%s", m.port(), s)
 		}
+		if ip && m.chance(0.3) {
+			s = []string{"dec_ttl,", "dec_ttl,dec_ttl,", "set_nw_ttl:2,"}[m.pick(3, 1, 2)] + s
+		}
 		return s
+	}
+	if ip && m.chance(0.2) {
+		s := []string{"dec_ttl,output:%d", "dec_ttl,dec_ttl,output:%d", "output:%d,dec_ttl", "set_nw_ttl:3,dec_ttl,output:%d"}[m.pick(4, 1, 1, 1)]
+		return fmt.Sprintf(s, m.port())
 	}
 	switch m.pick(4, 2, 0.5, 0.8, 0.3, 0.5, 0.4, 0.8) {
 	case 0:
@@ -980,6 +1078,9 @@ func (m *pmRun) packet() tcflower.Packet {
 		k.VlanVID, k.VlanPCP = 0, 0
 	}
 	k.InPort, k.Metadata, k.TunnelID = port, 0, 0
+	if k.EthType == pipeline.EthTypeIPv4 || k.EthType == pipeline.EthTypeIPv6 {
+		k.IPTTL = []uint8{0, 1, 2, 3, 4, 64}[r.IntN(6)]
+	}
 	p := tcflower.Packet{Key: k, In: tcflower.Port{Name: fmt.Sprintf("vf%d", port)}}
 	if r.IntN(4) == 0 {
 		p.TPID = tcflower.EthType8021AD

@@ -125,6 +125,17 @@ type tcBlock struct {
 	retry   map[uint64]bool
 	orphans []*orphan // filters of an earlier run not yet adopted
 	read    bool      // the filters of an earlier run were read
+
+	// guards are the TTL guards the block holds, by handle, for guardDec
+	// decrements (see syncGuards); guardErr is the kernel's refusal of one,
+	// which keeps the rules that decrement out of tc until the ports
+	// change.
+	guards   map[uint32]*tcflower.Filter
+	guardDec ttlDec
+	guardErr string
+	// guardStale: guards may be held that guardDec does not need (an
+	// earlier run's, kept while its filters remain).
+	guardStale bool
 }
 
 // retiredCounts is what a flow's filters counted on removed blocks.
@@ -214,6 +225,7 @@ func newTCBlock(index uint32, p PortInfo) *tcBlock {
 		placed:     map[uint64]Placement{},
 		trans:      map[uint64]translation{},
 		retry:      map[uint64]bool{},
+		guards:     map[uint32]*tcflower.Filter{},
 	}
 }
 
@@ -254,10 +266,7 @@ func (t *tcTier) missFilterOf(p PortInfo) *tcflower.Filter {
 		Protocol: tcflower.EthPAll,
 		Handle:   p.No,
 		Flags:    tcflower.FlagSkipHW,
-		Actions: []tcflower.Action{
-			{Kind: tcflower.KindVlan, Vlan: &tcflower.Vlan{Op: tcflower.VlanPush, ID: uint16(p.No), Proto: softpath.MissTPID, HasPrio: true}},
-			{Kind: tcflower.KindMirred, Mirred: &tcflower.Mirred{Dev: t.cfg.MissDev, Redirect: true}},
-		},
+		Actions:  t.toFastPath(p),
 	}
 	if !t.perPort {
 		f.Keys.Indev = p.Name
@@ -315,8 +324,20 @@ func (t *tcTier) removePort(p PortInfo, now time.Time) error {
 		t.retire(b)
 		delete(t.blocks, p.No)
 		t.reorder()
-	} else if t.cfg.MissDev != "" {
-		_, err = t.cfg.Kernel.Remove(t.blocks[0].index, 0, tcflower.MissPref, p.No)
+	} else {
+		b := t.blocks[0]
+		if t.cfg.MissDev != "" {
+			_, err = t.cfg.Kernel.Remove(b.index, 0, tcflower.MissPref, p.No)
+		}
+		for h, g := range b.guards {
+			if h>>8&softpath.MaxMissPort != p.No {
+				continue
+			}
+			if _, gerr := t.cfg.Kernel.Remove(b.index, g.Chain, g.Pref, g.Handle); gerr != nil && !isErrno(gerr, unix.ENOENT) && err == nil {
+				err = gerr
+			}
+			delete(b.guards, h) // the next sync sets the guards of the ports left
+		}
 	}
 	if uerr := t.cfg.Kernel.UnbindBlock(ifindex); uerr != nil && err == nil {
 		err = uerr
@@ -344,6 +365,9 @@ func (t *tcTier) invalidate() {
 	t.envGen++
 	t.redo = allTables
 	t.dirty = true
+	for _, b := range t.blocks {
+		b.guardErr = "" // another try with the new ports
+	}
 }
 
 func (c *Counts) add(o Counts) {

@@ -450,6 +450,10 @@ func cloneFilter(f tcflower.Filter) tcflower.Filter {
 			v := *a.Police
 			b.Police = &v
 		}
+		if a.MPLS != nil {
+			v := *a.MPLS
+			b.MPLS = &v
+		}
 		g.Actions[i] = b
 	}
 	return g

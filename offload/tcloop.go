@@ -67,4 +67,7 @@ func (n *Network) Reconcile() {
 	if removed := n.tc.reconcile(); removed > 0 {
 		n.log.Info("removed filters of an earlier run that no rule re-sent", zap.Int("filters", removed))
 	}
+	for _, b := range n.tc.sortedBlocks() {
+		n.shrinkGuards(b) // the earlier run's rules no longer need their guards
+	}
 }

@@ -52,6 +52,7 @@ func (n *Network) syncTC() {
 				env:       env,
 				translate: func(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) { return t.translate(b, f, env) },
 				meterUse:  use,
+				guardErr:  b.guardErr,
 			}
 			placed := b.ps.place(snap, in, dirty, b.placed)
 			n.applyPlacement(b, snap, placed)
@@ -137,6 +138,10 @@ func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tab
 	for _, r := range gone {
 		t.removeFilter(b, r)
 	}
+	// The TTL guards the rules to install need go in first.
+	if !n.growGuards(b) {
+		return
+	}
 	// Installs, last table first, so a chain is complete before anything
 	// jumps into it, and highest priority first, so a rule never runs
 	// without the overlapping rules above it (and a device that runs out
@@ -155,6 +160,7 @@ func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tab
 		}
 	}
 	n.flushAdds(b)
+	n.shrinkGuards(b)
 }
 
 // lessFilter orders filters by chain, then pref.
@@ -477,6 +483,16 @@ func (t *tcTier) start(b *tcBlock) {
 		return
 	}
 	for _, d := range ds {
+		f := &d.Filter
+		if isGuard(f.Chain, f.Pref, d.Installed.Handle) {
+			if c, ok := tcflower.ParseCookie(f.Cookie); ok && c.FlowID == 0 && d.DecodeErr == nil {
+				g := *f
+				g.Handle = d.Installed.Handle
+				b.guards[g.Handle] = &g // an earlier run's: kept while its filters remain
+				b.guardStale = true
+			}
+			continue
+		}
 		t.nextHandle = max(t.nextHandle, d.Installed.Handle) // batched adds choose handles above
 		c, ok := tcflower.ParseCookie(d.Filter.Cookie)
 		if !ok || c.FlowID == 0 || d.DecodeErr != nil {
