@@ -23,6 +23,11 @@ type EvalOptions struct {
 	// Select picks the bucket of a SELECT group among candidates (indexes
 	// into g.Buckets, never empty). Nil: the first candidate.
 	Select func(g *Group, candidates []int, k *Key) int
+	// InvalidTTLToController mirrors OFPC_INVALID_TTL_TO_CONTROLLER: a
+	// dec_nw_ttl or dec_mpls_ttl of a TTL of 0 or 1 sends the packet, as
+	// it is, to CONTROLLER with ReasonInvalidTTL (and no buffer) instead of
+	// dropping it silently. Either way the packet goes no further.
+	InvalidTTLToController bool
 }
 
 // Result is what the reference pipeline did with one packet.
@@ -50,10 +55,15 @@ type OutputEvent struct {
 	// Port is the output action's port as written, reserved ports
 	// (IN_PORT, FLOOD, ALL, CONTROLLER, LOCAL, NORMAL) unresolved.
 	Port uint32
-	// Key is the packet's key as it leaves (after set_field, push, pop).
+	// Key is the packet's key as it leaves (after set_field, push, pop):
+	// what a parser makes of the packet sent, unless Inexact.
 	Key Key
-	// Len is the packet's length: pktLen plus 4 per push_vlan, minus 4 per
-	// pop_vlan applied to this copy.
+	// Inexact is set when an action on this copy met a packet the key
+	// cannot fully describe (EvaluateWith lists the cases): Key is then the
+	// evaluator's best guess.
+	Inexact bool
+	// Len is the packet's length: pktLen plus the bytes pushes added
+	// (push_vlan and push_mpls 4, push_pbb 18), minus those pops removed.
 	Len int
 	// Queue is the set_queue in force, if QueueSet.
 	Queue    uint32
@@ -61,7 +71,8 @@ type OutputEvent struct {
 	// MaxLen and Reason are set for output to CONTROLLER: ReasonNoMatch when
 	// the entry that produced the output (for the action set: the last entry
 	// hit) is a table-miss entry (priority 0, all fields wildcarded),
-	// otherwise ReasonAction.
+	// ReasonInvalidTTL for a TTL that expired (EvalOptions), otherwise
+	// ReasonAction.
 	MaxLen uint16
 	Reason PacketInReason
 }
@@ -91,12 +102,37 @@ func (s *Snapshot) Evaluate(k Key, pktLen int) Result {
 // an entry has no goto-table the action set runs, in ActionSet order (a
 // group action suppresses the output action).
 //
-// Actions on the key: set_field writes the field (vlan_vid as VID |
-// VIDPresent); push_vlan tags an untagged packet with VID 0 and PCP 0 and
-// keeps VID and PCP when a tag is there (the key holds one tag); pop_vlan
-// leaves the packet untagged; set_queue sets the queue of later outputs;
-// TTL actions change nothing in the key. An output to a port equal to the
-// key's in_port sends nothing (OpenFlow requires IN_PORT for that).
+// Actions change the key as the fast path (softpath/packet.Apply) changes
+// the packet, so that an output's Key is what the parser makes of the
+// packet sent: set_field writes a field only when the packet has its
+// header (the hidden Key fields say so: set_field tcp_dst on a non-first
+// fragment or on an MPLS packet changes nothing), masked to the field's
+// width; push_vlan copies the outer tag's VID and PCP (0 without one) and
+// pop_vlan brings up the second tag; push_mpls, pop_mpls,
+// set/dec_mpls_ttl, copy_ttl_out/in, push_pbb, pop_pbb, set/dec_nw_ttl and
+// set_field eth_type do what Apply documents; set_queue sets the queue of
+// later outputs. A dec_nw_ttl or dec_mpls_ttl of a TTL of 0 or 1 ends the
+// packet: nothing after it runs (no later action, goto or action set; in a
+// group bucket, the rest of that bucket), and with
+// EvalOptions.InvalidTTLToController it is first output to CONTROLLER with
+// ReasonInvalidTTL. An output to a port equal to the key's in_port sends
+// nothing (OpenFlow requires IN_PORT for that).
+//
+// The key cannot describe every packet; an output is marked Inexact after
+// an action that needed more than the key holds:
+//   - push_vlan onto two tags (the second tag's TPID becomes the
+//     ethertype), pop_vlan of two tags with a third one behind;
+//   - pop_mpls of a stack deeper than MPLSStackMax (the entry that moves up
+//     is not in the key), of an entry above the bottom to a non-MPLS
+//     ethertype, or of the bottom to ARP, MPLS, VLAN or PBB when the
+//     payload was not IP;
+//   - push_mpls onto a packet whose payload is neither IP, ARP nor short
+//     (the parser guesses IP by the version nibble);
+//   - set_field eth_type to an ethertype the payload may parse as (IP,
+//     ARP, MPLS, a tag, PBB) when the key does not say it cannot;
+//   - set_field icmpv6_type or icmpv6_code that makes a message ND;
+//   - pop_pbb of a customer frame with two tags, or of a PBB frame inside;
+//   - a push or pop across 65535 bytes (the parser reads no further).
 //
 // Groups run on a copy of the packet; each bucket runs its actions as an
 // action set on its own copy. ALL runs every bucket; INDIRECT its bucket;
@@ -125,7 +161,9 @@ func (s *Snapshot) EvaluateWith(k Key, pktLen int, o EvalOptions) Result {
 			e.res.Meters = append(e.res.Meters, in.Meter)
 		}
 		for _, a := range in.Apply {
-			e.do(&pk, &a, 0)
+			if !e.do(&pk, &a, 0) {
+				return e.res
+			}
 		}
 		if in.Clear {
 			set.Clear()
@@ -142,7 +180,9 @@ func (s *Snapshot) EvaluateWith(k Key, pktLen int, o EvalOptions) Result {
 		t = in.GotoTable
 	}
 	for _, a := range set.List(nil) {
-		e.do(&pk, &a, 0)
+		if !e.do(&pk, &a, 0) {
+			break
+		}
 	}
 	return e.res
 }
@@ -153,6 +193,7 @@ type packet struct {
 	length   int
 	queue    uint32
 	queueSet bool
+	inexact  bool // see OutputEvent.Inexact
 }
 
 type evaluator struct {
@@ -162,40 +203,41 @@ type evaluator struct {
 	res    Result
 }
 
-func (e *evaluator) do(pk *packet, a *Action, depth int) {
+// do runs one action on pk; it returns false when the packet is gone (its
+// TTL expired).
+func (e *evaluator) do(pk *packet, a *Action, depth int) bool {
 	switch a.Type {
 	case ActionOutput:
 		if a.Port == pk.key.InPort && a.Port <= PortMax {
-			return
+			return true
 		}
-		out := OutputEvent{Port: a.Port, Key: pk.key, Len: pk.length, Queue: pk.queue, QueueSet: pk.queueSet}
+		out := e.output(pk, a.Port)
 		if a.Port == PortController {
 			out.MaxLen, out.Reason = a.MaxLen, e.reason
 		}
 		e.res.Outputs = append(e.res.Outputs, out)
 	case ActionGroup:
 		e.group(*pk, a.Group, depth)
-	case ActionPushVLAN:
-		if pk.key.VlanVID&VIDPresent == 0 {
-			pk.key.VlanVID, pk.key.VlanPCP = VIDPresent, 0
-		}
-		pk.length += 4
-	case ActionPopVLAN:
-		pk.key.VlanVID, pk.key.VlanPCP = 0, 0
-		pk.length -= 4
-	case ActionSetField:
-		d := a.Field.Desc()
-		if d == nil {
-			return
-		}
-		if a.Field == FieldVlanVID {
-			pk.key.VlanVID = VIDPresent | u16(a.Value[:2])&0x0fff
-			return
-		}
-		d.put(&pk.key, a.FieldValue())
 	case ActionSetQueue:
 		pk.queue, pk.queueSet = a.Queue, true
+	case ActionDecNwTTL, ActionDecMPLSTTL:
+		if pk.decTTL(a.Type) {
+			if e.opts.InvalidTTLToController {
+				out := e.output(pk, PortController)
+				out.MaxLen, out.Reason = ControllerMaxLenNoBuffer, ReasonInvalidTTL
+				e.res.Outputs = append(e.res.Outputs, out)
+			}
+			return false
+		}
+	default:
+		pk.modify(a)
 	}
+	return true
+}
+
+// output returns the output event of pk to port.
+func (e *evaluator) output(pk *packet, port uint32) OutputEvent {
+	return OutputEvent{Port: port, Key: pk.key, Inexact: pk.inexact, Len: pk.length, Queue: pk.queue, QueueSet: pk.queueSet}
 }
 
 // group runs group id on pk (a copy: the caller's packet is unchanged).
@@ -245,7 +287,9 @@ func (e *evaluator) bucket(pk packet, b *Bucket, depth int) {
 	var set ActionSet
 	set.Write(b.Actions)
 	for _, a := range set.List(nil) {
-		e.do(&pk, &a, depth+1)
+		if !e.do(&pk, &a, depth+1) {
+			return
+		}
 	}
 }
 

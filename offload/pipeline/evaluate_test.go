@@ -130,7 +130,10 @@ func TestEvaluate(t *testing.T) {
 			flows: []*FlowMod{addMod(0, 1, tagged, pushVLAN, Output(1))},
 			key:   with(ip, func(k *Key) { k.VlanVID, k.VlanPCP = VIDPresent|7, 2 }),
 			want: Result{Hits: []Hit{{0, 1}}, Outputs: []OutputEvent{
-				{Port: 1, Key: with(ip, func(k *Key) { k.VlanVID, k.VlanPCP = VIDPresent|7, 2 }), Len: 104},
+				{Port: 1, Key: with(ip, func(k *Key) {
+					k.VlanVID, k.VlanPCP = VIDPresent|7, 2
+					k.Vlan2VID, k.Vlan2PCP = VIDPresent|7, 2 // the old tag is the second now
+				}), Len: 104},
 			}},
 		},
 		{
