@@ -34,7 +34,7 @@ func (n *Network) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
 func (n *Network) GroupMod(ctx context.Context, gm *pipeline.GroupMod) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ch, err := n.pipe.GroupMod(gm)
+	ch, err := n.pipe.GroupMod(gm, n.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (n *Network) GroupMod(ctx context.Context, gm *pipeline.GroupMod) error {
 func (n *Network) MeterMod(ctx context.Context, mm *pipeline.MeterMod) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ch, err := n.pipe.MeterMod(mm)
+	ch, err := n.pipe.MeterMod(mm, n.cfg.Now())
 	if err != nil {
 		return err
 	}

@@ -44,10 +44,9 @@ type Config struct {
 // Network is one virtual network: one OpenFlow datapath. Safe for
 // concurrent use.
 type Network struct {
-	cfg     Config
-	log     *zap.Logger
-	dp      *softpath.Datapath
-	started time.Time
+	cfg Config
+	log *zap.Logger
+	dp  *softpath.Datapath
 
 	mu         sync.Mutex // guards the fields below
 	pipe       *pipeline.Pipeline
@@ -83,7 +82,6 @@ func New(cfg Config) *Network {
 	n := &Network{
 		cfg:        cfg,
 		log:        cfg.Logger.Named("offload").With(zap.String(logKeyNetwork, cfg.Name)),
-		started:    cfg.Now(),
 		pipe:       pipeline.New(),
 		ports:      make(map[uint32]*port),
 		subs:       make(map[int]func(Event)),

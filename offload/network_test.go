@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath/memio"
 	"github.com/nicflow/nicflow/softpath/packet"
@@ -232,5 +234,49 @@ func TestBadFlowModIsRefusedWithTheSpecError(t *testing.T) {
 	oe, ok := err.(*pipeline.Error)
 	if !ok || oe.Type != pipeline.ErrFlowModFailed || oe.Code != pipeline.FlowModBadTableID {
 		t.Fatalf("err = %v, want FLOW_MOD_FAILED/BAD_TABLE_ID", err)
+	}
+}
+
+// GROUP_STATS and METER_STATS report each group's and meter's own age:
+// from its ADD, kept across a MODIFY, not the network's uptime.
+func TestGroupMeterDurations(t *testing.T) {
+	tn := newTestNet(t, FailSecure)
+	ctx := context.Background()
+	ga := func(id uint32, cmd pipeline.GroupModCommand) {
+		t.Helper()
+		gm := &pipeline.GroupMod{Command: cmd, Type: pipeline.GroupTypeAll, ID: id,
+			Buckets: []pipeline.Bucket{{Actions: []pipeline.Action{pipeline.Output(2)}, WatchPort: pipeline.PortAny, WatchGroup: pipeline.GroupAny}}}
+		if err := tn.GroupMod(ctx, gm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ma := func(id uint32, cmd pipeline.MeterModCommand, rate uint32) {
+		t.Helper()
+		mm := &pipeline.MeterMod{Command: cmd, ID: id, Flags: pipeline.MeterKbps, Bands: []pipeline.Band{{Type: pipeline.BandDrop, Rate: rate}}}
+		if err := tn.MeterMod(ctx, mm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.clock.Advance(100 * time.Second) // the network's uptime is not the answer
+	ga(1, pipeline.GroupAdd)
+	ma(1, pipeline.MeterAdd, 10)
+	tn.clock.Advance(30 * time.Second)
+	ga(2, pipeline.GroupAdd)
+	ma(2, pipeline.MeterAdd, 10)
+	tn.clock.Advance(5 * time.Second)
+	ga(1, pipeline.GroupModify)
+	ma(1, pipeline.MeterModify, 20)
+	tn.clock.Advance(2 * time.Second)
+
+	var got []time.Duration
+	for _, s := range tn.GroupStats(pipeline.GroupAll) {
+		got = append(got, s.Duration)
+	}
+	for _, s := range tn.MeterStats(pipeline.MeterAll) {
+		got = append(got, s.Duration)
+	}
+	want := []time.Duration{37 * time.Second, 7 * time.Second, 37 * time.Second, 7 * time.Second}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("group 1, group 2, meter 1, meter 2 durations (-want +got):\n%s", diff)
 	}
 }

@@ -126,7 +126,7 @@ func (n *Network) GroupStats(id uint32) []GroupStat {
 			RefCount: uint32(n.pipe.GroupRefs(g.ID)),
 			Packets:  g.Counters.Packets.Load(),
 			Bytes:    g.Counters.Bytes.Load(),
-			Duration: now.Sub(n.started),
+			Duration: now.Sub(g.Created),
 		}
 		for _, b := range g.Buckets {
 			st.Buckets = append(st.Buckets, BucketStat{Packets: b.Counters.Packets.Load(), Bytes: b.Counters.Bytes.Load()})
@@ -164,7 +164,7 @@ func (n *Network) MeterStats(id uint32) []MeterStat {
 			FlowCount: uint32(n.pipe.MeterRefs(m.ID)),
 			PacketsIn: m.Counters.Packets.Load(),
 			BytesIn:   m.Counters.Bytes.Load(),
-			Duration:  now.Sub(n.started),
+			Duration:  now.Sub(m.Created),
 		}
 		for _, b := range m.Bands {
 			st.Bands = append(st.Bands, BandStat{Packets: b.Counters.Packets.Load(), Bytes: b.Counters.Bytes.Load()})

@@ -148,10 +148,7 @@ func (b *actionBuilder) meter(id uint32) error {
 	if band.Rate == 0 {
 		return notExpressible("meter %d: a rate of 0 has no police form", id)
 	}
-	burst := band.Rate // no burst flag: one second's worth, as Open vSwitch's userspace meters
-	if m.Flags&pipeline.MeterBurst != 0 && band.BurstSize != 0 {
-		burst = band.BurstSize
-	}
+	burst := m.Burst(&band) // the fast path's: without a burst size, one second's worth
 	p := &Police{Index: index}
 	if m.Flags&pipeline.MeterPktps != 0 {
 		p.PktRate, p.PktBurst = uint64(band.Rate), uint64(burst)

@@ -886,7 +886,7 @@ func TestDiffGenModel(t *testing.T) {
 		g.qinq = 0.3
 		pl := pipeline.New()
 		for _, gm := range dgGroups {
-			if _, err := pl.GroupMod(gm); err != nil {
+			if _, err := pl.GroupMod(gm, time.Time{}); err != nil {
 				t.Fatalf("group %d: %v", gm.ID, err)
 			}
 		}

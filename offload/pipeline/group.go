@@ -1,5 +1,7 @@
 package pipeline
 
+import "time"
+
 // GroupType is OFPGT_*.
 type GroupType uint8
 
@@ -37,6 +39,10 @@ type Group struct {
 	Type     GroupType
 	Buckets  []Bucket
 	Counters *Counters
+	// Created is when the group was added; a modify keeps it (the group
+	// entry lives on, as in Open vSwitch), so GROUP_STATS' duration counts
+	// from the GROUP_MOD add.
+	Created time.Time
 }
 
 // GroupMod is a decoded OFPT_GROUP_MOD.
@@ -91,12 +97,28 @@ type Band struct {
 	Counters  *Counters
 }
 
+// Burst returns the band's burst size in the meter's unit (kilobits or
+// packets) as every tier applies it: its burst_size when the meter has
+// OFPMF_BURST and the size is not 0, else one second's worth of its rate,
+// as Open vSwitch's meters (OpenFlow 1.3.5 section 7.3.4.4 leaves the
+// burst of a meter without OFPMF_BURST to the switch).
+func (m *Meter) Burst(b *Band) uint32 {
+	if m.Flags&MeterBurst != 0 && b.BurstSize != 0 {
+		return b.BurstSize
+	}
+	return b.Rate
+}
+
 // Meter is one meter; immutable once installed (a modify replaces it).
 type Meter struct {
 	ID       uint32
 	Flags    uint16
 	Bands    []Band
 	Counters *Counters
+	// Created is when the meter was added; a modify keeps it (the meter
+	// entry lives on, as in Open vSwitch), so METER_STATS' duration counts
+	// from the METER_MOD add.
+	Created time.Time
 }
 
 // MeterMod is a decoded OFPT_METER_MOD.

@@ -1,6 +1,9 @@
 package pipeline
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // GroupModification is a group replaced by a GROUP_MOD modify.
 type GroupModification struct {
@@ -37,9 +40,11 @@ type MeterChange struct {
 // GROUP_MOD_FAILED (or BAD_ACTION for a bucket's actions).
 //
 //   - ADD: ID above OFPG_MAX is INVALID_GROUP, an existing ID GROUP_EXISTS.
-//     The group gets fresh Counters, and so does every bucket.
+//     The group gets fresh Counters, and so does every bucket; it is
+//     Created now.
 //   - MODIFY: a missing ID is UNKNOWN_GROUP. The group keeps its Counters
-//     (it is the same group entry); its buckets are new and get fresh ones.
+//     and its creation time (it is the same group entry); its buckets are
+//     new and get fresh ones.
 //   - DELETE: OFPG_ALL deletes every group; a missing ID is not an error. A
 //     group that another group forwards to cannot be deleted alone
 //     (CHAINED_GROUP). Flow entries that use a deleted group in their apply-
@@ -52,17 +57,17 @@ type MeterChange struct {
 // ValidateActions does, in action-set order (bucket actions form an action
 // set), without a match (prerequisites cannot be known for a group). Groups
 // may chain to existing groups, but not in a loop (LOOP).
-func (p *Pipeline) GroupMod(gm *GroupMod) (GroupChange, error) {
+func (p *Pipeline) GroupMod(gm *GroupMod, now time.Time) (GroupChange, error) {
 	switch gm.Command {
 	case GroupAdd, GroupModify:
-		return p.putGroup(gm)
+		return p.putGroup(gm, now)
 	case GroupDelete:
 		return p.deleteGroups(gm.ID)
 	}
 	return GroupChange{}, Errorf(ErrGroupModFailed, GroupModBadCommand, "group_mod command %d", gm.Command)
 }
 
-func (p *Pipeline) putGroup(gm *GroupMod) (GroupChange, error) {
+func (p *Pipeline) putGroup(gm *GroupMod, now time.Time) (GroupChange, error) {
 	if gm.ID > GroupMax {
 		return GroupChange{}, Errorf(ErrGroupModFailed, GroupModInvalidGroup, "group id %#x", gm.ID)
 	}
@@ -76,7 +81,7 @@ func (p *Pipeline) putGroup(gm *GroupMod) (GroupChange, error) {
 	if err := p.validateGroup(gm); err != nil {
 		return GroupChange{}, err
 	}
-	g := &Group{ID: gm.ID, Type: gm.Type, Buckets: slices.Clone(gm.Buckets), Counters: new(Counters)}
+	g := &Group{ID: gm.ID, Type: gm.Type, Buckets: slices.Clone(gm.Buckets), Counters: new(Counters), Created: now}
 	for i := range g.Buckets {
 		g.Buckets[i].Actions = slices.Clone(g.Buckets[i].Actions)
 		g.Buckets[i].Counters = new(Counters)
@@ -86,7 +91,7 @@ func (p *Pipeline) putGroup(gm *GroupMod) (GroupChange, error) {
 	if old == nil {
 		return GroupChange{Added: []*Group{g}}, nil
 	}
-	g.Counters = old.Counters
+	g.Counters, g.Created = old.Counters, old.Created
 	return GroupChange{Modified: []GroupModification{{Old: old, New: g}}}, nil
 }
 
@@ -217,9 +222,11 @@ const knownMeterFlags = MeterKbps | MeterPktps | MeterBurst | MeterStats
 //
 //   - ADD: ID 0 or above OFPM_MAX is INVALID_METER (the virtual meters
 //     SLOWPATH and CONTROLLER are not supported), an existing ID
-//     METER_EXISTS. The meter and each band get fresh Counters.
-//   - MODIFY: a missing ID is UNKNOWN_METER. The meter keeps its Counters;
-//     its bands are new and get fresh ones.
+//     METER_EXISTS. The meter and each band get fresh Counters; the meter
+//     is Created now.
+//   - MODIFY: a missing ID is UNKNOWN_METER. The meter keeps its Counters
+//     and its creation time; its bands are new and get fresh ones (and the
+//     fast path a fresh rate state).
 //   - DELETE: OFPM_ALL deletes every meter; a missing ID is not an error.
 //     Flow entries whose meter instruction names a deleted meter are removed
 //     too (MeterChange.Removed).
@@ -228,17 +235,17 @@ const knownMeterFlags = MeterKbps | MeterPktps | MeterBurst | MeterStats
 // (BAD_FLAGS). There must be at least one band (BAD_BAND); each band is
 // DROP or DSCP_REMARK (BAD_BAND) with a rate above 0 (BAD_RATE), and a
 // DSCP_REMARK band raises the drop precedence by at least 1 (BAD_BAND_VALUE).
-func (p *Pipeline) MeterMod(mm *MeterMod) (MeterChange, error) {
+func (p *Pipeline) MeterMod(mm *MeterMod, now time.Time) (MeterChange, error) {
 	switch mm.Command {
 	case MeterAdd, MeterModify:
-		return p.putMeter(mm)
+		return p.putMeter(mm, now)
 	case MeterDelete:
 		return p.deleteMeters(mm.ID)
 	}
 	return MeterChange{}, Errorf(ErrMeterModFailed, MeterModBadCommand, "meter_mod command %d", mm.Command)
 }
 
-func (p *Pipeline) putMeter(mm *MeterMod) (MeterChange, error) {
+func (p *Pipeline) putMeter(mm *MeterMod, now time.Time) (MeterChange, error) {
 	if mm.ID == 0 || mm.ID > MeterMax {
 		return MeterChange{}, Errorf(ErrMeterModFailed, MeterModInvalidMeter, "meter id %#x", mm.ID)
 	}
@@ -252,7 +259,7 @@ func (p *Pipeline) putMeter(mm *MeterMod) (MeterChange, error) {
 	if err := validateMeter(mm); err != nil {
 		return MeterChange{}, err
 	}
-	m := &Meter{ID: mm.ID, Flags: mm.Flags, Bands: slices.Clone(mm.Bands), Counters: new(Counters)}
+	m := &Meter{ID: mm.ID, Flags: mm.Flags, Bands: slices.Clone(mm.Bands), Counters: new(Counters), Created: now}
 	for i := range m.Bands {
 		m.Bands[i].Counters = new(Counters)
 	}
@@ -261,7 +268,7 @@ func (p *Pipeline) putMeter(mm *MeterMod) (MeterChange, error) {
 	if old == nil {
 		return MeterChange{Added: []*Meter{m}}, nil
 	}
-	m.Counters = old.Counters
+	m.Counters, m.Created = old.Counters, old.Created
 	return MeterChange{Modified: []MeterModification{{Old: old, New: m}}}, nil
 }
 

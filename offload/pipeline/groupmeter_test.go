@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -55,7 +56,7 @@ func TestGroupModErrors(t *testing.T) {
 			mustGroup(t, p, &GroupMod{Command: GroupAdd, Type: GroupTypeIndirect, ID: 2, Buckets: []Bucket{bucket(groupAction(1))}})
 			mustGroup(t, p, &GroupMod{Command: GroupAdd, Type: GroupTypeIndirect, ID: 3, Buckets: []Bucket{bucket(groupAction(2))}})
 			before := p.Groups()
-			ch, err := p.GroupMod(tt.gm)
+			ch, err := p.GroupMod(tt.gm, t0)
 			if got := codeOf(t, err); got != tt.want {
 				t.Fatalf("error = %+v (%v), want %+v", got, err, tt.want)
 			}
@@ -174,7 +175,7 @@ func TestMeterModErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := New()
 			mustMeter(t, p, &MeterMod{Command: MeterAdd, ID: 1, Flags: MeterKbps, Bands: drop})
-			ch, err := p.MeterMod(tt.mm)
+			ch, err := p.MeterMod(tt.mm, t0)
 			if got := codeOf(t, err); got != tt.want {
 				t.Fatalf("error = %+v (%v), want %+v", got, err, tt.want)
 			}
@@ -241,5 +242,57 @@ func TestRefCounts(t *testing.T) {
 	want := []int{3, 1, 0, 2, 0} // group 1: two flows and group 2 (once)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GroupRefs 1,2,3 and MeterRefs 1,2 (-want +got):\n%s", diff)
+	}
+}
+
+// A group's and a meter's creation time is the time of the ADD; a MODIFY
+// keeps it (Open vSwitch does the same), a delete and a new ADD start over.
+func TestCreatedTimes(t *testing.T) {
+	p := New()
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	gadd := &GroupMod{Command: GroupAdd, Type: GroupTypeAll, ID: 1, Buckets: []Bucket{bucket(Output(1))}}
+	madd := &MeterMod{Command: MeterAdd, ID: 1, Flags: MeterKbps, Bands: []Band{{Type: BandDrop, Rate: 10}}}
+	step := func(gm *GroupMod, mm *MeterMod, now time.Time) {
+		t.Helper()
+		if _, err := p.GroupMod(gm, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.MeterMod(mm, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(gadd, madd, at(1))
+	step(&GroupMod{Command: GroupModify, Type: GroupTypeAll, ID: 1, Buckets: []Bucket{bucket(Output(2))}},
+		&MeterMod{Command: MeterModify, ID: 1, Flags: MeterPktps, Bands: []Band{{Type: BandDrop, Rate: 5}}}, at(5))
+	got := []time.Time{p.groups[1].Created, p.Meter(1).Created}
+	if diff := cmp.Diff([]time.Time{at(1), at(1)}, got); diff != "" {
+		t.Errorf("created after modify (-want +got):\n%s", diff)
+	}
+	step(&GroupMod{Command: GroupDelete, ID: 1}, &MeterMod{Command: MeterDelete, ID: 1}, at(6))
+	step(gadd, madd, at(7))
+	got = []time.Time{p.groups[1].Created, p.Meter(1).Created}
+	if diff := cmp.Diff([]time.Time{at(7), at(7)}, got); diff != "" {
+		t.Errorf("created after delete and add (-want +got):\n%s", diff)
+	}
+}
+
+func TestMeterBurst(t *testing.T) {
+	band := Band{Type: BandDrop, Rate: 1000, BurstSize: 50}
+	tests := []struct {
+		flags uint16
+		size  uint32
+		want  uint32
+	}{
+		{MeterKbps, 50, 1000},              // no OFPMF_BURST: one second at the rate
+		{MeterKbps | MeterBurst, 50, 50},   // its own
+		{MeterPktps | MeterBurst, 0, 1000}, // burst flag without a size: the default
+	}
+	for _, tt := range tests {
+		b := band
+		b.BurstSize = tt.size
+		m := &Meter{Flags: tt.flags, Bands: []Band{b}}
+		if got := m.Burst(&m.Bands[0]); got != tt.want {
+			t.Errorf("flags %#x burst_size %d: Burst = %d, want %d", tt.flags, tt.size, got, tt.want)
+		}
 	}
 }

@@ -92,7 +92,7 @@ func mustAdd(t testing.TB, p *Pipeline, fm *FlowMod) *Flow {
 
 func mustGroup(t testing.TB, p *Pipeline, gm *GroupMod) GroupChange {
 	t.Helper()
-	ch, err := p.GroupMod(gm)
+	ch, err := p.GroupMod(gm, t0)
 	if err != nil {
 		t.Fatalf("GroupMod(%d, id %d): %v", gm.Command, gm.ID, err)
 	}
@@ -101,7 +101,7 @@ func mustGroup(t testing.TB, p *Pipeline, gm *GroupMod) GroupChange {
 
 func mustMeter(t testing.TB, p *Pipeline, mm *MeterMod) MeterChange {
 	t.Helper()
-	ch, err := p.MeterMod(mm)
+	ch, err := p.MeterMod(mm, t0)
 	if err != nil {
 		t.Fatalf("MeterMod(%d, id %d): %v", mm.Command, mm.ID, err)
 	}

@@ -207,7 +207,7 @@ func TestActionTypes(t *testing.T) {
 		a := Action{Type: typ}
 		err := ValidateActions([]Action{a}, nil, nil)
 		gm := &GroupMod{Command: GroupAdd, Type: GroupTypeAll, ID: 1, Buckets: []Bucket{bucket(a)}}
-		_, gerr := New().GroupMod(gm)
+		_, gerr := New().GroupMod(gm, t0)
 		perr := ValidatePacketOutActions([]Action{a}, nil, nil)
 		isType := func(err error) bool { return codeOf(t, err) == code{ErrBadAction, BadActionBadType} }
 		if got := isType(err) || isType(gerr) || isType(perr); got == advertised[a.Type] {
@@ -291,7 +291,7 @@ func TestGroupBucketActions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New().GroupMod(&GroupMod{Command: GroupAdd, Type: GroupTypeAll, ID: 1, Buckets: []Bucket{bucket(tt.acts...)}})
+			_, err := New().GroupMod(&GroupMod{Command: GroupAdd, Type: GroupTypeAll, ID: 1, Buckets: []Bucket{bucket(tt.acts...)}}, t0)
 			if got := codeOf(t, err); got != tt.want {
 				t.Errorf("error = %+v (%v), want %+v", got, err, tt.want)
 			}
