@@ -696,6 +696,9 @@ func (p *dgPacket) key() pipeline.Key {
 	if len(s.VLANs) > 0 {
 		k.VlanVID = s.VLANs[0].VID | pipeline.VIDPresent
 		k.VlanPCP = s.VLANs[0].PCP
+		if s.VLANs[0].TPID == pipeline.EthTypeQinQ {
+			k.Parsed |= pipeline.ParsedVlanSTag
+		}
 	}
 	if s.IPv4 == nil {
 		k.EthType = s.EthType

@@ -111,7 +111,7 @@ func (k *Key) clearPBB() {
 	k.PBBISID = 0
 	k.PBBInnerDst, k.PBBInnerSrc = [6]byte{}, [6]byte{}
 	k.PBBInnerType, k.PBBInnerVID, k.PBBInnerPCP = 0, 0, 0
-	k.Parsed &^= ParsedInnerQinQ
+	k.Parsed &^= ParsedInnerQinQ | ParsedInnerVlanSTag
 }
 
 // payload says what the key knows of the bytes after an ethertype.
@@ -382,12 +382,26 @@ func (pk *packet) pushVLAN(tpid uint16) {
 	// OpenFlow 1.3.5 section 5.12.1: VLAN ID and priority are copied from
 	// the existing outer tag, 0 without one.
 	if k.qinq() {
-		pk.inexact = true // the ethertype becomes the second tag's TPID
+		// The second tag goes beyond the parser's two: its TPID becomes the
+		// ethertype. Popping it back is inexact (popVLAN).
+		k.EthType = EthTypeVLAN
+		if k.Parsed&ParsedVlan2STag != 0 {
+			k.EthType = EthTypeQinQ
+		}
+		k.clearPayload()
 	}
 	if k.tagged() {
 		k.Vlan2VID, k.Vlan2PCP = k.VlanVID, k.VlanPCP
+		k.Parsed &^= ParsedVlan2STag
+		if k.Parsed&ParsedVlanSTag != 0 {
+			k.Parsed |= ParsedVlan2STag
+		}
 	} else {
 		k.VlanVID, k.VlanPCP = VIDPresent, 0
+	}
+	k.Parsed &^= ParsedVlanSTag
+	if tpid == EthTypeQinQ {
+		k.Parsed |= ParsedVlanSTag
 	}
 }
 
@@ -402,6 +416,10 @@ func (pk *packet) popVLAN() {
 	}
 	k.VlanVID, k.VlanPCP = k.Vlan2VID, k.Vlan2PCP
 	k.Vlan2VID, k.Vlan2PCP = 0, 0
+	k.Parsed &^= ParsedVlanSTag
+	if k.Parsed&ParsedVlan2STag != 0 {
+		k.Parsed ^= ParsedVlan2STag | ParsedVlanSTag
+	}
 }
 
 func (pk *packet) pushMPLS(et uint16) {
@@ -532,7 +550,7 @@ func (pk *packet) pushPBB(et uint16) {
 	if k.pbb() {
 		isid = k.PBBISID
 	}
-	innerQinQ := k.qinq()
+	innerQinQ, innerSTag := k.qinq(), k.Parsed&ParsedVlanSTag != 0
 	inner := *k
 	if nested {
 		k.clearPayload() // the parser reads one I-TAG
@@ -545,7 +563,11 @@ func (pk *packet) pushPBB(et uint16) {
 	if innerQinQ {
 		k.Parsed |= ParsedInnerQinQ
 	}
+	if innerSTag {
+		k.Parsed |= ParsedInnerVlanSTag
+	}
 	k.VlanVID, k.VlanPCP, k.Vlan2VID, k.Vlan2PCP = 0, 0, 0, 0
+	k.Parsed &^= ParsedVlanSTag | ParsedVlan2STag
 	k.EthType = EthTypePBB
 }
 
@@ -560,5 +582,9 @@ func (pk *packet) popPBB() {
 	}
 	k.EthDst, k.EthSrc, k.EthType = k.PBBInnerDst, k.PBBInnerSrc, k.PBBInnerType
 	k.VlanVID, k.VlanPCP, k.Vlan2VID, k.Vlan2PCP = k.PBBInnerVID, k.PBBInnerPCP, 0, 0
+	k.Parsed &^= ParsedVlanSTag | ParsedVlan2STag
+	if k.Parsed&ParsedInnerVlanSTag != 0 {
+		k.Parsed |= ParsedVlanSTag
+	}
 	k.clearPBB()
 }

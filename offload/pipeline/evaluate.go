@@ -42,6 +42,11 @@ type Result struct {
 	Outputs []OutputEvent
 	// Selections lists the SELECT groups executed and the bucket taken.
 	Selections []Selection
+	// Inexact is set when some copy of the packet became inexact (see
+	// OutputEvent.Inexact): from there on the evaluator may also be wrong
+	// about what happens to it (a TTL it thinks expired, a field it thinks
+	// absent).
+	Inexact bool
 }
 
 // Hit is one table visited by a packet.
@@ -120,8 +125,8 @@ func (s *Snapshot) Evaluate(k Key, pktLen int) Result {
 //
 // The key cannot describe every packet; an output is marked Inexact after
 // an action that needed more than the key holds:
-//   - push_vlan onto two tags (the second tag's TPID becomes the
-//     ethertype), pop_vlan of two tags with a third one behind;
+//   - pop_vlan of two tags with a third one behind (after push_vlan onto
+//     two tags, for instance);
 //   - pop_mpls of a stack deeper than MPLSStackMax (the entry that moves up
 //     is not in the key), of an entry above the bottom to a non-MPLS
 //     ethertype, or of the bottom to ARP, MPLS, VLAN or PBB when the
@@ -231,6 +236,7 @@ func (e *evaluator) do(pk *packet, a *Action, depth int) bool {
 		}
 	default:
 		pk.modify(a)
+		e.res.Inexact = e.res.Inexact || pk.inexact
 	}
 	return true
 }

@@ -78,8 +78,8 @@ type Key struct {
 	// them what the reference evaluator needs to model actions on the key
 	// alone (pop_vlan on two tags, pop_pbb, set_field on a header that is
 	// not there); Evaluate documents what it still cannot know. They are
-	// zero for a frame with at most one tag, no PBB and complete headers,
-	// apart from ParsedNDSLL/ParsedNDTLL.
+	// zero for a frame with at most one 802.1Q tag, no PBB and complete
+	// headers, apart from ParsedNDSLL/ParsedNDTLL.
 
 	// Vlan2VID and Vlan2PCP are the second (inner) tag of a frame with two
 	// VLAN tags, as VlanVID and VlanPCP hold the outer one: VID | VIDPresent,
@@ -135,6 +135,12 @@ const (
 	// ParsedInnerQinQ: the customer frame of a PBB frame has two tags (the
 	// second is not kept).
 	ParsedInnerQinQ
+	// ParsedVlanSTag, ParsedVlan2STag and ParsedInnerVlanSTag: the outer
+	// tag, the second tag, the customer frame's outer tag is an 802.1ad
+	// S-tag (TPID 0x88a8); clear for an 802.1Q tag (0x8100) or none.
+	ParsedVlanSTag
+	ParsedVlan2STag
+	ParsedInnerVlanSTag
 )
 
 // MPLSStackMax is how many labels a Key holds (deeper labels are in the

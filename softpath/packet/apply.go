@@ -177,9 +177,16 @@ func pushVLAN(frame []byte, l *Layout, k *pipeline.Key, tpid uint16) ([]byte, er
 	l.VLANs++
 	if l.VLANs == 2 {
 		k.Vlan2VID, k.Vlan2PCP = k.VlanVID, k.VlanPCP
+		if k.Parsed&pipeline.ParsedVlanSTag != 0 {
+			k.Parsed |= pipeline.ParsedVlan2STag
+		}
 	}
 	k.VlanVID = tci&vidMask | pipeline.VIDPresent
 	k.VlanPCP = uint8(tci >> 13)
+	k.Parsed &^= pipeline.ParsedVlanSTag
+	if tpid == pipeline.EthTypeQinQ {
+		k.Parsed |= pipeline.ParsedVlanSTag
+	}
 	return frame, nil
 }
 
@@ -198,6 +205,10 @@ func popVLAN(frame []byte, l *Layout, k *pipeline.Key) []byte {
 	l.VLANs--
 	k.VlanVID, k.VlanPCP = k.Vlan2VID, k.Vlan2PCP
 	k.Vlan2VID, k.Vlan2PCP = 0, 0
+	k.Parsed &^= pipeline.ParsedVlanSTag
+	if k.Parsed&pipeline.ParsedVlan2STag != 0 {
+		k.Parsed ^= pipeline.ParsedVlan2STag | pipeline.ParsedVlanSTag
+	}
 	return frame
 }
 

@@ -157,13 +157,18 @@ func checkKeyLayout(k *pipeline.Key, l *Layout) error {
 		return (n >= 1) == (vid&pipeline.VIDPresent != 0) && (n >= 1 || vid == 0 && pcp == 0) &&
 			(n >= 2) == (vid2&pipeline.VIDPresent != 0) && (n >= 2 || vid2 == 0 && pcp2 == 0)
 	}
+	stags := k.Parsed & (pipeline.ParsedVlanSTag | pipeline.ParsedVlan2STag | pipeline.ParsedInnerVlanSTag)
+	if l.VLANs < 1 && stags&pipeline.ParsedVlanSTag != 0 || l.VLANs < 2 && stags&pipeline.ParsedVlan2STag != 0 ||
+		l.InnerVLANs < 1 && stags&pipeline.ParsedInnerVlanSTag != 0 {
+		return fmt.Errorf("S-tag flags %#x with %d tags, %d customer tags", stags, l.VLANs, l.InnerVLANs)
+	}
 	if !tagged(l.VLANs, k.VlanVID, k.VlanPCP, k.Vlan2VID, k.Vlan2PCP) {
 		return fmt.Errorf("vlan fields %#x/%d, %#x/%d with %d tags", k.VlanVID, k.VlanPCP, k.Vlan2VID, k.Vlan2PCP, l.VLANs)
 	}
 	inner := k.EthType
 	if l.PBB == 0 {
 		if k.PBBISID != 0 || k.PBBInnerDst != [6]byte{} || k.PBBInnerSrc != [6]byte{} || k.PBBInnerType != 0 ||
-			k.PBBInnerVID != 0 || k.PBBInnerPCP != 0 || k.Parsed&pipeline.ParsedInnerQinQ != 0 {
+			k.PBBInnerVID != 0 || k.PBBInnerPCP != 0 || k.Parsed&(pipeline.ParsedInnerQinQ|pipeline.ParsedInnerVlanSTag) != 0 {
 			return fmt.Errorf("PBB fields without an I-TAG: %+v", *k)
 		}
 		if (k.EthType == pipeline.EthTypePBB) != (k.Parsed&pipeline.ParsedNoITag != 0) {
@@ -204,7 +209,7 @@ func checkKeyLayout(k *pipeline.Key, l *Layout) error {
 		rest.InPort, rest.EthDst, rest.EthSrc, rest.EthType, rest.VlanVID, rest.VlanPCP = 0, [6]byte{}, [6]byte{}, 0, 0, 0
 		rest.Vlan2VID, rest.Vlan2PCP, rest.PBBISID, rest.PBBInnerDst, rest.PBBInnerSrc = 0, 0, 0, [6]byte{}, [6]byte{}
 		rest.PBBInnerType, rest.PBBInnerVID, rest.PBBInnerPCP, rest.MPLS, rest.MPLSDepth = 0, 0, 0, [3]uint32{}, 0
-		rest.Parsed &^= pipeline.ParsedNoL3 | pipeline.ParsedNoITag | pipeline.ParsedInnerQinQ
+		rest.Parsed &^= pipeline.ParsedNoL3 | pipeline.ParsedNoITag | pipeline.ParsedInnerQinQ | stags
 	case l.L4 == 0:
 		rest = pipeline.Key{TpSrc: k.TpSrc, TpDst: k.TpDst, TCPFlags: k.TCPFlags, ICMPType: k.ICMPType,
 			ICMPCode: k.ICMPCode, NDTarget: k.NDTarget, Parsed: k.Parsed & (pipeline.ParsedNoND | pipeline.ParsedNDSLL | pipeline.ParsedNDTLL)}
@@ -236,11 +241,15 @@ func checkKeyBytes(frame []byte, k *pipeline.Key, l *Layout) error {
 	if !bytes.Equal(frame[0:6], k.EthDst[:]) || !bytes.Equal(frame[6:12], k.EthSrc[:]) || be16(frame[l.L2Len-2:]) != k.EthType {
 		return fmt.Errorf("ethernet header differs from the key")
 	}
-	if l.VLANs > 0 && be16(frame[14:])&vidMask|pipeline.VIDPresent != k.VlanVID {
+	stag := func(tpid uint16, flag uint16) bool { return (tpid == pipeline.EthTypeQinQ) == (k.Parsed&flag != 0) }
+	if l.VLANs > 0 && (be16(frame[14:])&vidMask|pipeline.VIDPresent != k.VlanVID || !stag(be16(frame[12:]), pipeline.ParsedVlanSTag)) {
 		return fmt.Errorf("outer tag differs from the key")
 	}
-	if l.VLANs > 1 && be16(frame[18:])&vidMask|pipeline.VIDPresent != k.Vlan2VID {
+	if l.VLANs > 1 && (be16(frame[18:])&vidMask|pipeline.VIDPresent != k.Vlan2VID || !stag(be16(frame[16:]), pipeline.ParsedVlan2STag)) {
 		return fmt.Errorf("second tag differs from the key")
+	}
+	if l.InnerVLANs > 0 && !stag(be16(frame[l.PBB+4+12:]), pipeline.ParsedInnerVlanSTag) {
+		return fmt.Errorf("customer tag differs from the key")
 	}
 	if l.PBB != 0 && (be32(frame[l.PBB:])&isidMask != k.PBBISID || !bytes.Equal(frame[l.PBB+4:l.PBB+10], k.PBBInnerDst[:]) ||
 		be16(frame[l.InnerL2Len-2:]) != k.PBBInnerType) {

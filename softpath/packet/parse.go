@@ -73,7 +73,8 @@ func Parse(frame []byte, inPort uint32, k *pipeline.Key) Layout {
 	}
 	copy(k.EthDst[:], frame[0:6])
 	copy(k.EthSrc[:], frame[6:12])
-	et, off, n := parseTags(frame, 12, &k.VlanVID, &k.VlanPCP, &k.Vlan2VID, &k.Vlan2PCP)
+	et, off, n := parseTags(frame, 12, &k.VlanVID, &k.VlanPCP, &k.Vlan2VID, &k.Vlan2PCP, &k.Parsed,
+		pipeline.ParsedVlanSTag, pipeline.ParsedVlan2STag)
 	k.EthType = et
 	l.L2Len = uint16(off)
 	l.VLANs = n
@@ -86,21 +87,26 @@ func Parse(frame []byte, inPort uint32, k *pipeline.Key) Layout {
 }
 
 // parseTags reads the ethertype at off and up to two VLAN tags after it,
-// filling the outer and second tag's VID (| VIDPresent) and PCP. It
-// returns the ethertype after the tags, the offset after it and the tag
-// count.
-func parseTags(b []byte, off int, vid *uint16, pcp *uint8, vid2 *uint16, pcp2 *uint8) (uint16, int, uint8) {
+// filling the outer and second tag's VID (| VIDPresent) and PCP, and
+// setting flag stag1 / stag2 in *flags for an 802.1ad one. It returns the
+// ethertype after the tags, the offset after it and the tag count.
+func parseTags(b []byte, off int, vid *uint16, pcp *uint8, vid2 *uint16, pcp2 *uint8, flags *uint16, stag1, stag2 uint16) (uint16, int, uint8) {
 	et := be16(b[off:])
 	off += 2
 	var n uint8
 	for isTPID(et) && n < 2 && len(b) >= off+vlanLen {
 		tci := be16(b[off:])
+		stag := stag1
 		if n == 0 {
 			*vid = tci&vidMask | pipeline.VIDPresent
 			*pcp = uint8(tci >> 13)
 		} else {
 			*vid2 = tci&vidMask | pipeline.VIDPresent
 			*pcp2 = uint8(tci >> 13)
+			stag = stag2
+		}
+		if et == pipeline.EthTypeQinQ {
+			*flags |= stag
 		}
 		et = be16(b[off+2:])
 		off += vlanLen
@@ -185,7 +191,7 @@ func parsePBB(b []byte, off int, l *Layout, k *pipeline.Key) {
 	copy(k.PBBInnerSrc[:], b[c+6:c+12])
 	var vid2 uint16
 	var pcp2 uint8
-	et, end, n := parseTags(b, c+12, &k.PBBInnerVID, &k.PBBInnerPCP, &vid2, &pcp2)
+	et, end, n := parseTags(b, c+12, &k.PBBInnerVID, &k.PBBInnerPCP, &vid2, &pcp2, &k.Parsed, pipeline.ParsedInnerVlanSTag, 0)
 	if n == 2 {
 		k.Parsed |= pipeline.ParsedInnerQinQ
 	}

@@ -49,7 +49,7 @@ func TestParse(t *testing.T) {
 		name:  "qinq: outer tag's vid, innermost ethertype",
 		frame: fixtureFrame("tcp4-qinq"),
 		want: eth(pipeline.Key{EthType: 0x0800, VlanVID: 7 | pipeline.VIDPresent, VlanPCP: 1,
-			IPProto: 6, L3Src: l3(ip4b), L3Dst: l3(ip4a), TpSrc: 22, TpDst: 60000, TCPFlags: 0x11, IPTTL: 64, Vlan2VID: 4095 | pipeline.VIDPresent, Vlan2PCP: 7}),
+			IPProto: 6, L3Src: l3(ip4b), L3Dst: l3(ip4a), TpSrc: 22, TpDst: 60000, TCPFlags: 0x11, IPTTL: 64, Vlan2VID: 4095 | pipeline.VIDPresent, Vlan2PCP: 7, Parsed: pipeline.ParsedVlanSTag}),
 		layout: Layout{L2Len: 22, L3: 22, L4: 42, End: 62, VLANs: 2},
 	}, {
 		name:   "three tags: third tpid is the ethertype",
@@ -395,7 +395,8 @@ func TestParseMPLSAndPBB(t *testing.T) {
 				VlanVID: 10 | pipeline.VIDPresent, VlanPCP: 3, PBBISID: 0x123456,
 				PBBInnerDst: mac2, PBBInnerSrc: mac1, PBBInnerVID: 20 | pipeline.VIDPresent, PBBInnerPCP: 1,
 				PBBInnerType: pipeline.EthTypeIPv4,
-				IPTTL:        64, IPProto: 17, L3Src: l3(ip4a), L3Dst: l3(ip4b), TpSrc: 5000, TpDst: 53}
+				IPTTL:        64, IPProto: 17, L3Src: l3(ip4a), L3Dst: l3(ip4b), TpSrc: 5000, TpDst: 53,
+				Parsed: pipeline.ParsedVlanSTag}
 			if diff := cmp.Diff(want, *k); diff != "" {
 				t.Errorf("key (-want +got):\n%s", diff)
 			}
@@ -413,7 +414,7 @@ func TestParseMPLSAndPBB(t *testing.T) {
 			}
 		}},
 		{"pbb-arp-qinq", func(t *testing.T, k *pipeline.Key, l *Layout) {
-			if k.PBBInnerType != pipeline.EthTypeARP || k.Parsed != pipeline.ParsedInnerQinQ || k.ArpOp != 1 ||
+			if k.PBBInnerType != pipeline.EthTypeARP || k.Parsed != pipeline.ParsedInnerQinQ|pipeline.ParsedInnerVlanSTag || k.ArpOp != 1 ||
 				k.PBBInnerVID != 1|pipeline.VIDPresent || l.InnerVLANs != 2 {
 				t.Errorf("key %+v layout %+v", *k, *l)
 			}

@@ -19,7 +19,8 @@ type layer struct {
 // clearAfterTags keeps only the Ethernet header and outer tags of k.
 func clearAfterTags(k *pipeline.Key) {
 	*k = pipeline.Key{InPort: k.InPort, EthDst: k.EthDst, EthSrc: k.EthSrc, EthType: k.EthType,
-		VlanVID: k.VlanVID, VlanPCP: k.VlanPCP, Vlan2VID: k.Vlan2VID, Vlan2PCP: k.Vlan2PCP}
+		VlanVID: k.VlanVID, VlanPCP: k.VlanPCP, Vlan2VID: k.Vlan2VID, Vlan2PCP: k.Vlan2PCP,
+		Parsed: k.Parsed & (pipeline.ParsedVlanSTag | pipeline.ParsedVlan2STag)}
 }
 
 // clearL3 clears the L3 and L4 fields of k and their flags, keeping the
@@ -30,7 +31,7 @@ func clearL3(k *pipeline.Key) {
 	k.PBBISID, k.PBBInnerDst, k.PBBInnerSrc, k.PBBInnerType = keep.PBBISID, keep.PBBInnerDst, keep.PBBInnerSrc, keep.PBBInnerType
 	k.PBBInnerVID, k.PBBInnerPCP = keep.PBBInnerVID, keep.PBBInnerPCP
 	k.MPLS, k.MPLSDepth = keep.MPLS, keep.MPLSDepth
-	k.Parsed = keep.Parsed & pipeline.ParsedInnerQinQ
+	k.Parsed = keep.Parsed & (pipeline.ParsedInnerQinQ | pipeline.ParsedVlanSTag | pipeline.ParsedVlan2STag | pipeline.ParsedInnerVlanSTag)
 }
 
 // noL3 is clearL3 for a header the ethertype promises.
@@ -69,8 +70,10 @@ func layersOf(s Spec) []layer {
 		ls = append(ls, layer{fmt.Sprintf("tag %d", i), off, func(k *pipeline.Key) {
 			if first {
 				k.VlanVID, k.VlanPCP = 0, 0
+				k.Parsed &^= pipeline.ParsedVlanSTag
 			} else {
 				k.Vlan2VID, k.Vlan2PCP = 0, 0
+				k.Parsed &^= pipeline.ParsedVlan2STag
 			}
 			k.EthType = tpid
 			clearAfterTags(k)
@@ -80,7 +83,7 @@ func layersOf(s Spec) []layer {
 		off += itagLen + 2*macLen + 2
 		ls = append(ls, layer{"i-tag", off, func(k *pipeline.Key) {
 			clearAfterTags(k)
-			k.Parsed = pipeline.ParsedNoITag
+			k.Parsed |= pipeline.ParsedNoITag
 		}})
 		for i, v := range p.VLANs {
 			if i == 2 {
@@ -95,6 +98,7 @@ func layersOf(s Spec) []layer {
 			ls = append(ls, layer{fmt.Sprintf("customer tag %d", i), off, func(k *pipeline.Key) {
 				if first {
 					k.PBBInnerVID, k.PBBInnerPCP = 0, 0
+					k.Parsed &^= pipeline.ParsedInnerVlanSTag
 				}
 				k.PBBInnerType = tpid
 				clearL3(k)
