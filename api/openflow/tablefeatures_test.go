@@ -36,11 +36,11 @@ func advertised(t *testing.T, table uint8) ofwire.TableFeatures {
 func testPipeline(t *testing.T) *pipeline.Pipeline {
 	t.Helper()
 	p := pipeline.New()
-	if _, err := p.GroupMod(&pipeline.GroupMod{Command: pipeline.GroupAdd, Type: pipeline.GroupTypeAll, ID: 1}); err != nil {
+	if _, err := p.GroupMod(&pipeline.GroupMod{Command: pipeline.GroupAdd, Type: pipeline.GroupTypeAll, ID: 1}, testTime); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.MeterMod(&pipeline.MeterMod{Command: pipeline.MeterAdd, ID: 1, Flags: pipeline.MeterKbps,
-		Bands: []pipeline.Band{{Type: pipeline.BandDrop, Rate: 1000}}}); err != nil {
+		Bands: []pipeline.Band{{Type: pipeline.BandDrop, Rate: 1000}}}, testTime); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -398,7 +398,7 @@ func TestAdvertisedGroupFeatures(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = testPipeline(t).GroupMod(gm)
+		_, err = testPipeline(t).GroupMod(gm, testTime)
 		return err
 	}
 	for typ := pipeline.GroupType(0); typ < 8; typ++ {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 )
 
@@ -251,9 +250,9 @@ func isTPID(et uint16) bool     { return et == EthTypeVLAN || et == EthTypeQinQ 
 //     IP, it parses no IP-in-IP); pop_mpls of the bottom label (mpls_bos=1)
 //     to an MPLS ethertype, or of a label that is not the bottom one
 //     (mpls_bos=0) to a non-MPLS ethertype; pop_pbb on a packet not known
-//     to be PBB (0x88e7); set_field eth_type that turns a packet into MPLS
-//     or PBB or back (push and pop do that). With m nil these checks are
-//     skipped.
+//     to be PBB (0x88e7). After set_field eth_type to another kind of
+//     ethertype nothing is known of the packet's headers behind it (see
+//     setEthType). With m nil these checks are skipped.
 func ValidateActions(acts []Action, m *Match, p *Pipeline) error {
 	st := newActionState(m)
 	return validateList(acts, &st, p, ctxFlow)
@@ -431,12 +430,13 @@ func validateSetField(a *Action, st *actionState) error {
 	return nil
 }
 
-// setEthType checks set_field eth_type=et and applies it to st. The MPLS
-// and PBB headers come and go with push and pop: setting an ethertype may
-// turn MPLS unicast into multicast (or back), but not a packet into MPLS or
-// PBB or out of it. Any other change leaves the eth_type unknown: the
-// headers behind it are still those of the old one, so no field of the new
-// one can be set.
+// setEthType checks set_field eth_type=et and applies it to st. Only the
+// ethertype changes (the headers behind it stay: the Ryu conformance suite
+// rewrites IPv4, IPv6 and ARP to 0x8848 and expects exactly that), so
+// unless the old and new ethertypes are of one kind (MPLS unicast and
+// multicast) the eth_type is unknown afterwards and no field of the new or
+// the old one can be set. A VLAN TPID is refused: tags are pushed and
+// popped, and Key.EthType is the ethertype after them.
 func setEthType(et uint16, st *actionState) error {
 	if isTPID(et) {
 		return Errorf(ErrBadAction, BadActionBadSetArgument, "set_field eth_type %#04x: VLAN tags are pushed and popped", et)
@@ -450,24 +450,12 @@ func setEthType(et uint16, st *actionState) error {
 		}
 		return t
 	}
-	old, ok := st.ethType()
-	special := func(t uint16) bool { return isMPLSType(t) || t == EthTypePBB }
-	if (special(et) || (ok && special(old))) && (!ok || kind(old) != kind(et)) {
-		return inconsistent("set_field eth_type %#04x on a packet of eth_type %s: MPLS and PBB headers come and go with push and pop", et, ethTypeText(old, ok))
-	}
-	if ok && kind(old) == kind(et) {
+	if old, ok := st.ethType(); ok && kind(old) == kind(et) {
 		st.m.Key.EthType = et
 		return nil
 	}
 	st.setEthType(0, false)
 	return nil
-}
-
-func ethTypeText(et uint16, known bool) string {
-	if !known {
-		return "unknown"
-	}
-	return fmt.Sprintf("%#04x", et)
 }
 
 // validOutPort reports whether an output action may name port.

@@ -153,9 +153,13 @@ func TestActionRules(t *testing.T) {
 		{"set eth_type ipv4 to ipv6", specSetField, ipv4, apply(setf(FieldEthType, EthTypeIPv6)), noError},
 		{"ipv6 fields after ipv4 became ipv6", specSetField + " (the header is still IPv4)", ipv4, apply(setf(FieldEthType, EthTypeIPv6), setf(FieldIPv6Src, 1)), inconsis},
 		{"eth_type set on an unknown packet", specSetField, any, apply(setf(FieldEthType, EthTypeIPv4), decNwTTL), inconsis},
-		{"set eth_type of ipv4 to mpls", specSetField + " (push_mpls adds the label)", ipv4, apply(setf(FieldEthType, EthTypeMPLS)), inconsis},
-		{"set eth_type of mpls to ipv4", specSetField + " (pop_mpls removes the label)", mplsM, apply(setf(FieldEthType, EthTypeIPv4)), inconsis},
-		{"set eth_type of an unknown packet to pbb", specSetField, any, apply(setf(FieldEthType, EthTypePBB)), inconsis},
+		{"set eth_type of ipv4 to mpls", specSetField + " (only the ethertype changes: Ryu's conformance suite 25_SET_FIELD/05_ETH_TYPE)", ipv4, apply(setf(FieldEthType, EthTypeMPLSMcast), Output(2)), noError},
+		{"no label after ipv4 became mpls", specSetField, ipv4, apply(setf(FieldEthType, EthTypeMPLS), setf(FieldMPLSLabel, 1)), inconsis},
+		{"no pop after ipv4 became mpls", specPopMPLS, ipv4, apply(setf(FieldEthType, EthTypeMPLS), popMPLS(0x0800)), inconsis},
+		{"set eth_type of mpls to ipv4", specSetField, mplsM, apply(setf(FieldEthType, EthTypeIPv4)), noError},
+		{"no ipv4 field after mpls became ipv4", specSetField, mplsM, apply(setf(FieldEthType, EthTypeIPv4), setf(FieldIPv4Src, 1)), inconsis},
+		{"set eth_type of an unknown packet to pbb", specSetField, any, apply(setf(FieldEthType, EthTypePBB)), noError},
+		{"no pop_pbb after eth_type became pbb", specPopPBB, any, apply(setf(FieldEthType, EthTypePBB), popPBB), inconsis},
 		{"set eth_type to a vlan tpid", specSetType + " (tags are pushed and popped)", ipv4, apply(setf(FieldEthType, EthTypeQinQ)), bad(BadActionBadSetArgument)},
 
 		// IP TTL

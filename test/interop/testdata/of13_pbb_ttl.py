@@ -129,6 +129,7 @@ CASES = [
     ("ipv6_exthdr exact", p.OFPMatch(eth_type=0x86dd, ipv6_exthdr=0x104), apply(OUT2), None, None),
     ("in_phy_port", p.OFPMatch(in_port=1, in_phy_port=1), apply(OUT2), None, p.OFPMatch(in_port=1)),
     ("set eth_type mpls to multicast", p.OFPMatch(eth_type=0x8847), apply(p.OFPActionSetField(eth_type=0x8848), OUT2), None, None),
+    ("set eth_type of ipv4 to mpls", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8848), OUT2), None, None),
     ("set mpls_label, mpls_tc", p.OFPMatch(eth_type=0x8848), apply(p.OFPActionSetField(mpls_label=0xfffff), p.OFPActionSetField(mpls_tc=7), OUT2), None, None),
     ("write push_mpls, set_mpls_ttl", p.OFPMatch(eth_type=0x0800), write(p.OFPActionSetMplsTtl(3), p.OFPActionPushMpls(0x8848), OUT2), None, None),
     # refused
@@ -143,7 +144,7 @@ CASES = [
     ("set mpls_bos", p.OFPMatch(eth_type=0x8847), apply(p.OFPActionSetField(mpls_bos=1)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_TYPE), None),
     ("set ipv6_exthdr", p.OFPMatch(eth_type=0x86dd), apply(p.OFPActionSetField(ipv6_exthdr=1)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_TYPE), None),
     ("set eth_type to a vlan tpid", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8100)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_ARGUMENT), None),
-    ("set eth_type of ipv4 to mpls", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8847)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
+    ("set mpls_label after ipv4 became mpls", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8847), p.OFPActionSetField(mpls_label=1)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
     ("mpls_label beyond 20 bits", p.OFPMatch(eth_type=0x8847, mpls_label=0x100000), apply(OUT2), (BAD_MATCH, ofp.OFPBMC_BAD_VALUE), None),
     ("set mpls_label beyond 20 bits", p.OFPMatch(eth_type=0x8847), apply(p.OFPActionSetField(mpls_label=0x100000)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_ARGUMENT), None),
     ("ipv6_exthdr beyond 9 bits", p.OFPMatch(eth_type=0x86dd, ipv6_exthdr=0x200), apply(OUT2), (BAD_MATCH, ofp.OFPBMC_BAD_VALUE), None),
