@@ -28,7 +28,7 @@ const (
 
 // Labels and TTL a push_mpls gives a packet that is not MPLS (as Open
 // vSwitch): the IPv4 or IPv6 explicit null label, and TTL 64 when there
-// is no IP TTL to copy.
+// is no IP TTL to copy (or it is 0).
 const (
 	labelIPv4ExplicitNull = 0
 	labelIPv6ExplicitNull = 2
@@ -442,11 +442,17 @@ func (pk *packet) pushMPLS(et uint16) {
 		return
 	}
 	lse := uint32(lseBoS | defaultMPLSTTL)
-	switch {
-	case k.ip4():
-		lse = labelIPv4ExplicitNull<<12 | lseBoS | uint32(k.IPTTL)
-	case k.ip6():
-		lse = labelIPv6ExplicitNull<<12 | lseBoS | uint32(k.IPTTL)
+	if k.ip() {
+		// Open vSwitch: explicit null, the low 3 bits of the DSCP, the IP
+		// TTL (64 for 0).
+		label, ttl := uint32(labelIPv4ExplicitNull), uint32(k.IPTTL)
+		if k.ip6() {
+			label = labelIPv6ExplicitNull
+		}
+		if ttl == 0 {
+			ttl = defaultMPLSTTL
+		}
+		lse = label<<12 | uint32(k.IPDSCP&7)<<9 | lseBoS | ttl
 	}
 	p := k.payloadOf()
 	if p == payPBB || p == payMPLS {

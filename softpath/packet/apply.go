@@ -51,9 +51,11 @@ import (
 //     after the tags Parse reads and sets the ethertype before it to
 //     a.EtherType. On an MPLS frame the entry is a copy of the top one with
 //     the bottom-of-stack bit clear; otherwise label 0 (IPv4 explicit null)
-//     for IPv4, 2 (IPv6 explicit null) for IPv6, 0 else, TC 0, bottom of
-//     stack set, TTL the IP TTL, or 64 for a packet that is not IP (Open
-//     vSwitch's choices where OpenFlow has nothing to copy from).
+//     for IPv4, 2 (IPv6 explicit null) for IPv6, 0 else, TC the low 3 bits
+//     of the DSCP (0 for non-IP), bottom of stack set, TTL the IP TTL, or
+//     64 for an IP TTL of 0 or a packet that is not IP: Open vSwitch's
+//     choices where OpenFlow has nothing to copy from (its table of copied
+//     fields names only MPLS TC as the source of MPLS TC).
 //   - pop_mpls: removes the top entry of an MPLS frame and sets the
 //     ethertype before it to a.EtherType, bottom of stack or not.
 //   - set_mpls_ttl, dec_mpls_ttl: the top entry's TTL; dec_mpls_ttl returns

@@ -151,15 +151,16 @@ func applyCases() []applyCase {
 		// may be copied into new fields on push actions): "MPLS label <-
 		// MPLS label", "MPLS traffic class <- MPLS traffic class", "MPLS TTL
 		// <- MPLS TTL, IP TTL". Where nothing can be copied the label is the
-		// explicit null of the payload and the TTL 64, as in Open vSwitch.
+		// explicit null of the payload, the TC the low 3 bits of the DSCP
+		// and the TTL 64 (for non-IP or an IP TTL of 0), as in Open vSwitch.
 		{"push_mpls onto ipv4: label 0, ttl from the ip ttl", "udp4", actPushMPLS(0x8847),
 			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{Label: 0, TTL: 64}}, 64 }, nil},
 		{"push_mpls onto ipv6: label 2, multicast ethertype", "tcp6", actPushMPLS(0x8848),
-			func(s *Spec) { s.MPLS, s.EthType = []MPLS{{Label: 2, TTL: 64}}, 0x8848 }, nil},
+			func(s *Spec) { s.MPLS, s.EthType = []MPLS{{Label: 2, TC: 10 & 7, TTL: 64}}, 0x8848 }, nil},
 		{"push_mpls onto mpls copies the top entry", "mpls-udp4", actPushMPLS(0x8847),
 			func(s *Spec) { s.MPLS = append([]MPLS{s.MPLS[0]}, s.MPLS...) }, nil},
 		{"push_mpls goes after the vlan tags", "tcp4-vlan-opts", actPushMPLS(0x8847),
-			func(s *Spec) { s.MPLS = []MPLS{{TTL: 9}} }, nil},
+			func(s *Spec) { s.MPLS = []MPLS{{TC: 46 & 7, TTL: 9}} }, nil},
 		{"push_mpls onto arp: ttl 64", "arp", actPushMPLS(0x8847),
 			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{TTL: 64}}, 64 }, nil},
 		{"push_mpls with ethertype 0x0800", "udp4", actPushMPLS(0x0800), nil, ErrUnsupported},

@@ -21,7 +21,7 @@ const (
 	labelIPv4Null = 0
 	labelIPv6Null = 2
 	// defaultMPLSTTL is the TTL push_mpls gives a packet that has none to
-	// copy (Open vSwitch's choice).
+	// copy, or an IP TTL of 0 (Open vSwitch's choice).
 	defaultMPLSTTL = 64
 )
 
@@ -38,10 +38,16 @@ func pushMPLS(frame []byte, l *Layout, k *pipeline.Key, et uint16) ([]byte, erro
 		// OpenFlow 1.3.5 table 8: MPLS label, TC and TTL are copied from the
 		// existing outer MPLS header.
 		lse = k.MPLS[0] &^ mplsBoS
-	case k.EthType == pipeline.EthTypeIPv4 && l.L3 != 0:
-		lse = labelIPv4Null<<12 | mplsBoS | uint32(k.IPTTL)
-	case k.EthType == pipeline.EthTypeIPv6 && l.L3 != 0:
-		lse = labelIPv6Null<<12 | mplsBoS | uint32(k.IPTTL)
+	case (k.EthType == pipeline.EthTypeIPv4 || k.EthType == pipeline.EthTypeIPv6) && l.L3 != 0:
+		// Open vSwitch: the IP TTL (64 for 0), the low 3 bits of the DSCP.
+		label, ttl := uint32(labelIPv4Null), uint32(k.IPTTL)
+		if k.EthType == pipeline.EthTypeIPv6 {
+			label = labelIPv6Null
+		}
+		if ttl == 0 {
+			ttl = defaultMPLSTTL
+		}
+		lse = label<<12 | uint32(k.IPDSCP&7)<<9 | mplsBoS | ttl
 	default:
 		lse = mplsBoS | defaultMPLSTTL
 	}
