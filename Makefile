@@ -2,6 +2,7 @@
 #
 #   make demo    install what is missing, build, run the three-namespace demo (root)
 #   make test    every test tier with a summary: deps, check, unit, netns
+#   make conformance  os-ken's OpenFlow 1.3 switch test suite, nicflowd and Open vSwitch (root)
 #
 # The tiers are implemented in scripts/test.sh; each can also be run alone.
 
@@ -9,7 +10,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: all build deps check unit fuzz netns vm test demo bench bench-vm clean
+.PHONY: all build deps check unit fuzz netns vm test demo bench bench-vm conformance clean
 
 all: build
 
@@ -54,6 +55,21 @@ bench-vm:
 		NICFLOW_VM_APPEND="$${NICFLOW_VM_APPEND:-}$(if $(RULES), nicflow.env=NICFLOW_BENCH_RULES=$(RULES))" \
 		NICFLOW_VM_PKG_TIMEOUT=$${NICFLOW_VM_PKG_TIMEOUT:-60m} NICFLOW_VM_TIMEOUT=$${NICFLOW_VM_TIMEOUT:-3900} \
 		NICFLOW_VM_LOG=$${NICFLOW_VM_LOG:-bin/vm/bench.log} test/vm/run.sh
+
+# The os-ken OpenFlow 1.3 switch test suite, every test, against nicflowd
+# and Open vSwitch (test/conformance/README.md): writes
+# test/conformance/results.txt, prints the pass/fail summary per family, the
+# failures by cause and the differences to test/conformance/expected.txt;
+# fails if a test expected to pass did not. Logs in bin/conformance. About
+# 50 minutes (the meter tests send 30 s of traffic each). RUN=REGEXP only
+# the matching tests (results.txt is left alone), TARGETS=nicflowd without
+# the peer, UPDATE=1 rewrites expected.txt from nicflowd's results.
+conformance: build
+	cd test/conformance && $(GO) test -count=1 -v -timeout 4h -run '^TestConformance$$' . -args \
+		-conformance.full -conformance.report \
+		-conformance.nicflowd=$(CURDIR)/bin/nicflowd -conformance.logdir=$(CURDIR)/bin/conformance \
+		$(if $(RUN),-conformance.run='$(RUN)',-conformance.write) \
+		$(if $(TARGETS),-conformance.targets=$(TARGETS)) $(if $(UPDATE),-conformance.update)
 
 clean:
 	rm -rf bin
