@@ -92,7 +92,7 @@ func TestForwardDoesNotAllocate(t *testing.T) {
 			allocs := testing.AllocsPerRun(1000, func() {
 				n := copy(buf, frame)
 				w.begin()
-				w.receive(in.no, buf[:n])
+				w.receive(in.no, buf[:n], 0)
 				w.flush()
 			})
 			if allocs != 0 {

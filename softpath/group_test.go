@@ -110,13 +110,18 @@ func TestMeterDropBand(t *testing.T) {
 		send  int
 		want  int
 	}{
-		// 10 pkt/s: the default burst tolerance is 100 ms, one interval:
-		// two packets pass at one instant.
-		{"pktps default burst", pipeline.MeterPktps, pipeline.Band{Type: pipeline.BandDrop, Rate: 10}, 20, 2},
+		// 10 pkt/s: the default burst is one second's worth, 10 packets:
+		// at one instant they pass, and one more (the bucket lends a
+		// packet: see meterState).
+		{"pktps default burst", pipeline.MeterPktps, pipeline.Band{Type: pipeline.BandDrop, Rate: 10}, 20, 11},
 		{"pktps burst 5", pipeline.MeterPktps | pipeline.MeterBurst, pipeline.Band{Type: pipeline.BandDrop, Rate: 10, BurstSize: 5}, 20, 6},
-		// 100 kb/s: frameAB's 60 bytes take 4.8 ms; within the 100 ms
-		// tolerance packets 0..20 pass.
-		{"kbps", pipeline.MeterKbps, pipeline.Band{Type: pipeline.BandDrop, Rate: 100}, 50, 21},
+		// The burst flag without a size: the default.
+		{"pktps burst 0", pipeline.MeterPktps | pipeline.MeterBurst, pipeline.Band{Type: pipeline.BandDrop, Rate: 10}, 20, 11},
+		// 100 kb/s: frameAB's 60 bytes take 4.8 ms; within the one-second
+		// default burst packets 0..208 pass.
+		{"kbps", pipeline.MeterKbps, pipeline.Band{Type: pipeline.BandDrop, Rate: 100}, 250, 209},
+		// A burst of 1 kilobit is 10 ms at 100 kb/s: packets 0..2 pass.
+		{"kbps burst 1", pipeline.MeterKbps | pipeline.MeterBurst, pipeline.Band{Type: pipeline.BandDrop, Rate: 100, BurstSize: 1}, 50, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,8 +151,10 @@ func TestMeterDropBand(t *testing.T) {
 
 func TestMeterDSCPRemark(t *testing.T) {
 	tb := newTestbed(t, 2, softpath.Config{})
-	band := pipeline.Band{Type: pipeline.BandDSCPRemark, Rate: 10, PrecLevel: 1, Counters: &pipeline.Counters{}}
-	tb.snap.Meters[1] = &pipeline.Meter{ID: 1, Flags: pipeline.MeterPktps, Bands: []pipeline.Band{band}, Counters: &pipeline.Counters{}}
+	// 10 packets/s, a burst of one packet: two pass at once (see
+	// TestMeterDropBand).
+	band := pipeline.Band{Type: pipeline.BandDSCPRemark, Rate: 10, BurstSize: 1, PrecLevel: 1, Counters: &pipeline.Counters{}}
+	tb.snap.Meters[1] = &pipeline.Meter{ID: 1, Flags: pipeline.MeterPktps | pipeline.MeterBurst, Bands: []pipeline.Band{band}, Counters: &pipeline.Counters{}}
 	tb.flow(0, 1, pipeline.Match{}, pipeline.Instructions{Meter: 1, Apply: []pipeline.Action{pipeline.Output(2)}, HasApply: true})
 	tb.install()
 	af11 := append([]byte(nil), frameAB...)

@@ -6,6 +6,13 @@ import "net"
 type Frame struct {
 	Buf []byte
 	Len int
+	// Time is when the frame arrived, in unix ns of the datapath's clock
+	// (Config.Now); 0: not known, the time the batch is processed stands
+	// in. Meters measure rates by it, so a reader that falls behind (the
+	// frames wait in its ring) does not see them bunched. An implementation
+	// that knows the arrival time (a kernel timestamp) sets it on every
+	// frame.
+	Time int64
 }
 
 // PacketIO is one port's packet I/O (AF_PACKET now, AF_XDP later).

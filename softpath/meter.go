@@ -7,13 +7,18 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-// defaultBurstNs is the burst tolerance of a band without a burst size:
-// 100 ms of traffic at the band's rate.
-const defaultBurstNs = int64(100e6)
-
 // meterState is the rate state of one meter: a token bucket per band,
 // implemented as GCRA (a theoretical arrival time per band, advanced with a
 // compare-and-swap), so readers share it without locks.
+//
+// A band's bucket holds its burst (pipeline.Meter.Burst: one second at its
+// rate unless the meter has OFPMF_BURST and a burst size) and starts full. A
+// packet conforms when the band's backlog, the time its rate needs for
+// what conformed before it, is within the burst; the packet then adds its
+// own time to the backlog. Over any window a band passes its rate times the
+// window plus at most one burst and one packet, whatever the packet sizes
+// and however the packets bunch. Times are a packet's arrival time (the
+// kernel's timestamp where the port has one), not when its batch runs.
 type meterState struct {
 	m     *pipeline.Meter
 	pktps bool
@@ -38,26 +43,27 @@ func newMeterState(m *pipeline.Meter) *meterState {
 	s.bands = make([]bandState, len(idx))
 	for j, i := range idx {
 		b := &m.Bands[i]
-		s.bands[j].band = b
-		s.bands[j].tau = defaultBurstNs
-		if m.Flags&pipeline.MeterBurst != 0 && b.BurstSize > 0 {
-			// kbps: burst in kilobits at rate kb/s; pktps: packets at packets/s.
-			s.bands[j].tau = int64(uint64(b.BurstSize) * 1e9 / uint64(b.Rate))
-		}
+		// A burst of kilobits at kb/s, or packets at packets/s, lasts
+		// burst/rate seconds.
+		s.bands[j] = bandState{band: b, tau: int64(uint64(m.Burst(b)) * 1e9 / uint64(b.Rate))}
 	}
 	return s
 }
 
-// cost is the time a packet of n bytes occupies at the band's rate, in ns.
+// cost is the time a packet of n bytes takes at the band's rate, in ns,
+// short of the exact time by less than 1 ns (0.02% of a 64-byte frame at
+// 100 Mb/s).
 func (s *meterState) cost(b *bandState, n int) int64 {
 	if s.pktps {
 		return int64(1e9 / uint64(b.band.Rate))
 	}
-	return int64(uint64(n) * 8 * 1e6 / uint64(b.band.Rate))
+	// 8n bits at rate*1000 bits/s.
+	return int64(uint64(n) * 8e6 / uint64(b.band.Rate))
 }
 
-// conform charges a packet to band b and reports whether it was within the
-// band's rate and burst.
+// conform charges a packet of n bytes that arrived at now to band b and
+// reports whether it was within the band's rate and burst. A packet that
+// exceeds the band is not charged.
 func (s *meterState) conform(b *bandState, n int, now int64) bool {
 	c := s.cost(b, n)
 	for {
@@ -72,9 +78,24 @@ func (s *meterState) conform(b *bandState, n int, now int64) bool {
 	}
 }
 
-// meter runs meter id on p and reports whether p goes on (OpenFlow 1.3.5
-// section 5.7): the band with the highest rate that the packet exceeds
-// applies. DROP drops; DSCP_REMARK raises the drop precedence of an AF DSCP.
+// band runs a packet of n bytes that arrived at now through the meter
+// (OpenFlow 1.3.5 section 5.7) and returns the band that applies to it, the
+// one with the highest rate the packet exceeds, or nil. The bands are
+// tried from the highest rate down: a packet within a band's rate is
+// charged to it (it is part of the rate the next band measures), the
+// first band it exceeds applies, and the bands below are not charged.
+func (s *meterState) band(n int, now int64) *pipeline.Band {
+	for i := range s.bands {
+		if b := &s.bands[i]; !s.conform(b, n, now) {
+			return b.band
+		}
+	}
+	return nil
+}
+
+// meter runs meter id on p and reports whether p goes on: a DROP band drops
+// it; a DSCP_REMARK band raises the drop precedence of an AF DSCP and lets
+// it go on, as do packets within every band's rate.
 func (w *worker) meter(p *pkt, id uint32) bool {
 	s := w.gen.meters[id]
 	if s == nil {
@@ -84,21 +105,22 @@ func (w *worker) meter(p *pkt, id uint32) bool {
 	if s.m.Counters != nil {
 		s.m.Counters.Add(n, w.now)
 	}
-	for i := range s.bands {
-		b := &s.bands[i]
-		if s.conform(b, n, w.now) {
-			continue
-		}
-		if b.band.Counters != nil {
-			b.band.Counters.Add(n, w.now)
-		}
-		switch b.band.Type {
-		case pipeline.BandDrop:
-			return false
-		case pipeline.BandDSCPRemark:
-			w.remarkDSCP(p, b.band.PrecLevel)
-		}
+	at := p.at
+	if at == 0 {
+		at = w.now
+	}
+	b := s.band(n, at)
+	if b == nil {
 		return true
+	}
+	if b.Counters != nil {
+		b.Counters.Add(n, w.now)
+	}
+	switch b.Type {
+	case pipeline.BandDrop:
+		return false
+	case pipeline.BandDSCPRemark:
+		w.remarkDSCP(p, b.PrecLevel)
 	}
 	return true
 }

@@ -149,7 +149,7 @@ func (w *worker) readLoop(p *port) {
 				f.Len = len(f.Buf)
 			}
 			bytes += uint64(f.Len)
-			w.receive(p.no, f.Buf[:f.Len])
+			w.receive(p.no, f.Buf[:f.Len], f.Time)
 		}
 		p.rxPackets.Add(uint64(n))
 		p.rxBytes.Add(bytes)

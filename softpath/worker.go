@@ -73,6 +73,7 @@ type pkt struct {
 	inPort uint32
 	flow   *pipeline.Flow // last flow hit (packet-in reason, cookie)
 	table  uint8          // table of the last lookup
+	at     int64          // arrival time, unix ns (0: the batch's time)
 }
 
 func newWorker(d *Datapath) *worker {
@@ -96,12 +97,13 @@ func (w *worker) begin() {
 	}
 }
 
-// receive runs the pipeline on one frame received on port inPort. frame
-// stays valid until flush.
-func (w *worker) receive(inPort uint32, frame []byte) {
+// receive runs the pipeline on one frame received on port inPort at time
+// at (unix ns, 0: not known). frame stays valid until flush.
+func (w *worker) receive(inPort uint32, frame []byte, at int64) {
 	var p pkt
 	p.buf = frame
 	p.inPort = inPort
+	p.at = at
 	p.lay = packet.Parse(frame, inPort, &p.key)
 	w.runTables(&p, 0)
 }

@@ -96,8 +96,12 @@ func (s *Socket) collect(frames []softpath.Frame) int {
 			s.next = 0
 		}
 		if f := s.frame(slot, st); f != nil {
+			h := (*unix.Tpacket2Hdr)(unsafe.Pointer(&slot[0]))
 			frames[n].Buf = f
 			frames[n].Len = len(f)
+			// The kernel's receive timestamp (CLOCK_REALTIME): meters
+			// measure by it.
+			frames[n].Time = int64(h.Sec)*1e9 + int64(h.Nsec)
 			n++
 		}
 	}

@@ -73,11 +73,18 @@ func TestSocketBatchesAndClose(t *testing.T) {
 		}
 		return got
 	}
+	sent := time.Now().UnixNano()
 	if err := x.WriteBatch(batch); err != nil {
 		t.Fatalf("WriteBatch: %v", err)
 	}
 	if got := recv(); got != n {
 		t.Fatalf("received %d frames, want %d", got, n)
+	}
+	// Each frame carries the kernel's receive time (meters measure by it):
+	// after it was sent, before it was read.
+	read := time.Now().UnixNano()
+	if at := frames[0].Time; at < sent || at > read {
+		t.Errorf("frame time %d, want between the send (%d) and the read (%d)", at, sent, read)
 	}
 	if cap(frames[0].Buf)-frames[0].Len < 8 {
 		t.Errorf("frame has %d bytes of spare capacity, want >= 8", cap(frames[0].Buf)-frames[0].Len)

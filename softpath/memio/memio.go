@@ -1,6 +1,7 @@
 // Package memio is an in-memory softpath.PacketIO for tests and benchmarks:
-// frames injected with Inject are read by the datapath, frames the datapath
-// writes are recorded and can be waited for.
+// frames injected with Inject (or InjectAt, with arrival times) are read by
+// the datapath, frames the datapath writes are recorded and can be waited
+// for.
 //
 // Only tests and test helpers import it. It must not import, directly or
 // indirectly: github.com/nicflow/nicflow/... but
@@ -21,6 +22,7 @@ type Port struct {
 	mu     sync.Mutex // guards the fields below
 	cond   *sync.Cond
 	rx     [][]byte
+	rxAt   []int64 // arrival time of each frame in rx (0: none)
 	sent   [][]byte
 	closed bool
 }
@@ -38,6 +40,23 @@ func (p *Port) Inject(frames ...[]byte) {
 	defer p.mu.Unlock()
 	for _, f := range frames {
 		p.rx = append(p.rx, append([]byte(nil), f...))
+		p.rxAt = append(p.rxAt, 0)
+	}
+	p.cond.Broadcast()
+}
+
+// InjectAt queues frames that arrived at the given times (unix ns, the
+// datapath's clock), as a port with kernel timestamps reports them
+// (softpath.Frame.Time). len(at) must be len(frames).
+func (p *Port) InjectAt(at []int64, frames ...[]byte) {
+	if len(at) != len(frames) {
+		panic("memio: InjectAt needs one time per frame")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, f := range frames {
+		p.rx = append(p.rx, append([]byte(nil), f...))
+		p.rxAt = append(p.rxAt, at[i])
 	}
 	p.cond.Broadcast()
 }
@@ -60,8 +79,10 @@ func (p *Port) ReadBatch(frames []softpath.Frame) (int, error) {
 		}
 		frames[n].Buf = frames[n].Buf[:cap(frames[n].Buf)]
 		frames[n].Len = copy(frames[n].Buf, f)
+		frames[n].Time = p.rxAt[n]
 	}
 	p.rx = p.rx[n:]
+	p.rxAt = p.rxAt[n:]
 	return n, nil
 }
 
