@@ -51,6 +51,8 @@ func benchFrames() []fixture {
 		{"tcp4-qinq", fixturesByName("tcp4-qinq")},
 		{"udp6-ext", fixturesByName("udp6-ext")},
 		{"icmp6-ns", fixturesByName("icmp6-ns")},
+		{"mpls2-tcp6-vlan", fixturesByName("mpls2-tcp6-vlan")},
+		{"pbb-udp4", fixturesByName("pbb-udp4")},
 	}
 }
 
@@ -98,4 +100,8 @@ func BenchmarkApply(b *testing.B) {
 	bench("set_sctp_dst", sctp, actSet16(pipeline.FieldSCTPDst, 9))
 	bench("push_pop_vlan", udp, actPush(pipeline.EthTypeVLAN), actPop)
 	bench("set_ttl", udp, actSetTTL(9))
+	bench("push_pop_mpls", fixtureFrame("udp4"), actPushMPLS(pipeline.EthTypeMPLS), actPopMPLS(pipeline.EthTypeIPv4))
+	bench("push_pop_pbb", fixtureFrame("udp4"), actPushPBB(pipeline.EthTypePBB), pipeline.Action{Type: pipeline.ActionPopPBB})
+	bench("set_dec_mpls_ttl", fixtureFrame("mpls-udp4"), actMPLSTTL(pipeline.ActionSetMPLSTTL, 9), actMPLSTTL(pipeline.ActionDecMPLSTTL, 0))
+	bench("copy_ttl_in_out", fixtureFrame("mpls-udp4"), actMPLSTTL(pipeline.ActionCopyTTLIn, 0), actMPLSTTL(pipeline.ActionCopyTTLOut, 0))
 }

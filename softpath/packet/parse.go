@@ -73,16 +73,23 @@ func Parse(frame []byte, inPort uint32, k *pipeline.Key) Layout {
 	}
 	copy(k.EthDst[:], frame[0:6])
 	copy(k.EthSrc[:], frame[6:12])
-	et, off, n := parseTags(frame, 12, &k.VlanVID, &k.VlanPCP, &k.Vlan2VID, &k.Vlan2PCP, &k.Parsed,
-		pipeline.ParsedVlanSTag, pipeline.ParsedVlan2STag)
+	et, off := be16(frame[12:]), ethLen
+	if isTPID(et) {
+		et, off, l.VLANs = parseTags(frame, 12, &k.VlanVID, &k.VlanPCP, &k.Vlan2VID, &k.Vlan2PCP, &k.Parsed,
+			pipeline.ParsedVlanSTag, pipeline.ParsedVlan2STag)
+	}
 	k.EthType = et
 	l.L2Len = uint16(off)
-	l.VLANs = n
-	if et == pipeline.EthTypePBB {
+	switch et {
+	case pipeline.EthTypeIPv4:
+		if !parseIPv4(frame, off, &l, k) {
+			k.Parsed |= pipeline.ParsedNoL3
+		}
+	case pipeline.EthTypePBB:
 		parsePBB(frame, off, &l, k)
-		return l
+	default:
+		parsePayload(frame, et, off, &l, k)
 	}
-	parsePayload(frame, et, off, &l, k)
 	return l
 }
 
