@@ -1,7 +1,13 @@
 // Package softpath is nicflow's software fast path: it reads frames from its
 // ports in batches, runs the complete OpenFlow 1.3 pipeline of a
 // pipeline.Snapshot on them (flow tables, instructions, action sets, groups,
-// meters) and writes the results in batches per output port.
+// meters) and writes the results in batches per output port. Headers and
+// the packet-modifying actions (VLAN, MPLS and PBB pushes and pops, TTLs,
+// set_field) are softpath/packet's; a TTL that expires (dec_nw_ttl,
+// dec_mpls_ttl) ends the packet, sent to the controller as OFPR_INVALID_TTL
+// when Config.InvalidTTLToController. What happens to a packet is what the
+// reference evaluator (pipeline.Snapshot.EvaluateWith) says: a differential
+// test holds the datapath to it.
 //
 // The per-packet path takes no locks and does not allocate in the steady
 // state: the compiled classifier and the port table are published through
