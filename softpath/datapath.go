@@ -55,7 +55,8 @@ type Config struct {
 	Upcall func(PacketIn)
 	// InvalidTTLToController sends packets whose TTL expired to the
 	// controller (reason InvalidTTL) instead of dropping them silently
-	// (OFPC_INVALID_TTL_TO_CONTROLLER).
+	// (OFPC_INVALID_TTL_TO_CONTROLLER). It is the initial value;
+	// SetSwitchConfig changes it.
 	InvalidTTLToController bool
 	// Miss is the initial miss policy.
 	Miss MissPolicy
@@ -69,11 +70,24 @@ type Config struct {
 	NoFlowCache bool
 }
 
+// SwitchConfig is what the OpenFlow switch configuration (OFPT_SET_CONFIG)
+// asks of the fast path.
+type SwitchConfig struct {
+	// FragDrop drops IP fragments, first and later, IPv4 and IPv6, before
+	// they enter the flow tables (OFPC_FRAG_DROP; packet-outs with explicit
+	// actions are sent as the controller says).
+	FragDrop bool
+	// InvalidTTLToController: see Config.
+	InvalidTTLToController bool
+}
+
 // Datapath runs the pipeline on the frames of its ports. Its methods are
 // safe for concurrent use.
 type Datapath struct {
 	cfg  Config
 	miss atomic.Int32
+	// swcfg is the switch configuration in force (*SwitchConfig).
+	swcfg atomic.Pointer[SwitchConfig]
 	gen  atomic.Pointer[generation]
 	pt   atomic.Pointer[portTable]
 	macs *macTable
@@ -148,6 +162,7 @@ func New(cfg Config) *Datapath {
 	}
 	d := &Datapath{cfg: cfg, macs: newMACTable(macTableSize), meters: map[*pipeline.Meter]*meterState{}}
 	d.miss.Store(int32(cfg.Miss))
+	d.swcfg.Store(&SwitchConfig{InvalidTTLToController: cfg.InvalidTTLToController})
 	d.pt.Store(&portTable{byNo: map[uint32]*port{}})
 	d.Install(&pipeline.Snapshot{})
 	d.ctl = newWorker(d)
@@ -186,6 +201,13 @@ func (d *Datapath) Snapshot() *pipeline.Snapshot { return d.gen.Load().snap }
 
 // SetMissPolicy sets what happens on a table miss.
 func (d *Datapath) SetMissPolicy(p MissPolicy) { d.miss.Store(int32(p)) }
+
+// SetSwitchConfig sets the switch configuration of every packet processed
+// after it returns.
+func (d *Datapath) SetSwitchConfig(c SwitchConfig) { d.swcfg.Store(&c) }
+
+// SwitchConfig returns the switch configuration in force.
+func (d *Datapath) SwitchConfig() SwitchConfig { return *d.swcfg.Load() }
 
 // Run reads every port (one goroutine each, also for ports added later)
 // until ctx is done, then closes every port's PacketIO and returns once all

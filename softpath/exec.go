@@ -93,7 +93,7 @@ func (w *worker) modify(p *pkt, a *pipeline.Action) bool {
 	case err == nil:
 		p.buf = out
 	case errors.Is(err, packet.ErrTTLExpired):
-		if w.d.cfg.InvalidTTLToController {
+		if w.swcfg.InvalidTTLToController {
 			w.upcall(p, ReasonInvalidTTL, pipeline.ControllerMaxLenNoBuffer)
 		}
 		return false

@@ -24,7 +24,7 @@ func (d *Datapath) Execute(inPort uint32, frame []byte, actions []pipeline.Actio
 		if a.Type == pipeline.ActionOutput && a.Port == pipeline.PortTable {
 			c := p
 			c.shared = true
-			w.runTables(&c, 0)
+			w.enterTables(&c)
 			continue
 		}
 		if !w.apply(&p, actions[i:i+1], 0) {

@@ -1,6 +1,7 @@
 package softpath
 
 import (
+	"encoding/binary"
 	"math/bits"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
@@ -33,6 +34,7 @@ type worker struct {
 	ports *portTable
 	now   int64 // unix ns
 	miss  MissPolicy
+	swcfg SwitchConfig
 
 	outs []outQueue // output batches of this batch, per port
 
@@ -91,6 +93,7 @@ func (w *worker) begin() {
 	w.ports = w.d.pt.Load()
 	w.now = w.d.cfg.Now().UnixNano()
 	w.miss = MissPolicy(w.d.miss.Load())
+	w.swcfg = *w.d.swcfg.Load()
 	if w.cache != nil && w.cacheGen != w.gen {
 		clear(w.cache)
 		w.cacheGen = w.gen
@@ -105,7 +108,32 @@ func (w *worker) receive(inPort uint32, frame []byte, at int64) {
 	p.inPort = inPort
 	p.at = at
 	p.lay = packet.Parse(frame, inPort, &p.key)
-	w.runTables(&p, 0)
+	w.enterTables(&p)
+}
+
+// enterTables runs p through the flow tables from table 0, unless the
+// switch configuration drops it first (OFPC_FRAG_DROP).
+func (w *worker) enterTables(p *pkt) {
+	if w.swcfg.FragDrop && isFragment(p) {
+		return
+	}
+	w.runTables(p, 0)
+}
+
+// isFragment reports whether p is an IP fragment, the first or a later
+// one: IPv4 with more-fragments set or a fragment offset, IPv6 with a
+// fragment header. An IPv6 atomic fragment (a fragment header with offset
+// 0 and no more fragments, deprecated by RFC 8021) counts too: the key
+// does not tell it apart (Open vSwitch lets it through).
+func isFragment(p *pkt) bool {
+	switch p.key.EthType {
+	case pipeline.EthTypeIPv4:
+		l3 := int(p.lay.L3)
+		return l3 != 0 && len(p.buf) >= l3+8 && binary.BigEndian.Uint16(p.buf[l3+6:])&0x3fff != 0
+	case pipeline.EthTypeIPv6:
+		return p.key.IPv6Exthdr&pipeline.IEHFrag != 0
+	}
+	return false
 }
 
 // lookup classifies p in table t and counts the lookup.
