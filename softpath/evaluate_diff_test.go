@@ -15,7 +15,7 @@ import (
 )
 
 var (
-	diffCases = flag.Int("diff-cases", 4000, "random packets TestEvaluateMatchesFastPath runs")
+	diffCases = flag.Int("diff-cases", 0, "random packets TestEvaluateMatchesFastPath runs (0: 4000, 1000 under the race detector)")
 	diffSeed  = flag.Int64("diff-seed", 12, "seed of TestEvaluateMatchesFastPath's random packets")
 )
 
@@ -29,12 +29,26 @@ var (
 // expired TTLs reach the controller exactly when the evaluator says.
 func TestEvaluateMatchesFastPath(t *testing.T) {
 	rng := rand.New(rand.NewSource(*diffSeed))
+	// One datapath per OFPC_INVALID_TTL_TO_CONTROLLER setting; each case
+	// installs its own flow.
+	tbs := [2]*testbed{newTestbed(t, 3, softpath.Config{}), newTestbed(t, 3, softpath.Config{InvalidTTLToController: true})}
 	exact, inexact, compared := 0, 0, 0 // outputs compared, cases not compared
-	for i := 0; i < *diffCases; i++ {
+	cases := *diffCases
+	if cases == 0 {
+		cases = 4000
+		if raceEnabled {
+			cases = 1000
+		}
+	}
+	for i := 0; i < cases; i++ {
 		frame, desc := randFrame(rng)
 		acts := randActions(rng)
 		toCtl := rng.Intn(2) == 0
-		e, x := diffOne(t, frame, acts, toCtl)
+		tb := tbs[0]
+		if toCtl {
+			tb = tbs[1]
+		}
+		e, x := diffOne(t, tb, frame, acts, toCtl)
 		exact += e
 		inexact += x
 		compared++
@@ -50,10 +64,10 @@ func TestEvaluateMatchesFastPath(t *testing.T) {
 
 // diffOne runs one case and returns the number of outputs compared and
 // 1 if the evaluator could not follow the packet (Result.Inexact).
-func diffOne(t *testing.T, frame []byte, acts []pipeline.Action, toCtl bool) (int, int) {
+func diffOne(t *testing.T, tb *testbed, frame []byte, acts []pipeline.Action, toCtl bool) (int, int) {
 	t.Helper()
 	const inPort = 4
-	tb := newTestbed(t, 3, softpath.Config{InvalidTTLToController: toCtl})
+	tb.snap.Tables[0] = nil
 	tb.flow(0, 1, pipeline.Match{}, apply(acts...))
 	tb.install()
 	tb.send(t, inPort, frame)
