@@ -55,12 +55,20 @@ func encodeActions(ae *netlink.AttributeEncoder, lk links, acts []Action, cookie
 				if len(cookie) > 0 {
 					ae.Bytes(nl.TCA_ACT_COOKIE, cookie)
 				}
-				rtnetlink.Nest(ae, nl.TCA_ACT_OPTIONS, func(ae *netlink.AttributeEncoder) error {
+				opts := func(ae *netlink.AttributeEncoder) error {
 					if err := encodeAction(ae, lk, a); err != nil {
 						return fmt.Errorf("action %d (%s): %w", i+1, a.Kind, err)
 					}
 					return nil
-				})
+				}
+				if a.Kind == KindMPLS {
+					// act_mpls parses its options strictly
+					// (nla_parse_nested): they need NLA_F_NESTED, which
+					// iproute2's m_mpls sets.
+					ae.Nested(nl.TCA_ACT_OPTIONS, opts)
+				} else {
+					rtnetlink.Nest(ae, nl.TCA_ACT_OPTIONS, opts)
+				}
 				return nil
 			})
 		}

@@ -212,11 +212,11 @@ func TestSmartNICPerPortBlock(t *testing.T) {
 	})
 
 	t.Run("Pedit", func(t *testing.T) {
-		// IPv6 hop limit: byte 7 of the IPv6 header, in the word at 4.
-		hop := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Header: PeditIP6, Offset: 4, Mask: 0xFFFFFF00, Val: 0x40}}}}
+		// IPv6 traffic class: bits of the first word.
+		tclass := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Header: PeditIP6, Offset: 0, Mask: 0xF00FFFFF, Val: 0x00b00000}}}}
 		k := Keys{EthType: EthTypeIPv6}
-		_, err := s.h.Add(b0, hwFilter(0, 4, snCookie(4), k, hop, redirectTo(r1)))
-		wantRefused(t, "pedit of the IPv6 hop limit", err, unix.EOPNOTSUPP, "netdevsim: pedit of the IPv6 header is offloaded only for src and dst")
+		_, err := s.h.Add(b0, hwFilter(0, 4, snCookie(4), k, tclass, redirectTo(r1)))
+		wantRefused(t, "pedit of the IPv6 traffic class", err, unix.EOPNOTSUPP, "netdevsim: pedit of the IPv6 header is offloaded only for hop limit, src and dst")
 
 		// IPv4 TTL (byte 8) and the header checksum: offloaded.
 		ttl := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Header: PeditIP4, Offset: 8, Mask: 0x00FFFFFF, Val: 0x40000000}}}}
@@ -403,6 +403,76 @@ func TestSmartNICSharedBlock(t *testing.T) {
 	f.Flags = 0
 	inst, err = s.h.Add(mixed, f)
 	wantInHW(t, "no flags in a block with a veth", inst, err, 1)
+}
+
+// TestSmartNICMPLSAndTTL: what the simulated SmartNIC takes of the MPLS
+// and TTL mappings, as mlx5 6.1 does (test/vm/netdevsim/README.md): pedit
+// of the IPv4 TTL and the IPv6 hop limit (set and add) and ip_ttl keys
+// yes; MPLS keys and act_mpls push, pop and modify only over a bareudp
+// device, so never on a representor; act_mpls dec_ttl never reaches a
+// driver. Without skip_sw the refused filters run in software.
+func TestSmartNICMPLSAndTTL(t *testing.T) {
+	s := newSmartNIC(t, 45, 2)
+	rep0, rep1 := s.reps[0], s.reps[1]
+	const b0 = 451
+	s.bind(t, rep0, b0)
+	r1 := rep1.Attrs().Name
+	pref := uint16(0)
+	add := func(k Keys, acts ...Action) (Installed, error) {
+		pref++
+		return s.h.Add(b0, hwFilter(0, pref, snCookie(uint64(pref)), k, acts...))
+	}
+	ttlDec := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{ipAddKey(PeditIP4, 1)}}}
+	hopDec := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{ipAddKey(PeditIP6, 1)}}}
+	hopSet := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Header: PeditIP6, Offset: 4, Mask: 0xFFFFFF00, Val: 0x40}}}}
+	csum4 := Action{Kind: KindCsum, Csum: &Csum{Flags: CsumIPv4Hdr}}
+	mpls := func(m MPLS) Action { return Action{Kind: KindMPLS, MPLS: &m} }
+	push := MPLS{Op: MPLSPush, Proto: EthTypeMPLS, Label: 100, HasLabel: true, TTL: 64}
+	mplsKeys := Keys{EthType: EthTypeMPLS, MPLSLabel: 100, HasMPLSLabel: true}
+
+	inst, err := add(udpKeys(4001), ttlDec, csum4, redirectTo(r1))
+	wantInHW(t, "dec_ttl: pedit add of the IPv4 TTL + csum + redirect", inst, err, 1)
+	inst, err = add(Keys{EthType: EthTypeIPv6}, hopDec, redirectTo(r1))
+	wantInHW(t, "dec_ttl: pedit add of the IPv6 hop limit + redirect", inst, err, 1)
+	inst, err = add(Keys{EthType: EthTypeIPv6}, hopSet, redirectTo(r1))
+	wantInHW(t, "set_nw_ttl: pedit set of the IPv6 hop limit + redirect", inst, err, 1)
+	for _, k := range append(GuardKeys(TTLIPv4, 1), GuardKeys(TTLIPv6, 3)...) {
+		inst, err = add(k, redirectTo(r1))
+		wantInHW(t, "an ip_ttl key ("+protoName(k.EthType)+")", inst, err, 1)
+	}
+
+	const overUDP = "netdevsim: Matching on MPLS is supported only for MPLS over UDP"
+	_, err = add(mplsKeys, redirectTo(r1))
+	wantRefused(t, "mpls_label key", err, unix.EOPNOTSUPP, overUDP)
+	_, err = add(GuardKeys(TTLMPLS, 1)[0], redirectTo(r1))
+	wantRefused(t, "mpls_ttl key", err, unix.EOPNOTSUPP, overUDP)
+	_, err = add(udpKeys(4002), mpls(push), redirectTo(r1))
+	wantRefused(t, "mpls push + redirect to a representor", err, unix.EOPNOTSUPP, "netdevsim: mpls is supported only through a bareudp device")
+	mc := push
+	mc.Proto = EthTypeMPLSMC
+	_, err = add(udpKeys(4003), mpls(mc), redirectTo(r1))
+	wantRefused(t, "mpls push of mpls_mc", err, unix.EOPNOTSUPP, "netdevsim: mpls push is supported only for mpls_uc protocol")
+	pop := MPLS{Op: MPLSPop, Proto: EthTypeIPv4}
+	_, err = add(Keys{EthType: EthTypeMPLS}, mpls(pop), redirectTo(r1))
+	wantRefused(t, "mpls pop first", err, unix.EOPNOTSUPP, "netdevsim: mpls pop supported only on bareudp devices")
+	eth := Action{Kind: KindPedit, Pedit: &Pedit{Keys: []PeditKey{{Header: PeditEth, Offset: 0, Mask: 0, Val: 0x02000000}}}}
+	_, err = add(Keys{EthType: EthTypeMPLS}, eth, mpls(pop), redirectTo(r1))
+	wantRefused(t, "mpls pop after a pedit", err, unix.EOPNOTSUPP, "netdevsim: mpls pop supported only as first action or with decap")
+	_, err = add(Keys{EthType: EthTypeMPLS}, mpls(MPLS{Op: MPLSModify, Label: 200, HasLabel: true}), redirectTo(r1))
+	wantRefused(t, "mpls modify", err, unix.EOPNOTSUPP, "netdevsim: Not implemented offload action")
+	_, err = add(Keys{EthType: EthTypeMPLS}, mpls(MPLS{Op: MPLSDecTTL}), redirectTo(r1))
+	wantRefused(t, "mpls dec_ttl", err, unix.EOPNOTSUPP, "Offload not supported when \"dec_ttl\" option is used")
+
+	// Without flags the kernel runs what the device refused in software.
+	soft := hwFilter(0, 200, snCookie(200), mplsKeys, mpls(MPLS{Op: MPLSDecTTL}), mpls(push), redirectTo(r1))
+	soft.Flags = 0
+	inst, err = s.h.Add(b0, soft)
+	if err != nil || inst.InHW {
+		t.Errorf("MPLS filter without flags: %+v, %v; want installed, not in hardware", inst, err)
+	}
+	if got, want := len(held(t, rep0)), 5; got != want {
+		t.Errorf("%s holds %d filters, want the %d it took", rep0.Attrs().Name, got, want)
+	}
 }
 
 // TestSmartNICTeardown removes representors and the device while they hold

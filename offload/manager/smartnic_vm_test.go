@@ -342,7 +342,7 @@ func TestSmartNICCapacityAndRefusals(t *testing.T) {
 func TestSmartNICRefusedActionGivesTheDevicesWords(t *testing.T) {
 	s := newSmartNIC(t, 43, "hw")
 	s.ofctl(t, "add-flow", "cookie=0xa,priority=50,in_port=1,ipv6,actions=set_field:10->ip_dscp,output:2")
-	const words = "netdevsim: pedit of the IPv6 header is offloaded only for src and dst"
+	const words = "netdevsim: pedit of the IPv6 header is offloaded only for hop limit, src and dst"
 	fs := s.flow(t, 0xa)
 	if fs.Tier != offload.TierSoft || !strings.Contains(fs.Reason, words) {
 		t.Errorf("tier %s reason %q, want soft with the device's words %q", fs.Tier, fs.Reason, words)
