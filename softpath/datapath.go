@@ -88,9 +88,9 @@ type Datapath struct {
 	miss atomic.Int32
 	// swcfg is the switch configuration in force (*SwitchConfig).
 	swcfg atomic.Pointer[SwitchConfig]
-	gen  atomic.Pointer[generation]
-	pt   atomic.Pointer[portTable]
-	macs *macTable
+	gen   atomic.Pointer[generation]
+	pt    atomic.Pointer[portTable]
+	macs  *macTable
 
 	mu          sync.Mutex // guards the fields below and serializes port-table changes
 	running     bool
