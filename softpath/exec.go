@@ -87,7 +87,9 @@ func (w *worker) modify(p *pkt, a *pipeline.Action) bool {
 		p.key.TunnelID = binary.BigEndian.Uint64(a.Value[:8])
 		return true
 	}
-	w.writable(p)
+	if p.shared || cap(p.buf)-len(p.buf) < growth(a) {
+		w.writable(p)
+	}
 	out, err := packet.Apply(p.buf, &p.lay, &p.key, a)
 	switch {
 	case err == nil:
@@ -102,6 +104,17 @@ func (w *worker) modify(p *pkt, a *pipeline.Action) bool {
 		// was accepted, so the action is skipped rather than the packet.
 	}
 	return true
+}
+
+// growth is how many bytes action a may add to a frame (see growRoom).
+func growth(a *pipeline.Action) int {
+	switch a.Type {
+	case pipeline.ActionPushPBB:
+		return 18 // ethertype, I-TAG TCI, C-DA, C-SA
+	case pipeline.ActionPushVLAN, pipeline.ActionPushMPLS:
+		return 4
+	}
+	return 0
 }
 
 // output sends p to port no, reserved ports included.
