@@ -128,6 +128,8 @@ type generation struct {
 	base *classifier.Classifier
 	once sync.Once
 	cls  atomic.Pointer[classifier.Classifier]
+	// buckets holds each group bucket's actions in action-set order.
+	buckets map[*pipeline.Bucket][]pipeline.Action
 }
 
 // classifier returns the generation's classifier, compiling it on first
@@ -176,7 +178,7 @@ func New(cfg Config) *Datapath {
 func (d *Datapath) Install(s *pipeline.Snapshot) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	g := &generation{snap: s, meters: make(map[uint32]*meterState, len(s.Meters))}
+	g := &generation{snap: s, meters: make(map[uint32]*meterState, len(s.Meters)), buckets: bucketSets(s)}
 	if prev := d.gen.Load(); prev != nil {
 		g.base = prev.compiled()
 	}

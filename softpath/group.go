@@ -45,13 +45,37 @@ func (w *worker) group(p *pkt, id uint32, depth int) {
 // bucket runs a bucket's actions on a copy of p: every bucket of an ALL
 // group sees the packet as it entered the group, and, as in Open vSwitch,
 // changes made in a bucket do not leak into the actions after the group.
+// The actions form an action set (OpenFlow 1.3.5 section 5.10: "If an
+// action set contains a group action, the actions in the appropriate
+// action bucket of the group are also applied in the order specified
+// below"), so they run in the action set's order, one of each kind, as the
+// reference evaluator and Open vSwitch (ofpacts_execute_action_set) run
+// them.
 func (w *worker) bucket(p *pkt, b *pipeline.Bucket, depth int) {
 	if b.Counters != nil {
 		b.Counters.Add(len(p.buf), w.now)
 	}
 	c := *p
 	c.shared = true
-	w.apply(&c, b.Actions, depth+1)
+	acts, ok := w.gen.buckets[b]
+	if !ok {
+		acts = b.Actions
+	}
+	w.apply(&c, acts, depth+1)
+}
+
+// bucketSets returns the actions of every bucket of s's groups in action
+// set order.
+func bucketSets(s *pipeline.Snapshot) map[*pipeline.Bucket][]pipeline.Action {
+	m := make(map[*pipeline.Bucket][]pipeline.Action)
+	for _, g := range s.Groups {
+		for i := range g.Buckets {
+			var set pipeline.ActionSet
+			set.Write(g.Buckets[i].Actions)
+			m[&g.Buckets[i]] = set.List(nil)
+		}
+	}
+	return m
 }
 
 // bucketLive reports whether a bucket's watched port and group are live
