@@ -79,7 +79,10 @@ type Key struct {
 	// alone (pop_vlan on two tags, pop_pbb, set_field on a header that is
 	// not there); Evaluate documents what it still cannot know. They are
 	// zero for a frame with at most one 802.1Q tag, no PBB and complete
-	// headers, apart from ParsedNDSLL/ParsedNDTLL.
+	// headers, apart from ParsedNDSLL/ParsedNDTLL. With them the Key is 160
+	// bytes (20 words, 2 bytes of padding at the end): any field added must
+	// keep it a whole number of 8-byte words (softpath/classifier asserts
+	// it; Go pads the struct to its 8-byte alignment).
 
 	// Vlan2VID and Vlan2PCP are the second (inner) tag of a frame with two
 	// VLAN tags, as VlanVID and VlanPCP hold the outer one: VID | VIDPresent,
