@@ -19,7 +19,9 @@ import (
 // that block; and, for the TTL decrements, that no filter in hardware
 // decrements a TTL, none that rewrites a TTL jumps to a chain whose
 // filters decrement one, and the TTL guards the block holds cover the
-// most decrements a packet can meet along the chains (see ttlPath). Tests
+// most decrements a packet can meet along the chains (see ttlPath); and,
+// while IP fragments are dropped, that no rule that can match IP is in
+// tc (placeInput.fragDrop). Tests
 // call it after every change; it reads no counters and sends nothing to
 // the kernel. nil: every rule holds.
 func (n *Network) CheckPlacement() error {
@@ -60,6 +62,10 @@ func (n *Network) CheckPlacement() error {
 					}
 				}
 				seen = append(seen, f)
+				if tf != TierSoft && n.tc.fragDrop && matchesIP(&f.Match) {
+					errs = append(errs, fmt.Errorf("%s, table %d: priority %d can match IP and runs in %s while IP fragments are dropped",
+						where, t, f.Priority, tf))
+				}
 				if tf != TierSoft && f.Instr.Goto {
 					target := f.Instr.GotoTable
 					if complete[target] == "" || complete[target].rank() > tf.rank() {

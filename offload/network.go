@@ -54,6 +54,7 @@ type Network struct {
 	syncKick   chan struct{}
 	ports      map[uint32]*port
 	connected  int
+	swcfg      SwitchConfig
 	subs       map[int]func(Event)
 	nextSub    int
 	expiryKick chan struct{}

@@ -85,6 +85,11 @@ type placeInput struct {
 	// one filter, so the flows of a shared meter stay in the fast path,
 	// where they share one rate.
 	meterUse map[uint32]int
+	// fragDrop is set while IP fragments are to be dropped
+	// (OFPC_FRAG_DROP): the rules that can match an IP packet stay in the
+	// fast path, so that fragments pass no filter but the miss filter,
+	// which hands them to the fast path, and it drops them.
+	fragDrop bool
 	// guardErr is the kernel's refusal of a TTL guard on the block: the
 	// rules that decrement TTLs stay in the fast path.
 	guardErr string
@@ -238,6 +243,9 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, st *placeState) (P
 	if in.policy == PolicyOff {
 		return Placement{Tier: TierSoft, Reason: "offload policy is off"}, ttlDec{}
 	}
+	if in.fragDrop && matchesIP(&f.Match) {
+		return Placement{Tier: TierSoft, Reason: fragDropReason}, ttlDec{}
+	}
 	if m := f.Instr.Meter; m != 0 && in.meterUse[m] > 1 {
 		return Placement{Tier: TierSoft, Reason: fmt.Sprintf(
 			"meter %d is shared by %d flows: a tc policer serves one filter, so they would not share its rate", m, in.meterUse[m])}, ttlDec{}
@@ -280,6 +288,16 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, st *placeState) (P
 		tier = laterTier(tier, st.tableTier[f.Instr.GotoTable])
 	}
 	return Placement{Tier: tier, Filter: filter}, path
+}
+
+// fragDropReason says why a rule that can match IP is not in tc while
+// fragments are dropped.
+const fragDropReason = "IP fragments are dropped (OFPC_FRAG_DROP): the fast path drops them, and a flower filter here does not tell a fragment apart, so the rules that can match IP run in the fast path"
+
+// matchesIP reports whether m can match an IPv4 or IPv6 packet.
+func matchesIP(m *pipeline.Match) bool {
+	et := m.Key.EthType & m.Mask.EthType
+	return m.Mask.EthType == 0 || et == pipeline.EthTypeIPv4 || et == pipeline.EthTypeIPv6
 }
 
 // ttlPath returns the TTL decrements a packet meets in tc from f's filter

@@ -89,6 +89,10 @@ type tcTier struct {
 	dirty     bool
 	statsAt   time.Time                  // when the counters were last read
 	tableBase [pipeline.NumTables]Counts // counts of removed flows' filters, per table
+
+	// fragDrop: IP fragments are dropped (OFPC_FRAG_DROP): placement keeps
+	// the rules that can match IP out of tc (placeInput.fragDrop).
+	fragDrop bool
 }
 
 // tcBlock is one tc block of the tier and the filters it holds for the

@@ -53,6 +53,7 @@ func (n *Network) syncTC() {
 				translate: func(f *pipeline.Flow, env tcflower.Env) (*tcflower.Filter, error) { return t.translate(b, f, env) },
 				meterUse:  use,
 				guardErr:  b.guardErr,
+				fragDrop:  t.fragDrop,
 			}
 			placed := b.ps.place(snap, in, dirty, b.placed)
 			n.applyPlacement(b, snap, placed)

@@ -52,7 +52,6 @@ type conn struct {
 	stmu        sync.Mutex // guards the channel state below
 	role        uint32
 	async       ofwire.AsyncConfig
-	flags       uint16
 	missSendLen uint16
 }
 

@@ -25,6 +25,7 @@ type fakeDatapath struct {
 	nextID    uint64
 	flowErr   error
 	packetOut []pipeline.Action
+	swFlags   uint16
 	// barrierDelay makes Barrier slow, to check ordering.
 	barrierDelay time.Duration
 }
@@ -107,6 +108,25 @@ func (d *fakeDatapath) MeterMod(_ context.Context, mm *pipeline.MeterMod) error 
 
 func (d *fakeDatapath) PortMod(_ context.Context, port uint32, hw [6]byte, config, mask uint32) error {
 	d.record("port_mod")
+	return nil
+}
+
+func (d *fakeDatapath) SwitchConfig() uint16 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.swFlags
+}
+
+// SetSwitchConfig takes what the real datapath takes: fragment handling
+// normal or drop, and invalid_ttl_to_controller.
+func (d *fakeDatapath) SetSwitchConfig(_ context.Context, flags uint16) error {
+	d.record("set_config")
+	if flags&3 > 1 {
+		return pipeline.Errorf(pipeline.ErrSwitchConfigFailed, pipeline.SwitchConfigBadFlags, "reassembly")
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.swFlags = flags
 	return nil
 }
 

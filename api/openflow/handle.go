@@ -62,6 +62,8 @@ func genericError(t of.Type, err error) *pipeline.Error {
 		return pipeline.Errorf(pipeline.ErrMeterModFailed, pipeline.MeterModUnknown, "%v", err)
 	case of.TypePortMod:
 		return pipeline.Errorf(pipeline.ErrPortModFailed, ofwire.PortModEperm, "%v", err)
+	case of.TypeSetConfig:
+		return pipeline.Errorf(pipeline.ErrSwitchConfigFailed, ofwire.SwitchConfigEperm, "%v", err)
 	}
 	return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestEperm, "%v", err)
 }
@@ -118,16 +120,26 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 			return err
 		}
 		c.stmu.Lock()
-		cfg := ofwire.SwitchConfig{Flags: c.flags, MissSendLen: c.missSendLen}
+		cfg := ofwire.SwitchConfig{MissSendLen: c.missSendLen}
 		c.stmu.Unlock()
+		cfg.Flags = dp.SwitchConfig()
 		return c.send(ofwire.Marshal(of.TypeGetConfigReply, h.Xid, ofwire.AppendSwitchConfig(nil, cfg)))
 	case of.TypeSetConfig:
 		cfg, err := ofwire.DecodeSwitchConfig(body)
 		if err != nil {
 			return err
 		}
+		// The flags are the switch's, for every channel (a later
+		// GET_CONFIG on another channel sees them); miss_send_len is the
+		// channel's own. A slave's flags change nothing, as in Open
+		// vSwitch.
+		if c.getRole() != ofwire.RoleSlave {
+			if err := dp.SetSwitchConfig(ctx, cfg.Flags); err != nil {
+				return fmt.Errorf("set_config: %w", err)
+			}
+		}
 		c.stmu.Lock()
-		c.flags, c.missSendLen = cfg.Flags, cfg.MissSendLen
+		c.missSendLen = cfg.MissSendLen
 		c.stmu.Unlock()
 		return nil
 	case of.TypePacketOut:

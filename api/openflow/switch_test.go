@@ -763,3 +763,61 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Errorf("New accepted no datapath")
 	}
 }
+
+// The switch configuration's flags are the switch's: set on one channel
+// (as `ovs-ofctl set-frags` does, then closes), GET_CONFIG on another (as
+// `get-frags`) reports them; miss_send_len stays each channel's own. A
+// mode the datapath does not take (FRAG_REASM) and unknown bits are
+// SWITCH_CONFIG_FAILED/BAD_FLAGS with nothing changed and the channel up,
+// and a slave's flags change nothing.
+func TestSwitchConfigIsTheSwitchs(t *testing.T) {
+	dp := newFakeDatapath()
+	_, addr := startSwitch(t, dp, nil)
+	a, b := dialClient(t, addr), dialClient(t, addr)
+	ctx := ctxT(t)
+	isErr := func(err error, typ pipeline.ErrorType, code uint16) bool {
+		var em *ofwire.ErrorMsg
+		return errors.As(err, &em) && em.Type == typ && em.Code == code
+	}
+	getConfig := func(c *ofclient.Client) ofwire.SwitchConfig {
+		t.Helper()
+		m, err := c.Request(ctx, of.TypeGetConfigRequest, nil)
+		if err != nil || len(m.Body) != 4 {
+			t.Fatalf("GET_CONFIG = %x, %v", m.Body, err)
+		}
+		return ofwire.SwitchConfig{Flags: binary.BigEndian.Uint16(m.Body), MissSendLen: binary.BigEndian.Uint16(m.Body[2:])}
+	}
+	set := func(c *ofclient.Client, flags, missSendLen uint16) error {
+		return c.Apply(ctx, of.TypeSetConfig, ofwire.AppendSwitchConfig(nil, ofwire.SwitchConfig{Flags: flags, MissSendLen: missSendLen}))
+	}
+	if err := set(a, ofwire.ConfigFragDrop|ofwire.ConfigInvalidTTLToController, 64); err != nil {
+		t.Fatal(err)
+	}
+	want := ofwire.SwitchConfig{Flags: ofwire.ConfigFragDrop | ofwire.ConfigInvalidTTLToController, MissSendLen: 128}
+	if got := getConfig(b); got != want {
+		t.Errorf("GET_CONFIG on the other channel = %+v, want %+v", got, want)
+	}
+	if got := getConfig(a); got.MissSendLen != 64 {
+		t.Errorf("miss_send_len of the channel that set it = %d, want 64", got.MissSendLen)
+	}
+	for _, flags := range []uint16{ofwire.ConfigFragReasm, 3, 1 << 3} {
+		if err := set(b, flags, 128); !isErr(err, pipeline.ErrSwitchConfigFailed, ofwire.SwitchConfigBadFlags) {
+			t.Errorf("SET_CONFIG flags %#x: %v, want SWITCH_CONFIG_FAILED/BAD_FLAGS", flags, err)
+		}
+	}
+	if err := b.Echo(ctx, []byte("up")); err != nil {
+		t.Errorf("channel after the refusals: %v", err)
+	}
+	if got := getConfig(b); got != want {
+		t.Errorf("GET_CONFIG after the refusals = %+v, want %+v (unchanged)", got, want)
+	}
+	if _, err := b.SetRole(ctx, ofwire.RoleSlave, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := set(b, ofwire.ConfigFragNormal, 200); err != nil {
+		t.Fatalf("SET_CONFIG from a slave: %v", err)
+	}
+	if got := getConfig(b); got != (ofwire.SwitchConfig{Flags: want.Flags, MissSendLen: 200}) {
+		t.Errorf("after a slave's SET_CONFIG: %+v, want the flags unchanged and its miss_send_len 200", got)
+	}
+}

@@ -17,6 +17,8 @@ type Datapath interface {
 	GroupMod(ctx context.Context, gm *pipeline.GroupMod) error
 	MeterMod(ctx context.Context, mm *pipeline.MeterMod) error
 	PortMod(ctx context.Context, port uint32, hw [6]byte, config, mask uint32) error
+	SwitchConfig() uint16                                    // the OFPC_* flags in force, the same for every channel
+	SetSwitchConfig(ctx context.Context, flags uint16) error // errors may be *pipeline.Error (SWITCH_CONFIG_FAILED)
 	PacketOut(ctx context.Context, inPort uint32, actions []pipeline.Action, data []byte) error
 	Barrier(ctx context.Context) error           // returns when every earlier change is in force in every tier
 	FlowStats(f *pipeline.FlowFilter) []FlowStat // FlowStat{Flow *pipeline.Flow; Packets, Bytes uint64; Duration time.Duration}

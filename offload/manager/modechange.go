@@ -288,8 +288,9 @@ func describeVNIC(rec store.VNIC) string {
 
 // restartForFastPath restarts a network whose change of mode takes the fast
 // path off its ports or puts it back (a hairpin network's uplink frames go
-// to its vNICs, see hairpinNote), and installs its rules, groups and
-// meters again (their counters restart). It says what it did; "" when no
+// to its vNICs, see hairpinNote), and installs its switch configuration,
+// rules, groups and meters again (their counters restart; a hairpin
+// network refuses OFPC_FRAG_DROP). It says what it did; "" when no
 // restart was needed.
 func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *network, old, spec rest.NetworkSpec) (string, error) {
 	toHairpin := spec.Mode == rest.ModeHairpin
@@ -299,6 +300,7 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 	flows := run.net.FlowStats(allFlows())
 	groups := run.net.Groups()
 	meters := run.net.Meters(pipeline.MeterAll)
+	swcfg := run.net.SwitchConfig()
 	m.halt(mn)
 	if err := m.launch(ctx, mn); err != nil {
 		m.mu.Lock()
@@ -311,6 +313,9 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 	m.mu.Unlock()
 	var failed []error
 	rulesFailed := 0
+	if err := n.net.SetSwitchConfig(swcfg); err != nil {
+		failed = append(failed, fmt.Errorf("switch configuration: %w", err))
+	}
 	for _, g := range groups {
 		gm := &pipeline.GroupMod{Command: pipeline.GroupAdd, Type: g.Type, ID: g.ID, Buckets: g.Buckets}
 		if err := n.net.GroupMod(ctx, gm); err != nil {

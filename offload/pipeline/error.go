@@ -108,6 +108,18 @@ const (
 	MeterModBadBandValue uint16 = 9
 	MeterModOutOfMeters  uint16 = 10
 	MeterModOutOfBands   uint16 = 11
+
+	// OFPET_PORT_MOD_FAILED
+	PortModBadPort      uint16 = 0
+	PortModBadHWAddr    uint16 = 1
+	PortModBadConfig    uint16 = 2
+	PortModBadAdvertise uint16 = 3
+	PortModEperm        uint16 = 4
+
+	// OFPET_SWITCH_CONFIG_FAILED
+	SwitchConfigBadFlags uint16 = 0
+	SwitchConfigBadLen   uint16 = 1
+	SwitchConfigEperm    uint16 = 2
 )
 
 // Error is an OpenFlow error: the OFPT_ERROR type and code to send back, and

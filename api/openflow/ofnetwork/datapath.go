@@ -16,6 +16,7 @@ import (
 	"context"
 
 	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
@@ -53,6 +54,35 @@ func (d ofDatapath) PortMod(ctx context.Context, port uint32, hw [6]byte, config
 		return nil
 	}
 	return d.n.PortMod(port, config&openflow.PortConfigDown != 0)
+}
+
+// SwitchConfig returns the network's OFPC_* flags.
+func (d ofDatapath) SwitchConfig() uint16 {
+	c := d.n.SwitchConfig()
+	var flags uint16
+	if c.FragDrop {
+		flags |= ofwire.ConfigFragDrop
+	}
+	if c.InvalidTTLToController {
+		flags |= ofwire.ConfigInvalidTTLToController
+	}
+	return flags
+}
+
+// SetSwitchConfig applies OFPC_FRAG_NORMAL or OFPC_FRAG_DROP and
+// OFPC_INVALID_TTL_TO_CONTROLLER; OFPC_FRAG_REASM is BAD_FLAGS (nicflow
+// reassembles nothing and does not advertise OFPC_IP_REASM).
+func (d ofDatapath) SetSwitchConfig(ctx context.Context, flags uint16) error {
+	switch flags & ofwire.ConfigFragMask {
+	case ofwire.ConfigFragNormal, ofwire.ConfigFragDrop:
+	default:
+		return pipeline.Errorf(pipeline.ErrSwitchConfigFailed, pipeline.SwitchConfigBadFlags,
+			"config flags %#x: IP fragment reassembly (OFPC_FRAG_REASM) is not supported", flags)
+	}
+	return d.n.SetSwitchConfig(offload.SwitchConfig{
+		FragDrop:               flags&ofwire.ConfigFragMask == ofwire.ConfigFragDrop,
+		InvalidTTLToController: flags&ofwire.ConfigInvalidTTLToController != 0,
+	})
 }
 
 func (d ofDatapath) PacketOut(ctx context.Context, inPort uint32, actions []pipeline.Action, data []byte) error {

@@ -37,11 +37,11 @@ const (
 	BadInstDupInst uint16 = 9
 
 	// OFPET_PORT_MOD_FAILED
-	PortModBadPort      uint16 = 0
-	PortModBadHWAddr    uint16 = 1
-	PortModBadConfig    uint16 = 2
-	PortModBadAdvertise uint16 = 3
-	PortModEperm        uint16 = 4
+	PortModBadPort      = pipeline.PortModBadPort
+	PortModBadHWAddr    = pipeline.PortModBadHWAddr
+	PortModBadConfig    = pipeline.PortModBadConfig
+	PortModBadAdvertise = pipeline.PortModBadAdvertise
+	PortModEperm        = pipeline.PortModEperm
 
 	// OFPET_TABLE_MOD_FAILED
 	TableModBadTable  uint16 = 0
@@ -49,9 +49,9 @@ const (
 	TableModEperm     uint16 = 2
 
 	// OFPET_SWITCH_CONFIG_FAILED
-	SwitchConfigBadFlags uint16 = 0
-	SwitchConfigBadLen   uint16 = 1
-	SwitchConfigEperm    uint16 = 2
+	SwitchConfigBadFlags = pipeline.SwitchConfigBadFlags
+	SwitchConfigBadLen   = pipeline.SwitchConfigBadLen
+	SwitchConfigEperm    = pipeline.SwitchConfigEperm
 
 	// OFPET_ROLE_REQUEST_FAILED
 	RoleRequestStale   uint16 = 0

@@ -96,21 +96,29 @@ type SwitchConfig struct {
 	MissSendLen uint16
 }
 
-// Config flags (OFPC_FRAG_*).
+// Config flags (OFPC_*).
 const (
 	ConfigFragNormal = 0
 	ConfigFragDrop   = 1
 	ConfigFragReasm  = 2
 	ConfigFragMask   = 3
+	// ConfigInvalidTTLToController is OFPC_INVALID_TTL_TO_CONTROLLER of
+	// OpenFlow 1.1 and 1.2, which 1.3 deprecates for the asynchronous
+	// configuration; nicflow still honours it (issue 12), where Open
+	// vSwitch refuses it on a 1.3 channel.
+	ConfigInvalidTTLToController = 1 << 2
 )
 
-// DecodeSwitchConfig decodes the body of OFPT_SET_CONFIG.
+// DecodeSwitchConfig decodes the body of OFPT_SET_CONFIG. Flags outside
+// OFPC_FRAG_MASK and OFPC_INVALID_TTL_TO_CONTROLLER, and the fragment
+// handling 3 (no such mode), are BAD_FLAGS; whether the switch supports the
+// mode asked for is the datapath's to say.
 func DecodeSwitchConfig(body []byte) (SwitchConfig, error) {
 	if len(body) != 4 {
 		return SwitchConfig{}, badLen("set_config body of %d bytes, want 4", len(body))
 	}
 	c := SwitchConfig{Flags: be16(body), MissSendLen: be16(body[2:])}
-	if c.Flags&^ConfigFragMask != 0 || c.Flags == ConfigFragMask {
+	if c.Flags&^(ConfigFragMask|ConfigInvalidTTLToController) != 0 || c.Flags&ConfigFragMask == ConfigFragMask {
 		return c, errf(pipeline.ErrSwitchConfigFailed, SwitchConfigBadFlags, "config flags %#x", c.Flags)
 	}
 	return c, nil

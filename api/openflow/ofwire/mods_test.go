@@ -296,8 +296,16 @@ func TestSmallMessages(t *testing.T) {
 	}
 	_, err = DecodeTableMod([]byte{0, 0, 0, 0, 0, 0, 0, 4})
 	checkPErr(t, err, pipeline.ErrTableModFailed, TableModBadConfig)
-	_, err = DecodeSwitchConfig([]byte{0, 3, 0, 128})
-	checkPErr(t, err, pipeline.ErrSwitchConfigFailed, SwitchConfigBadFlags)
+	for _, flags := range []uint16{3, 7, 8, 1 << 15} { // no fragment mode 3; bits 3 and up are not 1.3's
+		_, err = DecodeSwitchConfig([]byte{byte(flags >> 8), byte(flags), 0, 128})
+		checkPErr(t, err, pipeline.ErrSwitchConfigFailed, SwitchConfigBadFlags)
+	}
+	for _, flags := range []uint16{ConfigFragNormal, ConfigFragDrop, ConfigFragReasm, ConfigFragDrop | ConfigInvalidTTLToController} {
+		sc := SwitchConfig{Flags: flags, MissSendLen: 0xffe5}
+		if got, err := DecodeSwitchConfig(AppendSwitchConfig(nil, sc)); err != nil || got != sc {
+			t.Errorf("switch config round trip = %+v, %v; want %+v", got, err, sc)
+		}
+	}
 	_, err = DecodeRoleRequest(AppendRole(nil, RoleRequest{Role: 4}))
 	checkPErr(t, err, pipeline.ErrRoleRequestFailed, RoleRequestBadRole)
 	rr := RoleRequest{Role: RoleMaster, GenerationID: 99}
