@@ -23,7 +23,8 @@ var (
 // IPv4, IPv6 with extension headers, ARP, ND, TCP, UDP, SCTP, ICMP, some
 // cut short) through a datapath whose only flow applies a random action
 // list (pushes, pops, TTL actions, set_field of every settable field,
-// outputs in between), and checks each frame sent against the reference
+// outputs in between), some of it written to the action set or run through
+// a group of two buckets, and checks each frame sent against the reference
 // evaluator: Parse of the frame is the evaluator's key (unless the
 // evaluator says it cannot know, Inexact), its length the evaluator's, and
 // expired TTLs reach the controller exactly when the evaluator says.
@@ -42,18 +43,31 @@ func TestEvaluateMatchesFastPath(t *testing.T) {
 	}
 	for i := 0; i < cases; i++ {
 		frame, desc := randFrame(rng)
-		acts := randActions(rng)
+		in := pipeline.Instructions{Apply: randActions(rng), HasApply: true}
+		var buckets [][]pipeline.Action
+		switch rng.Intn(4) {
+		case 0:
+			// A tail of the list goes to the action set instead.
+			n := rng.Intn(len(in.Apply))
+			in.Write, in.HasWrite, in.Apply = in.Apply[n:], true, in.Apply[:n]
+		case 1:
+			// A group of two buckets (action sets of their own) in between.
+			buckets = [][]pipeline.Action{randActions(rng), randActions(rng)}
+			n := rng.Intn(len(in.Apply))
+			in.Apply = append(in.Apply[:n:n], append([]pipeline.Action{{Type: pipeline.ActionGroup, Group: 1}}, in.Apply[n:]...)...)
+		}
 		toCtl := rng.Intn(2) == 0
 		tb := tbs[0]
 		if toCtl {
 			tb = tbs[1]
 		}
-		e, x := diffOne(t, tb, frame, acts, toCtl)
+		e, x := diffOne(t, tb, frame, in, buckets, toCtl)
 		exact += e
 		inexact += x
 		compared++
 		if t.Failed() {
-			t.Fatalf("case %d: frame %s (% x), actions %s, invalid ttl to controller %v", i, desc, frame, actString(acts), toCtl)
+			t.Fatalf("case %d: frame %s (% x), apply %s, write %s, buckets %v, invalid ttl to controller %v",
+				i, desc, frame, actString(in.Apply), actString(in.Write), buckets, toCtl)
 		}
 	}
 	t.Logf("%d cases, %d outputs compared, %d cases inexact (not compared)", compared, exact, inexact)
@@ -64,11 +78,19 @@ func TestEvaluateMatchesFastPath(t *testing.T) {
 
 // diffOne runs one case and returns the number of outputs compared and
 // 1 if the evaluator could not follow the packet (Result.Inexact).
-func diffOne(t *testing.T, tb *testbed, frame []byte, acts []pipeline.Action, toCtl bool) (int, int) {
+func diffOne(t *testing.T, tb *testbed, frame []byte, in pipeline.Instructions, buckets [][]pipeline.Action, toCtl bool) (int, int) {
 	t.Helper()
 	const inPort = 4
 	tb.snap.Tables[0] = nil
-	tb.flow(0, 1, pipeline.Match{}, apply(acts...))
+	clear(tb.snap.Groups)
+	if buckets != nil {
+		var bs []pipeline.Bucket
+		for _, acts := range buckets {
+			bs = append(bs, bucket(0, pipeline.PortAny, acts...))
+		}
+		tb.group(1, pipeline.GroupTypeAll, bs...)
+	}
+	tb.flow(0, 1, pipeline.Match{}, in)
 	tb.install()
 	tb.send(t, inPort, frame)
 
