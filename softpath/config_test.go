@@ -1,13 +1,16 @@
 package softpath_test
 
 import (
+	"context"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath"
 	"github.com/nicflow/nicflow/softpath/packet"
+	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // OFPC_FRAG_DROP drops IP fragments, IPv4 and IPv6, first and later,
@@ -107,5 +110,68 @@ func TestSwitchConfigInvalidTTL(t *testing.T) {
 	}
 	if diff := cmp.Diff([]uint8{0xff, softpath.ReasonInvalidTTL, 0xff, 0xff}, reasons); diff != "" {
 		t.Errorf("packet-in reasons per step (-want +got):\n%s", diff)
+	}
+}
+
+// OFPPC_NO_RECV drops what a port receives, OFPPC_NO_FWD what is sent to
+// it (flooding included), OFPPC_NO_PACKET_IN the packet-ins of packets
+// that came in on it; clearing a bit restores the port.
+func TestPortConfig(t *testing.T) {
+	tb := newTestbed(t, 3, softpath.Config{})
+	tb.flow(0, 10, matchInPort(1), apply(pipeline.Output(2)))
+	tb.flow(0, 10, matchInPort(2), apply(pipeline.Output(pipeline.PortFlood)))
+	tb.flow(0, 0, pipeline.Match{}, apply(pipeline.Output(pipeline.PortController))) // port 3's packets
+	tb.install()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tb.d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	// NO_RECV on port 1: what it receives goes nowhere. The frame sent
+	// after the bit is cleared comes out alone (one reader, in order).
+	tb.d.SetPortConfig(1, softpath.PortConfig{NoRecv: true})
+	if got := tb.d.PortConfig(1); got != (softpath.PortConfig{NoRecv: true}) {
+		t.Errorf("PortConfig(1) = %+v", got)
+	}
+	tb.ports[1].Inject(frameAB, frameAB, frameAB)
+	waitfor.True(t, 5*time.Second, "port 1 read 3 frames", func() bool { return tb.d.PortStats(1).RxPackets == 3 })
+	tb.d.SetPortConfig(1, softpath.PortConfig{})
+	tb.ports[1].Inject(frameAB)
+	if got := len(tb.ports[2].WaitSent(1, 5*time.Second)); got != 1 {
+		t.Errorf("port 2 sent %d frames, want only the one received after NO_RECV was cleared", got)
+	}
+
+	// NO_FWD on port 3: port 2's flood reaches port 1 only; output to port 3
+	// counts as a transmit drop.
+	tb.d.SetPortConfig(3, softpath.PortConfig{NoFwd: true})
+	tb.send(t, 2, frameAB)
+	if diff := cmp.Diff(map[uint32]int{1: 1}, tb.sent()); diff != "" {
+		t.Errorf("flood with port 3 NO_FWD (-want +got):\n%s", diff)
+	}
+	if got := tb.d.PortStats(3).TxDropped; got != 1 {
+		t.Errorf("port 3 tx_dropped = %d, want 1", got)
+	}
+	tb.d.SetPortConfig(3, softpath.PortConfig{})
+	tb.send(t, 2, frameAB)
+	if diff := cmp.Diff(map[uint32]int{1: 1, 3: 1}, tb.sent()); diff != "" {
+		t.Errorf("flood with NO_FWD cleared (-want +got):\n%s", diff)
+	}
+
+	// NO_PACKET_IN on port 3: its table-miss packet-ins are not sent.
+	tb.d.SetPortConfig(3, softpath.PortConfig{NoPacketIn: true})
+	tb.ups = nil
+	tb.send(t, 3, frameAB)
+	if len(tb.ups) != 0 {
+		t.Errorf("%d packet-ins from a NO_PACKET_IN port", len(tb.ups))
+	}
+	tb.d.SetPortConfig(3, softpath.PortConfig{})
+	tb.send(t, 3, frameAB)
+	if len(tb.ups) != 1 || tb.ups[0].InPort != 3 {
+		t.Errorf("packet-ins after NO_PACKET_IN was cleared: %+v, want one from port 3", tb.ups)
 	}
 }

@@ -95,7 +95,9 @@ func (w *worker) missLoop(m *missSource) {
 			}
 			p.rxPackets.Add(1)
 			p.rxBytes.Add(uint64(len(inner)))
-			w.receive(no, inner, f.Time)
+			if p.cfg.Load()&portNoRecv == 0 {
+				w.receive(no, inner, f.Time)
+			}
 		}
 		w.flush()
 	}

@@ -24,6 +24,7 @@ type port struct {
 	name string
 	io   PacketIO
 	live atomic.Bool
+	cfg  atomic.Uint32 // PortConfig bits (portNoRecv, ...)
 	done chan struct{} // closed when the reader stopped
 
 	closeOnce sync.Once
@@ -96,6 +97,55 @@ func (d *Datapath) SetPortLive(no uint32, up bool) {
 	}
 }
 
+// PortConfig is what OpenFlow's port config bits (OFPPC_*, OFPT_PORT_MOD)
+// ask of the fast path for one port; OFPPC_PORT_DOWN is SetPortLive's.
+type PortConfig struct {
+	// NoRecv drops every packet received on the port.
+	NoRecv bool
+	// NoFwd drops every packet forwarded to the port (counted as
+	// transmit drops, like outputs to a port that is down).
+	NoFwd bool
+	// NoPacketIn sends no packet-in for a packet received on the port.
+	NoPacketIn bool
+}
+
+// The bits of port.cfg.
+const (
+	portNoRecv uint32 = 1 << iota
+	portNoFwd
+	portNoPacketIn
+)
+
+// SetPortConfig sets port no's config, in force for every packet processed
+// after it returns.
+func (d *Datapath) SetPortConfig(no uint32, c PortConfig) {
+	p, ok := d.pt.Load().byNo[no]
+	if !ok {
+		return
+	}
+	var bits uint32
+	if c.NoRecv {
+		bits |= portNoRecv
+	}
+	if c.NoFwd {
+		bits |= portNoFwd
+	}
+	if c.NoPacketIn {
+		bits |= portNoPacketIn
+	}
+	p.cfg.Store(bits)
+}
+
+// PortConfig returns port no's config (zero for an unknown port).
+func (d *Datapath) PortConfig(no uint32) PortConfig {
+	p, ok := d.pt.Load().byNo[no]
+	if !ok {
+		return PortConfig{}
+	}
+	bits := p.cfg.Load()
+	return PortConfig{NoRecv: bits&portNoRecv != 0, NoFwd: bits&portNoFwd != 0, NoPacketIn: bits&portNoPacketIn != 0}
+}
+
 // PortLive reports whether port no exists and is live.
 func (d *Datapath) PortLive(no uint32) bool {
 	p, ok := d.pt.Load().byNo[no]
@@ -142,6 +192,7 @@ func (w *worker) readLoop(p *port) {
 			}
 		}
 		w.begin()
+		noRecv := p.cfg.Load()&portNoRecv != 0
 		var bytes uint64
 		for i := 0; i < n; i++ {
 			f := &frames[i]
@@ -149,7 +200,9 @@ func (w *worker) readLoop(p *port) {
 				f.Len = len(f.Buf)
 			}
 			bytes += uint64(f.Len)
-			w.receive(p.no, f.Buf[:f.Len], f.Time)
+			if !noRecv {
+				w.receive(p.no, f.Buf[:f.Len], f.Time)
+			}
 		}
 		p.rxPackets.Add(uint64(n))
 		p.rxBytes.Add(bytes)

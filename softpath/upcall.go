@@ -28,6 +28,9 @@ func (w *worker) upcall(p *pkt, reason uint8, maxLen uint16) {
 	if up == nil {
 		return
 	}
+	if in, ok := w.ports.byNo[p.inPort]; ok && in.cfg.Load()&portNoPacketIn != 0 {
+		return // OFPPC_NO_PACKET_IN
+	}
 	n := len(p.buf)
 	if maxLen != pipeline.ControllerMaxLenNoBuffer && int(maxLen) < n {
 		n = int(maxLen)

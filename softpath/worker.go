@@ -201,7 +201,7 @@ func (w *worker) scratchBuf(n int) []byte {
 
 // enqueue queues p's current bytes for output on port o.
 func (w *worker) enqueue(o *port, p *pkt) {
-	if !o.live.Load() {
+	if !o.live.Load() || o.cfg.Load()&portNoFwd != 0 {
 		o.txDropped.Add(1)
 		return
 	}
