@@ -21,7 +21,8 @@ import (
 // filters decrement one, and the TTL guards the block holds cover the
 // most decrements a packet can meet along the chains (see ttlPath); and,
 // while IP fragments are dropped, that no rule that can match IP is in
-// tc (placeInput.fragDrop). Tests
+// tc (placeInput.fragDrop); that no filter takes the packets of a port
+// with OFPPC_NO_RECV or sends to one with OFPPC_NO_FWD. Tests
 // call it after every change; it reads no counters and sends nothing to
 // the kernel. nil: every rule holds.
 func (n *Network) CheckPlacement() error {
@@ -31,6 +32,7 @@ func (n *Network) CheckPlacement() error {
 		return nil
 	}
 	snap := n.pipe.Snapshot()
+	noRecv, noFwd := n.portConfigs()
 	var errs []error
 	for _, b := range n.tc.sortedBlocks() {
 		where := "shared block"
@@ -62,6 +64,16 @@ func (n *Network) CheckPlacement() error {
 					}
 				}
 				seen = append(seen, f)
+				if r := b.rules[f.ID]; tf != TierSoft && r != nil {
+					if no := noRecvPort(f, placeInput{port: b.port, noRecv: noRecv}); no != 0 {
+						errs = append(errs, fmt.Errorf("%s, table %d: priority %d takes the packets of port %d (NO_RECV) in %s",
+							where, t, f.Priority, no, tf))
+					}
+					if no, ok := outputsTo(r.filter, noFwd); ok {
+						errs = append(errs, fmt.Errorf("%s, table %d: priority %d outputs to port %d (NO_FWD) in %s",
+							where, t, f.Priority, no, tf))
+					}
+				}
 				if tf != TierSoft && n.tc.fragDrop && matchesIP(&f.Match) {
 					errs = append(errs, fmt.Errorf("%s, table %d: priority %d can match IP and runs in %s while IP fragments are dropped",
 						where, t, f.Priority, tf))

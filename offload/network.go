@@ -39,6 +39,10 @@ type Config struct {
 	// left in the fast path is reported as not enforced, with this reason.
 	// The caller opens the ports send-only.
 	NoFastPath string
+	// SetAdminUp sets a port's netdev administratively up or down, for
+	// OFPPC_PORT_DOWN (PortMod); nil: there is no netdev (in-memory
+	// ports), only the fast path stops using the port.
+	SetAdminUp func(p PortInfo, up bool) error
 }
 
 // Network is one virtual network: one OpenFlow datapath. Safe for
@@ -154,7 +158,8 @@ func (n *Network) AddPort(info PortInfo, io softpath.PacketIO) error {
 		}
 		return fmt.Errorf("add port %s: %w", info.Name, err)
 	}
-	n.dp.SetPortLive(info.No, info.Up && !info.AdminDown)
+	n.dp.SetPortLive(info.No, info.Live())
+	n.dp.SetPortConfig(info.No, softpath.PortConfig{NoRecv: info.NoRecv, NoFwd: info.NoFwd, NoPacketIn: info.NoPacketIn})
 	n.ports[info.No] = &port{info: info, added: n.cfg.Now()}
 	n.emit(&PortStatus{Reason: PortAdded, Port: info})
 	n.log.Info("port added", zap.String(logKeyPort, info.Name), zap.Uint32("ofport", info.No))
@@ -193,7 +198,7 @@ func (n *Network) SetLink(no uint32, up bool) {
 		return
 	}
 	p.info.Up = up
-	n.dp.SetPortLive(no, up && !p.info.AdminDown)
+	n.dp.SetPortLive(no, p.info.Live())
 	n.emit(&PortStatus{Reason: PortModified, Port: p.info})
 }
 
@@ -219,24 +224,6 @@ func (n *Network) Ports() []PortInfo {
 		out[i] = p.info
 	}
 	return out
-}
-
-// PortMod changes a port's administrative config (only OFPPC_PORT_DOWN is
-// honoured).
-func (n *Network) PortMod(no uint32, adminDown bool) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	p, ok := n.ports[no]
-	if !ok {
-		return pipeline.Errorf(pipeline.ErrPortModFailed, 0, "port %d does not exist", no)
-	}
-	if p.info.AdminDown == adminDown {
-		return nil
-	}
-	p.info.AdminDown = adminDown
-	n.dp.SetPortLive(no, p.info.Up && !adminDown)
-	n.emit(&PortStatus{Reason: PortModified, Port: p.info})
-	return nil
 }
 
 // SetConnected records how many controller channels are up and applies the

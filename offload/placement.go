@@ -90,6 +90,13 @@ type placeInput struct {
 	// fast path, so that fragments pass no filter but the miss filter,
 	// which hands them to the fast path, and it drops them.
 	fragDrop bool
+	// noRecv holds the ports with OFPPC_NO_RECV, noFwd the netdevs of
+	// those with OFPPC_NO_FWD (by name, the port number): a rule that
+	// would take such a port's packets, or send to it, stays in the fast
+	// path, which drops them (the miss filter hands it the port's
+	// packets).
+	noRecv map[uint32]bool
+	noFwd  map[string]uint32
 	// guardErr is the kernel's refusal of a TTL guard on the block: the
 	// rules that decrement TTLs stay in the fast path.
 	guardErr string
@@ -246,6 +253,10 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, st *placeState) (P
 	if in.fragDrop && matchesIP(&f.Match) {
 		return Placement{Tier: TierSoft, Reason: fragDropReason}, ttlDec{}
 	}
+	if no := noRecvPort(f, in); no != 0 {
+		return Placement{Tier: TierSoft, Reason: fmt.Sprintf(
+			"takes the packets of port %d, which receives none (OFPPC_NO_RECV): the fast path drops them", no)}, ttlDec{}
+	}
 	if m := f.Instr.Meter; m != 0 && in.meterUse[m] > 1 {
 		return Placement{Tier: TierSoft, Reason: fmt.Sprintf(
 			"meter %d is shared by %d flows: a tc policer serves one filter, so they would not share its rate", m, in.meterUse[m])}, ttlDec{}
@@ -261,6 +272,10 @@ func placeOne(f *pipeline.Flow, in placeInput, env *placeEnv, st *placeState) (P
 			return Placement{Tier: TierSoft, Reason: ne.Reason}, ttlDec{}
 		}
 		return Placement{Tier: TierSoft, Reason: err.Error()}, ttlDec{}
+	}
+	if no, ok := outputsTo(filter, in.noFwd); ok {
+		return Placement{Tier: TierSoft, Reason: fmt.Sprintf(
+			"outputs to port %d, which forwards nothing (OFPPC_NO_FWD): the fast path drops it", no)}, ttlDec{}
 	}
 	path, why := ttlPath(f, filter, in, st)
 	if why != "" {
@@ -298,6 +313,50 @@ const fragDropReason = "IP fragments are dropped (OFPC_FRAG_DROP): the fast path
 func matchesIP(m *pipeline.Match) bool {
 	et := m.Key.EthType & m.Mask.EthType
 	return m.Mask.EthType == 0 || et == pipeline.EthTypeIPv4 || et == pipeline.EthTypeIPv6
+}
+
+// noRecvPort returns a port with OFPPC_NO_RECV whose packets f would take
+// on the block placed (its own port's, or on the shared block those of
+// its in_port or, without one, of any port), or 0.
+func noRecvPort(f *pipeline.Flow, in placeInput) uint32 {
+	if len(in.noRecv) == 0 {
+		return 0
+	}
+	switch {
+	case in.port != 0:
+		if in.noRecv[in.port] {
+			return in.port
+		}
+	case f.Match.Mask.InPort != 0:
+		if in.noRecv[f.Match.Key.InPort] {
+			return f.Match.Key.InPort
+		}
+	default:
+		var low uint32
+		for no := range in.noRecv {
+			if low == 0 || no < low {
+				low = no
+			}
+		}
+		return low
+	}
+	return 0
+}
+
+// outputsTo reports whether filter f sends to one of the netdevs in devs,
+// and the port it is.
+func outputsTo(f *tcflower.Filter, devs map[string]uint32) (uint32, bool) {
+	if f == nil || len(devs) == 0 {
+		return 0, false
+	}
+	for _, a := range f.Actions {
+		if a.Kind == tcflower.KindMirred && a.Mirred != nil {
+			if no, ok := devs[a.Mirred.Dev]; ok {
+				return no, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // ttlPath returns the TTL decrements a packet meets in tc from f's filter

@@ -31,6 +31,7 @@ func (n *Network) syncTC() {
 	snap := n.pipe.Snapshot()
 	env := n.tierEnv(snap)
 	use := meterUse(snap)
+	noRecv, noFwd := n.portConfigs()
 	dirty := t.redo | t.changedTables(snap)
 	if !maps.Equal(use, t.meterUse) {
 		dirty = allTables // a flow's meter became shared or private
@@ -54,6 +55,8 @@ func (n *Network) syncTC() {
 				meterUse:  use,
 				guardErr:  b.guardErr,
 				fragDrop:  t.fragDrop,
+				noRecv:    noRecv,
+				noFwd:     noFwd,
 			}
 			placed := b.ps.place(snap, in, dirty, b.placed)
 			n.applyPlacement(b, snap, placed)

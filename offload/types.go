@@ -55,9 +55,12 @@ type PortInfo struct {
 	Name      string
 	HWAddr    net.HardwareAddr
 	Up        bool   // link (carrier) up
-	AdminDown bool   // OFPPC_PORT_DOWN
+	AdminDown bool   // OFPPC_PORT_DOWN: the netdev is administratively down
 	SpeedKbps uint32 // 0: unknown
 	MTU       int
+	// NoRecv, NoFwd and NoPacketIn are OFPPC_NO_RECV, OFPPC_NO_FWD and
+	// OFPPC_NO_PACKET_IN (PortMod).
+	NoRecv, NoFwd, NoPacketIn bool
 	// Ifindex is the netdev's interface index (0: not a kernel netdev,
 	// e.g. an in-memory test port); the tc tier binds it to the
 	// network's block.

@@ -15,16 +15,14 @@ const (
 	pfCopper  = 1 << 11
 )
 
-// portWire describes a network's port as OpenFlow's ofp_port: its link
-// state (live or link down), OFPPC_PORT_DOWN from its admin state, and its
-// speed as current features.
+// portWire describes a network's port as OpenFlow's ofp_port: its config
+// bits (OFPPC_PORT_DOWN from its admin state, NO_RECV, NO_FWD,
+// NO_PACKET_IN), its state (OFPPS_LIVE, or OFPPS_LINK_DOWN while the link
+// or the port is down), and its speed as current features.
 func portWire(p offload.PortInfo) ofwire.Port {
-	w := ofwire.Port{PortNo: p.No, Name: p.Name, CurrSpeed: p.SpeedKbps, MaxSpeed: p.SpeedKbps}
+	w := ofwire.Port{PortNo: p.No, Name: p.Name, CurrSpeed: p.SpeedKbps, MaxSpeed: p.SpeedKbps, Config: p.Config()}
 	copy(w.HWAddr[:], p.HWAddr)
-	if p.AdminDown {
-		w.Config |= PortConfigDown
-	}
-	if p.Up {
+	if p.Live() {
 		w.State |= PortStateLive
 	} else {
 		w.State |= PortStateLinkDown

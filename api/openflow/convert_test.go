@@ -43,10 +43,17 @@ func TestPortWire(t *testing.T) {
 		info: offload.PortInfo{No: 2},
 		want: ofwire.Port{PortNo: 2, State: PortStateLinkDown, Curr: pf10GBFD | pfCopper},
 	}, {
+		// Down forwards nothing: LINK_DOWN whatever the carrier says, as
+		// Open vSwitch (whose netdev has no link once it is down).
 		name: "admin down at 100G",
 		info: offload.PortInfo{No: 3, Up: true, AdminDown: true, SpeedKbps: 100_000_000},
-		want: ofwire.Port{PortNo: 3, Config: PortConfigDown, State: PortStateLive,
+		want: ofwire.Port{PortNo: 3, Config: PortConfigDown, State: PortStateLinkDown,
 			Curr: pf100GBFD | pfCopper, CurrSpeed: 100_000_000, MaxSpeed: 100_000_000},
+	}, {
+		name: "no_recv, no_fwd, no_packet_in",
+		info: offload.PortInfo{No: 4, Up: true, NoRecv: true, NoFwd: true, NoPacketIn: true},
+		want: ofwire.Port{PortNo: 4, Config: PortConfigNoRecv | PortConfigNoFwd | PortConfigNoPktIn, State: PortStateLive,
+			Curr: pf10GBFD | pfCopper},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

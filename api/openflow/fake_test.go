@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
@@ -106,7 +107,7 @@ func (d *fakeDatapath) MeterMod(_ context.Context, mm *pipeline.MeterMod) error 
 	return nil
 }
 
-func (d *fakeDatapath) PortMod(_ context.Context, port uint32, hw [6]byte, config, mask uint32) error {
+func (d *fakeDatapath) PortMod(_ context.Context, pm *ofwire.PortMod) error {
 	d.record("port_mod")
 	return nil
 }

@@ -179,7 +179,7 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 		if err != nil {
 			return err
 		}
-		if err := dp.PortMod(ctx, pm.PortNo, pm.HWAddr, pm.Config, pm.Mask); err != nil {
+		if err := dp.PortMod(ctx, pm); err != nil {
 			return fmt.Errorf("port_mod: %w", err)
 		}
 		return nil

@@ -16,7 +16,7 @@ type Datapath interface {
 	FlowMod(ctx context.Context, fm *pipeline.FlowMod) error // errors may be *pipeline.Error → send as OFPT_ERROR
 	GroupMod(ctx context.Context, gm *pipeline.GroupMod) error
 	MeterMod(ctx context.Context, mm *pipeline.MeterMod) error
-	PortMod(ctx context.Context, port uint32, hw [6]byte, config, mask uint32) error
+	PortMod(ctx context.Context, pm *ofwire.PortMod) error // errors may be *pipeline.Error (PORT_MOD_FAILED)
 	SwitchConfig() uint16                                    // the OFPC_* flags in force, the same for every channel
 	SetSwitchConfig(ctx context.Context, flags uint16) error // errors may be *pipeline.Error (SWITCH_CONFIG_FAILED)
 	PacketOut(ctx context.Context, inPort uint32, actions []pipeline.Action, data []byte) error
@@ -53,10 +53,10 @@ type Features struct {
 
 // Port config and state bits (OFPPC_*, OFPPS_*).
 const (
-	PortConfigDown    uint32 = 1 << 0
-	PortConfigNoRecv  uint32 = 1 << 2
-	PortConfigNoFwd   uint32 = 1 << 5
-	PortConfigNoPktIn uint32 = 1 << 6
+	PortConfigDown    = offload.PortConfigDown
+	PortConfigNoRecv  = offload.PortConfigNoRecv
+	PortConfigNoFwd   = offload.PortConfigNoFwd
+	PortConfigNoPktIn = offload.PortConfigNoPacketIn
 
 	PortStateLinkDown uint32 = 1 << 0
 	PortStateBlocked  uint32 = 1 << 1

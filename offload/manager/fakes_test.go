@@ -82,6 +82,16 @@ func (l *fakeLinks) SetUp(name string) error {
 	return nil
 }
 
+func (l *fakeLinks) SetDown(name string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.links[name]; !ok {
+		return fmt.Errorf("set %s down: %w", name, syscall.ENODEV)
+	}
+	l.up[name] = false
+	return nil
+}
+
 // names lists the netdevs that exist.
 func (l *fakeLinks) names() []string {
 	l.mu.Lock()

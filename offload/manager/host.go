@@ -135,6 +135,18 @@ func (h *Host) SetUp(name string) error {
 	return nil
 }
 
+// SetDown implements Links.
+func (h *Host) SetDown(name string) error {
+	l, err := h.Netlink.LinkByName(name)
+	if err == nil {
+		err = h.Netlink.LinkSetDown(l)
+	}
+	if err != nil {
+		return fmt.Errorf("set %s down: %w", name, err)
+	}
+	return nil
+}
+
 // OpenPort implements Ports: the netdev's description from rtnetlink and
 // sysfs, its packet I/O an AF_PACKET socket.
 func (h *Host) OpenPort(name string, no uint32, noReceive bool) (offload.PortInfo, softpath.PacketIO, error) {

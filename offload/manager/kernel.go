@@ -21,8 +21,8 @@ import (
 // VEPAKernel and *nic.Discoverer NICs. The unit tests run the manager on
 // stateful fakes of them.
 
-// Links creates and deletes the netdevs of host-side vNICs and sets
-// representors up.
+// Links creates and deletes the netdevs of host-side vNICs, sets
+// representors up, and sets ports down and up for OFPPC_PORT_DOWN.
 type Links interface {
 	// AddVeth creates the veth pair host <-> peer, host up without IPv6,
 	// peer with MAC peerMAC ("" lets the kernel pick) and up when peerUp.
@@ -37,6 +37,8 @@ type Links interface {
 	DelLink(name string) error
 	// SetUp sets netdev name administratively up.
 	SetUp(name string) error
+	// SetDown sets netdev name administratively down.
+	SetDown(name string) error
 }
 
 // Ports opens netdevs as OpenFlow ports: their description and packet

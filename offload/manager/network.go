@@ -60,6 +60,14 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 	names := fixedPorts(spec)
 	dpid := uint64(spec.DatapathID)
 	ocfg := offload.Config{Name: spec.Name, FailMode: failMode, Logger: log, Offload: policy, PortCounters: po.PortCounters}
+	if links := m.cfg.Links; links != nil {
+		ocfg.SetAdminUp = func(p offload.PortInfo, up bool) error {
+			if up {
+				return links.SetUp(p.Name)
+			}
+			return links.SetDown(p.Name)
+		}
+	}
 	if spec.Mode == rest.ModeHairpin {
 		ocfg.NoFastPath = hairpinNoFastPath
 	}

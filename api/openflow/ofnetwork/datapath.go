@@ -49,11 +49,8 @@ func (d ofDatapath) MeterMod(ctx context.Context, mm *pipeline.MeterMod) error {
 	return d.n.MeterMod(ctx, mm)
 }
 
-func (d ofDatapath) PortMod(ctx context.Context, port uint32, hw [6]byte, config, mask uint32) error {
-	if mask&openflow.PortConfigDown == 0 {
-		return nil
-	}
-	return d.n.PortMod(port, config&openflow.PortConfigDown != 0)
+func (d ofDatapath) PortMod(ctx context.Context, pm *ofwire.PortMod) error {
+	return d.n.PortMod(offload.PortMod{Port: pm.PortNo, HWAddr: pm.HWAddr, Config: pm.Config, Mask: pm.Mask, Advertise: pm.Advertise})
 }
 
 // SwitchConfig returns the network's OFPC_* flags.
