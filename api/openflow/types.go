@@ -16,7 +16,7 @@ type Datapath interface {
 	FlowMod(ctx context.Context, fm *pipeline.FlowMod) error // errors may be *pipeline.Error → send as OFPT_ERROR
 	GroupMod(ctx context.Context, gm *pipeline.GroupMod) error
 	MeterMod(ctx context.Context, mm *pipeline.MeterMod) error
-	PortMod(ctx context.Context, pm *ofwire.PortMod) error // errors may be *pipeline.Error (PORT_MOD_FAILED)
+	PortMod(ctx context.Context, pm *ofwire.PortMod) error   // errors may be *pipeline.Error (PORT_MOD_FAILED)
 	SwitchConfig() uint16                                    // the OFPC_* flags in force, the same for every channel
 	SetSwitchConfig(ctx context.Context, flags uint16) error // errors may be *pipeline.Error (SWITCH_CONFIG_FAILED)
 	PacketOut(ctx context.Context, inPort uint32, actions []pipeline.Action, data []byte) error
