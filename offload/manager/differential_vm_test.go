@@ -20,6 +20,7 @@ import (
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/offload/tcport"
 	"github.com/nicflow/nicflow/softpath/packet"
+	"github.com/nicflow/nicflow/tcflower"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
@@ -72,6 +73,14 @@ type dgTotals struct {
 	outputs                                               int
 	tcGotos                                               int // offloaded rules with goto_table
 	tcChained                                             int // packets that went through more than one table in tc
+	// The MPLS and TTL parts: offloaded rules that decrement a TTL, that
+	// push, pop or rewrite MPLS; packets sent with a label stack; packets
+	// whose TTL a rule's decrement expired (INVALID_TTL), and how many of
+	// those met the decrement in a rule offloaded to tc (a TTL guard took
+	// them to the fast path).
+	tcTTLRules, tcMPLSRules         int
+	mplsPackets, expired, expiredTC int
+	guards                          int // TTL guards found in the blocks (summed over the checks)
 }
 
 // TestTCTierDifferential pushes seeded random rule sets over OpenFlow into
@@ -114,6 +123,12 @@ func TestTCTierDifferential(t *testing.T) {
 	start := time.Now()
 	for set := 0; set < nSets; set++ {
 		dr := &dgRun{t: t, tt: tt, network: "dif", g: g, set: set, seed: seed, tot: tot}
+		// Every other rule set sends the packets whose TTL expires to the
+		// controller (OFPC_INVALID_TTL_TO_CONTROLLER), the others drop them.
+		dr.invalidTTL = set%2 == 1
+		if err := tt.n.net.SetSwitchConfig(offload.SwitchConfig{InvalidTTLToController: dr.invalidTTL}); err != nil {
+			t.Fatal(err)
+		}
 		dr.reset()
 		rules := g.ruleSet(nRules)
 		changes := make([]dgChange, len(rules))
@@ -141,6 +156,8 @@ func TestTCTierDifferential(t *testing.T) {
 	t.Logf("rule hits by the tier that counted them, and packets no rule took: %s (%d packets through several tables in tc); expected %d frames and packet-ins",
 		dgFormatCounts(tot.handled), tot.tcChained, tot.outputs)
 	t.Logf("why rules stayed soft: %s", dgFormatCounts(tot.softReasons))
+	t.Logf("MPLS and TTLs: %d rule placements in tc decrement a TTL, %d push, pop or rewrite MPLS; %d packets sent with a label stack; %d packets' TTL expired in a rule (INVALID_TTL), %d of them at a rule in tc, taken to the fast path by a TTL guard; %d guard filters seen",
+		tot.tcTTLRules, tot.tcMPLSRules, tot.mplsPackets, tot.expired, tot.expiredTC, tot.guards)
 	if tot.divergences > 0 || tot.counterDivergences > 0 {
 		t.Errorf("%d output and %d counter divergences between the tiers and the reference (seed %d)", tot.divergences, tot.counterDivergences, seed)
 	}
@@ -151,6 +168,10 @@ func TestTCTierDifferential(t *testing.T) {
 	}
 	if tot.handled["tc"] == 0 || tot.handled["soft"] == 0 {
 		t.Errorf("packets handled in tc %d, in the fast path %d: want both", tot.handled["tc"], tot.handled["soft"])
+	}
+	if min(tot.tcTTLRules, tot.tcMPLSRules, tot.mplsPackets, tot.expiredTC, tot.guards) == 0 {
+		t.Errorf("MPLS and TTLs not exercised: %d TTL and %d MPLS rules in tc, %d MPLS packets, %d TTLs expired at a rule in tc, %d guards",
+			tot.tcTTLRules, tot.tcMPLSRules, tot.mplsPackets, tot.expiredTC, tot.guards)
 	}
 }
 
@@ -167,6 +188,9 @@ type dgRun struct {
 	byID map[uint64]offload.FlowStat // the rule set's flows after install, by flow ID
 	text map[uint64]string           // rule text by flow ID
 	pins [][]byte                    // packet-ins received, as dgCtrlFrame encodes them
+	// invalidTTL: the network sends packets whose TTL expires to the
+	// controller (OFPC_INVALID_TTL_TO_CONTROLLER).
+	invalidTTL bool
 }
 
 // dgPacketRun is one packet of a run and what was expected of it.
@@ -192,7 +216,15 @@ func (dr *dgRun) reset() {
 // checkFilters checks that the block holds the miss filters and the
 // filters of the offloaded rules (wantRules of them, see dgFilters).
 func (dr *dgRun) checkFilters(wantRules int) {
-	ds := kernelFilters(dr.t, dr.network, dr.tt.ports...)
+	all := kernelFilters(dr.t, dr.network, dr.tt.ports...)
+	var ds []tcflower.Dumped // without the TTL guards
+	for _, d := range all {
+		if c, ok := tcflower.ParseCookie(d.Filter.Cookie); ok && c.FlowID == 0 && d.Filter.Chain == 0 && d.Filter.Pref == tcflower.GuardPref {
+			dr.tot.guards++
+			continue
+		}
+		ds = append(ds, d)
+	}
 	if len(ds) == wantRules+len(dr.tt.taps) {
 		return
 	}
@@ -236,6 +268,15 @@ func (dr *dgRun) apply(phase int, rules []*dgRule, changes []dgChange) {
 		case fs.Flow.Instr.Goto:
 			dr.tot.tcGotos++
 		}
+		if fs.Tier != offload.TierSoft {
+			_, acts, _ := strings.Cut(byCookie[fs.Flow.Cookie], "actions=")
+			if strings.Contains(acts, "dec_") {
+				dr.tot.tcTTLRules++
+			}
+			if strings.Contains(acts, "mpls") {
+				dr.tot.tcMPLSRules++
+			}
+		}
 		offloaded += fs.Filters
 	}
 	dr.tot.rules += len(rules)
@@ -264,10 +305,19 @@ func (dr *dgRun) send(phase int, snap *pipeline.Snapshot, packets []*dgPacket) {
 	seqs := map[uint32]bool{}
 	total := 0
 	for _, p := range packets {
-		want, err := dgExpectOf(snap, p)
+		want, err := dgExpectOf(snap, p, dr.invalidTTL)
 		if err != nil {
 			t.Errorf("set %d: %v", dr.set, err)
 			continue
+		}
+		if p.class == dgMPLS {
+			dr.tot.mplsPackets++
+		}
+		if hit, ok := dgExpiredAt(snap, p); ok {
+			dr.tot.expired++
+			if dr.byID[hit].Tier != offload.TierSoft {
+				dr.tot.expiredTC++
+			}
 		}
 		pr := &dgPacketRun{p: p, want: want}
 		runs = append(runs, pr)
@@ -576,9 +626,29 @@ func dgHexes(fs [][]byte) []string {
 	return out
 }
 
+// dgExpiredAt returns the rule in which p's TTL expires (the last rule
+// the reference hits, when it reports INVALID_TTL), if it does.
+func dgExpiredAt(snap *pipeline.Snapshot, p *dgPacket) (uint64, bool) {
+	res := snap.EvaluateWith(p.key(), len(p.frame), pipeline.EvalOptions{InvalidTTLToController: true})
+	for _, o := range res.Outputs {
+		if o.Reason == pipeline.ReasonInvalidTTL && len(res.Hits) > 0 {
+			return res.Hits[len(res.Hits)-1].FlowID, true
+		}
+	}
+	return 0, false
+}
+
 // dgReasonClass shortens a soft rule's reason to its kind, for the summary.
 func dgReasonClass(r string) string {
 	switch {
+	case strings.Contains(r, "TTL guard"):
+		return "TTL guard"
+	case strings.Contains(r, "rewrites a TTL"):
+		return "TTL rewrite before decrements"
+	case strings.Contains(r, "push_mpls copies"):
+		return "push_mpls copies what tc cannot"
+	case strings.Contains(r, "Matching on MPLS"):
+		return "MPLS match (device)"
 	case strings.Contains(r, "higher-priority overlapping"):
 		return "shadowed by a soft rule"
 	case strings.Contains(r, "shares tc pref"):

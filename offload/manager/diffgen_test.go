@@ -11,7 +11,10 @@ package manager
 //     pipeline's key holds one tag, so a second tag cannot be modelled);
 //   - pop_vlan, set vlan_vid and set vlan_pcp only where the frame is known
 //     to be tagged (OpenFlow's prerequisites);
-//   - no TTL actions (the key has no TTL);
+//   - TTL and MPLS actions only where OpenFlow's validation (on the packet
+//     as the actions change it) takes them: dec_ttl and set_nw_ttl on IP,
+//     push_mpls onto IPv4 or MPLS, pop_mpls to IPv4 of a bottom label and
+//     to MPLS of one above, the MPLS field and TTL actions on MPLS;
 //   - every output to a numbered port comes from a rule that matches
 //     in_port and never names that port (OpenFlow drops it).
 
@@ -42,8 +45,11 @@ const (
 	dgTCP                  // IPv4 TCP
 	dgICMP                 // IPv4 ICMP
 	dgOther                // eth_type 0x88b5 (not IP)
+	dgMPLS                 // MPLS unicast: one or two labels, IPv4 UDP inside
+	dgUDP6                 // IPv6 UDP
 )
 
+// isIP reports whether the class is IPv4.
 func (c dgClass) isIP() bool { return c == dgIP || c == dgUDP || c == dgTCP || c == dgICMP }
 
 // dgVlan is a rule's vlan_vid match.
@@ -85,9 +91,12 @@ type dgRule struct {
 	ipSrc, ipDst   dgPrefix
 	tpSrc, tpDst   uint16 // 0: not matched
 	dscp           int    // -1: not matched
-	metadata       bool   // metadata=0x1/0xff
-	actions        string
-	cookie         uint64 // names this version of the rule in the network
+	// mplsLabel, mplsTC and mplsBoS are the MPLS matches (class dgMPLS);
+	// -1: not matched.
+	mplsLabel, mplsTC, mplsBoS int
+	metadata                   bool // metadata=0x1/0xff
+	actions                    string
+	cookie                     uint64 // names this version of the rule in the network
 }
 
 // dgGroups are the groups every rule set may use: an ALL group of plain
@@ -133,6 +142,13 @@ var (
 	dgDSCPs      = []uint8{0, 10, 46}
 	dgVIDs       = []uint16{10, 20}
 	dgPorts      = []uint32{1, 2, 3}
+	dgLabels     = []uint32{16, 100, 1000}
+	// dgTTLs are the packets' IP TTLs, hop limits and MPLS TTLs: 64 most
+	// of the time, and those that a decrement or two expires.
+	dgTTLs       = []uint8{64, 1, 2, 3}
+	dgTTLWeights = []float64{0.6, 0.15, 0.15, 0.1}
+	dgIP6Src     = netip.MustParseAddr("2001:db8::1")
+	dgIP6Dst     = netip.MustParseAddr("2001:db8::2")
 )
 
 // dgMagic starts the payload of every generated packet; the packet's
@@ -214,7 +230,7 @@ func (g *dgGen) ruleSet(n int) []*dgRule {
 		}
 		catchAll := (t > 0 && g.chance(0.75)) || (t == 0 && g.chance(0.25))
 		if catchAll {
-			add(&dgRule{table: t, prio: 0, dscp: -1})
+			add(&dgRule{table: t, prio: 0, dscp: -1, mplsLabel: -1, mplsTC: -1, mplsBoS: -1})
 		}
 		if t == 0 && g.chance(0.5) {
 			hi := g.match(t)
@@ -331,11 +347,11 @@ func (c dgChange) flowMod() *pipeline.FlowMod {
 
 // match returns a rule of table t with a random match.
 func (g *dgGen) match(t uint8) *dgRule {
-	r := &dgRule{table: t, dscp: -1}
+	r := &dgRule{table: t, dscp: -1, mplsLabel: -1, mplsTC: -1, mplsBoS: -1}
 	if g.chance(0.85) {
 		r.inPort = g.port()
 	}
-	r.class = []dgClass{dgAny, dgIP, dgUDP, dgTCP, dgICMP, dgOther}[g.pick(0.2, 0.15, 0.25, 0.2, 0.08, 0.12)]
+	r.class = []dgClass{dgAny, dgIP, dgUDP, dgTCP, dgICMP, dgOther, dgMPLS, dgUDP6}[g.pick(0.2, 0.15, 0.25, 0.2, 0.08, 0.12, 0.15, 0.08)]
 	r.vlan = []dgVlan{dgVlanAny, dgVlanNone, dgVlanPresent, dgVlanVID}[g.pick(0.5, 0.2, 0.12, 0.18)]
 	if r.vlan == dgVlanVID {
 		r.vid = dgVIDs[g.rng.Intn(len(dgVIDs))]
@@ -357,12 +373,23 @@ func (g *dgGen) match(t uint8) *dgRule {
 			r.dscp = int(dgDSCPs[g.rng.Intn(len(dgDSCPs))])
 		}
 	}
-	if r.class == dgUDP || r.class == dgTCP {
+	if r.class == dgUDP || r.class == dgTCP || r.class == dgUDP6 {
 		if g.chance(0.5) {
 			r.tpDst = g.tp()
 		}
 		if g.chance(0.2) {
 			r.tpSrc = g.tp()
+		}
+	}
+	if r.class == dgMPLS {
+		if g.chance(0.5) {
+			r.mplsLabel = int(dgLabels[g.rng.Intn(len(dgLabels))])
+		}
+		if g.chance(0.25) {
+			r.mplsTC = []int{0, 3}[g.rng.Intn(2)]
+		}
+		if g.chance(0.5) {
+			r.mplsBoS = g.rng.Intn(2)
 		}
 	}
 	if t > 0 && g.soft && g.chance(0.08) {
@@ -402,6 +429,8 @@ func (g *dgGen) vary(r *dgRule) {
 		r.tpDst, r.tpSrc = 0, 0
 	case 5:
 		r.dscp = -1
+	case 6:
+		r.mplsLabel = -1
 	}
 }
 
@@ -423,9 +452,38 @@ func (g *dgGen) actions(r *dgRule) string {
 		ok bool
 		do func()
 	}
+	// What the packet is as the actions so far leave it: the rule's
+	// class (orig) until a push_mpls or pop_mpls; ip4/ip6/mpls whether it
+	// is known to be IPv4, IPv6 or MPLS; bos the top label's bottom of
+	// stack bit (-1: unknown).
+	orig, ip4, ip6, mpls, bos := true, r.class.isIP(), r.class == dgUDP6, r.class == dgMPLS, r.mplsBoS
+	ttl := func() uint8 { return []uint8{2, 5, 100}[g.rng.Intn(3)] }
+	pushMPLS := func() {
+		s := "push_mpls:0x8847"
+		if g.chance(0.75) {
+			// Label, tc and TTL set: act_mpls push can take it.
+			s += fmt.Sprintf(",set_field:%d->mpls_label,set_field:%d->mpls_tc,set_mpls_ttl:%d", 200+g.rng.Intn(3), g.rng.Intn(8), ttl())
+		}
+		items = append(items, s)
+		if mpls {
+			bos = 0
+		} else {
+			bos = 1
+		}
+		orig, ip4, ip6, mpls = false, false, false, true
+	}
 	n := g.rng.Intn(4)
 	if r.prio == 0 && in == 0 {
 		n = 0 // a catch-all drops or jumps
+	}
+	if n > 0 && g.chance(0.3) {
+		// A router's first action.
+		switch {
+		case ip4 || ip6:
+			items = append(items, "dec_ttl")
+		case mpls:
+			items = append(items, "dec_mpls_ttl")
+		}
 	}
 	for i := 0; i < n; i++ {
 		cands := []cand{
@@ -435,15 +493,28 @@ func (g *dgGen) actions(r *dgRule) string {
 				f := []string{"eth_dst", "eth_src"}[g.rng.Intn(2)]
 				items = append(items, fmt.Sprintf("set_field:%s->%s", dgMACString(g.mac()), f))
 			}},
-			{1, r.class.isIP(), func() {
+			{1, orig && r.class.isIP(), func() {
 				f := []string{"ipv4_src", "ipv4_dst"}[g.rng.Intn(2)]
 				items = append(items, fmt.Sprintf("set_field:%s->%s", netip.AddrFrom4(g.ip()), f))
 			}},
-			{0.7, r.class.isIP(), func() {
+			{0.7, orig && (r.class.isIP() || r.class == dgUDP6), func() {
 				items = append(items, fmt.Sprintf("set_field:%d->ip_dscp", dgDSCPs[g.rng.Intn(len(dgDSCPs))]))
 			}},
-			{0.3, r.class.isIP(), func() { items = append(items, fmt.Sprintf("set_field:%d->ip_ecn", 1+g.rng.Intn(3))) }},
-			{1, r.class == dgUDP || r.class == dgTCP, func() {
+			{0.3, orig && r.class.isIP(), func() { items = append(items, fmt.Sprintf("set_field:%d->ip_ecn", 1+g.rng.Intn(3))) }},
+			// TTL and MPLS actions.
+			{1.2, ip4 || ip6, func() { items = append(items, "dec_ttl") }},
+			{0.4, ip4 || ip6, func() { items = append(items, fmt.Sprintf("set_nw_ttl:%d", ttl())) }},
+			{0.7, ip4 || mpls, pushMPLS},
+			{0.7, mpls && bos == 1, func() {
+				items = append(items, "pop_mpls:0x0800")
+				orig, ip4, mpls, bos = false, true, false, -1
+			}},
+			{0.4, mpls && bos == 0, func() { items = append(items, "pop_mpls:0x8847"); orig, bos = false, -1 }},
+			{0.7, mpls, func() { items = append(items, fmt.Sprintf("set_field:%d->mpls_label", 17+g.rng.Intn(3))) }},
+			{0.4, mpls, func() { items = append(items, fmt.Sprintf("set_field:%d->mpls_tc", g.rng.Intn(8))) }},
+			{0.4, mpls, func() { items = append(items, fmt.Sprintf("set_mpls_ttl:%d", []uint8{1, 5, 64}[g.rng.Intn(3)])) }},
+			{1, mpls, func() { items = append(items, "dec_mpls_ttl") }},
+			{1, orig && (r.class == dgUDP || r.class == dgTCP || r.class == dgUDP6), func() {
 				p := "udp"
 				if r.class == dgTCP {
 					p = "tcp"
@@ -474,7 +545,7 @@ func (g *dgGen) actions(r *dgRule) string {
 			{0.25, in != 0 && g.soft, func() { items = append(items, "group:2") }},
 			{0.25, in != 0 && g.soft, func() { items = append(items, "group:3") }},
 			// icmpv4_type has no pedit form: soft.
-			{0.3, r.class == dgICMP && g.soft, func() { items = append(items, fmt.Sprintf("set_field:%d->icmpv4_type", 3+g.rng.Intn(3))) }},
+			{0.3, orig && r.class == dgICMP && g.soft, func() { items = append(items, fmt.Sprintf("set_field:%d->icmpv4_type", 3+g.rng.Intn(3))) }},
 		}
 		var ws []float64
 		var ok []cand
@@ -539,6 +610,10 @@ func (r *dgRule) text() string {
 		parts = append(parts, "icmp")
 	case dgOther:
 		parts = append(parts, "eth_type=0x88b5")
+	case dgMPLS:
+		parts = append(parts, "mpls")
+	case dgUDP6:
+		parts = append(parts, "udp6")
 	}
 	switch r.vlan {
 	case dgVlanNone:
@@ -568,6 +643,14 @@ func (r *dgRule) text() string {
 	if r.tpDst != 0 {
 		parts = append(parts, fmt.Sprintf("%s_dst=%d", l4, r.tpDst))
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"mpls_label", r.mplsLabel}, {"mpls_tc", r.mplsTC}, {"mpls_bos", r.mplsBoS}} {
+		if f.v >= 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", f.name, f.v))
+		}
+	}
 	if r.metadata {
 		parts = append(parts, "metadata=0x1/0xff")
 	}
@@ -588,7 +671,10 @@ type dgPacket struct {
 // time (its in_port and match fields), else random.
 func (g *dgGen) packet(rules []*dgRule, seq uint32) *dgPacket {
 	p := &dgPacket{seq: seq, inPort: g.port()}
-	p.class = []dgClass{dgUDP, dgTCP, dgICMP, dgOther}[g.pick(0.35, 0.3, 0.12, 0.23)]
+	p.class = []dgClass{dgUDP, dgTCP, dgICMP, dgOther, dgMPLS, dgUDP6}[g.pick(0.35, 0.3, 0.12, 0.23, 0.15, 0.08)]
+	labels := 1 + g.rng.Intn(2) // MPLS: the stack's depth, its top entry
+	label, tc := dgLabels[g.rng.Intn(len(dgLabels))], uint8(g.rng.Intn(8))
+	ttl := func() uint8 { return dgTTLs[g.pick(dgTTLWeights...)] }
 	ethSrc, ethDst := g.mac(), g.mac()
 	tagged := g.chance(0.4)
 	vid, pcp := dgVIDs[g.rng.Intn(len(dgVIDs))], uint8(g.rng.Intn(8))
@@ -633,6 +719,15 @@ func (g *dgGen) packet(rules []*dgRule, seq uint32) *dgPacket {
 		if r.dscp >= 0 {
 			dscp = uint8(r.dscp)
 		}
+		if r.mplsLabel >= 0 {
+			label = uint32(r.mplsLabel)
+		}
+		if r.mplsTC >= 0 {
+			tc = uint8(r.mplsTC)
+		}
+		if r.mplsBoS >= 0 {
+			labels = 2 - r.mplsBoS
+		}
 	}
 	payload := dgPayload(seq)
 	for i := len(dgMagic) + 4; i < len(payload); i++ {
@@ -646,16 +741,26 @@ func (g *dgGen) packet(rules []*dgRule, seq uint32) *dgPacket {
 			s.VLANs[0].TPID = pipeline.EthTypeQinQ
 		}
 	}
-	if p.class == dgOther {
+	switch p.class {
+	case dgOther:
 		s.EthType = 0x88b5
 		s.Payload = append(payload, make([]byte, 20)...)
-	} else {
-		s.IPv4 = &packet.IPv4{Src: netip.AddrFrom4(src), Dst: netip.AddrFrom4(dst), DSCP: dscp, ID: uint16(seq)}
+	case dgUDP6:
+		s.IPv6 = &packet.IPv6{Src: dgIP6Src, Dst: dgIP6Dst, DSCP: dscp, HopLimit: ttl()}
+		s.UDP = &packet.UDP{Src: sport, Dst: dport}
+	default:
+		if p.class == dgMPLS {
+			s.MPLS = []packet.MPLS{{Label: label, TC: tc, TTL: ttl()}}
+			if labels == 2 {
+				s.MPLS = append(s.MPLS, packet.MPLS{Label: 17, TC: 1, TTL: ttl()})
+			}
+		}
+		s.IPv4 = &packet.IPv4{Src: netip.AddrFrom4(src), Dst: netip.AddrFrom4(dst), DSCP: dscp, ID: uint16(seq), TTL: ttl()}
 		if g.chance(0.2) {
 			s.IPv4.ECN = uint8(1 + g.rng.Intn(3))
 		}
 		switch p.class {
-		case dgUDP:
+		case dgUDP, dgMPLS:
 			s.UDP = &packet.UDP{Src: sport, Dst: dport}
 		case dgTCP:
 			s.TCP = &packet.TCP{Src: sport, Dst: dport, Seq: seq, Flags: packet.TCPAck | packet.TCPPsh, Window: 512}
@@ -700,19 +805,34 @@ func (p *dgPacket) key() pipeline.Key {
 			k.Parsed |= pipeline.ParsedVlanSTag
 		}
 	}
-	if s.IPv4 == nil {
+	switch {
+	case s.IPv6 != nil:
+		k.EthType = pipeline.EthTypeIPv6
+		k.IPDSCP, k.IPECN, k.IPTTL = s.IPv6.DSCP, s.IPv6.ECN, s.IPv6.HopLimit
+		k.L3Src, k.L3Dst = s.IPv6.Src.As16(), s.IPv6.Dst.As16()
+	case s.IPv4 == nil:
 		k.EthType = s.EthType
 		return k
+	default:
+		k.EthType = pipeline.EthTypeIPv4
+		k.IPDSCP, k.IPECN = s.IPv4.DSCP, s.IPv4.ECN
+		k.IPTTL = s.IPv4.TTL
+		src, dst := s.IPv4.Src.As4(), s.IPv4.Dst.As4()
+		copy(k.L3Src[:], src[:])
+		copy(k.L3Dst[:], dst[:])
 	}
-	k.EthType = pipeline.EthTypeIPv4
-	k.IPDSCP, k.IPECN = s.IPv4.DSCP, s.IPv4.ECN
-	k.IPTTL = s.IPv4.TTL
 	if k.IPTTL == 0 {
 		k.IPTTL = 64 // packet.Build's default
 	}
-	src, dst := s.IPv4.Src.As4(), s.IPv4.Dst.As4()
-	copy(k.L3Src[:], src[:])
-	copy(k.L3Dst[:], dst[:])
+	if len(s.MPLS) > 0 {
+		// The parser reads the IPv4 packet after the bottom of the stack
+		// into the key's IP fields.
+		k.EthType, k.MPLSDepth = pipeline.EthTypeMPLS, uint8(len(s.MPLS))
+		for i, m := range s.MPLS {
+			k.MPLS[i] = m.LSE(i == len(s.MPLS)-1)
+		}
+		k.Parsed |= pipeline.ParsedMPLSIPv4
+	}
 	switch {
 	case s.UDP != nil:
 		k.IPProto, k.TpSrc, k.TpDst = pipeline.ProtoUDP, s.UDP.Src, s.UDP.Dst
@@ -738,11 +858,39 @@ func (p *dgPacket) frameFor(k *pipeline.Key, wantLen int) ([]byte, bool) {
 			s.VLANs[0].TPID = p.spec.VLANs[0].TPID
 		}
 	}
+	// The label stack: the key's (MPLSDepth entries, all in the key for
+	// the stacks of two the packets and pushes make).
+	s.MPLS, s.EthType = nil, p.spec.EthType
+	switch {
+	case k.EthType == pipeline.EthTypeMPLS || k.EthType == pipeline.EthTypeMPLSMcast:
+		if int(k.MPLSDepth) > len(k.MPLS) {
+			return nil, false
+		}
+		for i := 0; i < int(k.MPLSDepth); i++ {
+			e := k.MPLS[i]
+			if (e&0x100 != 0) != (i == int(k.MPLSDepth)-1) {
+				return nil, false // a stack Build does not write
+			}
+			s.MPLS = append(s.MPLS, packet.MPLS{Label: e >> 12, TC: uint8(e >> 9 & 7), TTL: uint8(e)})
+		}
+		s.EthType = k.EthType
+	case s.IPv4 != nil && k.EthType != pipeline.EthTypeIPv4:
+		return nil, false
+	}
+	if k.IPTTL == 0 && (s.IPv4 != nil || s.IPv6 != nil) {
+		return nil, false // Build writes 64 for 0
+	}
 	if s.IPv4 != nil {
 		ip := *s.IPv4
 		ip.Src, ip.Dst = k.IPv4Src(), k.IPv4Dst()
-		ip.DSCP, ip.ECN = k.IPDSCP, k.IPECN
+		ip.DSCP, ip.ECN, ip.TTL = k.IPDSCP, k.IPECN, k.IPTTL
 		s.IPv4 = &ip
+	}
+	if s.IPv6 != nil {
+		ip := *s.IPv6
+		ip.Src, ip.Dst = netip.AddrFrom16(k.L3Src), netip.AddrFrom16(k.L3Dst)
+		ip.DSCP, ip.ECN, ip.HopLimit = k.IPDSCP, k.IPECN, k.IPTTL
+		s.IPv6 = &ip
 	}
 	switch {
 	case s.UDP != nil:
@@ -773,10 +921,16 @@ func (p *dgPacket) String() string {
 			fmt.Fprintf(&b, " tpid %#04x", v.TPID)
 		}
 	}
-	if s.IPv4 == nil {
+	for _, m := range s.MPLS {
+		fmt.Fprintf(&b, " mpls label %d tc %d ttl %d", m.Label, m.TC, m.TTL)
+	}
+	switch {
+	case s.IPv6 != nil:
+		fmt.Fprintf(&b, " ipv6 %s > %s dscp %d hop limit %d udp %d > %d", s.IPv6.Src, s.IPv6.Dst, s.IPv6.DSCP, s.IPv6.HopLimit, s.UDP.Src, s.UDP.Dst)
+	case s.IPv4 == nil:
 		fmt.Fprintf(&b, " eth_type %#04x", s.EthType)
-	} else {
-		fmt.Fprintf(&b, " ip %s > %s dscp %d", s.IPv4.Src, s.IPv4.Dst, s.IPv4.DSCP)
+	default:
+		fmt.Fprintf(&b, " ip %s > %s dscp %d ttl %d", s.IPv4.Src, s.IPv4.Dst, s.IPv4.DSCP, s.IPv4.TTL)
 		switch {
 		case s.UDP != nil:
 			fmt.Fprintf(&b, " udp %d > %d", s.UDP.Src, s.UDP.Dst)
@@ -830,9 +984,13 @@ func dgCtrlFrame(inPort uint32, reason uint8, data []byte) []byte {
 	return append(append(b, reason), data...)
 }
 
-// dgExpectOf evaluates p in snap and turns the outputs into frames.
-func dgExpectOf(snap *pipeline.Snapshot, p *dgPacket) (*dgExpect, error) {
-	e := &dgExpect{res: snap.Evaluate(p.key(), len(p.frame))}
+// dgExpectOf evaluates p in snap (with OFPC_INVALID_TTL_TO_CONTROLLER
+// when invalidTTL) and turns the outputs into frames.
+func dgExpectOf(snap *pipeline.Snapshot, p *dgPacket, invalidTTL bool) (*dgExpect, error) {
+	e := &dgExpect{res: snap.EvaluateWith(p.key(), len(p.frame), pipeline.EvalOptions{InvalidTTLToController: invalidTTL})}
+	if e.res.Inexact {
+		return nil, fmt.Errorf("packet %s: the reference cannot model what its path does (Result.Inexact)", p)
+	}
 	e.anyTPID = len(p.spec.VLANs) > 0 && p.spec.VLANs[0].TPID == pipeline.EthTypeQinQ && dgRetags(snap, e.res.Hits)
 	for _, o := range e.res.Outputs {
 		port := o.Port
@@ -884,6 +1042,9 @@ func dgRetags(snap *pipeline.Snapshot, hits []pipeline.Hit) bool {
 func TestDiffGenModel(t *testing.T) {
 	const seeds, packets = 5, 40
 	hits, outputs := 0, 0
+	// What the MPLS and TTL parts drew: packets by class, frames out with
+	// a label stack, packets whose TTL a rule's decrement expires.
+	mplsIn, ip6In, mplsOut, expired := 0, 0, 0, 0
 	for seed := int64(1); seed <= seeds; seed++ {
 		g := newDGGen(seed)
 		g.qinq = 0.3
@@ -932,7 +1093,7 @@ func TestDiffGenModel(t *testing.T) {
 			if diff := cmp.Diff(parsed, p.key()); diff != "" {
 				t.Errorf("seed %d packet %s: model key differs from the parser's (-parser +model):\n%s", seed, p, diff)
 			}
-			e, err := dgExpectOf(snap, p)
+			e, err := dgExpectOf(snap, p, seed%2 == 0)
 			if err != nil {
 				t.Errorf("seed %d: %v", seed, err)
 				continue
@@ -941,6 +1102,23 @@ func TestDiffGenModel(t *testing.T) {
 				hits++
 			}
 			outputs += e.total
+			switch p.class {
+			case dgMPLS:
+				mplsIn++
+			case dgUDP6:
+				ip6In++
+			}
+			for _, o := range e.res.Outputs {
+				if o.Key.EthType == pipeline.EthTypeMPLS {
+					mplsOut++
+				}
+			}
+			k := p.key()
+			for _, o := range snap.EvaluateWith(k, len(p.frame), pipeline.EvalOptions{InvalidTTLToController: true}).Outputs {
+				if o.Reason == pipeline.ReasonInvalidTTL {
+					expired++
+				}
+			}
 			for _, fs := range e.frames {
 				for _, f := range fs {
 					if s, ok := dgSeq(f); !ok || s != p.seq {
@@ -952,5 +1130,9 @@ func TestDiffGenModel(t *testing.T) {
 	}
 	if hits < seeds*packets/2 || outputs < seeds*packets/4 {
 		t.Errorf("%d of %d packets hit a rule in table 0, %d outputs: too few to test anything", hits, seeds*packets, outputs)
+	}
+	t.Logf("%d MPLS and %d IPv6 packets, %d frames out with a label stack, %d TTLs expired by a rule", mplsIn, ip6In, mplsOut, expired)
+	if min(mplsIn, ip6In, mplsOut, expired) == 0 {
+		t.Errorf("MPLS and TTLs barely drawn: %d MPLS and %d IPv6 packets, %d MPLS frames out, %d TTLs expired", mplsIn, ip6In, mplsOut, expired)
 	}
 }
