@@ -341,3 +341,36 @@ func TestTCRemovePortRemovesItsTTLGuards(t *testing.T) {
 		t.Errorf("guards after port 3 left (-want +got):\n%s", diff)
 	}
 }
+
+// TestTCTTLDecrementNeverOfferedToTheDriver: under auto a rule the driver
+// did not take (installed without flags, not in hardware) that is modified
+// to decrement a TTL is installed with skip_hw: offered to the driver, it
+// could run in hardware, ahead of its guard.
+func TestTCTTLDecrementNeverOfferedToTheDriver(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	tn := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyAuto, noRun: true})
+	id := tn.addText(t, "priority=10,in_port=1,ip,actions=output:2")
+	tn.barrier(t)
+	if _, f, _ := kern.filterOf(id); f.Flags != 0 {
+		t.Fatalf("the plain rule's flags are %v, want none (the driver decides)", f.Flags)
+	}
+	if s := tn.stat(t, id); s.Tier != TierTC {
+		t.Fatalf("the plain rule the driver did not take: %s (%s), want tc", s.Tier, s.Reason)
+	}
+	kern.setInHW(func(*tcflower.Filter) bool { return true }) // the driver would take it now
+	kern.resetCalls()
+	fm := tn.flowMod(t, id)
+	fm.Command = pipeline.FlowModifyStrict
+	fm.Instr = flowtext.MustFlowMod("actions=dec_ttl,output:2").Instr
+	tn.mod(t, fm)
+	tn.barrier(t)
+	for _, c := range kern.callsOf("add", "replace") {
+		if c.FlowID == id && c.Flags != tcflower.FlagSkipHW {
+			t.Errorf("the rule that decrements was installed with flags %v: %+v", c.Flags, c)
+		}
+	}
+	if s := tn.stat(t, id); s.Tier != TierTC {
+		t.Errorf("the rule that decrements: %s (%s), want tc", s.Tier, s.Reason)
+	}
+}

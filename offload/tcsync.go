@@ -175,13 +175,15 @@ func lessFilter(a, b *tcflower.Filter) bool {
 	return a.Pref < b.Pref
 }
 
-// wantFlags are the flags of a rule placed in tier: the policy's, and
-// under auto skip_hw for a rule placement keeps out of hardware though the
-// driver would take it (closure: a higher overlapping rule runs later).
-func (t *tcTier) wantFlags(b *tcBlock, id uint64, tier Tier) tcflower.Flags {
+// wantFlags are the flags of a rule placed in tier with filter src: the
+// policy's, and under auto skip_hw for a rule placement keeps out of
+// hardware though the driver would take it (closure: a higher overlapping
+// rule runs later), and always for a filter that decrements a TTL (its
+// guard runs in kernel software: the driver must not be offered it).
+func (t *tcTier) wantFlags(b *tcBlock, id uint64, tier Tier, src *tcflower.Filter) tcflower.Flags {
 	flags := t.tierFlags()
 	if t.policy == PolicyAuto && tier == TierTC {
-		if hw, known := b.inHW[id]; !known || hw || b.twinInHW[id] {
+		if hw, known := b.inHW[id]; !known || hw || b.twinInHW[id] || src.TTL.Decrements() {
 			flags = tcflower.FlagSkipHW
 		}
 	}
@@ -228,7 +230,7 @@ func (n *Network) installFilter(b *tcBlock, f *pipeline.Flow, p Placement, src *
 	if twin {
 		rules = b.twins
 	}
-	flags := t.wantFlags(b, f.ID, p.Tier)
+	flags := t.wantFlags(b, f.ID, p.Tier, src)
 	r := rules[f.ID]
 	retry := b.retry[f.ID]
 	if !retry && r != nil && r.filter != nil && r.flow == f && r.src == src && r.filter.Flags == flags {
