@@ -1,10 +1,12 @@
-// Command udpblast sends minimum-size (64-byte on the wire) UDP/IPv4 frames
-// out of one interface as fast as it can for a fixed time, through an
-// AF_PACKET socket with sendmmsg and the qdisc bypassed. It is the traffic
-// source of nicflow's forwarding benchmark (test/bench/forward.sh) and
+// Command udpblast sends UDP/IPv4 frames, minimum-size (64 bytes on the
+// wire) by default, out of one interface for a fixed time, through an
+// AF_PACKET socket with sendmmsg and the qdisc bypassed: as fast as it can,
+// or paced to a packet rate (-pps). It is the traffic source of nicflow's
+// forwarding and meter benchmarks (test/bench/forward.sh, meter.sh) and
 // prints what it sent when done.
 //
 //	udpblast -i eth0 -dst-mac 02:00:00:00:00:02 -d 10s
+//	udpblast -i eth0 -pps 2500 -size 1000 -dscp 10 -d 10s
 //
 // It imports no other nicflow package.
 package main
@@ -34,8 +36,14 @@ func run(args []string) error {
 	dstIP := fs.String("dst-ip", "10.0.0.99", "destination IPv4 address (not the receiver's, so its stack drops the frames quietly)")
 	flows := fs.Int("flows", 1, "number of distinct UDP source ports to cycle through")
 	batch := fs.Int("batch", 64, "frames per sendmmsg call")
+	pps := fs.Float64("pps", 0, "frames per second to pace to (0: as fast as possible)")
+	size := fs.Int("size", minFrameLen, "frame length without the FCS")
+	dscp := fs.Uint("dscp", 0, "IPv4 DSCP of the frames")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *size < minFrameLen || *size > maxFrameLen || *dscp > 63 || *pps < 0 {
+		return fmt.Errorf("-size must be in %d..%d, -dscp in 0..63 and -pps not negative", minFrameLen, maxFrameLen)
 	}
 	ifc, err := net.InterfaceByName(*ifname)
 	if err != nil {
@@ -62,6 +70,7 @@ func run(args []string) error {
 			dstMAC: dst, srcMAC: ifc.HardwareAddr,
 			srcIP: sip.As4(), dstIP: dip.As4(),
 			srcPort: uint16(1024 + i), dstPort: 9,
+			size: *size, dscp: uint8(*dscp),
 		})
 	}
 	s, err := openSender(ifc.Index)
@@ -70,7 +79,7 @@ func run(args []string) error {
 	}
 	defer s.close()
 	start := time.Now()
-	sent, err := s.blast(frames, *batch, start.Add(*dur))
+	sent, err := s.blast(frames, *batch, newPacer(start, *pps), start.Add(*dur))
 	elapsed := time.Since(start)
 	if err != nil {
 		return err

@@ -37,18 +37,25 @@ func openSender(ifindex int) (*sender, error) {
 
 func (s *sender) close() { unix.Close(s.fd) }
 
-// blast sends frames round-robin, batch at a time, until the deadline, and
-// returns how many the kernel accepted. A full queue (ENOBUFS, EAGAIN) is
-// not an error: the sender just tries again.
-func (s *sender) blast(frames [][]byte, batch int, deadline time.Time) (uint64, error) {
+// blast sends frames round-robin, batch at a time (paced by p), until the
+// deadline, and returns how many the kernel accepted. A full queue
+// (ENOBUFS, EAGAIN) is not an error: the sender just tries again.
+func (s *sender) blast(frames [][]byte, batch int, p *pacer, deadline time.Time) (uint64, error) {
 	iovs := make([]unix.Iovec, batch)
 	msgs := make([]mmsghdr, batch)
 	next := 0
 	var sent uint64
 	for n := 0; ; n++ {
-		if n%64 == 0 && time.Now().After(deadline) {
+		if (p != nil || n%64 == 0) && time.Now().After(deadline) {
 			return sent, nil
 		}
+		count := batch
+		if p != nil {
+			if count = p.wait(sent, batch); count == 0 {
+				continue
+			}
+		}
+		msgs := msgs[:count]
 		for i := range msgs {
 			f := frames[next]
 			next = (next + 1) % len(frames)

@@ -15,9 +15,9 @@ func TestReadCounters(t *testing.T) {
 		want    counters
 		wantErr bool
 	}{
-		{name: "ok", files: map[string]string{"rx_packets": "1234\n", "rx_dropped": "5\n"}, want: counters{1234, 5}},
+		{name: "ok", files: map[string]string{"rx_packets": "1234\n", "rx_bytes": "74040\n", "rx_dropped": "5\n"}, want: counters{1234, 74040, 5}},
 		{name: "missing", files: map[string]string{"rx_packets": "1\n"}, wantErr: true},
-		{name: "garbage", files: map[string]string{"rx_packets": "x\n", "rx_dropped": "0\n"}, wantErr: true},
+		{name: "garbage", files: map[string]string{"rx_packets": "x\n", "rx_bytes": "0\n", "rx_dropped": "0\n"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestRunCountsWindow(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"rx_packets", "rx_dropped"} {
+	for _, n := range []string{"rx_packets", "rx_bytes", "rx_dropped"} {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte("7\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
