@@ -242,7 +242,7 @@ func randActions(rng *rand.Rand) []pipeline.Action {
 	pick := func(n int) int { return rng.Intn(n) }
 	ets := []uint16{pipeline.EthTypeIPv4, pipeline.EthTypeIPv6, pipeline.EthTypeARP, pipeline.EthTypeMPLS,
 		pipeline.EthTypeMPLSMcast, pipeline.EthTypeVLAN, pipeline.EthTypePBB, 0x88b5}
-	var fields []pipeline.Field
+	fields := []pipeline.Field{pipeline.FieldMPLSBoS} // Apply sets it, validation may not let it
 	for _, f := range pipeline.Fields() {
 		if f.Desc().Settable && f != pipeline.FieldTunnelID {
 			fields = append(fields, f)

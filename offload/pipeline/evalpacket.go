@@ -26,15 +26,6 @@ const (
 	ndAdvNum = 136
 )
 
-// Labels and TTL a push_mpls gives a packet that is not MPLS (as Open
-// vSwitch): the IPv4 or IPv6 explicit null label, and TTL 64 when there
-// is no IP TTL to copy (or it is 0).
-const (
-	labelIPv4ExplicitNull = 0
-	labelIPv6ExplicitNull = 2
-	defaultMPLSTTL        = 64
-)
-
 func ethTypeIsTPID(et uint16) bool { return et == EthTypeVLAN || et == EthTypeQinQ }
 func ethTypeIsMPLS(et uint16) bool { return et == EthTypeMPLS || et == EthTypeMPLSMcast }
 func icmpIsND(typ, code uint8) bool {
@@ -301,6 +292,10 @@ func (pk *packet) grow(n int) {
 func (pk *packet) setField(a *Action) {
 	k := &pk.key
 	d := a.Field.Desc()
+	if a.Field == FieldMPLSBoS {
+		pk.setBoS(a.Value[0]&1 != 0)
+		return
+	}
 	if d == nil || !d.Settable {
 		return
 	}
@@ -373,6 +368,31 @@ func (pk *packet) setField(a *Action) {
 	}
 }
 
+// setBoS models set_field mpls_bos (Apply writes it, though validation
+// may keep it from flows): the stack and the payload are read anew.
+func (pk *packet) setBoS(bos bool) {
+	k := &pk.key
+	if !k.mpls() || (k.MPLS[0]&lseBoS != 0) == bos {
+		return
+	}
+	if !bos {
+		pk.inexact = true // the payload is read as entries
+		k.MPLS[0] &^= lseBoS
+		k.clearL3()
+		return
+	}
+	// The top entry becomes the bottom: the rest is payload, parsed as IP
+	// by its first nibble (a parser tries it).
+	k.MPLS[0] |= lseBoS
+	if k.MPLSDepth >= 2 {
+		if n := k.MPLS[1] >> 28; n == 4 || n == 6 {
+			pk.inexact = true
+		}
+	}
+	k.MPLS[1], k.MPLS[2], k.MPLSDepth = 0, 0, 1
+	k.clearL3()
+}
+
 func (pk *packet) pushVLAN(tpid uint16) {
 	if !ethTypeIsTPID(tpid) {
 		return
@@ -441,18 +461,11 @@ func (pk *packet) pushMPLS(et uint16) {
 		k.EthType = et
 		return
 	}
-	lse := uint32(lseBoS | defaultMPLSTTL)
+	// Section 5.12.1: the TTL from the IP TTL, everything else (and the
+	// TTL of a packet that is not IP) 0.
+	lse := uint32(lseBoS)
 	if k.ip() {
-		// Open vSwitch: explicit null, the low 3 bits of the DSCP, the IP
-		// TTL (64 for 0).
-		label, ttl := uint32(labelIPv4ExplicitNull), uint32(k.IPTTL)
-		if k.ip6() {
-			label = labelIPv6ExplicitNull
-		}
-		if ttl == 0 {
-			ttl = defaultMPLSTTL
-		}
-		lse = label<<12 | uint32(k.IPDSCP&7)<<9 | lseBoS | ttl
+		lse |= uint32(k.IPTTL)
 	}
 	p := k.payloadOf()
 	if p == payPBB || p == payMPLS {

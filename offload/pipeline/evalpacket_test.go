@@ -141,7 +141,7 @@ func TestEvaluateModel(t *testing.T) {
 				Parsed: ParsedNoL3}, 100, true},
 		{"push_mpls onto an unknown payload is inexact", with(ip, func(k *Key) { k.EthType, k.IPProto, k.IPTTL, k.TpDst = 0x88b5, 0, 0, 0 }),
 			[]Action{pushMPLS}, with(ip, func(k *Key) {
-				k.EthType, k.IPProto, k.IPTTL, k.TpDst, k.MPLS, k.MPLSDepth = EthTypeMPLS, 0, 0, 0, [3]uint32{1<<8 | 64}, 1
+				k.EthType, k.IPProto, k.IPTTL, k.TpDst, k.MPLS, k.MPLSDepth = EthTypeMPLS, 0, 0, 0, [3]uint32{1 << 8}, 1
 			}), 104, true},
 	}
 	for _, tt := range tests {

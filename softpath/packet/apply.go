@@ -27,7 +27,8 @@ import (
 //     on an untagged frame a no-op: OpenFlow 1.3 requires a push_vlan
 //     first), ip_dscp, ip_ecn, ipv4_src/dst, ipv6_src/dst, ipv6_flabel,
 //     tcp/udp/sctp_src/dst, icmpv4/v6_type/code, arp_op/spa/tpa/sha/tha,
-//     ipv6_nd_target/sll/tll, mpls_label and mpls_tc (top entry), pbb_isid.
+//     ipv6_nd_target/sll/tll, mpls_label, mpls_tc and mpls_bos (top entry;
+//     a changed bottom of stack is parsed again), pbb_isid.
 //     Values are masked to the field's width. Checksums follow: the IPv4
 //     header checksum, the TCP/UDP/ICMPv6 pseudo-header checksums and the
 //     ICMPv4 checksum are updated incrementally (RFC 1624), so a bad
@@ -50,12 +51,12 @@ import (
 //   - push_mpls (a.EtherType 0x8847 or 0x8848): inserts a label stack entry
 //     after the tags Parse reads and sets the ethertype before it to
 //     a.EtherType. On an MPLS frame the entry is a copy of the top one with
-//     the bottom-of-stack bit clear; otherwise label 0 (IPv4 explicit null)
-//     for IPv4, 2 (IPv6 explicit null) for IPv6, 0 else, TC the low 3 bits
-//     of the DSCP (0 for non-IP), bottom of stack set, TTL the IP TTL, or
-//     64 for an IP TTL of 0 or a packet that is not IP: Open vSwitch's
-//     choices where OpenFlow has nothing to copy from (its table of copied
-//     fields names only MPLS TC as the source of MPLS TC).
+//     the bottom-of-stack bit clear; otherwise label 0, TC 0, the bottom of
+//     stack set and the IP TTL, 0 for a packet that is not IP: OpenFlow
+//     copies only an MPLS label, TC and TTL or an IP TTL, what has nothing
+//     to copy from is 0 (as the spec's reference switch ofsoftswitch13 and
+//     os-ken's conformance suite have it; Open vSwitch puts the IPv6
+//     explicit null label 2, the low DSCP bits and TTL 64 instead).
 //   - pop_mpls: removes the top entry of an MPLS frame and sets the
 //     ethertype before it to a.EtherType, bottom of stack or not.
 //   - set_mpls_ttl, dec_mpls_ttl: the top entry's TTL; dec_mpls_ttl returns
@@ -74,7 +75,7 @@ import (
 //   - set_queue: a no-op (the fast path has no queues).
 //
 // Other actions, and set_field of other fields (tunnel_id, metadata,
-// mpls_bos, ...), return an error wrapping ErrUnsupported and leave the
+// ip_proto, ...), return an error wrapping ErrUnsupported and leave the
 // packet alone. Apply returns frame itself for every action but pushes and
 // pops.
 func Apply(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) ([]byte, error) {

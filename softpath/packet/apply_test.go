@@ -150,19 +150,19 @@ func applyCases() []applyCase {
 		// as the Ethertype for the tag." Section 5.12.1 (existing fields that
 		// may be copied into new fields on push actions): "MPLS label <-
 		// MPLS label", "MPLS traffic class <- MPLS traffic class", "MPLS TTL
-		// <- MPLS TTL, IP TTL". Where nothing can be copied the label is the
-		// explicit null of the payload, the TC the low 3 bits of the DSCP
-		// and the TTL 64 (for non-IP or an IP TTL of 0), as in Open vSwitch.
+		// <- MPLS TTL, IP TTL". What has nothing to copy from is 0 (os-ken's
+		// conformance suite, action/19_PUSH_MPLS.json, expects label 0 on
+		// IPv6 and TTL 0 on ARP).
 		{"push_mpls onto ipv4: label 0, ttl from the ip ttl", "udp4", actPushMPLS(0x8847),
 			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{Label: 0, TTL: 64}}, 64 }, nil},
-		{"push_mpls onto ipv6: label 2, multicast ethertype", "tcp6", actPushMPLS(0x8848),
-			func(s *Spec) { s.MPLS, s.EthType = []MPLS{{Label: 2, TC: 10 & 7, TTL: 64}}, 0x8848 }, nil},
+		{"push_mpls onto ipv6: label 0, tc 0, multicast ethertype", "tcp6", actPushMPLS(0x8848),
+			func(s *Spec) { s.MPLS, s.EthType = []MPLS{{TTL: 64}}, 0x8848 }, nil},
 		{"push_mpls onto mpls copies the top entry", "mpls-udp4", actPushMPLS(0x8847),
 			func(s *Spec) { s.MPLS = append([]MPLS{s.MPLS[0]}, s.MPLS...) }, nil},
 		{"push_mpls goes after the vlan tags", "tcp4-vlan-opts", actPushMPLS(0x8847),
-			func(s *Spec) { s.MPLS = []MPLS{{TC: 46 & 7, TTL: 9}} }, nil},
-		{"push_mpls onto arp: ttl 64", "arp", actPushMPLS(0x8847),
-			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{TTL: 64}}, 64 }, nil},
+			func(s *Spec) { s.MPLS = []MPLS{{TTL: 9}} }, nil},
+		{"push_mpls onto arp: ttl 0", "arp", actPushMPLS(0x8847),
+			func(s *Spec) { s.MPLS, s.MinLen = []MPLS{{TTL: 0}}, 64 }, nil},
 		{"push_mpls with ethertype 0x0800", "udp4", actPushMPLS(0x0800), nil, ErrUnsupported},
 		// "Pop MPLS header: Pop the outer-most MPLS tag or shim header from
 		// the packet. The Ethertype is used as the Ethertype for the
@@ -198,7 +198,16 @@ func applyCases() []applyCase {
 			func(s *Spec) { s.MPLS[0].Label = 0xfffff }, nil},
 		{"mpls_tc", "mpls2-tcp6-vlan", actSet(pipeline.FieldMPLSTC, 2), func(s *Spec) { s.MPLS[0].TC = 2 }, nil},
 		{"mpls_label on ipv4 is a no-op", "udp4", actSet(pipeline.FieldMPLSLabel, 0, 0, 0, 1), nil, nil},
-		{"mpls_bos is not settable", "mpls-udp4", actSet(pipeline.FieldMPLSBoS, 0), nil, ErrUnsupported},
+		// mpls_bos: "The BoS bit in the first MPLS shim header" (os-ken's
+		// conformance suite sets it, action/25_SET_FIELD/36_MPLS_BOS.json).
+		{"mpls_bos cleared: the payload is read as entries", "mpls-udp4", actSet(pipeline.FieldMPLSBoS, 0),
+			func(s *Spec) { s.MPLSNoBoS = true }, nil},
+		{"mpls_bos set on the top of two", "mpls2-tcp6-vlan", actSet(pipeline.FieldMPLSBoS, 1), func(s *Spec) {
+			inner := Build(Spec{IPv6: s.IPv6, TCP: s.TCP})[ethLen:]
+			s.Payload = append(binary.BigEndian.AppendUint32(nil, s.MPLS[1].LSE(true)), inner...)
+			s.MPLS, s.IPv6, s.TCP = s.MPLS[:1], nil, nil
+		}, nil},
+		{"mpls_bos unchanged", "mpls-udp4", actSet(pipeline.FieldMPLSBoS, 1), nil, nil},
 		// Push PBB header: "Push a new PBB service instance header (I-TAG
 		// TCI) onto the packet". Section 5.12.1: "PBB I-SID <- PBB I-SID",
 		// "PBB I-PCP <- VLAN PCP", "PBB C-DA <- ETH DST", "PBB C-SA <- ETH

@@ -15,16 +15,6 @@ import (
 // one complete label stack entry.
 func mplsTop(l *Layout, k *pipeline.Key) bool { return l.MPLS != 0 && isMPLS(k.EthType) }
 
-// Labels of the IPv4 and IPv6 explicit null (RFC 3032), what push_mpls
-// puts on an IP packet (as Open vSwitch does).
-const (
-	labelIPv4Null = 0
-	labelIPv6Null = 2
-	// defaultMPLSTTL is the TTL push_mpls gives a packet that has none to
-	// copy, or an IP TTL of 0 (Open vSwitch's choice).
-	defaultMPLSTTL = 64
-)
-
 func pushMPLS(frame []byte, l *Layout, k *pipeline.Key, et uint16) ([]byte, error) {
 	if !isMPLS(et) {
 		return frame, fmt.Errorf("push_mpls with ethertype %#04x: %w", et, ErrUnsupported)
@@ -32,24 +22,17 @@ func pushMPLS(frame []byte, l *Layout, k *pipeline.Key, et uint16) ([]byte, erro
 	if l.L2Len == 0 {
 		return frame, nil
 	}
+	// OpenFlow 1.3.5 section 5.12.1: MPLS label, TC and TTL are copied
+	// from the existing outer MPLS header; the TTL from the IP TTL when
+	// there is none; what has nothing to copy from is 0.
 	var lse uint32
 	switch {
 	case mplsTop(l, k):
-		// OpenFlow 1.3.5 table 8: MPLS label, TC and TTL are copied from the
-		// existing outer MPLS header.
 		lse = k.MPLS[0] &^ mplsBoS
 	case (k.EthType == pipeline.EthTypeIPv4 || k.EthType == pipeline.EthTypeIPv6) && l.L3 != 0:
-		// Open vSwitch: the IP TTL (64 for 0), the low 3 bits of the DSCP.
-		label, ttl := uint32(labelIPv4Null), uint32(k.IPTTL)
-		if k.EthType == pipeline.EthTypeIPv6 {
-			label = labelIPv6Null
-		}
-		if ttl == 0 {
-			ttl = defaultMPLSTTL
-		}
-		lse = label<<12 | uint32(k.IPDSCP&7)<<9 | mplsBoS | ttl
+		lse = mplsBoS | uint32(k.IPTTL)
 	default:
-		lse = mplsBoS | defaultMPLSTTL
+		lse = mplsBoS
 	}
 	o := int(l.L2Len)
 	frame = insert(frame, o, mplsLen)
@@ -201,6 +184,16 @@ func setMPLSBits(frame []byte, l *Layout, k *pipeline.Key, mask, v uint32) {
 	lse := be32(frame[l.MPLS:])&^mask | v&mask
 	put32(frame[l.MPLS:], lse)
 	k.MPLS[0] = lse
+}
+
+// setBoS sets or clears the bottom-of-stack bit of the top label stack
+// entry; the stack and what follows it are parsed again.
+func setBoS(frame []byte, l *Layout, k *pipeline.Key, bos bool) {
+	if !mplsTop(l, k) || (k.MPLS[0]&mplsBoS != 0) == bos {
+		return
+	}
+	frame[l.MPLS+2] ^= 1
+	reparse(frame, l, k)
 }
 
 // setISID sets the I-SID of a PBB frame's I-TAG.

@@ -17,7 +17,8 @@ import (
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the fuzz seed corpus in testdata/fuzz")
 
 // fuzzFields are the fields FuzzApply sets: every settable one (tunnel_id
-// is settable in OpenFlow but unsupported here) and one that is not.
+// is settable in OpenFlow but unsupported here), one that is not, and
+// mpls_bos (Apply sets it; validation may refuse it).
 var fuzzFields = func() []pipeline.Field {
 	var fs []pipeline.Field
 	for _, f := range pipeline.Fields() {
@@ -25,7 +26,7 @@ var fuzzFields = func() []pipeline.Field {
 			fs = append(fs, f)
 		}
 	}
-	return append(fs, pipeline.FieldIPProto)
+	return append(fs, pipeline.FieldIPProto, pipeline.FieldMPLSBoS)
 }()
 
 // Action kinds FuzzApply draws from, indexed by the first action byte.

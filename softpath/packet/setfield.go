@@ -125,6 +125,8 @@ func setField(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) erro
 		setMPLSBits(frame, l, k, 0xfffff<<12, be32(v)<<12)
 	case pipeline.FieldMPLSTC:
 		setMPLSBits(frame, l, k, 7<<9, uint32(v[0])<<9)
+	case pipeline.FieldMPLSBoS:
+		setBoS(frame, l, k, v[0]&1 != 0)
 	case pipeline.FieldPBBISID:
 		setISID(frame, l, k, uint32(v[0])<<16|uint32(v[1])<<8|uint32(v[2]))
 	default:
