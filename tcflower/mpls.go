@@ -34,10 +34,10 @@ func mplsLabelValue(v []byte) (uint32, error) {
 	return l, nil
 }
 
-// pushMPLS starts an MPLS push. OpenFlow (and the fast path, as Open
-// vSwitch) gives the new top entry the label, tc and TTL of the entry it
-// covers on an MPLS packet, and label 0 (IPv6: 2), the low bits of the DSCP
-// and the IP TTL (non-IP: 0, 0 and 64) otherwise; act_mpls push takes
+// pushMPLS starts an MPLS push. OpenFlow (and the fast path,
+// softpath/packet.Apply) gives the new top entry the label, tc and TTL of
+// the entry it covers on an MPLS packet, and label 0, tc 0 and the IP TTL
+// (non-IP: TTL 0) otherwise; act_mpls push takes
 // them explicitly, so each must be known when the push is emitted: from
 // the match, or from set_field mpls_label, set_field mpls_tc and
 // set_mpls_ttl after the push.
@@ -58,17 +58,10 @@ func (b *actionBuilder) pushMPLS(et uint16) error {
 		p.m.TC, p.tcKnown = b.mpls.tc, b.mpls.tcKnown
 		p.m.TTL, p.ttlKnown = b.mpls.ttl.value, b.mpls.ttl.known
 	case b.l3 == EthTypeIPv4 || b.l3 == EthTypeIPv6:
-		p.m.Label, p.labelKnown = 0, true
-		if b.l3 == EthTypeIPv6 {
-			p.m.Label = 2
-		}
-		p.m.TC, p.tcKnown = b.dscp&7, b.dscpKnown
+		p.m.Label, p.labelKnown, p.m.TC, p.tcKnown = 0, true, 0, true
 		p.m.TTL, p.ttlKnown = b.ip.value, b.ip.known
-		if p.ttlKnown && p.m.TTL == 0 {
-			p.m.TTL = 64
-		}
 	case b.l3 != 0:
-		p.m.Label, p.labelKnown, p.m.TC, p.tcKnown, p.m.TTL, p.ttlKnown = 0, true, 0, true, 64, true
+		p.m.Label, p.labelKnown, p.m.TC, p.tcKnown, p.m.TTL, p.ttlKnown = 0, true, 0, true, 0, true
 	}
 	p.m.HasLabel, p.m.HasTC = true, true
 	b.mplsPend = p
