@@ -94,11 +94,11 @@
 //	dec_mpls_ttl          act_mpls dec_ttl, behind a TTL guard; a known TTL:
 //	                      act_mpls modify
 //	push_mpls             act_mpls push: the label, tc and TTL OpenFlow gives
-//	                      the new entry (copied from the label below, or
-//	                      label 0 (IPv6: 2), the DSCP's low bits and the IP
-//	                      TTL) must be known: from the match, or set by
-//	                      set_field mpls_label/mpls_tc and set_mpls_ttl after
-//	                      the push
+//	                      the new entry (copied from the label below; else
+//	                      label 0, tc 0 and the IP TTL, 0 without IP) must be
+//	                      known and the TTL non-zero: from the match, or set
+//	                      by set_field mpls_label/mpls_tc and set_mpls_ttl
+//	                      after the push
 //	pop_mpls              act_mpls pop with the ethertype of what follows
 //	set_field tunnel_id   with output to a tunnel port: tunnel_key set + mirred
 //	goto_table T          gact goto chain T, only when table T is complete
