@@ -10,6 +10,7 @@ import (
 
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/sriov/vf"
@@ -289,7 +290,7 @@ func describeVNIC(rec store.VNIC) string {
 // restartForFastPath restarts a network whose change of mode takes the fast
 // path off its ports or puts it back (a hairpin network's uplink frames go
 // to its vNICs, see hairpinNote), and installs its switch configuration,
-// rules, groups and meters again (their counters restart; a hairpin
+// its ports' OFPPC_* config, rules, groups and meters again (their counters restart; a hairpin
 // network refuses OFPC_FRAG_DROP). It says what it did; "" when no
 // restart was needed.
 func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *network, old, spec rest.NetworkSpec) (string, error) {
@@ -301,6 +302,12 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 	groups := run.net.Groups()
 	meters := run.net.Meters(pipeline.MeterAll)
 	swcfg := run.net.SwitchConfig()
+	portCfg := map[string]uint32{} // NO_RECV, NO_FWD, NO_PACKET_IN by netdev (PORT_DOWN is the netdev's own)
+	for _, p := range run.net.Ports() {
+		if c := p.Config() &^ offload.PortConfigDown; c != 0 {
+			portCfg[p.Name] = c
+		}
+	}
 	m.halt(mn)
 	if err := m.launch(ctx, mn); err != nil {
 		m.mu.Lock()
@@ -315,6 +322,17 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 	rulesFailed := 0
 	if err := n.net.SetSwitchConfig(swcfg); err != nil {
 		failed = append(failed, fmt.Errorf("switch configuration: %w", err))
+	}
+	for _, p := range n.net.Ports() {
+		c, ok := portCfg[p.Name]
+		if !ok {
+			continue
+		}
+		pm := offload.PortMod{Port: p.No, Config: c, Mask: c}
+		copy(pm.HWAddr[:], p.HWAddr)
+		if err := n.net.PortMod(pm); err != nil {
+			failed = append(failed, fmt.Errorf("port %s config: %w", p.Name, err))
+		}
 	}
 	for _, g := range groups {
 		gm := &pipeline.GroupMod{Command: pipeline.GroupAdd, Type: g.Type, ID: g.ID, Buckets: g.Buckets}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/vepa"
 )
@@ -309,5 +310,68 @@ func TestModeChangeRollsBack(t *testing.T) {
 	}
 	if got := d.vepa.list(); len(got) != 0 {
 		t.Errorf("macvlans left after rollback: %v", got)
+	}
+}
+
+// TestModeChangeKeepsSwitchAndPortConfig: the restart of a change of mode
+// installs the switch configuration and the ports' OFPPC_* config again;
+// a hairpin network refuses OFPC_FRAG_DROP, and the change says so.
+func TestModeChangeKeepsSwitchAndPortConfig(t *testing.T) {
+	d := newTestDaemon(t, newFakeLinks("eth1"), nil)
+	if _, err := d.create(rest.NetworkSpec{Name: "hp", Mode: "host", Uplink: "eth1", Offload: "off"}); err != nil {
+		t.Fatal(err)
+	}
+	net := func() *offload.Network {
+		t.Helper()
+		run, err := d.m.runningNet("hp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run.net
+	}
+	uplink := func() offload.PortInfo {
+		t.Helper()
+		p, ok := net().PortByName("eth1")
+		if !ok {
+			t.Fatal("no uplink port")
+		}
+		return p
+	}
+	sc := offload.SwitchConfig{FragDrop: true, InvalidTTLToController: true}
+	if err := net().SetSwitchConfig(sc); err != nil {
+		t.Fatal(err)
+	}
+	cfg := offload.PortConfigNoRecv | offload.PortConfigNoPacketIn
+	pm := offload.PortMod{Port: uplink().No, Config: cfg, Mask: cfg}
+	copy(pm.HWAddr[:], uplink().HWAddr)
+	if err := net().PortMod(pm); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "hairpin", Uplink: "eth1", Offload: "off"})
+	if err != nil {
+		t.Fatalf("PUT mode hairpin: %v", err)
+	}
+	last := n.Status.Changes[len(n.Status.Changes)-1]
+	if !strings.Contains(last, "not installed again: switch configuration") || !strings.Contains(last, "fast path") {
+		t.Errorf("restart into hairpin: %q, want the switch configuration's FRAG_DROP refused", last)
+	}
+	if got := net().SwitchConfig(); got != (offload.SwitchConfig{}) {
+		t.Errorf("hairpin switch config %+v, want the zero one (FRAG_DROP refused, nothing applied)", got)
+	}
+	if got := uplink().Config(); got != cfg {
+		t.Errorf("uplink config in hairpin %#x, want %#x", got, cfg)
+	}
+	if err := net().SetSwitchConfig(offload.SwitchConfig{InvalidTTLToController: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "host", Uplink: "eth1", Offload: "off"}); err != nil {
+		t.Fatalf("PUT mode host: %v", err)
+	}
+	if got := net().SwitchConfig(); got != (offload.SwitchConfig{InvalidTTLToController: true}) {
+		t.Errorf("switch config back in host %+v, want invalid_ttl_to_controller", got)
+	}
+	if got := uplink().Config(); got != cfg {
+		t.Errorf("uplink config back in host %#x, want %#x", got, cfg)
 	}
 }
