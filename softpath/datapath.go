@@ -47,7 +47,8 @@ const (
 // Config configures a Datapath.
 type Config struct {
 	// Now returns the current time (counters' last-used time, meters, MAC
-	// aging). Default time.Now.
+	// aging). Default time.Now. Frames' arrival times (Frame.Time) are in
+	// its clock: unix time, as the kernel stamps them.
 	Now func() time.Time
 	// Upcall receives packet-ins. It runs on a port's reader goroutine and
 	// must not block for long (queue and return). Nil: packet-ins are
