@@ -23,8 +23,9 @@ var (
 // IPv4, IPv6 with extension headers, ARP, ND, TCP, UDP, SCTP, ICMP, some
 // cut short) through a datapath whose only flow applies a random action
 // list (pushes, pops, TTL actions, set_field of every settable field,
-// outputs in between), some of it written to the action set or run through
-// a group of two buckets, and checks each frame sent against the reference
+// ip_proto mostly to protocols the parser reads, outputs in between), some
+// of it written to the action set or run through a group of two buckets,
+// and checks each frame sent against the reference
 // evaluator: Parse of the frame is the evaluator's key (unless the
 // evaluator says it cannot know, Inexact), its length the evaluator's, and
 // expired TTLs reach the controller exactly when the evaluator says.
@@ -242,7 +243,7 @@ func randActions(rng *rand.Rand) []pipeline.Action {
 	pick := func(n int) int { return rng.Intn(n) }
 	ets := []uint16{pipeline.EthTypeIPv4, pipeline.EthTypeIPv6, pipeline.EthTypeARP, pipeline.EthTypeMPLS,
 		pipeline.EthTypeMPLSMcast, pipeline.EthTypeVLAN, pipeline.EthTypePBB, 0x88b5}
-	fields := []pipeline.Field{pipeline.FieldMPLSBoS} // Apply sets it, validation may not let it
+	var fields []pipeline.Field
 	for _, f := range pipeline.Fields() {
 		if f.Desc().Settable && f != pipeline.FieldTunnelID {
 			fields = append(fields, f)
@@ -284,8 +285,13 @@ func randActions(rng *rand.Rand) []pipeline.Action {
 			f := fields[pick(len(fields))]
 			v := make([]byte, f.Desc().Len)
 			rng.Read(v)
-			if f == pipeline.FieldEthType {
+			switch {
+			case f == pipeline.FieldEthType:
 				binary.BigEndian.PutUint16(v, ets[pick(len(ets))])
+			case f == pipeline.FieldIPProto && pick(4) != 0:
+				// Mostly protocols the parser reads, extension headers,
+				// ESP and no next header.
+				v[0] = []uint8{6, 17, 132, 1, 58, 0, 43, 44, 50, 51, 59, 60}[pick(12)]
 			}
 			a = pipeline.SetField(f, v)
 		}

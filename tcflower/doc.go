@@ -89,8 +89,9 @@
 //	dec_nw_ttl            pedit add 0xff to the TTL/hop limit (+ csum ip4h),
 //	                      behind a TTL guard (below); a TTL the rule set
 //	                      before: a pedit set of one less
-//	set_field mpls_label/mpls_tc, set_mpls_ttl
-//	                      act_mpls modify (one per run of them)
+//	set_field mpls_label/mpls_tc/mpls_bos, set_mpls_ttl
+//	                      act_mpls modify (one per run of them; after a
+//	                      push_mpls, its push)
 //	dec_mpls_ttl          act_mpls dec_ttl, behind a TTL guard; a known TTL:
 //	                      act_mpls modify
 //	push_mpls             act_mpls push: the label, tc and TTL OpenFlow gives
@@ -111,7 +112,11 @@
 // push_mpls copied), set_field of the IP or L4 headers after push_mpls or
 // pop_mpls, push_mpls after a push_vlan onto a frame that may be tagged
 // (act_mpls writes the MPLS ethertype into the first 2 bytes after the
-// MAC addresses, which are then the inner tag's TPID), and set_field of
+// MAC addresses, which are then the inner tag's TPID), set_field ip_proto
+// (OpenFlow keeps the transport header and updates its checksum for the
+// new protocol in the pseudo header; act_csum would compute the new
+// protocol's checksum, at its offset; and the IPv6 next header that names
+// the upper layer sits behind the extension headers), and set_field of
 // other fields (ICMP, ARP, SCTP ports, ND).
 //
 // # TTL guards

@@ -105,13 +105,20 @@ func (b *actionBuilder) modifyMPLS() *pendingMPLS {
 	return b.mplsPend
 }
 
-// setMPLSField handles set_field mpls_label and mpls_tc.
+// setMPLSField handles set_field mpls_label, mpls_tc and mpls_bos (act_mpls
+// takes the bottom-of-stack bit of the entry it modifies or pushes as
+// TCA_MPLS_BOS, net/sched/act_mpls.c tcf_mpls_get_lse; nothing else in the
+// rule depends on it: a pop names the ethertype after it).
 func (b *actionBuilder) setMPLSField(a *pipeline.Action) error {
 	if !isMPLS(b.l3) {
 		return notExpressible("action set_field %s without eth_type mpls in the match (or a push_mpls before it)", a.Field.Desc().Name)
 	}
 	p := b.modifyMPLS()
 	v := a.FieldValue()
+	if a.Field == pipeline.FieldMPLSBoS {
+		p.m.BOS, p.m.HasBOS = v[0]&1, true
+		return nil
+	}
 	if a.Field == pipeline.FieldMPLSLabel {
 		l, err := mplsLabelValue(v)
 		if err != nil {

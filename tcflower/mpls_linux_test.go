@@ -241,6 +241,7 @@ func TestKernelMPLSAndTTLForwarding(t *testing.T) {
 		"priority=100,in_port=1,udp,udp_dst=1004,actions=set_nw_ttl:7,output:2",
 		"priority=100,in_port=1,mpls,mpls_label=600,actions=set_mpls_ttl:33,set_field:5->mpls_tc,output:2",
 		"priority=100,in_port=1,vlan_vid=none,udp,udp_dst=1005,actions=push_vlan:0x8100,set_field:20->vlan_vid,push_mpls:0x8848,set_field:7->mpls_label,set_field:1->mpls_tc,set_mpls_ttl:2,output:2",
+		"priority=100,in_port=1,mpls,mpls_label=700,mpls_bos=1,actions=set_field:0->mpls_bos,output:2",
 	}
 	var dec [NumTTLClasses]uint8
 	var handles []uint32
@@ -322,6 +323,8 @@ func TestKernelMPLSAndTTLForwarding(t *testing.T) {
 			mplsFrame{lses: []uint32{lse(600, 5, true, 33)}, ttl: 64, payload: "nf-mpls-11"}.bytes(in, out), 7},
 		{"push_vlan, push_mpls", udp4(64, 1005, "nf-mpls-12"),
 			mplsFrame{vid: 20, lses: []uint32{lse(7, 1, true, 2)}, mc: true, ttl: 64, dport: 1005, payload: "nf-mpls-12"}.bytes(in, out), 8},
+		{"set mpls_bos", mplsFrame{lses: []uint32{lse(700, 1, true, 10)}, ttl: 64, payload: "nf-mpls-13"},
+			mplsFrame{lses: []uint32{lse(700, 1, false, 10)}, ttl: 64, payload: "nf-mpls-13"}.bytes(in, out), 9},
 	}
 	capt := tp.capture(t, tp.h2)
 	for _, c := range cases {

@@ -104,8 +104,21 @@ func (b *actionBuilder) setField(a *pipeline.Action) error {
 	st := b.st
 	v4, v6 := st.l3 == EthTypeIPv4, st.l3 == EthTypeIPv6
 	switch a.Field {
-	case pipeline.FieldMPLSLabel, pipeline.FieldMPLSTC:
+	case pipeline.FieldMPLSLabel, pipeline.FieldMPLSTC, pipeline.FieldMPLSBoS:
 		return b.setMPLSField(a)
+	case pipeline.FieldIPProto:
+		// pedit can write the protocol byte, but not the rest: OpenFlow's
+		// packet (the fast path's, softpath/packet.Apply, as os-ken's
+		// conformance suite expects it) keeps the transport header and
+		// updates its checksum for the new protocol in the pseudo header,
+		// where act_csum recomputes the checksum of the new protocol, at
+		// its offset, over a pseudo header with its own number (a TCP
+		// header under protocol 17 gets a UDP checksum written into its
+		// sequence number) and no pedit key can do a one's complement
+		// update of a checksum the rule does not know; and the IPv6 next
+		// header that names the upper layer follows the extension header
+		// chain, at an offset pedit cannot follow.
+		return notExpressible("action set_field ip_proto: OpenFlow keeps the transport header under the new protocol and updates its checksum for the pseudo header, act_csum would write the new protocol's checksum at its offset; pedit cannot reach an IPv6 next header behind extension headers")
 	case pipeline.FieldIPDSCP, pipeline.FieldIPECN, pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst,
 		pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst, pipeline.FieldIPv6Flabel,
 		pipeline.FieldTCPSrc, pipeline.FieldTCPDst, pipeline.FieldUDPSrc, pipeline.FieldUDPDst:

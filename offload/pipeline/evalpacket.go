@@ -322,6 +322,9 @@ func (pk *packet) setField(a *Action) {
 		ok = k.tagged()
 	case FieldIPDSCP, FieldIPECN:
 		ok = k.ip()
+	case FieldIPProto:
+		pk.setIPProto(v[0])
+		return
 	case FieldIPv4Src, FieldIPv4Dst:
 		ok = k.ip4()
 	case FieldIPv6Src, FieldIPv6Dst, FieldIPv6Flabel:
@@ -368,8 +371,91 @@ func (pk *packet) setField(a *Action) {
 	}
 }
 
-// setBoS models set_field mpls_bos (Apply writes it, though validation
-// may keep it from flows): the stack and the payload are read anew.
+// IPv6 next header values the parser reads as extension headers (or as
+// the end of the chain) rather than as the upper layer.
+const (
+	ipv6HopByHop = 0
+	ipv6Routing  = 43
+	ipv6Fragment = 44
+	ipv6ESP      = 50
+	ipv6AH       = 51
+	ipv6NoNext   = 59
+	ipv6DestOpts = 60
+)
+
+func ipv6ChainProto(p uint8) bool {
+	switch p {
+	case ipv6HopByHop, ipv6Routing, ipv6Fragment, ipv6ESP, ipv6AH, ipv6NoNext, ipv6DestOpts:
+		return true
+	}
+	return false
+}
+
+// transportLen returns the length of the transport header of protocol p
+// that the parser reads in IPv4 (v6 false) or IPv6, 0 for a protocol it
+// does not read.
+func transportLen(p uint8, v6 bool) int {
+	switch {
+	case p == ProtoTCP:
+		return 20
+	case p == ProtoUDP:
+		return 8
+	case p == ProtoSCTP:
+		return 12
+	case p == ProtoICMP && !v6:
+		return 8
+	case p == ProtoICMPv6 && v6:
+		return 4
+	}
+	return 0
+}
+
+// setIPProto models set_field ip_proto=p: the IPv4 protocol or the IPv6
+// next header that names the upper layer is rewritten and the packet read
+// again, the bytes after the IP header (and its extension headers) as the
+// header of protocol p. The key knows what comes of that when neither
+// protocol is one the parser reads, when the old header was read and the
+// new one lies within it at the same offsets (TCP read as UDP or SCTP, SCTP
+// as UDP: the ports), and, in IPv6, when neither value is an extension
+// header, ESP or no next header (they change the chain and its
+// ipv6_exthdr flags). Otherwise the packet becomes inexact. An IPv6 packet
+// whose chain the parser did not finish has ip_proto 0 and is left alone
+// (so is a fragment whose next header is 0: the key cannot tell them
+// apart).
+func (pk *packet) setIPProto(p uint8) {
+	k := &pk.key
+	if !k.ip() || k.IPProto == p {
+		return
+	}
+	v6 := k.ip6()
+	old := k.IPProto
+	if v6 && (old == 0 || ipv6ChainProto(old) || ipv6ChainProto(p)) {
+		pk.inexact = true
+		return
+	}
+	oldLen, newLen := transportLen(old, v6), transportLen(p, v6)
+	read := oldLen != 0 && k.Parsed&ParsedNoL4 == 0
+	ports := read && old != ProtoICMP && old != ProtoICMPv6 && newLen <= oldLen &&
+		(p == ProtoUDP || p == ProtoSCTP)
+	switch {
+	case ports:
+		// The ports stay where they were; the rest of the old header
+		// covers the new one.
+	case newLen != 0:
+		pk.inexact = true // the bytes after the IP header decide
+	}
+	src, dst := k.TpSrc, k.TpDst
+	k.IPProto = p
+	k.TpSrc, k.TpDst, k.TCPFlags, k.ICMPType, k.ICMPCode = 0, 0, 0, 0, 0
+	k.NDTarget, k.ArpSHA, k.ArpTHA = [16]byte{}, [6]byte{}, [6]byte{}
+	k.Parsed &^= ParsedNoL4 | ParsedNoND | ParsedNDSLL | ParsedNDTLL
+	if ports {
+		k.TpSrc, k.TpDst = src, dst
+	}
+}
+
+// setBoS models set_field mpls_bos: the stack and the payload are read
+// anew.
 func (pk *packet) setBoS(bos bool) {
 	k := &pk.key
 	if !k.mpls() || (k.MPLS[0]&lseBoS != 0) == bos {

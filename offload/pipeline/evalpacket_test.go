@@ -139,6 +139,46 @@ func TestEvaluateModel(t *testing.T) {
 			[]Action{setf(FieldEthType, EthTypeIPv4)},
 			Key{InPort: 9, EthDst: ip.EthDst, EthSrc: ip.EthSrc, EthType: EthTypeIPv4, VlanVID: ip.VlanVID, VlanPCP: ip.VlanPCP,
 				Parsed: ParsedNoL3}, 100, true},
+		// set_field ip_proto (Table 12: OXM_OF_IP_PROTO, "IPv4 or IPv6
+		// protocol number"): the transport header is read again.
+		{"ip_proto of tcp to udp keeps the ports", with(ip, func(k *Key) { k.IPProto, k.TpSrc, k.TpDst, k.TCPFlags = ProtoTCP, 11111, 2222, 0x12 }),
+			[]Action{setf(FieldIPProto, ProtoUDP)}, with(ip, func(k *Key) { k.TpSrc, k.TpDst = 11111, 2222 }), 100, false},
+		{"ip_proto of tcp to itself changes nothing", with(ip, func(k *Key) { k.IPProto, k.TCPFlags = ProtoTCP, 0x12 }),
+			[]Action{setf(FieldIPProto, ProtoTCP)}, with(ip, func(k *Key) { k.IPProto, k.TCPFlags = ProtoTCP, 0x12 }), 100, false},
+		{"ip_proto of udp to gre forgets the ports", ip, []Action{setf(FieldIPProto, 47)},
+			with(ip, func(k *Key) { k.IPProto, k.TpDst = 47, 0 }), 100, false},
+		{"ip_proto of udp to tcp is inexact", ip, []Action{setf(FieldIPProto, ProtoTCP)},
+			with(ip, func(k *Key) { k.IPProto, k.TpDst = ProtoTCP, 0 }), 100, true},
+		{"ip_proto of a udp header cut short to gre", with(ip, func(k *Key) { k.TpDst, k.Parsed = 0, ParsedNoL4 }),
+			[]Action{setf(FieldIPProto, 47)}, with(ip, func(k *Key) { k.IPProto, k.TpDst = 47, 0 }), 100, false},
+		{"ip_proto of a udp header cut short to sctp is inexact", with(ip, func(k *Key) { k.TpDst, k.Parsed = 0, ParsedNoL4 }),
+			[]Action{setf(FieldIPProto, ProtoSCTP)}, with(ip, func(k *Key) { k.IPProto, k.TpDst = ProtoSCTP, 0 }), 100, true},
+		{"ip_proto of icmpv6 to tcp forgets the nd fields", with(ip, func(k *Key) {
+			k.EthType, k.IPProto, k.TpDst, k.ICMPType, k.NDTarget, k.ArpSHA, k.Parsed = EthTypeIPv6, ProtoICMPv6, 0, 135, [16]byte{1}, [6]byte{2}, ParsedNDSLL
+		}), []Action{setf(FieldIPProto, 47)}, with(ip, func(k *Key) { k.EthType, k.IPProto, k.TpDst = EthTypeIPv6, 47, 0 }), 100, false},
+		{"ip_proto of ipv6 to an extension header is inexact", with(ip, func(k *Key) { k.EthType = EthTypeIPv6 }),
+			[]Action{setf(FieldIPProto, 60)}, with(ip, func(k *Key) { k.EthType = EthTypeIPv6 }), 100, true},
+		{"ip_proto of ipv6 without one is inexact", with(ip, func(k *Key) { k.EthType, k.IPProto, k.TpDst = EthTypeIPv6, 0, 0 }),
+			[]Action{setf(FieldIPProto, 47)}, with(ip, func(k *Key) { k.EthType, k.IPProto, k.TpDst = EthTypeIPv6, 0, 0 }), 100, true},
+		{"ip_proto of mpls changes nothing", with(ip, func(k *Key) {
+			k.EthType, k.MPLS, k.MPLSDepth, k.Parsed = EthTypeMPLS, [3]uint32{1 << 8}, 1, ParsedMPLSIPv4
+		}),
+			[]Action{setf(FieldIPProto, ProtoTCP)},
+			with(ip, func(k *Key) {
+				k.EthType, k.MPLS, k.MPLSDepth, k.Parsed = EthTypeMPLS, [3]uint32{1 << 8}, 1, ParsedMPLSIPv4
+			}), 100, false},
+		// set_field mpls_bos (Table 12: OXM_OF_MPLS_BOS, "The BoS bit in
+		// the first MPLS shim header"): the stack is read again.
+		{"mpls_bos cleared: the payload is read as entries", ip, []Action{pushMPLS, setf(FieldMPLSBoS, 0)},
+			with(ip, func(k *Key) {
+				*k = Key{InPort: 9, EthDst: ip.EthDst, EthSrc: ip.EthSrc, VlanVID: ip.VlanVID, VlanPCP: ip.VlanPCP,
+					EthType: EthTypeMPLS, MPLS: [3]uint32{33}, MPLSDepth: 1}
+			}), 104, true},
+		{"mpls_bos set on the top of two", ip, []Action{pushMPLS, pushMPLS, setf(FieldMPLSBoS, 1)},
+			with(ip, func(k *Key) {
+				*k = Key{InPort: 9, EthDst: ip.EthDst, EthSrc: ip.EthSrc, VlanVID: ip.VlanVID, VlanPCP: ip.VlanPCP,
+					EthType: EthTypeMPLS, MPLS: [3]uint32{1<<8 | 33}, MPLSDepth: 1}
+			}), 108, false},
 		{"push_mpls onto an unknown payload is inexact", with(ip, func(k *Key) { k.EthType, k.IPProto, k.IPTTL, k.TpDst = 0x88b5, 0, 0, 0 }),
 			[]Action{pushMPLS}, with(ip, func(k *Key) {
 				k.EthType, k.IPProto, k.IPTTL, k.TpDst, k.MPLS, k.MPLSDepth = EthTypeMPLS, 0, 0, 0, [3]uint32{1 << 8}, 1

@@ -115,8 +115,8 @@ func (s *Snapshot) Evaluate(k Key, pktLen int) Result {
 // width; push_vlan copies the outer tag's VID and PCP (0 without one) and
 // pop_vlan brings up the second tag; push_mpls, pop_mpls,
 // set/dec_mpls_ttl, copy_ttl_out/in, push_pbb, pop_pbb, set/dec_nw_ttl and
-// set_field eth_type do what Apply documents; set_queue sets the queue of
-// later outputs. A dec_nw_ttl or dec_mpls_ttl of a TTL of 0 or 1 ends the
+// set_field eth_type, ip_proto and mpls_bos do what Apply documents;
+// set_queue sets the queue of later outputs. A dec_nw_ttl or dec_mpls_ttl of a TTL of 0 or 1 ends the
 // packet: nothing after it runs (no later action, goto or action set; in a
 // group bucket, the rest of that bucket), and with
 // EvalOptions.InvalidTTLToController it is first output to CONTROLLER with
@@ -136,6 +136,11 @@ func (s *Snapshot) Evaluate(k Key, pktLen int) Result {
 //   - set_field eth_type to an ethertype the payload may parse as (IP,
 //     ARP, MPLS, a tag, PBB) when the key does not say it cannot;
 //   - set_field icmpv6_type or icmpv6_code that makes a message ND;
+//   - set_field ip_proto to a protocol whose header the parser reads
+//     (TCP, UDP, SCTP, ICMP) unless it lies within the old header read
+//     (TCP to UDP or SCTP, SCTP to UDP), and in IPv6 from or to an
+//     extension header, ESP or no next header, or of a packet whose
+//     ip_proto the key does not know (see packet.setIPProto);
 //   - pop_pbb of a customer frame with two tags, or of a PBB frame inside;
 //   - a push or pop across 65535 bytes (the parser reads no further).
 //

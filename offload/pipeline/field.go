@@ -299,7 +299,7 @@ var fieldDescs = func() [43]FieldDesc {
 	add(desc(FieldIPECN, "ip_ecn", 1, false, true, Prereq{EthTypes: ipAny}, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return b8(func(k *Key) *uint8 { return &k.IPECN })
 	}))
-	add(desc(FieldIPProto, "ip_proto", 1, false, false, Prereq{EthTypes: ipAny}, func() (func(*Key) []byte, func(*Key, []byte)) {
+	add(desc(FieldIPProto, "ip_proto", 1, false, true, Prereq{EthTypes: ipAny}, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return b8(func(k *Key) *uint8 { return &k.IPProto })
 	}))
 	add(desc(FieldIPv4Src, "ipv4_src", 4, true, true, Prereq{EthTypes: ipv4}, func() (func(*Key) []byte, func(*Key, []byte)) {
@@ -371,7 +371,7 @@ var fieldDescs = func() [43]FieldDesc {
 	add(desc(FieldMPLSTC, "mpls_tc", 1, false, true, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return lse(9, 3, 1)
 	}))
-	add(desc(FieldMPLSBoS, "mpls_bos", 1, false, false, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {
+	add(desc(FieldMPLSBoS, "mpls_bos", 1, false, true, mpls, func() (func(*Key) []byte, func(*Key, []byte)) {
 		return lse(8, 1, 1)
 	}))
 	add(desc(FieldPBBISID, "pbb_isid", 3, true, true, pbb, func() (func(*Key) []byte, func(*Key, []byte)) {

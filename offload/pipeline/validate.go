@@ -237,9 +237,9 @@ func isTPID(et uint16) bool     { return et == EthTypeVLAN || et == EthTypeQinQ 
 //     0x88e7; pop_mpls to a VLAN TPID or to a value below 0x0600 (an 802.3
 //     length, not an ethertype);
 //   - BAD_ACTION/BAD_SET_TYPE, BAD_SET_ARGUMENT: set_field of a field that
-//     cannot be set (mpls_bos, ipv6_exthdr, in_port, ip_proto, ...), a value
-//     beyond the field's width, eth_type set to a VLAN TPID (tags are pushed
-//     and popped);
+//     cannot be set (ipv6_exthdr, in_port, in_phy_port, metadata,
+//     tcp_flags), a value beyond the field's width, eth_type set to a VLAN
+//     TPID (tags are pushed and popped);
 //   - BAD_ACTION/MATCH_INCONSISTENT ("Action can't apply for this match, or
 //     Set-Field missing prerequisite"): set_field whose field's
 //     prerequisite the packet does not meet (OpenFlow 1.3.5 table 12);
@@ -252,7 +252,10 @@ func isTPID(et uint16) bool     { return et == EthTypeVLAN || et == EthTypeQinQ 
 //     (mpls_bos=0) to a non-MPLS ethertype; pop_pbb on a packet not known
 //     to be PBB (0x88e7). After set_field eth_type to another kind of
 //     ethertype nothing is known of the packet's headers behind it (see
-//     setEthType). With m nil these checks are skipped.
+//     setEthType); after set_field ip_proto nothing of the transport header
+//     (see actionState.setIPProto); after set_field mpls_bos the top label
+//     is known to be the bottom of the stack, or not, as set. With m nil
+//     these checks are skipped.
 func ValidateActions(acts []Action, m *Match, p *Pipeline) error {
 	st := newActionState(m)
 	return validateList(acts, &st, p, ctxFlow)
@@ -427,7 +430,37 @@ func validateSetField(a *Action, st *actionState) error {
 	if !prereqMet(&d.Prereq, st.m, st.tagged) || (a.Field == FieldVlanVID && !st.tagged) {
 		return inconsistent("set_field %s without its prerequisite", d.Name)
 	}
+	switch a.Field {
+	case FieldIPProto:
+		st.setIPProto(v[0])
+	case FieldMPLSBoS:
+		// pop_mpls checks the bottom of stack against its ethertype.
+		st.m.Key.MPLS[0] = st.m.Key.MPLS[0]&^(1<<8) | uint32(v[0]&1)<<8
+		st.m.Mask.MPLS[0] |= 1 << 8
+	}
 	return nil
+}
+
+// setIPProto applies set_field ip_proto=p to st: the packet's ip_proto is
+// p from now on. Unless it was known to be p already, what was known of
+// the transport header (ports, ICMP type and code, the ND fields,
+// tcp_flags: every field whose prerequisite names an ip_proto) is
+// forgotten: the bytes behind the IP header stay, but they are read as the
+// header of another protocol now (softpath/packet.Apply parses the packet
+// again), so a field of the old protocol can no longer be set and a field
+// of the new one can.
+func (st *actionState) setIPProto(p uint8) {
+	if st.m.Mask.IPProto == 0xff && st.m.Key.IPProto == p {
+		return
+	}
+	for _, f := range supportedFields {
+		if d := &fieldDescs[f]; d.Prereq.IPProto != 0 {
+			z := make([]byte, d.Len)
+			d.put(&st.m.Key, z)
+			d.put(&st.m.Mask, z)
+		}
+	}
+	st.m.Key.IPProto, st.m.Mask.IPProto = p, 0xff
 }
 
 // setEthType checks set_field eth_type=et and applies it to st. Only the

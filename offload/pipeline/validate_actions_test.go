@@ -22,6 +22,10 @@ const (
 	specSetType  = `7.4.4 OFPBAC_BAD_SET_TYPE "Unsupported type in SET_FIELD action."; OFPBAC_BAD_SET_ARGUMENT "Bad argument in SET_FIELD action."`
 	specActSet   = `5.10 "Actions in an action set are applied in the order specified below, regardless of the order that they were added to the set": copy TTL inwards, pop, push-MPLS, push-PBB, push-VLAN, copy TTL outwards, decrement TTL, set, qos, group, output`
 	specTypes    = `7.4.4 OFPBAC_BAD_TYPE "Unknown or unsupported action type."`
+	specSetAny   = `7.2.5 "The type of a set-field action can be any valid OXM header type, the list of possible OXM types are described in Section 7.2.3.7 and Table 12. Set-Field actions for OXM types OFPXMT_OFB_IN_PORT, OXM_OF_IN_PHY_PORT and OFPXMT_OFB_METADATA are not supported, because those are not header fields."`
+	specIPProto  = `Table 12: OXM_OF_IP_PROTO, "IPv4 or IPv6 protocol number", prerequisite ETH TYPE=0x0800 or ETH TYPE=0x86dd`
+	specBoS      = `Table 12: OXM_OF_MPLS_BOS, "The BoS bit in the first MPLS shim header", prerequisite ETH TYPE=0x8847 or ETH TYPE=0x8848`
+	notOVS       = "; Open vSwitch refuses it (meta-flow.h: \"Access: read-only\"), os-ken's conformance suite sets it (action/25_SET_FIELD)"
 )
 
 // TestActionRules checks each rule ValidateActions and ValidateInstructions
@@ -143,11 +147,39 @@ func TestActionRules(t *testing.T) {
 		{"set mpls_label beyond 20 bits", specSetType, mplsM, apply(setf(FieldMPLSLabel, 0x100000)), bad(BadActionBadSetArgument)},
 		{"set mpls_tc", specSetField, mcastM, apply(setf(FieldMPLSTC, 7)), noError},
 		{"set mpls_tc beyond 3 bits", specSetType, mplsM, apply(setf(FieldMPLSTC, 8)), bad(BadActionBadSetArgument)},
-		{"set mpls_bos", specSetType + "; read-only in OVS (meta-flow.h: \"Access: read-only\"; OVS answers BAD_SET_ARGUMENT)", mplsM, apply(setf(FieldMPLSBoS, 1)), bad(BadActionBadSetType)},
+		{"set mpls_bos", specSetAny + " " + specBoS + notOVS, bos1, apply(setf(FieldMPLSBoS, 0), Output(2)), noError},
+		{"set mpls_bos on an unknown bos", specSetAny + " " + specBoS, mcastM, apply(setf(FieldMPLSBoS, 1)), noError},
+		{"set mpls_bos on ipv4", specSetField + " " + specBoS, ipv4, apply(setf(FieldMPLSBoS, 1)), inconsis},
+		{"set mpls_bos after pop to ipv4", specSetField + " " + specBoS, bos1, apply(popMPLS(0x0800), setf(FieldMPLSBoS, 1)), inconsis},
+		{"set mpls_bos beyond 1 bit", specSetType, mplsM, apply(setf(FieldMPLSBoS, 2)), bad(BadActionBadSetArgument)},
+		{"bos cleared: pop to ipv4", specPopMPLS + " (the label is no longer the bottom)", bos1, apply(setf(FieldMPLSBoS, 0), popMPLS(0x0800)), inconsis},
+		{"bos cleared: pop to mpls", specPopMPLS, bos1, apply(setf(FieldMPLSBoS, 0), popMPLS(0x8847)), noError},
+		{"bos set: pop to mpls", specPopMPLS + " (the label is the bottom now)", mplsM, apply(setf(FieldMPLSBoS, 1), popMPLS(0x8847)), inconsis},
+		{"bos set: pop to ipv4", specPopMPLS, bos0, apply(setf(FieldMPLSBoS, 1), popMPLS(0x0800)), noError},
+		{"bos of the pushed label set", specPopMPLS, mplsM, apply(pushMPLS(0x8847), setf(FieldMPLSBoS, 1), popMPLS(0x0800)), noError},
 		{"set pbb_isid", specSetField, pbbM, apply(setf(FieldPBBISID, 0xffffff)), noError},
 		{"set pbb_isid on ipv4", specSetField, ipv4, apply(setf(FieldPBBISID, 1)), inconsis},
 		{"set ipv6_exthdr", specSetType + " (a pseudo-field computed from the header chain)", ipv6, apply(setf(FieldIPv6Exthdr, 1)), bad(BadActionBadSetType)},
-		{"set in_phy_port", specSetType, any, apply(setf(FieldInPhyPort, 1)), bad(BadActionBadSetType)},
+		{"set in_phy_port", specSetAny, any, apply(setf(FieldInPhyPort, 1)), bad(BadActionBadSetType)},
+		{"set metadata", specSetAny + " (write_metadata sets it)", any, apply(setf(FieldMetadata, 1)), bad(BadActionBadSetType)},
+		{"set ip_proto", specSetAny + " " + specIPProto + notOVS, tcp, apply(setf(FieldIPProto, ProtoUDP), Output(2)), noError},
+		{"set ip_proto on ipv6", specSetAny + " " + specIPProto, ipv6, apply(setf(FieldIPProto, 0x3b)), noError},
+		{"set ip_proto on arp", specSetField + " " + specIPProto, arpM, apply(setf(FieldIPProto, ProtoTCP)), inconsis},
+		{"set ip_proto on an unknown packet", specSetField + " " + specIPProto, any, apply(setf(FieldIPProto, ProtoTCP)), inconsis},
+		{"set ip_proto after push_mpls", specSetField + " " + specIPProto, ipv4, apply(pushMPLS(0x8847), setf(FieldIPProto, ProtoTCP)), inconsis},
+		{"tcp port after ip_proto became udp", specSetField + " (the transport header is read as UDP now)", tcp, apply(setf(FieldIPProto, ProtoUDP), setf(FieldTCPDst, 80)), inconsis},
+		{"udp port after ip_proto became udp", specSetField, tcp, apply(setf(FieldIPProto, ProtoUDP), setf(FieldUDPDst, 53)), noError},
+		{"udp port after ip_proto of an unknown protocol became udp", specSetField, ipv6, apply(setf(FieldIPProto, ProtoUDP), setf(FieldUDPSrc, 53)), noError},
+		{"ip_proto set to itself keeps the transport", specSetField, tcp, apply(setf(FieldIPProto, ProtoTCP), setf(FieldTCPDst, 80)), noError},
+		{"icmpv4 after ip_proto became icmp", specSetField, ipv4, apply(setf(FieldIPProto, ProtoICMP), setf(FieldICMPv4Type, 8)), noError},
+		{"the icmpv6 type is forgotten", specSetField + " (ipv6_nd_target needs icmpv6_type 135 or 136)", mt(exact(FieldEthType, EthTypeIPv6), exact(FieldIPProto, ProtoICMPv6), exact(FieldICMPv6Type, 135)),
+			apply(setf(FieldIPProto, ProtoUDP), setf(FieldIPProto, ProtoICMPv6), setf(FieldIPv6NDTarget, 1)), inconsis},
+		{"the icmpv6 type is kept", specSetField, mt(exact(FieldEthType, EthTypeIPv6), exact(FieldIPProto, ProtoICMPv6), exact(FieldICMPv6Type, 135)),
+			apply(setf(FieldIPProto, ProtoICMPv6), setf(FieldIPv6NDTarget, 1)), noError},
+		{"write set ip_proto runs before set tcp_dst", specActSet + " (the set-fields in field order: ip_proto is field 10, tcp_dst 14)", tcp,
+			write(setf(FieldTCPDst, 80), setf(FieldIPProto, ProtoUDP)), inconsis},
+		{"write set ip_proto runs before set udp_dst", specActSet + " (the set-fields in field order: ip_proto is field 10, udp_dst 16)", tcp,
+			write(setf(FieldUDPDst, 53), setf(FieldIPProto, ProtoUDP)), noError},
 		{"set eth_type to itself", specSetField, ipv4, apply(setf(FieldEthType, EthTypeIPv4), setf(FieldIPv4Src, 1)), noError},
 		{"set eth_type mpls to multicast", specSetField, mplsM, apply(setf(FieldEthType, EthTypeMPLSMcast), setf(FieldMPLSLabel, 1), popMPLS(0x0800)), noError},
 		{"set eth_type ipv4 to ipv6", specSetField, ipv4, apply(setf(FieldEthType, EthTypeIPv6)), noError},
@@ -289,7 +321,8 @@ func TestGroupBucketActions(t *testing.T) {
 		{"set mpls fields", []Action{setf(FieldMPLSLabel, 5), setf(FieldMPLSTC, 1), setf(FieldPBBISID, 7)}, noError},
 		{"push_mpls bad ethertype", []Action{{Type: ActionPushMPLS, EtherType: EthTypeIPv4}}, code{ErrBadAction, BadActionBadArgument}},
 		{"push_pbb bad ethertype", []Action{{Type: ActionPushPBB, EtherType: EthTypeMPLS}}, code{ErrBadAction, BadActionBadArgument}},
-		{"set mpls_bos", []Action{setf(FieldMPLSBoS, 1)}, code{ErrBadAction, BadActionBadSetType}},
+		{"set mpls_bos and ip_proto", []Action{setf(FieldMPLSBoS, 1), setf(FieldIPProto, 17)}, noError},
+		{"set mpls_bos beyond 1 bit", []Action{setf(FieldMPLSBoS, 3)}, code{ErrBadAction, BadActionBadSetArgument}},
 		{"set eth_type to a tpid", []Action{setf(FieldEthType, EthTypeVLAN)}, code{ErrBadAction, BadActionBadSetArgument}},
 		{"experimenter", []Action{{Type: ActionExperimenter}}, code{ErrBadAction, BadActionBadType}},
 	}

@@ -25,7 +25,11 @@ import (
 //   - set_field of eth_src/dst, eth_type (the ethertype after the tags;
 //     the frame is parsed again with it), vlan_vid and vlan_pcp (outer tag;
 //     on an untagged frame a no-op: OpenFlow 1.3 requires a push_vlan
-//     first), ip_dscp, ip_ecn, ipv4_src/dst, ipv6_src/dst, ipv6_flabel,
+//     first), ip_dscp, ip_ecn, ip_proto (the IPv4 protocol or the IPv6 next
+//     header naming the upper layer; the frame is parsed again, the
+//     transport header behind stays and its checksum is updated for the
+//     pseudo header's new protocol, see setIPProto), ipv4_src/dst,
+//     ipv6_src/dst, ipv6_flabel,
 //     tcp/udp/sctp_src/dst, icmpv4/v6_type/code, arp_op/spa/tpa/sha/tha,
 //     ipv6_nd_target/sll/tll, mpls_label, mpls_tc and mpls_bos (top entry;
 //     a changed bottom of stack is parsed again), pbb_isid.
@@ -75,7 +79,7 @@ import (
 //   - set_queue: a no-op (the fast path has no queues).
 //
 // Other actions, and set_field of other fields (tunnel_id, metadata,
-// ip_proto, ...), return an error wrapping ErrUnsupported and leave the
+// ipv6_exthdr, ...), return an error wrapping ErrUnsupported and leave the
 // packet alone. Apply returns frame itself for every action but pushes and
 // pops.
 func Apply(frame []byte, l *Layout, k *pipeline.Key, a *pipeline.Action) ([]byte, error) {
@@ -135,6 +139,7 @@ func (l *Layout) shift(d int) {
 	mv(&l.PBB)
 	mv(&l.InnerL2Len)
 	mv(&l.L3)
+	mv(&l.Proto)
 	mv(&l.L4)
 	mv(&l.End)
 	mv(&l.NDTarget)

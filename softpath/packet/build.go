@@ -111,9 +111,13 @@ type IPv4 struct {
 	// FragOffset is the fragment offset in 8-byte units (non-zero: a
 	// non-first fragment).
 	FragOffset uint16
-	Proto      uint8  // 0: that of the L4 section (or 0 without one)
-	Options    []byte // zero-padded to a multiple of 4 bytes (IHL follows)
-	TotalLen   uint16 // 0: computed
+	// Proto is the protocol; 0: that of the L4 section (or 0 without
+	// one). Another one puts the L4 section under it, its checksum
+	// computed over a pseudo header with Proto (as os-ken's packet library
+	// builds it).
+	Proto    uint8
+	Options  []byte // zero-padded to a multiple of 4 bytes (IHL follows)
+	TotalLen uint16 // 0: computed
 }
 
 // IPv6 is an IPv6 header and its extension headers. The L4 checksum's
@@ -125,7 +129,8 @@ type IPv6 struct {
 	FlowLabel uint32 // 20 bits
 	HopLimit  uint8  // 0: 64
 	// Proto is the upper-layer protocol after the extension headers; 0:
-	// that of the L4 section, or 59 (no next header) without one.
+	// that of the L4 section, or 59 (no next header) without one. The L4
+	// checksum's pseudo header carries it (see IPv4.Proto).
 	Proto      uint8
 	Ext        []IPv6Ext
 	PayloadLen uint16 // 0: computed
@@ -457,7 +462,7 @@ func buildIPv4(h *IPv4, l4Proto uint8, l4 []byte, noUDP bool) []byte {
 	copy(b[16:], dst[:])
 	copy(b[20:], opts)
 	put16(b[10:], checksum(b, 0))
-	finishL4(l4Proto, l4, pseudoSum(src[:], dst[:], l4Proto, len(l4)), noUDP)
+	finishL4(l4Proto, l4, pseudoSum(src[:], dst[:], b[9], len(l4)), noUDP)
 	return b
 }
 
@@ -517,7 +522,7 @@ func buildIPv6(h *IPv6, l4Proto uint8, l4 []byte, noUDP bool) []byte {
 	src, dst := addr16(h.Src), addr16(h.Dst)
 	copy(b[8:], src[:])
 	copy(b[24:], dst[:])
-	finishL4(l4Proto, l4, pseudoSum(src[:], dst[:], l4Proto, len(l4)), noUDP)
+	finishL4(l4Proto, l4, pseudoSum(src[:], dst[:], upper, len(l4)), noUDP)
 	return append(b, ext...)
 }
 

@@ -17,8 +17,8 @@ import (
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the fuzz seed corpus in testdata/fuzz")
 
 // fuzzFields are the fields FuzzApply sets: every settable one (tunnel_id
-// is settable in OpenFlow but unsupported here), one that is not, and
-// mpls_bos (Apply sets it; validation may refuse it).
+// is settable in OpenFlow but unsupported here) and one that is not
+// (ipv6_exthdr).
 var fuzzFields = func() []pipeline.Field {
 	var fs []pipeline.Field
 	for _, f := range pipeline.Fields() {
@@ -26,7 +26,7 @@ var fuzzFields = func() []pipeline.Field {
 			fs = append(fs, f)
 		}
 	}
-	return append(fs, pipeline.FieldIPProto, pipeline.FieldMPLSBoS)
+	return append(fs, pipeline.FieldIPv6Exthdr)
 }()
 
 // Action kinds FuzzApply draws from, indexed by the first action byte.
@@ -270,12 +270,22 @@ func checkKeyBytes(frame []byte, k *pipeline.Key, l *Layout) error {
 	}
 	switch l3Type(k, l) {
 	case pipeline.EthTypeIPv4:
-		if frame[l.L3+8] != k.IPTTL || frame[l.L3+9] != k.IPProto || !bytes.Equal(frame[l.L3+12:l.L3+16], k.L3Src[:4]) {
+		if frame[l.L3+8] != k.IPTTL || frame[l.L3+9] != k.IPProto || !bytes.Equal(frame[l.L3+12:l.L3+16], k.L3Src[:4]) ||
+			l.Proto != l.L3+9 {
 			return fmt.Errorf("ipv4 header differs from the key")
 		}
 	case pipeline.EthTypeIPv6:
 		if frame[l.L3+7] != k.IPTTL || !bytes.Equal(frame[l.L3+8:l.L3+24], k.L3Src[:]) {
 			return fmt.Errorf("ipv6 header differs from the key")
+		}
+		// ip_proto is the next header at Proto, or unknown (0) when the
+		// parser did not finish the chain.
+		if l.Proto != 0 && frame[l.Proto] != k.IPProto || l.Proto == 0 && k.IPProto != 0 {
+			return fmt.Errorf("ipv6 ip_proto %d differs from the next header at %d", k.IPProto, l.Proto)
+		}
+	default:
+		if l.Proto != 0 {
+			return fmt.Errorf("Proto %d without IP", l.Proto)
 		}
 	case pipeline.EthTypeARP:
 		if be16(frame[l.L3+6:]) != k.ArpOp {
@@ -334,9 +344,13 @@ func FuzzApply(f *testing.F) {
 				t.Fatalf("action %+v: a new backing array despite spare capacity", a)
 			}
 		}
+		setProto := a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldIPProto
+		if setProto {
+			checkSetIPProto(t, in, got, &k0, &l0, a.Value[0], sumsOK)
+		}
 		reinterprets := a.Type == pipeline.ActionPushMPLS || a.Type == pipeline.ActionPopMPLS ||
 			a.Type == pipeline.ActionPushPBB || a.Type == pipeline.ActionPopPBB ||
-			a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldEthType
+			a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldEthType || setProto
 		if a.Type != pipeline.ActionPushVLAN && a.Type != pipeline.ActionPopVLAN && !reinterprets && sumsOK {
 			if bad := checkSums(got); bad != nil {
 				t.Fatalf("action %+v broke valid checksums: %v", a, bad)
@@ -353,6 +367,46 @@ func FuzzApply(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkSetIPProto checks set_field ip_proto=p on frame in (parsed as k0,
+// l0), which became got: on an IPv4 or IPv6 packet whose ip_proto the
+// parser found, only the protocol byte at l0.Proto and the checksums that
+// cover it (the IPv4 header's; the transport checksum of the header at
+// l0.L4, which stays, when it covers the pseudo header) changed, and they
+// are right if they were: the IP header's as Parse now reads the frame,
+// the transport's over a pseudo header with protocol p. Otherwise nothing
+// changed.
+func checkSetIPProto(t *testing.T, in, got []byte, k0 *pipeline.Key, l0 *Layout, p uint8, sumsOK bool) {
+	t.Helper()
+	v4 := k0.EthType == pipeline.EthTypeIPv4
+	if l0.Proto == 0 || !v4 && k0.EthType != pipeline.EthTypeIPv6 || k0.IPProto == p {
+		if !bytes.Equal(got, in) {
+			t.Fatalf("set_field ip_proto=%d changed a packet it does not apply to (ip_proto %d at %d)", p, k0.IPProto, l0.Proto)
+		}
+		return
+	}
+	if got[l0.Proto] != p {
+		t.Fatalf("set_field ip_proto=%d: %d at offset %d", p, got[l0.Proto], l0.Proto)
+	}
+	may := map[int]bool{int(l0.Proto): true}
+	if v4 {
+		may[int(l0.L3)+10], may[int(l0.L3)+11] = true, true
+	}
+	if l0.L4 != 0 {
+		sum := map[uint8]int{pipeline.ProtoTCP: 16, pipeline.ProtoUDP: 6, pipeline.ProtoICMPv6: 2}
+		if o, ok := sum[k0.IPProto]; ok {
+			may[int(l0.L4)+o], may[int(l0.L4)+o+1] = true, true
+		}
+	}
+	for i := range in {
+		if in[i] != got[i] && !may[i] {
+			t.Fatalf("set_field ip_proto=%d changed byte %d (%#x to %#x)", p, i, in[i], got[i])
+		}
+	}
+	if bad := checkSumsAfterProto(got, k0, l0); sumsOK && bad != nil {
+		t.Fatalf("set_field ip_proto %d to %d broke valid checksums: %v", k0.IPProto, p, bad)
+	}
 }
 
 // lengthChange is how many bytes action a adds to a frame parsed as k0, l0

@@ -38,6 +38,13 @@ type Layout struct {
 	// present, else 0: L2Len for a plain frame, the payload after the
 	// bottom of an MPLS stack, or the customer frame's L3 in a PBB frame.
 	L3 uint16
+	// Proto is the offset of the byte that holds Key.IPProto, when the
+	// parser found one: the IPv4 protocol (L3+9), or the next header field
+	// that names what follows the IPv6 extension header chain (the fixed
+	// header's when there is none; the fragment header's in a non-first
+	// fragment; the one naming ESP or no next header). 0 when L3 is 0 and
+	// for an IPv6 chain the parser did not finish (no ip_proto).
+	Proto uint16
 	// L4 is the offset of the TCP, UDP, SCTP, ICMPv4 or ICMPv6 header when
 	// one was parsed (complete and not in a non-first fragment), else 0.
 	L4 uint16

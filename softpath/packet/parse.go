@@ -228,6 +228,7 @@ func parseIPv4(b []byte, off int, l *Layout, k *pipeline.Key) bool {
 	k.IPECN = tos & 3
 	k.IPTTL = b[off+8]
 	k.IPProto = b[off+9]
+	l.Proto = uint16(off + 9)
 	copy(k.L3Src[:4], b[off+12:off+16])
 	copy(k.L3Dst[:4], b[off+16:off+20])
 	end := len(b)
@@ -279,7 +280,7 @@ func parseIPv6(b []byte, off int, l *Layout, k *pipeline.Key) bool {
 	l.L3 = uint16(off)
 	l.End = uint16(end)
 	b = b[:end]
-	nh := b[off+6]
+	nh, nhOff := b[off+6], off+6 // the next header and where it is
 	o := off + ipv6Len
 	var seen uint8 // ranks seen, for UNREP
 	last := -1     // rank of the previous header, for UNSEQ
@@ -310,14 +311,14 @@ func parseIPv6(b []byte, off int, l *Layout, k *pipeline.Key) bool {
 			// The rest is encrypted: ESP ends the chain.
 			exthdrOrder(k, &seen, &last, rankESP, i)
 			k.IPv6Exthdr |= pipeline.IEHESP
-			k.IPProto = nh
+			k.IPProto, l.Proto = nh, uint16(nhOff)
 			return true
 		case ipv6NoNext:
 			k.IPv6Exthdr |= pipeline.IEHNoNext
-			k.IPProto = nh
+			k.IPProto, l.Proto = nh, uint16(nhOff)
 			return true
 		default:
-			k.IPProto = nh
+			k.IPProto, l.Proto = nh, uint16(nhOff)
 			parseL4(b, o, true, l, k)
 			return true
 		}
@@ -334,12 +335,12 @@ func parseIPv6(b []byte, off int, l *Layout, k *pipeline.Key) bool {
 		case ipv6Fragment:
 			if be16(b[o+2:])&0xfff8 != 0 {
 				l.Frag = true
-				k.IPProto = b[o]
+				k.IPProto, l.Proto = b[o], uint16(o)
 				markNoL4(k, true)
 				return true
 			}
 		}
-		nh = b[o]
+		nh, nhOff = b[o], o
 		o += n
 	}
 }

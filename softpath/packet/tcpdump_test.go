@@ -57,6 +57,12 @@ func TestTcpdumpAgrees(t *testing.T) {
 		if tc.err != nil || tc.fixture == "udp6-routed" {
 			continue
 		}
+		if tc.action.Field == pipeline.FieldIPProto && tc.fixture == "sctp6" {
+			// tcpdump checks a TCP checksum on what is an SCTP header (a
+			// TCP or UDP header under the other protocol passes: the
+			// segment sums to zero over the same pseudo header).
+			continue
+		}
 		frame := fixtureFrame(tc.fixture)
 		var k pipeline.Key
 		l := Parse(frame, 1, &k)

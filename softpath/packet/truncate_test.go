@@ -262,6 +262,10 @@ func checkLayout(l Layout, n int) error {
 		return fmt.Errorf("End %d outside (L3 %d, %d]", l.End, l.L3, n)
 	case l.L4 != 0 && (l.L4 <= l.L3 || l.L4 >= l.End):
 		return fmt.Errorf("L4 %d outside (L3 %d, End %d)", l.L4, l.L3, l.End)
+	case l.Proto != 0 && (l.Proto < l.L3+6 || l.Proto >= l.End || l.L4 != 0 && l.Proto >= l.L4):
+		return fmt.Errorf("Proto %d outside [L3 %d + 6, L4 %d, End %d)", l.Proto, l.L3, l.L4, l.End)
+	case l.L4 != 0 && l.Proto == 0:
+		return fmt.Errorf("L4 %d without Proto", l.L4)
 	case l.Frag && l.L4 != 0:
 		return fmt.Errorf("fragment with L4 %d", l.L4)
 	case l.NDTarget != 0 && (l.NDTarget != l.L4+8 || l.NDTarget+16 > l.End):

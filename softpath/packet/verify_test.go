@@ -58,13 +58,34 @@ func sameChecksum(a, b uint16) bool {
 func checkSums(frame []byte) []string {
 	var k pipeline.Key
 	l := Parse(frame, 0, &k)
+	return checkSumsAs(frame, &k, &l, k.IPProto, k.IPProto)
+}
+
+// checkSumsAfterProto is checkSums for a frame parsed as k0, l0 before a
+// set_field ip_proto: the IP header as Parse reads the frame now, the
+// transport header where l0 has it, as protocol k0.IPProto, under the
+// protocol now at l0.Proto.
+func checkSumsAfterProto(frame []byte, k0 *pipeline.Key, l0 *Layout) []string {
+	if l0.Proto == 0 {
+		return checkSums(frame)
+	}
+	var k pipeline.Key
+	l := Parse(frame, 0, &k)
+	return append(checkSumsAs(frame, &k, &l, 0, 0), checkSumsAs(frame, k0, l0, k0.IPProto, frame[l0.Proto])...)
+}
+
+// checkSumsAs is checkSums on the headers that k and l describe, with the
+// transport header at l.L4 read as protocol transport and its pseudo
+// header (if it has one) carrying protocol pseudo: after set_field
+// ip_proto the old header stays under the new protocol.
+func checkSumsAs(frame []byte, k *pipeline.Key, l *Layout, transport, pseudo8 uint8) []string {
 	var bad []string
 	if l.L3 == 0 {
 		return nil
 	}
 	var pseudo uint32
 	l3 := frame[l.L3:]
-	switch l3Type(&k, &l) {
+	switch l3Type(k, l) {
 	case pipeline.EthTypeIPv4:
 		h := append([]byte(nil), l3[:int(l3[0]&0xf)*4]...)
 		stored := binary.BigEndian.Uint16(h[10:])
@@ -72,12 +93,12 @@ func checkSums(frame []byte) []string {
 		if want := naiveChecksum(0, h); !sameChecksum(want, stored) {
 			bad = append(bad, fmt.Sprintf("ipv4 header checksum %#04x, want %#04x", stored, want))
 		}
-		pseudo = naiveSum(naiveSum(0, l3[12:20]), []byte{0, k.IPProto})
+		pseudo = naiveSum(naiveSum(0, l3[12:20]), []byte{0, pseudo8})
 	case pipeline.EthTypeIPv6:
 		if l.Routed {
 			return bad
 		}
-		pseudo = naiveSum(naiveSum(0, l3[8:40]), []byte{0, k.IPProto})
+		pseudo = naiveSum(naiveSum(0, l3[8:40]), []byte{0, pseudo8})
 	default:
 		return nil
 	}
@@ -87,7 +108,7 @@ func checkSums(frame []byte) []string {
 	seg := append([]byte(nil), frame[l.L4:l.End]...)
 	pseudo = naiveSum(pseudo, []byte{byte(len(seg) >> 8), byte(len(seg))})
 	var at int
-	switch k.IPProto {
+	switch transport {
 	case pipeline.ProtoTCP:
 		at = 16
 	case pipeline.ProtoUDP:
@@ -112,11 +133,11 @@ func checkSums(frame []byte) []string {
 	stored := binary.BigEndian.Uint16(seg[at:])
 	seg[at], seg[at+1] = 0, 0
 	want := naiveChecksum(pseudo, seg)
-	if k.IPProto == pipeline.ProtoUDP && want == 0 {
+	if transport == pipeline.ProtoUDP && want == 0 {
 		want = 0xffff
 	}
 	if !sameChecksum(want, stored) {
-		bad = append(bad, fmt.Sprintf("ip_proto %d checksum %#04x, want %#04x", k.IPProto, stored, want))
+		bad = append(bad, fmt.Sprintf("ip_proto %d checksum %#04x (pseudo header protocol %d), want %#04x", transport, stored, pseudo8, want))
 	}
 	return bad
 }

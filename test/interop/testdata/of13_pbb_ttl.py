@@ -1,7 +1,7 @@
 """Drive a switch's passive OpenFlow 1.3 listener with flow mods that
 ovs-ofctl cannot send (issue 12): PBB (pbb_isid, push_pbb, pop_pbb), copy
-TTL in/out, ipv6_exthdr, in_phy_port, set_field eth_type, and values the
-switch must refuse. The messages are built by os-ken's OpenFlow 1.3 parser,
+TTL in/out, ipv6_exthdr, in_phy_port, set_field eth_type, ip_proto and
+mpls_bos (read-only to ovs-ofctl), and values the switch must refuse. The messages are built by os-ken's OpenFlow 1.3 parser,
 an encoder independent of the switch's.
 
 Usage: /usr/bin/python3 of13_pbb_ttl.py HOST PORT
@@ -132,6 +132,9 @@ CASES = [
     ("set eth_type of ipv4 to mpls", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8848), OUT2), None, None),
     ("set mpls_label, mpls_tc", p.OFPMatch(eth_type=0x8848), apply(p.OFPActionSetField(mpls_label=0xfffff), p.OFPActionSetField(mpls_tc=7), OUT2), None, None),
     ("write push_mpls, set_mpls_ttl", p.OFPMatch(eth_type=0x0800), write(p.OFPActionSetMplsTtl(3), p.OFPActionPushMpls(0x8848), OUT2), None, None),
+    ("set mpls_bos", p.OFPMatch(eth_type=0x8847, mpls_bos=1), apply(p.OFPActionSetField(mpls_bos=0), OUT2), None, None),
+    ("set ip_proto", p.OFPMatch(eth_type=0x0800, ip_proto=6), apply(p.OFPActionSetField(ip_proto=17), OUT2), None, None),
+    ("set ip_proto, then udp_dst", p.OFPMatch(eth_type=0x86dd, ip_proto=6), apply(p.OFPActionSetField(ip_proto=17), p.OFPActionSetField(udp_dst=53), OUT2), None, None),
     # refused
     # dec_nw_ttl runs after push_mpls in the action set (OpenFlow 1.3.5 5.10).
     ("write dec_nw_ttl, push_mpls", p.OFPMatch(eth_type=0x0800), write(p.OFPActionDecNwTtl(), p.OFPActionPushMpls(0x8848)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
@@ -141,7 +144,10 @@ CASES = [
     ("pbb_isid without eth_type", p.OFPMatch(pbb_isid=1), apply(OUT2), (BAD_MATCH, ofp.OFPBMC_BAD_PREREQ), None),
     ("in_phy_port other than in_port", p.OFPMatch(in_port=1, in_phy_port=2), apply(OUT2), (BAD_MATCH, ofp.OFPBMC_BAD_VALUE), None),
     ("in_phy_port without in_port", p.OFPMatch(in_phy_port=2), apply(OUT2), (BAD_MATCH, ofp.OFPBMC_BAD_PREREQ), None),
-    ("set mpls_bos", p.OFPMatch(eth_type=0x8847), apply(p.OFPActionSetField(mpls_bos=1)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_TYPE), None),
+    ("set tcp_dst after ip_proto became udp", p.OFPMatch(eth_type=0x0800, ip_proto=6), apply(p.OFPActionSetField(ip_proto=17), p.OFPActionSetField(tcp_dst=80)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
+    ("set ip_proto of arp", p.OFPMatch(eth_type=0x0806), apply(p.OFPActionSetField(ip_proto=17)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
+    ("pop_mpls to ipv4 after mpls_bos cleared", p.OFPMatch(eth_type=0x8847, mpls_bos=1), apply(p.OFPActionSetField(mpls_bos=0), p.OFPActionPopMpls(0x0800)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
+    ("set mpls_bos beyond 1 bit", p.OFPMatch(eth_type=0x8847), apply(p.OFPActionSetField(mpls_bos=2)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_ARGUMENT), None),
     ("set ipv6_exthdr", p.OFPMatch(eth_type=0x86dd), apply(p.OFPActionSetField(ipv6_exthdr=1)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_TYPE), None),
     ("set eth_type to a vlan tpid", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8100)), (BAD_ACTION, ofp.OFPBAC_BAD_SET_ARGUMENT), None),
     ("set mpls_label after ipv4 became mpls", p.OFPMatch(eth_type=0x0800), apply(p.OFPActionSetField(eth_type=0x8847), p.OFPActionSetField(mpls_label=1)), (BAD_ACTION, ofp.OFPBAC_MATCH_INCONSISTENT), None),
