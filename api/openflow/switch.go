@@ -165,12 +165,20 @@ func (s *Switch) Listen() error {
 	return nil
 }
 
-// removeStaleSocket removes a Unix socket left by an earlier run; it
-// leaves anything that is not a socket alone (Listen then fails).
+// removeStaleSocket removes a Unix socket left by an earlier run: one
+// that nothing answers on. It leaves alone anything that is not a socket
+// and a socket another listener serves (nicflowd's API, another network's,
+// another program's): Listen then fails, and the live socket stays.
 func removeStaleSocket(path string) {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		os.Remove(path)
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return
 	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return
+	}
+	os.Remove(path)
 }
 
 // Addrs returns the addresses of the open listeners.

@@ -72,7 +72,7 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	}
 	defer st.Close()
 	errc := make(chan error, 8)
-	mcfg := manager.Config{RunDir: cfg.RunDir, Store: st, Log: log, Errc: errc}
+	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.apiSocket(), Store: st, Log: log, Errc: errc}
 	release, err := mcfg.OpenKernel()
 	if err != nil {
 		return err

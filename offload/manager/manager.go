@@ -26,6 +26,9 @@ const (
 type Config struct {
 	// RunDir holds the networks' management sockets (RUN_DIR/NAME.mgmt).
 	RunDir string
+	// APISocket is nicflowd's REST API socket: no network may listen on
+	// it (see checkListeners).
+	APISocket string
 	// Store keeps API-created networks and every vNIC. Without one the
 	// API can read but not create networks or attach vNICs.
 	Store *store.Store
@@ -162,6 +165,9 @@ func (m *Manager) startFixed(ctx context.Context, spec rest.NetworkSpec) error {
 	if err := m.checkPorts(spec); err != nil {
 		return fmt.Errorf("network %s: %w", spec.Name, err)
 	}
+	if err := m.checkListeners(spec, nil); err != nil {
+		return fmt.Errorf("network %s: %w", spec.Name, err)
+	}
 	mn := &managedNet{spec: spec, origin: rest.OriginConfig}
 	if err := m.launch(ctx, mn); err != nil {
 		return err
@@ -209,7 +215,11 @@ func (m *Manager) restore(ctx context.Context) error {
 			continue
 		}
 		mn := &managedNet{spec: specOfRecord(r), origin: rest.OriginAPI, created: r.Created, pfBridge: r.PFBridgeMode}
-		if err := m.launch(ctx, mn); err != nil {
+		if err := m.checkListeners(mn.spec, nil); err != nil {
+			mn.err = err
+			m.log.Error("stored network not started: fix its controllers with PUT /v1/networks/"+r.Name+" or delete it",
+				zap.String(logKeyNetwork, r.Name), zap.Error(err))
+		} else if err := m.launch(ctx, mn); err != nil {
 			mn.err = err
 			m.log.Error("stored network did not start", zap.String(logKeyNetwork, r.Name), zap.Error(err))
 		}

@@ -30,9 +30,11 @@ type testDaemon struct {
 	vepa   *fakeVEPA
 	path   string
 	runDir string
-	fixed  []rest.NetworkSpec
-	st     *store.Store
-	m      *Manager
+	// apiSocket is Config.APISocket ("": none).
+	apiSocket string
+	fixed     []rest.NetworkSpec
+	st        *store.Store
+	m         *Manager
 }
 
 // newTestDaemon starts a testDaemon with fixed networks (validated).
@@ -51,7 +53,7 @@ func (d *testDaemon) start() {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	cfg := Config{RunDir: d.runDir, Store: st, Log: zaptest.NewLogger(d.t), Ports: fakePorts{d.links}, Links: d.links,
+	cfg := Config{RunDir: d.runDir, APISocket: d.apiSocket, Store: st, Log: zaptest.NewLogger(d.t), Ports: fakePorts{d.links}, Links: d.links,
 		VEPA: d.vepa, Errc: make(chan error, 8)}
 	if d.vfk != nil {
 		cfg.VF = d.vfk

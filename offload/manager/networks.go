@@ -37,6 +37,9 @@ func (m *Manager) CreateNetwork(ctx context.Context, spec rest.NetworkSpec) (res
 	if err := m.checkPorts(spec); err != nil {
 		return rest.Network{}, err
 	}
+	if err := m.checkListeners(spec, nil); err != nil {
+		return rest.Network{}, err
+	}
 	mn := &managedNet{spec: spec, origin: rest.OriginAPI, created: time.Now().UTC()}
 	if err := m.launch(ctx, mn); err != nil {
 		return rest.Network{}, err
@@ -141,6 +144,9 @@ func (m *Manager) UpdateNetwork(ctx context.Context, name string, spec rest.Netw
 		return rest.Network{}, err // a mode this nicflowd cannot run
 	}
 	if err := m.checkPorts(spec); err != nil {
+		return rest.Network{}, err
+	}
+	if err := m.checkListeners(spec, &old); err != nil {
 		return rest.Network{}, err
 	}
 	if spec.DatapathID == 0 && spec.Uplink == old.Uplink && slices.Equal(spec.Ports, old.Ports) {
