@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -45,21 +47,128 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the state file at path. It fails with a
-// clear error when another process holds the file, and when the file was
-// written with another schema version.
+// clear error when another process holds the file, when the file was
+// written with another schema version, and when it is damaged: empty
+// (truncated to 0 bytes), truncated, or with pages overwritten. A damaged
+// file is checked read-only first, so nothing in it is overwritten, and
+// the error says how to recover (see DamagedError).
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, &DamagedError{Path: path, Err: errors.New("the file is empty (0 bytes): it was truncated, and every network and vNIC it held is lost")}
+	}
+	if _, err := os.Stat(path); err == nil {
+		if err := check(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openBolt(path, &bolt.Options{Timeout: lockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open state: state file %s is in use by another nicflowd", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open state file %s: %w", path, err)
+		return nil, &DamagedError{Path: path, Err: err}
 	}
-	if err := db.Update(initSchema); err != nil {
+	s := &Store{db: db, path: path}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return guard(path, func() error { return initSchema(tx) }) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return s, nil
+}
+
+// DamagedError is a state file that bbolt cannot read: nicflowd refuses to
+// start with it and leaves it as it is.
+type DamagedError struct {
+	Path string
+	Err  error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("state file %s is damaged: %v; nicflowd changed nothing in it. Restore it from a backup, "+
+		"or move it aside (mv %s %s.damaged) to start with no networks: the networks and vNICs it held are then "+
+		"forgotten, and their netdevs (nicflow's veths and tc miss pairs) stay on the host until removed", e.Path, e.Err, e.Path, e.Path)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// check opens the existing file at path read-only and reads every page a
+// reader can reach (every bucket and key) and bbolt's consistency check
+// (Tx.Check: pages reachable or free, once), turning a panic or a memory
+// fault in bbolt into a *DamagedError.
+func check(path string) error {
+	db, err := openBolt(path, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return fmt.Errorf("open state: state file %s is in use by another nicflowd", path)
+	}
+	if err != nil {
+		return &DamagedError{Path: path, Err: err}
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		return guard(path, func() error {
+			if err := walk(tx.Cursor(), func(name []byte) *bolt.Bucket { return tx.Bucket(name) }); err != nil {
+				return err
+			}
+			var errs []error
+			for err := range tx.Check() {
+				if len(errs) < 3 {
+					errs = append(errs, err)
+				}
+			}
+			return errors.Join(errs...)
+		})
+	})
+	if err != nil {
+		var de *DamagedError
+		if errors.As(err, &de) {
+			return err
+		}
+		return &DamagedError{Path: path, Err: err}
+	}
+	return nil
+}
+
+// walk reads every key and value under c, descending into nested buckets.
+func walk(c *bolt.Cursor, bucket func(name []byte) *bolt.Bucket) error {
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v != nil {
+			continue
+		}
+		b := bucket(k)
+		if b == nil {
+			return fmt.Errorf("bucket %q cannot be read", k)
+		}
+		if err := walk(b.Cursor(), b.Bucket); err != nil {
+			return fmt.Errorf("bucket %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// openBolt is bolt.Open with its panics and memory faults (a page past a
+// truncated file's end) turned into errors.
+func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
+	err = guard(path, func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, o)
+		return err
+	})
+	return db, err
+}
+
+// guard runs fn, turning a panic in bbolt (a page that is not what its
+// parent says, "Page expected to be: 9, but self identifies as 0") and a
+// memory fault in the file's mapping (SIGBUS past a truncated file's end)
+// into a *DamagedError. Every bbolt call goes through it: a damage the
+// check at Open missed must fail a request, never the daemon.
+func guard(path string, fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = &DamagedError{Path: path, Err: fmt.Errorf("bbolt: %v", r)}
+		}
+	}()
+	return fn()
 }
 
 // initSchema creates the buckets and checks or writes the schema version.
@@ -94,12 +203,16 @@ func (s *Store) Close() error {
 // committed together when it returns nil, and none when it returns an error.
 // Transactions are serialized; keep fn short and free of kernel calls.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return guard(s.path, func() error {
+		return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	})
 }
 
 // View runs fn in a read-only transaction (a consistent snapshot).
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return guard(s.path, func() error {
+		return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	})
 }
 
 // PutNetwork creates or replaces a network.
