@@ -3,6 +3,7 @@ package openflow
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,12 @@ type conn struct {
 	// target is the target the channel belongs to (tcp:..., ptcp:...);
 	// "" for a connection handed to ServeConn.
 	target string
+	// tls is nc on a TLS channel; peerSubject is its peer certificate's
+	// subject and tlsGen the generation of the material it was
+	// verified with (see recheckPeer).
+	tls         *tls.Conn
+	peerSubject string
+	tlsGen      uint64
 
 	wmu sync.Mutex // serializes writes to nc
 	dmu sync.Mutex // one drain of the queue at a time, so it leaves in order
@@ -290,6 +297,9 @@ func (c *conn) keepalive() {
 			return
 		case now := <-t.C:
 			idle := now.Sub(time.Unix(0, c.lastRecv.Load()))
+			if !c.recheckPeer() {
+				return
+			}
 			if c.busy.Load() {
 				continue // replies wait for the datapath; so does reading
 			}
@@ -304,6 +314,28 @@ func (c *conn) keepalive() {
 			}
 		}
 	}
+}
+
+// recheckPeer verifies a TLS channel's peer again when the material was
+// reloaded since it was last verified, and closes the channel when the
+// peer no longer verifies (its CA replaced, say); channels that stay
+// valid are kept. It reports whether the channel stays.
+func (c *conn) recheckPeer() bool {
+	if c.tls == nil {
+		return true
+	}
+	gen := c.s.cfg.TLS.Generation()
+	if gen == c.tlsGen {
+		return true
+	}
+	c.tlsGen = gen
+	if err := c.s.cfg.TLS.VerifyPeer(c.tls.ConnectionState(), c.controller); err != nil {
+		c.log.Warn("TLS peer no longer verifies after the material was reloaded, dropping channel", zap.Error(err))
+		c.close()
+		return false
+	}
+	c.log.Debug("TLS peer still verifies after the material was reloaded")
+	return true
 }
 
 // lingerClose closes the channel after an error that ends it, letting the

@@ -1,7 +1,8 @@
 // Package openflow is the switch side of OpenFlow 1.3: it runs the
-// controller channels of one network (passive ptcp:/punix: listeners that
-// accept any number of controllers, active tcp:/unix: connections that
-// reconnect forever), negotiates the version, keeps channels alive with
+// controller channels of one network (passive ptcp:/pssl:/punix: listeners
+// that accept any number of controllers, active tcp:/ssl:/unix:
+// connections that reconnect forever; ssl: and pssl: are TLS with mutual
+// authentication, see package api/mtls), negotiates the version, keeps channels alive with
 // echo, tracks roles and asynchronous configuration per channel, decodes
 // requests with package ofwire and turns them into calls on a Datapath,
 // and sends the datapath's events (packet-in, flow-removed, port-status)

@@ -16,4 +16,5 @@ const (
 	logKeyIdle     = "idle"
 	logKeyStack    = "stack"
 	logKeyEntries  = "entries"
+	logKeySubject  = "peer_subject"
 )

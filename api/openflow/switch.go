@@ -2,6 +2,7 @@ package openflow
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 )
@@ -26,6 +28,11 @@ type Config struct {
 	Targets []string
 	// Logger gets the channel events; nil: no logging.
 	Logger *zap.Logger
+	// TLS is the material of the ssl: and pssl: targets (required when
+	// there is one): every peer must present a certificate the CA signed.
+	// Channels up when the material is reloaded stay while their peer
+	// still verifies against the new CA.
+	TLS *mtls.Material
 
 	// Desc answers OFPMP_DESC; empty fields get nicflow's defaults.
 	Desc ofwire.Desc
@@ -103,7 +110,7 @@ type Switch struct {
 
 	mu        sync.Mutex // guards the fields below
 	listeners []net.Listener
-	listenOn  map[net.Listener]string // each listener's target
+	listenOn  map[net.Listener]oftarget.Target // each listener's target
 	conns     map[*conn]struct{}
 	genID     uint64 // last generation id of a MASTER/SLAVE role request
 	genIDSet  bool
@@ -128,6 +135,9 @@ func New(cfg Config) (*Switch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("new openflow switch: %w", err)
 		}
+		if t.TLS && cfg.TLS == nil {
+			return nil, fmt.Errorf("new openflow switch: target %s: %w", raw, mtls.ErrNoMaterial)
+		}
 		s.targets = append(s.targets, t)
 	}
 	return s, nil
@@ -143,7 +153,7 @@ func (s *Switch) Listen() error {
 		return nil
 	}
 	var ls []net.Listener
-	on := map[net.Listener]string{}
+	on := map[net.Listener]oftarget.Target{}
 	for _, t := range s.targets {
 		if !t.Passive {
 			continue
@@ -159,7 +169,7 @@ func (s *Switch) Listen() error {
 			return fmt.Errorf("listen on %s: %w", t, err)
 		}
 		ls = append(ls, l)
-		on[l] = t.String()
+		on[l] = t
 	}
 	s.listeners, s.listenOn = append([]net.Listener{}, ls...), on
 	return nil
@@ -216,6 +226,9 @@ type Channel struct {
 	Controller bool
 	// Role is equal, master or slave.
 	Role string
+	// PeerSubject is the subject of the peer's certificate on a TLS
+	// channel (ssl:, pssl:).
+	PeerSubject string
 }
 
 // Channels returns the channels past their handshake, by target.
@@ -223,7 +236,7 @@ func (s *Switch) Channels() []Channel {
 	var out []Channel
 	for _, c := range s.snapshotConns() {
 		role := map[uint32]string{ofwire.RoleEqual: "equal", ofwire.RoleMaster: "master", ofwire.RoleSlave: "slave"}[c.getRole()]
-		ch := Channel{Target: c.target, Controller: c.controller, Role: role}
+		ch := Channel{Target: c.target, Controller: c.controller, Role: role, PeerSubject: c.peerSubject}
 		if a := c.nc.RemoteAddr(); a != nil {
 			ch.Remote = a.String()
 		}
@@ -286,7 +299,7 @@ func (s *Switch) Serve(ctx context.Context) error {
 	return nil
 }
 
-func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, target string, wg *sync.WaitGroup) {
+func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, target oftarget.Target, wg *sync.WaitGroup) {
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -304,7 +317,12 @@ func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, target string, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, nc, false, target)
+			if target.TLS {
+				if nc = s.handshake(ctx, tls.Server(nc, s.cfg.TLS.ServerConfig()), target); nc == nil {
+					return
+				}
+			}
+			s.serveConn(ctx, nc, false, target.String())
 		}()
 	}
 }
@@ -316,7 +334,10 @@ func (s *Switch) dialLoop(ctx context.Context, t oftarget.Target) {
 		dctx, cancel := context.WithTimeout(ctx, s.cfg.BackoffMax)
 		nc, err := d.DialContext(dctx, t.Network, t.Address)
 		cancel()
-		if err == nil {
+		if err == nil && t.TLS {
+			nc = s.handshake(ctx, tls.Client(nc, s.cfg.TLS.ClientConfig()), t)
+		}
+		if err == nil && nc != nil {
 			start := time.Now()
 			s.log.Info("connected to controller", zap.Stringer(logKeyTarget, t))
 			s.serveConn(ctx, nc, true, t.String())
@@ -338,6 +359,35 @@ func (s *Switch) dialLoop(ctx context.Context, t oftarget.Target) {
 	}
 }
 
+// handshakeTimeout bounds a TLS handshake.
+const handshakeTimeout = 10 * time.Second
+
+// handshake runs the TLS handshake of a channel of target t; it returns
+// nil, having logged who was refused and why, when it fails.
+func (s *Switch) handshake(ctx context.Context, tc *tls.Conn, t oftarget.Target) net.Conn {
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	err := tc.HandshakeContext(hctx)
+	if err == nil {
+		return tc
+	}
+	tc.Close()
+	if ctx.Err() != nil {
+		return nil
+	}
+	subject := mtls.RefusedSubject(err)
+	if subject == "" {
+		subject = "(no certificate)"
+	}
+	what := "TLS peer refused"
+	if !t.Passive {
+		what = "TLS controller refused"
+	}
+	s.log.Warn(what, zap.Stringer(logKeyTarget, t), zap.String(logKeyRemote, remoteName(tc)),
+		zap.String(logKeySubject, subject), zap.Error(err))
+	return nil
+}
+
 // ServeConn runs one OpenFlow channel on an established connection until
 // the peer goes away, the channel fails or ctx is done; it closes nc.
 // Events reach the channel only while Serve runs.
@@ -351,6 +401,11 @@ func (s *Switch) ServeConn(ctx context.Context, nc net.Conn) { s.serveConn(ctx, 
 func (s *Switch) serveConn(ctx context.Context, nc net.Conn, controller bool, target string) {
 	c := newConn(s, nc)
 	c.controller, c.target = controller, target
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.tls, c.peerSubject = tc, mtls.PeerSubject(tc.ConnectionState())
+		c.tlsGen = s.cfg.TLS.Generation()
+		c.log = c.log.With(zap.String(logKeySubject, c.peerSubject))
+	}
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()

@@ -1,5 +1,5 @@
 // Package oftarget parses and prints OpenFlow connection targets in Open
-// vSwitch's syntax (tcp:, unix:, ptcp:, punix:). It is apart from
+// vSwitch's syntax (tcp:, ssl:, unix:, ptcp:, pssl:, punix:). It is apart from
 // api/openflow so that what only checks a target (the REST API's
 // validation, its clients) does not link the switch.
 //
@@ -18,11 +18,15 @@ const DefaultPort = 6653
 
 // Target is a parsed controller connection target.
 type Target struct {
-	// Passive targets (ptcp:, punix:) listen and accept any number of
-	// controllers; active ones (tcp:, unix:) connect and reconnect.
+	// Passive targets (ptcp:, pssl:, punix:) listen and accept any number
+	// of controllers; active ones (tcp:, ssl:, unix:) connect and
+	// reconnect.
 	Passive bool
 	Network string // "tcp" or "unix"
 	Address string // host:port or a socket path
+	// TLS is set for ssl: and pssl: (Network "tcp"): the channel runs
+	// over TLS with mutual authentication.
+	TLS bool
 }
 
 func (t Target) String() string {
@@ -33,34 +37,41 @@ func (t Target) String() string {
 	if t.Network == "unix" {
 		return p + "unix:" + t.Address
 	}
+	kind := "tcp"
+	if t.TLS {
+		kind = "ssl"
+	}
 	if t.Passive {
 		host, port, _ := net.SplitHostPort(t.Address)
 		if host == "" {
-			return "ptcp:" + port
+			return p + kind + ":" + port
 		}
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}
-		return "ptcp:" + port + ":" + host
+		return p + kind + ":" + port + ":" + host
 	}
-	return "tcp:" + t.Address
+	return kind + ":" + t.Address
 }
 
 // Parse parses a controller target in Open vSwitch syntax:
 //
 //	tcp:HOST[:PORT]    connect to a controller (PORT defaults to 6653)
+//	ssl:HOST[:PORT]    the same over TLS
 //	unix:PATH          connect to a controller on a Unix socket
 //	ptcp:[PORT][:IP]   listen for controllers (PORT defaults to 6653, IP to all)
+//	pssl:[PORT][:IP]   the same over TLS
 //	punix:PATH         listen for controllers on a Unix socket
 //
 // IPv6 addresses go in brackets: tcp:[::1]:6653, ptcp:6653:[::1].
 func Parse(s string) (Target, error) {
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		return Target{}, fmt.Errorf("parse target %q: want tcp:, unix:, ptcp: or punix: followed by an address", s)
+		return Target{}, fmt.Errorf("parse target %q: want tcp:, ssl:, unix:, ptcp:, pssl: or punix: followed by an address", s)
 	}
+	tls := kind == "ssl" || kind == "pssl"
 	switch kind {
-	case "tcp":
+	case "tcp", "ssl":
 		host, port, err := splitHostPort(rest)
 		if err != nil {
 			return Target{}, fmt.Errorf("parse target %q: %w", s, err)
@@ -68,8 +79,8 @@ func Parse(s string) (Target, error) {
 		if host == "" {
 			return Target{}, fmt.Errorf("parse target %q: missing host", s)
 		}
-		return Target{Network: "tcp", Address: net.JoinHostPort(host, port)}, nil
-	case "ptcp":
+		return Target{Network: "tcp", Address: net.JoinHostPort(host, port), TLS: tls}, nil
+	case "ptcp", "pssl":
 		portStr, ip, _ := strings.Cut(rest, ":")
 		port := strconv.Itoa(DefaultPort)
 		if portStr != "" {
@@ -82,14 +93,14 @@ func Parse(s string) (Target, error) {
 		if ip != "" && net.ParseIP(ip) == nil {
 			return Target{}, fmt.Errorf("parse target %q: %q is not an IP address", s, ip)
 		}
-		return Target{Passive: true, Network: "tcp", Address: net.JoinHostPort(ip, port)}, nil
+		return Target{Passive: true, Network: "tcp", Address: net.JoinHostPort(ip, port), TLS: tls}, nil
 	case "unix", "punix":
 		if rest == "" {
 			return Target{}, fmt.Errorf("parse target %q: missing socket path", s)
 		}
 		return Target{Passive: kind == "punix", Network: "unix", Address: rest}, nil
 	}
-	return Target{}, fmt.Errorf("parse target %q: unknown kind %q: want tcp, unix, ptcp or punix", s, kind)
+	return Target{}, fmt.Errorf("parse target %q: unknown kind %q: want tcp, ssl, unix, ptcp, pssl or punix", s, kind)
 }
 
 // splitHostPort splits HOST[:PORT], HOST being a name, an IPv4 address or
