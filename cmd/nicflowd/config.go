@@ -72,10 +72,10 @@ func ParseConfig(data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %w", yamlError(data, err))
 	}
 	if err := c.normalize(); err != nil {
-		return nil, err
+		return nil, withLine(data, err)
 	}
 	return &c, nil
 }
