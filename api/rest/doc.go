@@ -22,5 +22,6 @@
 // daemon.
 //
 // It must not import, directly or indirectly: github.com/nicflow/nicflow/...
-// but github.com/nicflow/nicflow/api/openflow/oftarget.
+// but github.com/nicflow/nicflow/api/openflow/oftarget and
+// github.com/nicflow/nicflow/api/mtls.
 package rest

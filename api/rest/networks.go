@@ -1,10 +1,12 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/openflow/oftarget"
 )
 
@@ -33,9 +35,14 @@ type NetworkSpec struct {
 	Uplink string `json:"uplink,omitempty"`
 	// DatapathID is the OpenFlow datapath id; zero derives one.
 	DatapathID DatapathID `json:"datapath_id"`
-	// Controllers are OpenFlow targets: tcp:HOST[:PORT], unix:PATH
-	// (active) and ptcp:[PORT][:IP], punix:PATH (passive).
+	// Controllers are OpenFlow targets: tcp:HOST[:PORT], ssl:HOST[:PORT],
+	// unix:PATH (active) and ptcp:[PORT][:IP], pssl:[PORT][:IP],
+	// punix:PATH (passive).
 	Controllers []string `json:"controllers,omitempty"`
+	// Files (private_key, certificate, ca_cert: absolute paths, all three
+	// or none) are the TLS material of the ssl: and pssl: targets;
+	// none: nicflowd's own (--private-key, --certificate, --ca-cert).
+	mtls.Files
 	// FailMode is secure or standalone.
 	FailMode string `json:"fail_mode"`
 	// Offload is the offload policy: auto, hw, tc or off.
@@ -148,6 +155,9 @@ type ControllerStatus struct {
 	Connected bool   `json:"connected"`
 	// Role is equal, master or slave (OpenFlow roles) while connected.
 	Role string `json:"role,omitempty"`
+	// PeerSubject is the subject of the peer's certificate on a TLS
+	// channel (ssl:, pssl:).
+	PeerSubject string `json:"peer_subject,omitempty"`
 }
 
 // TierCounts counts something (rules) per tier.
@@ -210,6 +220,13 @@ func (n *NetworkSpec) Validate() error {
 			return Invalid(field, fmt.Sprintf("%q is listed twice", c))
 		}
 		seen[t.String()] = true
+	}
+	if err := n.Files.Check(); err != nil {
+		var fe *mtls.FieldError
+		if errors.As(err, &fe) {
+			return Invalid(fe.Field, fe.Msg)
+		}
+		return Invalid("private_key", err.Error())
 	}
 	ports := map[string]bool{n.Uplink: n.Uplink != ""}
 	for i, p := range n.Ports {
