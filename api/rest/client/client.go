@@ -5,7 +5,7 @@
 // A Client is safe for concurrent use.
 //
 // It must not import, directly or indirectly: github.com/nicflow/nicflow/...
-// but github.com/nicflow/nicflow/api/rest,
+// but github.com/nicflow/nicflow/api/rest and
 // github.com/nicflow/nicflow/api/openflow/oftarget and
 // github.com/nicflow/nicflow/api/mtls.
 package client
