@@ -122,7 +122,7 @@ func controllerStatus(target string, channels []openflow.Channel) rest.Controlle
 	}
 	for _, ch := range channels {
 		if ch.Target == t.String() {
-			cs.Connected, cs.Role = true, ch.Role
+			cs.Connected, cs.Role, cs.PeerSubject = true, ch.Role, ch.PeerSubject
 			break
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/sriov/vf"
@@ -55,6 +56,9 @@ type Config struct {
 	// NICs lists the host's NICs (*nic.Discoverer); nil: GET /v1/nics is
 	// unavailable.
 	NICs NICs
+	// TLS gives ssl: and pssl: targets their material: the network's own
+	// files or the daemon's default; nil: such targets are refused.
+	TLS *mtls.Set
 	// Errc receives the error of a network whose fast path or OpenFlow
 	// switch fails (not blocking: when full, the error is logged).
 	Errc chan<- error

@@ -8,8 +8,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/openflow"
 	"github.com/nicflow/nicflow/api/openflow/ofnetwork"
+	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/tcport"
@@ -130,11 +132,16 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 	}
 	targets := append([]string{}, spec.Controllers...)
 	targets = append(targets, "punix:"+filepath.Join(m.cfg.RunDir, spec.Name+".mgmt"))
+	material, err := m.tlsMaterial(spec)
+	if err != nil {
+		return nil, err
+	}
 	guard := newFlowGuard(ofnetwork.New(n), log.With(zap.String(logKeyNetwork, spec.Name)))
 	sw, err := openflow.New(openflow.Config{
 		Datapath: guard,
 		Targets:  targets,
 		Logger:   log.With(zap.String(logKeyNetwork, spec.Name)),
+		TLS:      material,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
@@ -144,6 +151,35 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 	}
 	spec.DatapathID = rest.DatapathID(dpid)
 	return &network{spec: spec, net: n, sw: sw, tc: tc, ports: po, guard: guard}, nil
+}
+
+// tlsMaterial is the TLS material of spec's ssl: and pssl: targets (nil
+// when it has none): its own files or the daemon's.
+func (m *Manager) tlsMaterial(spec rest.NetworkSpec) (*mtls.Material, error) {
+	field := ""
+	for i, c := range spec.Controllers {
+		if t, err := oftarget.Parse(c); err == nil && t.TLS {
+			field = fmt.Sprintf("controllers[%d]", i)
+			break
+		}
+	}
+	if field == "" {
+		return nil, nil
+	}
+	if m.cfg.TLS == nil {
+		return nil, rest.Invalid(field, mtls.ErrNoMaterial.Error())
+	}
+	mat, err := m.cfg.TLS.Get(spec.Files)
+	if errors.Is(err, mtls.ErrNoMaterial) {
+		return nil, rest.Invalid(field, err.Error())
+	}
+	if err != nil {
+		if spec.Files.IsZero() {
+			field = "private_key"
+		}
+		return nil, rest.Invalid(field, err.Error())
+	}
+	return mat, nil
 }
 
 // addPort opens netdev name and adds it as OpenFlow port no.
