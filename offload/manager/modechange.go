@@ -298,16 +298,7 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 	if (old.Mode == rest.ModeHairpin) == toHairpin {
 		return "", nil
 	}
-	flows := run.net.FlowStats(allFlows())
-	groups := run.net.Groups()
-	meters := run.net.Meters(pipeline.MeterAll)
-	swcfg := run.net.SwitchConfig()
-	portCfg := map[string]uint32{} // NO_RECV, NO_FWD, NO_PACKET_IN by netdev (PORT_DOWN is the netdev's own)
-	for _, p := range run.net.Ports() {
-		if c := p.Config() &^ offload.PortConfigDown; c != 0 {
-			portCfg[p.Name] = c
-		}
-	}
+	snap := snapshotRules(run)
 	m.halt(mn)
 	if err := m.launch(ctx, mn); err != nil {
 		m.mu.Lock()
@@ -318,13 +309,52 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 	m.mu.Lock()
 	n := mn.run
 	m.mu.Unlock()
+	installed := snap.reinstall(ctx, n)
+	tier := "with the fast path on its ports"
+	if toHairpin {
+		tier = "without the fast path on the uplink"
+	}
+	tier += " (" + n.net.OffloadNote() + ")"
+	return fmt.Sprintf("network %s: restarted %s; %s", spec.Name, tier, installed), nil
+}
+
+// ruleSnapshot is what a network's controllers installed: its switch
+// configuration, its ports' OFPPC_* config, rules, groups and meters, to
+// install again in the network that replaces it.
+type ruleSnapshot struct {
+	flows   []offload.FlowStat
+	groups  []*pipeline.Group
+	meters  []*pipeline.Meter
+	swcfg   offload.SwitchConfig
+	portCfg map[string]uint32 // NO_RECV, NO_FWD, NO_PACKET_IN by netdev (PORT_DOWN is the netdev's own)
+}
+
+func snapshotRules(run *network) ruleSnapshot {
+	s := ruleSnapshot{flows: run.net.FlowStats(allFlows()), groups: run.net.Groups(), meters: run.net.Meters(pipeline.MeterAll),
+		swcfg: run.net.SwitchConfig(), portCfg: map[string]uint32{}}
+	for _, p := range run.net.Ports() {
+		if c := p.Config() &^ offload.PortConfigDown; c != 0 {
+			s.portCfg[p.Name] = c
+		}
+	}
+	return s
+}
+
+// empty reports whether the snapshot holds nothing to install again.
+func (s ruleSnapshot) empty() bool {
+	return len(s.flows) == 0 && len(s.groups) == 0 && len(s.meters) == 0 && len(s.portCfg) == 0 && s.swcfg == (offload.SwitchConfig{})
+}
+
+// reinstall installs the snapshot in n (counters restart) and says what
+// it installed and what n refused.
+func (s ruleSnapshot) reinstall(ctx context.Context, n *network) string {
 	var failed []error
 	rulesFailed := 0
-	if err := n.net.SetSwitchConfig(swcfg); err != nil {
+	if err := n.net.SetSwitchConfig(s.swcfg); err != nil {
 		failed = append(failed, fmt.Errorf("switch configuration: %w", err))
 	}
 	for _, p := range n.net.Ports() {
-		c, ok := portCfg[p.Name]
+		c, ok := s.portCfg[p.Name]
 		if !ok {
 			continue
 		}
@@ -334,19 +364,19 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 			failed = append(failed, fmt.Errorf("port %s config: %w", p.Name, err))
 		}
 	}
-	for _, g := range groups {
+	for _, g := range s.groups {
 		gm := &pipeline.GroupMod{Command: pipeline.GroupAdd, Type: g.Type, ID: g.ID, Buckets: g.Buckets}
 		if err := n.net.GroupMod(ctx, gm); err != nil {
 			failed = append(failed, fmt.Errorf("group %d: %w", g.ID, err))
 		}
 	}
-	for _, mt := range meters {
+	for _, mt := range s.meters {
 		mm := &pipeline.MeterMod{Command: pipeline.MeterAdd, Flags: mt.Flags, ID: mt.ID, Bands: mt.Bands}
 		if err := n.net.MeterMod(ctx, mm); err != nil {
 			failed = append(failed, fmt.Errorf("meter %d: %w", mt.ID, err))
 		}
 	}
-	for _, fs := range flows {
+	for _, fs := range s.flows {
 		f := fs.Flow
 		fm := &pipeline.FlowMod{Command: pipeline.FlowAdd, Table: f.Table, Priority: f.Priority, Match: f.Match, Instr: f.Instr,
 			Cookie: f.Cookie, IdleTimeout: f.IdleTimeout, HardTimeout: f.HardTimeout, Flags: f.Flags, BufferID: ofwire.NoBuffer,
@@ -356,15 +386,10 @@ func (m *Manager) restartForFastPath(ctx context.Context, mn *managedNet, run *n
 			rulesFailed++
 		}
 	}
-	tier := "with the fast path on its ports"
-	if toHairpin {
-		tier = "without the fast path on the uplink"
-	}
-	tier += " (" + n.net.OffloadNote() + ")"
-	line := fmt.Sprintf("network %s: restarted %s; %d rules, %d groups, %d meters installed again (their counters restart)",
-		spec.Name, tier, len(flows)-rulesFailed, len(groups), len(meters))
+	line := fmt.Sprintf("%d rules, %d groups, %d meters installed again (their counters restart)",
+		len(s.flows)-rulesFailed, len(s.groups), len(s.meters))
 	if len(failed) > 0 {
 		line += fmt.Sprintf("; not installed again: %v", errors.Join(failed...))
 	}
-	return line, nil
+	return line
 }

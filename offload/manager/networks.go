@@ -152,6 +152,15 @@ func (m *Manager) UpdateNetwork(ctx context.Context, name string, spec rest.Netw
 	if spec.DatapathID == 0 && spec.Uplink == old.Uplink && slices.Equal(spec.Ports, old.Ports) {
 		spec.DatapathID = old.DatapathID // derived once, then kept
 	}
+	// The network restarts with the new spec; what its controllers
+	// installed is installed again in it (status.changes says so).
+	m.mu.Lock()
+	run := mn.run
+	m.mu.Unlock()
+	var snap ruleSnapshot
+	if run != nil {
+		snap = snapshotRules(run)
+	}
 	m.halt(mn)
 	if modeChanged(old, spec) {
 		m.stopQuietly(ctx, mn) // a network that is not running, without vNICs
@@ -164,13 +173,52 @@ func (m *Manager) UpdateNetwork(ctx context.Context, name string, spec rest.Netw
 			mn.err = rerr
 			m.mu.Unlock()
 			m.log.Error("network did not come back with its old spec", zap.String(logKeyNetwork, name), zap.Error(rerr))
+		} else if !snap.empty() {
+			m.log.Info("network back with its old spec", zap.String(logKeyNetwork, name), zap.String("change", snap.reinstall(context.WithoutCancel(ctx), m.running(mn))))
 		}
 		return rest.Network{}, err
+	}
+	changes := []string{fmt.Sprintf("network %s: restarted (%s changed)", name, strings.Join(changedFields(old, spec), ", "))}
+	if !snap.empty() {
+		changes = append(changes, fmt.Sprintf("network %s: %s", name, snap.reinstall(context.WithoutCancel(ctx), m.running(mn))))
+	}
+	for _, c := range changes {
+		m.log.Info("network updated", zap.String(logKeyNetwork, name), zap.String("change", c))
 	}
 	if err := m.cfg.Store.PutNetwork(recordOf(mn)); err != nil {
 		return rest.Network{}, fmt.Errorf("record network: %w", err)
 	}
-	return m.describe(mn), nil
+	n := m.describe(mn)
+	n.Status.Changes = changes
+	return n, nil
+}
+
+// running is mn's running network (nil when it is not running).
+func (m *Manager) running(mn *managedNet) *network {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return mn.run
+}
+
+// changedFields names the spec fields b changes.
+func changedFields(a, b rest.NetworkSpec) []string {
+	var out []string
+	for _, f := range []struct {
+		field   string
+		changed bool
+	}{
+		{"mode", modeChanged(a, b)}, {"uplink", a.Uplink != b.Uplink}, {"ports", !slices.Equal(a.Ports, b.Ports)},
+		{"controllers", !slices.Equal(a.Controllers, b.Controllers)}, {"fail_mode", a.FailMode != b.FailMode},
+		{"offload", a.Offload != b.Offload}, {"num_vfs", a.NumVFs != b.NumVFs}, {"datapath_id", b.DatapathID != a.DatapathID},
+	} {
+		if f.changed {
+			out = append(out, f.field)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "nothing")
+	}
+	return out
 }
 
 // setSpec replaces mn's spec. Callers hold opMu; readers (describe) hold
