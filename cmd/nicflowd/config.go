@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
@@ -23,9 +24,14 @@ type Config struct {
 	RunDir   string `yaml:"run_dir"`
 	// APISocket is the REST API's unix socket (default RUN_DIR/nicflowd.sock).
 	APISocket string `yaml:"api_socket"`
-	// APIListen also serves the REST API on TCP HOST:PORT; the API has no
-	// authentication, so HOST must be a loopback address.
+	// APIListen also serves the REST API on TCP HOST:PORT: over TLS with
+	// mutual authentication when the TLS files are given (then on any
+	// address), else on a loopback address only.
 	APIListen string `yaml:"api_listen"`
+	// Files (private_key, certificate, ca_cert) are nicflowd's TLS
+	// material: the default of the networks' ssl: and pssl: targets, and
+	// the REST API's on api_listen.
+	mtls.Files `yaml:",inline"`
 	// StatePath is the state store (bbolt file) that keeps the networks
 	// created through the API and every vNIC (default
 	// /var/lib/nicflow/state.db).
@@ -48,6 +54,9 @@ type NetworkConfig struct {
 	FailMode    string   `yaml:"fail_mode"`
 	// Offload is the offload policy: auto (default), hw, tc or off.
 	Offload string `yaml:"offload"`
+	// Files (private_key, certificate, ca_cert) are the TLS material of
+	// the network's ssl: and pssl: targets; none: the global ones.
+	mtls.Files `yaml:",inline"`
 }
 
 const (
@@ -95,7 +104,10 @@ func (c *Config) normalize() error {
 	if c.StatePath == "" {
 		c.StatePath = defaultState
 	}
-	if err := checkAPIListen(c.APIListen); err != nil {
+	if err := c.Files.Check(); err != nil {
+		return err
+	}
+	if err := checkAPIListen(c.APIListen, !c.Files.IsZero()); err != nil {
 		return fmt.Errorf("api_listen: %w", err)
 	}
 	names := map[string]bool{}
@@ -105,6 +117,9 @@ func (c *Config) normalize() error {
 		where := fmt.Sprintf("networks[%d]", i)
 		if err := n.normalize(); err != nil {
 			return fmt.Errorf("%s.%w", where, err)
+		}
+		if key := n.tlsTarget(); key != "" && n.Files.IsZero() && c.Files.IsZero() {
+			return fmt.Errorf("%s.%s: %w", where, key, mtls.ErrNoMaterial)
 		}
 		if names[n.Name] {
 			return fmt.Errorf("%s.name: %q is used twice", where, n.Name)
@@ -147,14 +162,25 @@ func (n *NetworkConfig) normalize() error {
 	for j, t := range spec.Controllers {
 		target, _ := oftarget.Parse(t) // validated
 		if listener := j >= len(n.Controllers); target.Passive != listener {
-			want := "tcp:HOST[:PORT] or unix:PATH"
+			want := "tcp:HOST[:PORT], ssl:HOST[:PORT] or unix:PATH"
 			if listener {
-				want = "ptcp:[PORT][:IP] or punix:PATH"
+				want = "ptcp:[PORT][:IP], pssl:[PORT][:IP] or punix:PATH"
 			}
 			return fmt.Errorf("%s: %q must be %s", n.key(fmt.Sprintf("controllers[%d]", j)), t, want)
 		}
 	}
 	return nil
+}
+
+// tlsTarget is the file's key of the network's first ssl: or pssl:
+// target, "" when it has none.
+func (n *NetworkConfig) tlsTarget() string {
+	for j, t := range append(append([]string{}, n.Controllers...), n.Listeners...) {
+		if target, err := oftarget.Parse(t); err == nil && target.TLS {
+			return n.key(fmt.Sprintf("controllers[%d]", j))
+		}
+	}
+	return ""
 }
 
 // Spec is the network as the API's network spec: the file's controllers
@@ -169,7 +195,7 @@ func (n *NetworkConfig) Spec() (rest.NetworkSpec, error) {
 	}
 	targets := append(append([]string{}, n.Controllers...), n.Listeners...)
 	return rest.NetworkSpec{Name: n.Name, Mode: n.Mode, DatapathID: dpid, Controllers: targets,
-		FailMode: n.FailMode, Offload: n.Offload, Ports: append([]string(nil), n.Ports...)}, nil
+		FailMode: n.FailMode, Offload: n.Offload, Ports: append([]string(nil), n.Ports...), Files: n.Files}, nil
 }
 
 // specs are the networks' specs, for the manager to start.
@@ -218,6 +244,7 @@ type options struct {
 	apiListen   string
 	statePath   string
 	logLevel    string
+	tls         mtls.Files
 	version     bool
 }
 
@@ -227,14 +254,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configPath, "config", "", "YAML configuration `file` (networks, ports, controllers); excludes the per-network flags")
 	fs.Var(&o.ports, "port", "add `NETDEV` as the next OpenFlow port (1, 2, ...); repeat")
-	fs.Var(&o.listeners, "listen", "passive OpenFlow listener `ptcp:PORT[:IP]|punix:PATH`; repeat")
-	fs.Var(&o.controllers, "controller", "controller to connect to, `tcp:HOST:PORT`; repeat")
+	fs.Var(&o.listeners, "listen", "passive OpenFlow listener `ptcp:PORT[:IP]|pssl:PORT[:IP]|punix:PATH`; repeat")
+	fs.Var(&o.controllers, "controller", "controller to connect to, `tcp:HOST:PORT|ssl:HOST:PORT`; repeat")
+	fs.StringVar(&o.tls.PrivateKey, "private-key", "", "TLS private key `FILE` (PEM) of ssl:/pssl: targets and of --api-listen")
+	fs.StringVar(&o.tls.Certificate, "certificate", "", "TLS certificate `FILE` (PEM) of that key")
+	fs.StringVar(&o.tls.CACert, "ca-cert", "", "CA certificate `FILE` (PEM): peers must present a certificate it signed")
 	fs.StringVar(&o.failMode, "fail-mode", string(offload.FailSecure), "`secure|standalone`: what to do with no controller")
 	fs.StringVar(&o.offload, "offload", string(offload.PolicyAuto), "offload `POLICY`: auto (the driver decides, read back), hw (hardware only), tc (kernel software tc), off (Go fast path only)")
 	fs.StringVar(&o.dpid, "dpid", "", "datapath id `N` (decimal or 0x-hex; default: from the first port's MAC)")
 	fs.StringVar(&o.network, "network", defaultNetwork, "network `NAME`")
 	fs.StringVar(&o.apiSocket, "api-socket", "", "REST API unix socket `PATH` (default RUN_DIR/nicflowd.sock)")
-	fs.StringVar(&o.apiListen, "api-listen", "", "also serve the REST API on TCP `HOST:PORT` (loopback only: the API has no authentication)")
+	fs.StringVar(&o.apiListen, "api-listen", "", "also serve the REST API on TCP `HOST:PORT`: with --private-key, --certificate and --ca-cert over mutual TLS, on any address; without them plain HTTP on loopback only")
 	fs.StringVar(&o.statePath, "state", "", "state store `FILE` keeping API-created networks and vNICs (default "+defaultState+")")
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
 	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
@@ -318,13 +348,24 @@ func (o *options) override(c *Config) {
 	if o.logLevel != "" {
 		c.LogLevel = o.logLevel
 	}
+	for _, f := range []struct{ flag, to *string }{
+		{&o.tls.PrivateKey, &c.PrivateKey}, {&o.tls.Certificate, &c.Certificate}, {&o.tls.CACert, &c.CACert},
+	} {
+		if *f.flag != "" {
+			*f.to = *f.flag
+			if abs, err := filepath.Abs(*f.flag); err == nil {
+				*f.to = abs // the daemon reads them again later
+			}
+		}
+	}
 	if o.statePath != "" {
 		c.StatePath = o.statePath
 	}
 }
 
-// checkAPIListen accepts "" or a loopback HOST:PORT.
-func checkAPIListen(addr string) error {
+// checkAPIListen accepts "", a loopback HOST:PORT, or with mutual TLS
+// (withTLS) any HOST:PORT.
+func checkAPIListen(addr string, withTLS bool) error {
 	if addr == "" {
 		return nil
 	}
@@ -332,8 +373,8 @@ func checkAPIListen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("%q: the API has no authentication, so it listens on loopback addresses only", addr)
+	if ip := net.ParseIP(host); !withTLS && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q is not a loopback address: the REST API serves beyond loopback only over mutual TLS; give --private-key, --certificate and --ca-cert (private_key, certificate and ca_cert in the configuration file), or listen on 127.0.0.1", addr)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,9 +12,11 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/cmd/internal/version"
 	"github.com/nicflow/nicflow/offload/manager"
@@ -71,8 +74,12 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		return err
 	}
 	defer st.Close()
+	tlsSet, err := mtls.NewSet(cfg.Files, log.Named("tls"))
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
 	errc := make(chan error, 8)
-	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.apiSocket(), Store: st, Log: log, Errc: errc}
+	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.apiSocket(), Store: st, Log: log, Errc: errc, TLS: tlsSet}
 	release, err := mcfg.OpenKernel()
 	if err != nil {
 		return err
@@ -94,9 +101,14 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	if err := serveREST(ctx, cfg, m, log, &wg, errc); err != nil {
+	if err := serveREST(ctx, cfg, m, tlsSet, log, &wg, errc); err != nil {
 		return err
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		watchTLS(ctx, tlsSet, log)
+	}()
 	log.Info("ready")
 
 	var runErr error
@@ -111,10 +123,32 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	return runErr
 }
 
+// watchTLS reads the TLS material again on SIGHUP, and when its files
+// change (polled), until ctx is done.
+func watchTLS(ctx context.Context, set *mtls.Set, log *zap.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	t := time.NewTicker(mtls.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reading the TLS material again")
+			set.Reload() // logs each failure; the previous material stays
+		case <-t.C:
+			set.Poll()
+		}
+	}
+}
+
 // serveREST serves the REST API on the unix socket cfg.API (and on TCP when
-// cfg.APIListen is set) until ctx is done.
-func serveREST(ctx context.Context, cfg *Config, b rest.Backend, log *zap.Logger, wg *sync.WaitGroup, errc chan<- error) error {
-	if err := checkAPIListen(cfg.APIListen); err != nil {
+// cfg.APIListen is set: over mutual TLS when the daemon has TLS material)
+// until ctx is done.
+func serveREST(ctx context.Context, cfg *Config, b rest.Backend, tlsSet *mtls.Set, log *zap.Logger, wg *sync.WaitGroup, errc chan<- error) error {
+	if err := checkAPIListen(cfg.APIListen, !cfg.Files.IsZero()); err != nil {
 		return fmt.Errorf("api_listen: %w", err)
 	}
 	srv, err := rest.New(rest.Config{Backend: b, Logger: log.Named("api"), Version: version.String()})
@@ -132,6 +166,17 @@ func serveREST(ctx context.Context, cfg *Config, b rest.Backend, log *zap.Logger
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("api: %w", err)
+		}
+		if !cfg.Files.IsZero() {
+			mat, err := tlsSet.Get(cfg.Files)
+			if err != nil {
+				ln.Close()
+				tl.Close()
+				return fmt.Errorf("api: %w", err)
+			}
+			tl = tls.NewListener(tl, mat.ServerConfig())
+			log.Info("api on TCP over TLS with mutual authentication", zap.String("addr", cfg.APIListen),
+				zap.String("subject", mat.Subject()), zap.String("ca_cert", cfg.CACert))
 		}
 		lns = append(lns, tl)
 	}
