@@ -92,6 +92,17 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 	}
 	if len(n.Status.Controllers) > 0 {
 		fmt.Fprintln(e.stdout)
+		peers := false // a TLS peer's certificate subject: a column of its own
+		for _, c := range n.Status.Controllers {
+			peers = peers || c.PeerSubject != ""
+		}
+		if peers {
+			tw := e.table("CONTROLLER\tCONNECTED\tROLE\tPEER CERTIFICATE")
+			for _, c := range n.Status.Controllers {
+				fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", c.Target, c.Connected, dash(c.Role), dash(c.PeerSubject))
+			}
+			return tw.Flush()
+		}
 		tw := e.table("CONTROLLER\tCONNECTED\tROLE")
 		for _, c := range n.Status.Controllers {
 			fmt.Fprintf(tw, "%s\t%t\t%s\n", c.Target, c.Connected, dash(c.Role))
@@ -114,6 +125,9 @@ func (e *env) networkTable(nets []rest.Network) error {
 			state := "down"
 			if c.Connected {
 				state = "up"
+			}
+			if c.PeerSubject != "" {
+				state += " " + c.PeerSubject
 			}
 			ctrls = append(ctrls, c.Target+"("+state+")")
 		}
