@@ -63,6 +63,11 @@ type NetworkSpec struct {
 	// host-side device on the uplink in VEPA mode). Empty: vf when the
 	// uplink has SR-IOV VFs, else macvlan (the daemon fills it in).
 	VNICType string `json:"vnic_type,omitempty"`
+	// AllowHostNetdev lets the uplink or a port be a netdev the host
+	// itself uses (it carries the host's addresses or its default
+	// route): as an OpenFlow port it goes promiscuous and its traffic is
+	// the switch's. Without it such a netdev is refused (409).
+	AllowHostNetdev bool `json:"allow_host_netdev,omitempty"`
 }
 
 // vNIC types of mode hairpin.

@@ -21,6 +21,16 @@ type fakeLinks struct {
 	links map[string]string // name -> veth peer ("" for other netdevs)
 	up    map[string]bool
 	macs  map[string]string
+	// hostUse is how the host uses a netdev (its addresses, the default
+	// route), as Host.HostUse says it.
+	hostUse map[string]string
+}
+
+// HostUse implements hostUse.
+func (l *fakeLinks) HostUse(name string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hostUse[name], nil
 }
 
 func newFakeLinks(names ...string) *fakeLinks {

@@ -142,4 +142,3 @@ func TestListenerAddresses(t *testing.T) {
 		t.Errorf("a.mgmt after restart: %v", err)
 	}
 }
-

@@ -40,6 +40,9 @@ func (m *Manager) CreateNetwork(ctx context.Context, spec rest.NetworkSpec) (res
 	if err := m.checkListeners(spec, nil); err != nil {
 		return rest.Network{}, err
 	}
+	if err := m.checkHostNetdevs(spec); err != nil {
+		return rest.Network{}, err
+	}
 	mn := &managedNet{spec: spec, origin: rest.OriginAPI, created: time.Now().UTC()}
 	if err := m.launch(ctx, mn); err != nil {
 		return rest.Network{}, err
@@ -147,6 +150,9 @@ func (m *Manager) UpdateNetwork(ctx context.Context, name string, spec rest.Netw
 		return rest.Network{}, err
 	}
 	if err := m.checkListeners(spec, &old); err != nil {
+		return rest.Network{}, err
+	}
+	if err := m.checkHostNetdevs(spec); err != nil {
 		return rest.Network{}, err
 	}
 	if spec.DatapathID == 0 && spec.Uplink == old.Uplink && slices.Equal(spec.Ports, old.Ports) {
@@ -360,12 +366,13 @@ func (m *Manager) portMeta(name string) map[uint32]portMeta {
 func specOfRecord(r store.Network) rest.NetworkSpec {
 	return rest.NetworkSpec{Name: r.Name, Mode: r.Mode, Uplink: r.Uplink, DatapathID: rest.DatapathID(r.DPID),
 		Controllers: r.Controllers, FailMode: r.FailMode, Offload: r.Offload, Ports: r.Ports,
-		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType}
+		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType, AllowHostNetdev: r.AllowHostNetdev}
 }
 
 func recordOf(mn *managedNet) store.Network {
 	s := mn.spec
 	return store.Network{Name: s.Name, Mode: s.Mode, Uplink: s.Uplink, DPID: uint64(s.DatapathID),
 		Controllers: s.Controllers, FailMode: s.FailMode, Offload: s.Offload, Ports: s.Ports,
-		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created}
+		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created,
+		AllowHostNetdev: s.AllowHostNetdev}
 }

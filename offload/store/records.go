@@ -30,8 +30,11 @@ type Network struct {
 	// PFBridgeMode is the uplink's embedded bridge mode ("veb", "vepa")
 	// before a hairpin network put it in VEPA, restored when the network
 	// stops being hairpin; empty when nicflowd did not change it.
-	PFBridgeMode string    `json:"pf_bridge_mode,omitempty"`
-	Created      time.Time `json:"created"`
+	PFBridgeMode string `json:"pf_bridge_mode,omitempty"`
+	// AllowHostNetdev: the uplink or a port may be a netdev the host uses
+	// (rest.NetworkSpec.AllowHostNetdev).
+	AllowHostNetdev bool      `json:"allow_host_netdev,omitempty"`
+	Created         time.Time `json:"created"`
 }
 
 // VFSettings are the settings of one VF as the PF applies them. Pointer and
