@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -191,6 +192,15 @@ func vnicsAttach(ctx context.Context, e *env, args []string) error {
 func vnicsDetach(ctx context.Context, e *env, args []string) error {
 	args, c, err := e.command(e.flags("vnics detach"), args, 1, 1, "one vNIC id")
 	if err != nil {
+		return err
+	}
+	// DELETE is idempotent (an absent vNIC answers 204, as a CNI DEL
+	// wants); the CLI looks first so that a typo is not reported detached.
+	if _, err := c.VNIC(ctx, args[0]); errors.Is(err, rest.ErrNotFound) {
+		if e.json() {
+			return e.printJSON(map[string]string{"not_attached": args[0]})
+		}
+		_, err = fmt.Fprintf(e.stdout, "vnic %s is not attached: nothing detached\n", args[0])
 		return err
 	}
 	if err := c.DetachVNIC(ctx, args[0]); err != nil {
