@@ -89,16 +89,20 @@ func TestOsKenLearningSwitch(t *testing.T) {
 
 // startOsKen runs osken-manager with the learning-switch app on port and
 // waits until it accepts connections; it is stopped in t.Cleanup and its
-// log goes into the test log when the test fails.
-func startOsKen(t *testing.T, port int) {
+// log goes into the test log when the test fails. With tlsArgs
+// (--ctl-privkey F --ctl-cert F --ca-certs F) it listens over TLS only.
+func startOsKen(t *testing.T, port int, tlsArgs ...string) {
 	t.Helper()
 	app, err := filepath.Abs(filepath.Join("testdata", "simple_switch_13.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logBuf := &syncBuffer{}
-	cmd := exec.Command("osken-manager", "--ofp-listen-host", "127.0.0.1",
-		"--ofp-tcp-listen-port", fmt.Sprint(port), app)
+	args := []string{"--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", fmt.Sprint(port)}
+	if len(tlsArgs) > 0 {
+		args = append([]string{"--ofp-listen-host", "127.0.0.1", "--ofp-ssl-listen-port", fmt.Sprint(port)}, tlsArgs...)
+	}
+	cmd := exec.Command("osken-manager", append(args, app)...)
 	cmd.Stdout, cmd.Stderr = logBuf, logBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start osken-manager: %v", err)
