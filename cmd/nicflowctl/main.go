@@ -14,7 +14,8 @@
 // tables, and flows and ports given --switch or --run-dir, talk OpenFlow
 // to a network's management socket (RUNDIR/NETWORK.mgmt) instead: that
 // needs only the switch, not the API, and shows what a controller sees
-// (no tiers).
+// (no tiers). Without --switch or --run-dir, tables takes RUNDIR to be the
+// directory of --socket (nicflowd puts its API socket in its run dir).
 //
 // It must not import, directly or indirectly:
 // github.com/nicflow/nicflow/sriov/..., github.com/nicflow/nicflow/vepa/...,

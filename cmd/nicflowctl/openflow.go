@@ -27,7 +27,7 @@ const (
 
 func (o *switchOpts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.target, "switch", "", "talk OpenFlow to `TARGET` (tcp:HOST:PORT or unix:PATH) instead of the API")
-	fs.StringVar(&o.runDir, "run-dir", "", "talk OpenFlow to the management socket in nicflowd's run `DIR` (default "+defaultRunDir+") instead of the API")
+	fs.StringVar(&o.runDir, "run-dir", "", "talk OpenFlow to the management socket in nicflowd's run `DIR` (default: the directory of --socket, "+defaultRunDir+") instead of the API")
 }
 
 // given reports whether the user asked for OpenFlow.
@@ -51,7 +51,10 @@ func (o *switchOpts) withSwitch(ctx context.Context, e *env, cmd string, args []
 	if target == "" {
 		dir := o.runDir
 		if dir == "" {
-			dir = defaultRunDir
+			// nicflowd's API socket is RUN_DIR/nicflowd.sock unless
+			// --api-socket moves it: the directory of --socket (by default
+			// defaultRunDir) is where the management sockets are.
+			dir = filepath.Dir(e.socket)
 		}
 		target = "unix:" + filepath.Join(dir, network+".mgmt")
 	}
