@@ -57,7 +57,7 @@ func Run(args []string) error {
 // the network manager, serves the API over it, logs "ready", and runs
 // until ctx is done.
 func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
-	log.Info("starting", zap.String("version", version.String()), zap.Int("networks", len(cfg.Networks)),
+	log.Info("starting", zap.String("version", version.String()), zap.Int("configured_networks", len(cfg.Networks)),
 		zap.String("state", cfg.StatePath))
 	fixed, err := cfg.specs()
 	if err != nil {

@@ -151,6 +151,7 @@ func (m *Manager) Start(ctx context.Context, fixed ...rest.NetworkSpec) error {
 	if err := m.restore(ctx); err != nil {
 		return err
 	}
+	m.logStarted(len(fixed))
 	m.sweepStale("start")
 	if m.cfg.Watch != nil {
 		err := m.cfg.Watch.WatchLinks(m.life, m.linkChanged, func(err error) { m.log.Warn("link watch", zap.Error(err)) })
@@ -159,6 +160,22 @@ func (m *Manager) Start(ctx context.Context, fixed ...rest.NetworkSpec) error {
 		}
 	}
 	return nil
+}
+
+// logStarted says how many networks the start brought back: those of the
+// configuration (fixed of them) and those restored from the store, and
+// how many of them are down with an error.
+func (m *Manager) logStarted(fixed int) {
+	m.mu.Lock()
+	total, down := len(m.nets), 0
+	for _, mn := range m.nets {
+		if mn.err != nil {
+			down++
+		}
+	}
+	m.mu.Unlock()
+	m.log.Info("networks started", zap.Int("networks", total), zap.Int("configured", fixed),
+		zap.Int("restored", total-fixed), zap.Int("down", down))
 }
 
 // startFixed starts a network of the configuration. Callers hold opMu.

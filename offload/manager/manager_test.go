@@ -12,7 +12,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/nicflow/nicflow/api/openflow"
 	"github.com/nicflow/nicflow/api/rest"
@@ -33,7 +36,10 @@ type testDaemon struct {
 	// apiSocket is Config.APISocket ("": none).
 	apiSocket string
 	fixed     []rest.NetworkSpec
-	st        *store.Store
+	// observe makes start collect the manager's log (Info and up) in logs.
+	observe bool
+	logs    *observer.ObservedLogs
+	st      *store.Store
 	m         *Manager
 }
 
@@ -53,7 +59,13 @@ func (d *testDaemon) start() {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	cfg := Config{RunDir: d.runDir, APISocket: d.apiSocket, Store: st, Log: zaptest.NewLogger(d.t), Ports: fakePorts{d.links}, Links: d.links,
+	log := zaptest.NewLogger(d.t)
+	if d.observe {
+		var core zapcore.Core
+		core, d.logs = observer.New(zap.InfoLevel)
+		log = zap.New(zapcore.NewTee(log.Core(), core))
+	}
+	cfg := Config{RunDir: d.runDir, APISocket: d.apiSocket, Store: st, Log: log, Ports: fakePorts{d.links}, Links: d.links,
 		VEPA: d.vepa, Errc: make(chan error, 8)}
 	if d.vfk != nil {
 		cfg.VF = d.vfk
