@@ -40,7 +40,7 @@ type testDaemon struct {
 	observe bool
 	logs    *observer.ObservedLogs
 	st      *store.Store
-	m         *Manager
+	m       *Manager
 }
 
 // newTestDaemon starts a testDaemon with fixed networks (validated).
