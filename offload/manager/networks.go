@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/offload/tcport"
@@ -366,7 +367,8 @@ func (m *Manager) portMeta(name string) map[uint32]portMeta {
 func specOfRecord(r store.Network) rest.NetworkSpec {
 	return rest.NetworkSpec{Name: r.Name, Mode: r.Mode, Uplink: r.Uplink, DatapathID: rest.DatapathID(r.DPID),
 		Controllers: r.Controllers, FailMode: r.FailMode, Offload: r.Offload, Ports: r.Ports,
-		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType, AllowHostNetdev: r.AllowHostNetdev}
+		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType, AllowHostNetdev: r.AllowHostNetdev,
+		Files: mtls.Files{PrivateKey: r.PrivateKey, Certificate: r.Certificate, CACert: r.CACert}}
 }
 
 func recordOf(mn *managedNet) store.Network {
@@ -374,5 +376,6 @@ func recordOf(mn *managedNet) store.Network {
 	return store.Network{Name: s.Name, Mode: s.Mode, Uplink: s.Uplink, DPID: uint64(s.DatapathID),
 		Controllers: s.Controllers, FailMode: s.FailMode, Offload: s.Offload, Ports: s.Ports,
 		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created,
-		AllowHostNetdev: s.AllowHostNetdev}
+		AllowHostNetdev: s.AllowHostNetdev,
+		PrivateKey:      s.PrivateKey, Certificate: s.Certificate, CACert: s.CACert}
 }

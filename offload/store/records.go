@@ -33,8 +33,14 @@ type Network struct {
 	PFBridgeMode string `json:"pf_bridge_mode,omitempty"`
 	// AllowHostNetdev: the uplink or a port may be a netdev the host uses
 	// (rest.NetworkSpec.AllowHostNetdev).
-	AllowHostNetdev bool      `json:"allow_host_netdev,omitempty"`
-	Created         time.Time `json:"created"`
+	AllowHostNetdev bool `json:"allow_host_netdev,omitempty"`
+	// PrivateKey, Certificate and CACert are the network's own TLS files
+	// for its ssl: and pssl: targets (all three or none; none: the
+	// daemon's).
+	PrivateKey  string    `json:"private_key,omitempty"`
+	Certificate string    `json:"certificate,omitempty"`
+	CACert      string    `json:"ca_cert,omitempty"`
+	Created     time.Time `json:"created"`
 }
 
 // VFSettings are the settings of one VF as the PF applies them. Pointer and
