@@ -87,6 +87,24 @@ type Manager struct {
 
 	mu   sync.Mutex // guards nets and the fields of its entries
 	nets map[string]*managedNet
+
+	notedMu sync.Mutex      // guards noted
+	noted   map[string]bool // what firstTime has seen
+}
+
+// firstTime reports whether key is new to this manager: a condition of
+// the host (no tc tier, say) is logged once at its level, then at debug.
+func (m *Manager) firstTime(key string) bool {
+	m.notedMu.Lock()
+	defer m.notedMu.Unlock()
+	if m.noted[key] {
+		return false
+	}
+	if m.noted == nil {
+		m.noted = map[string]bool{}
+	}
+	m.noted[key] = true
+	return true
 }
 
 // managedNet is one network of the manager. Its fields change only while

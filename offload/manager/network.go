@@ -218,8 +218,10 @@ func (n *network) closeTC() error {
 const noTC = "this nicflowd has no tc access"
 
 // openTC sets up the network's tc tier when its policy asks for one. When
-// the kernel cannot have one it says so once and the network runs every
-// rule in the fast path (the reason shows on every rule).
+// the kernel cannot have one the network runs every rule in the fast path
+// (the reason shows on every rule and in its status); the log says so once
+// per reason and process, then at debug, except for a network whose policy
+// hw asks for the hardware: that is an error each time.
 func (m *Manager) openTC(name string, policy offload.Policy, cfg *offload.Config) (*tcport.Setup, error) {
 	log := m.log
 	if policy == offload.PolicyOff {
@@ -233,9 +235,12 @@ func (m *Manager) openTC(name string, policy offload.Policy, cfg *offload.Config
 	}
 	var ue *tcport.UnavailableError
 	if errors.As(err, &ue) {
-		lvl := log.Warn
-		if policy == offload.PolicyHW {
+		lvl := log.Debug
+		switch {
+		case policy == offload.PolicyHW:
 			lvl = log.Error
+		case m.firstTime("tc unavailable: " + ue.Reason):
+			lvl = log.Warn
 		}
 		lvl("tc tier unavailable: every rule runs in the fast path", zap.String(logKeyNetwork, name),
 			zap.String("offload", string(policy)), zap.String("reason", ue.Reason))
