@@ -48,16 +48,46 @@ func runFlows(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, "network %s: %d rules (%d hw, %d tc, %d soft); HW, TC and SOFT are packets/bytes\n", network, len(flows), tiers.HW, tiers.TC, tiers.Soft)
+	keys, reasons := reasonKeys(flows)
+	if len(reasons) > 0 {
+		fmt.Fprintln(e.stdout, "why rules are not in hardware (REASON):")
+		for i, r := range reasons {
+			fmt.Fprintf(e.stdout, "  [%d] %s\n", i+1, r)
+		}
+	}
 	tw := e.table("TABLE\tPRIO\tTIER\tPACKETS\tBYTES\tHW\tTC\tSOFT\tMATCH\tACTIONS\tREASON")
-	for _, f := range flows {
+	for i, f := range flows {
 		match := f.Match
 		if match == "" {
 			match = "*"
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Table, f.Priority, f.Tier, f.Packets, f.Bytes,
-			counts(f.HW), counts(f.TC), counts(f.Soft), match, dash(f.Actions), dash(oneLine(f.Reason)))
+			counts(f.HW), counts(f.TC), counts(f.Soft), match, dash(f.Actions), dash(keys[i]))
 	}
 	return tw.Flush()
+}
+
+// reasonKeys gives each distinct reason of flows a short key, [1], [2], ...
+// in the order they first appear: keys[i] is flows[i]'s ("" for none),
+// reasons the text of each key, on one line. A reason shared by many rules
+// (the tc tier is unavailable, say) is said once.
+func reasonKeys(flows []rest.Flow) (keys, reasons []string) {
+	keys = make([]string, len(flows))
+	index := map[string]int{}
+	for i, f := range flows {
+		r := oneLine(f.Reason)
+		if r == "" {
+			continue
+		}
+		n, ok := index[r]
+		if !ok {
+			reasons = append(reasons, r)
+			n = len(reasons)
+			index[r] = n
+		}
+		keys[i] = fmt.Sprintf("[%d]", n)
+	}
+	return keys, reasons
 }
 
 // counts shows packets/bytes of one tier.
