@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"go.uber.org/zap"
@@ -46,9 +47,10 @@ func decodeError(err error) error {
 		return Invalid("", fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr))
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
-			return Invalid("", fmt.Sprintf("request body must be a JSON object, not %s", typeErr.Value))
+			got, _ := jsonValue(typeErr.Value)
+			return Invalid("", "request body must be a JSON object, not "+got)
 		}
-		return Invalid(typeErr.Field, fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+		return Invalid(typeErr.Field, typeMismatch(typeErr.Type, typeErr.Value))
 	case errors.As(err, &sizeErr):
 		return &Error{Kind: errTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", sizeErr.Limit)}
 	}
@@ -59,21 +61,55 @@ func decodeError(err error) error {
 	return Invalid("", "bad JSON: "+err.Error())
 }
 
-// jsonKind names a Go kind the way a JSON user thinks of it.
-func jsonKind(k string) string {
-	switch {
-	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"):
-		return "an integer"
-	case strings.HasPrefix(k, "float"):
-		return "a number"
-	case k == "bool":
-		return "true or false"
-	case k == "string":
-		return "a string"
-	case k == "slice", k == "array":
-		return "an array"
+// typeMismatch says what a field of Go type t wants and what it got, the
+// way a JSON user thinks of it: value is encoding/json's description of
+// the JSON value ("number -5", "string", "object", ...), shown as the
+// number itself or the JSON type with its article ("must be a
+// non-negative integer, not -5", "must be an integer, not a string").
+func typeMismatch(t reflect.Type, value string) string {
+	got, isNumber := jsonValue(value)
+	// whole: an integer literal that did not fit (a fraction is no integer).
+	whole := isNumber && !strings.ContainsAny(got, ".eE")
+	want := "an object"
+	switch k := t.Kind(); {
+	case k >= reflect.Int && k <= reflect.Int64:
+		want = "an integer"
+		if whole {
+			want = fmt.Sprintf("an integer from %d to %d", int64(-1)<<(t.Bits()-1), int64(1)<<(t.Bits()-1)-1)
+		}
+	case k >= reflect.Uint && k <= reflect.Uintptr:
+		want = "a non-negative integer"
+		if whole && !strings.HasPrefix(got, "-") {
+			want += fmt.Sprintf(" no larger than %d", uint64(1)<<t.Bits()-1)
+		}
+	case k == reflect.Float32 || k == reflect.Float64:
+		want = "a number"
+	case k == reflect.Bool:
+		want = "true or false"
+	case k == reflect.String:
+		want = "a string"
+	case k == reflect.Slice || k == reflect.Array:
+		want = "an array"
 	}
-	return "an object"
+	return fmt.Sprintf("must be %s, not %s", want, got)
+}
+
+// jsonValue shows a JSON value as encoding/json describes it: a number
+// as itself ("number -5": "-5", true), another type with its article
+// ("string": "a string", "bool": "true or false").
+func jsonValue(value string) (_ string, isNumber bool) {
+	if n, ok := strings.CutPrefix(value, "number "); ok {
+		return n, true
+	}
+	switch value {
+	case "bool":
+		return "true or false", false
+	case "array", "object":
+		return "an " + value, false
+	case "string", "number":
+		return "a " + value, false
+	}
+	return value, false
 }
 
 // writeJSON answers v as indented JSON with status.
