@@ -23,6 +23,9 @@ var (
 
 	// errTooLarge is the server's own: a request body over maxBody.
 	errTooLarge = errors.New("request body too large") // 413
+	// errSlow is the server's own: a request body not received within
+	// the read timeout.
+	errSlow = errors.New("request body too slow") // 408
 )
 
 // kindStatus is the HTTP status of each kind.
@@ -36,6 +39,7 @@ var kindStatus = []struct {
 	{ErrUnavailable, http.StatusServiceUnavailable},
 	{ErrRefused, http.StatusUnprocessableEntity},
 	{errTooLarge, http.StatusRequestEntityTooLarge},
+	{errSlow, http.StatusRequestTimeout},
 }
 
 // StatusOf is the HTTP status the server answers for a kind (ErrNotFound,

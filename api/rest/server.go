@@ -21,7 +21,18 @@ type Config struct {
 	Logger *zap.Logger
 	// Version is reported by /healthz.
 	Version string
+	// ReadTimeout bounds reading a request, its headers and its body: a
+	// client that sends them slower is answered 408 and its connection
+	// closed. Zero means DefaultReadTimeout.
+	ReadTimeout time.Duration
 }
+
+// DefaultReadTimeout bounds reading a request (headers and body, at most
+// maxBody bytes); the headers alone must come within headerTimeout.
+const DefaultReadTimeout = 30 * time.Second
+
+// headerTimeout bounds reading a request's headers.
+const headerTimeout = 10 * time.Second
 
 // Server is the HTTP API. It is safe for concurrent use.
 type Server struct {
@@ -30,6 +41,8 @@ type Server struct {
 	version string
 	mux     *http.ServeMux
 	routes  []string // "METHOD /path", in registration order
+	// readTimeout bounds reading a request (Config.ReadTimeout).
+	readTimeout time.Duration
 }
 
 // New returns a Server serving cfg.Backend.
@@ -37,7 +50,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Backend == nil {
 		return nil, errors.New("rest: Config.Backend is required")
 	}
-	s := &Server{backend: cfg.Backend, log: cfg.Logger, version: cfg.Version, mux: http.NewServeMux()}
+	s := &Server{backend: cfg.Backend, log: cfg.Logger, version: cfg.Version, mux: http.NewServeMux(), readTimeout: cfg.ReadTimeout}
+	if s.readTimeout <= 0 {
+		s.readTimeout = DefaultReadTimeout
+	}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -92,8 +108,12 @@ func (s *Server) Handler() http.Handler {
 // gracefully (in-flight requests get a few seconds).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: s.Handler(),
+		// A body is read under ReadTimeout: without it a client that
+		// trickles one holds its connection until shutdown.
+		ReadHeaderTimeout: min(headerTimeout, s.readTimeout),
+		ReadTimeout:       s.readTimeout,
+		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
