@@ -57,6 +57,10 @@ type VNIC struct {
 	Representor string `json:"representor,omitempty"`
 	// OFPort is the vNIC's OpenFlow port number in its network.
 	OFPort uint32 `json:"ofport"`
+	// Broken says why the vNIC no longer works (its port's netdev was
+	// deleted under the running network); attaching it again with the
+	// same spec re-creates it. Empty: it works.
+	Broken string `json:"broken,omitempty"`
 }
 
 // Validate checks the spec and fills its defaults; errors name the field.

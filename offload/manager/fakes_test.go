@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -24,6 +25,37 @@ type fakeLinks struct {
 	// hostUse is how the host uses a netdev (its addresses, the default
 	// route), as Host.HostUse says it.
 	hostUse map[string]string
+	// watch is the manager's link watcher callback (WatchLinks).
+	watch func(LinkEvent)
+}
+
+// WatchLinks implements LinkWatcher: remove reports to changed.
+func (l *fakeLinks) WatchLinks(_ context.Context, changed func(LinkEvent), _ func(error)) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.watch = changed
+	return nil
+}
+
+// remove deletes a netdev behind the manager's back, its veth peer with
+// it as the kernel does, and reports both to the link watcher (when the
+// call returns, the manager has seen them).
+func (l *fakeLinks) remove(name string) {
+	l.mu.Lock()
+	peer, watch := l.links[name], l.watch
+	delete(l.links, name)
+	if peer != "" {
+		delete(l.links, peer)
+	}
+	l.mu.Unlock()
+	if watch == nil {
+		return
+	}
+	for _, n := range []string{name, peer} {
+		if n != "" {
+			watch(LinkEvent{Name: n, Gone: true})
+		}
+	}
 }
 
 // HostUse implements hostUse.

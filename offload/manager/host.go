@@ -236,7 +236,7 @@ func linkUp(a *netlink.LinkAttrs) bool {
 }
 
 // WatchLinks implements LinkWatcher with an rtnetlink subscription.
-func (h *Host) WatchLinks(ctx context.Context, changed func(name string, up bool), failed func(error)) error {
+func (h *Host) WatchLinks(ctx context.Context, changed func(LinkEvent), failed func(error)) error {
 	updates := make(chan netlink.LinkUpdate, 64)
 	if err := netlink.LinkSubscribeWithOptions(updates, ctx.Done(), netlink.LinkSubscribeOptions{
 		Namespace: h.Namespace,
@@ -251,7 +251,7 @@ func (h *Host) WatchLinks(ctx context.Context, changed func(name string, up bool
 	go func() {
 		for u := range updates {
 			a := u.Link.Attrs()
-			changed(a.Name, linkUp(a))
+			changed(LinkEvent{Name: a.Name, Up: linkUp(a), Gone: u.Header.Type == unix.RTM_DELLINK})
 		}
 	}()
 	return nil

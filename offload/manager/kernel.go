@@ -52,12 +52,19 @@ type Ports interface {
 	PortCounters(p offload.PortInfo) (offload.PortStat, bool)
 }
 
-// LinkWatcher follows the carrier of netdevs.
+// LinkWatcher follows the netdevs: their carrier, and their deletion.
 type LinkWatcher interface {
-	// WatchLinks calls changed with each carrier change until ctx is
+	// WatchLinks calls changed with each change of a netdev until ctx is
 	// done, and failed with what goes wrong on the way; it fails when it
 	// cannot subscribe.
-	WatchLinks(ctx context.Context, changed func(name string, up bool), failed func(error)) error
+	WatchLinks(ctx context.Context, changed func(LinkEvent), failed func(error)) error
+}
+
+// LinkEvent is a change of a netdev: its carrier, or that it is gone.
+type LinkEvent struct {
+	Name string
+	Up   bool // the carrier
+	Gone bool // deleted (RTM_DELLINK)
 }
 
 // VFKernel is the SR-IOV access of modes nic and hairpin with VFs.

@@ -88,6 +88,10 @@ type Manager struct {
 	mu   sync.Mutex // guards nets and the fields of its entries
 	nets map[string]*managedNet
 
+	// broken says why a vNIC no longer works, by id: its port's netdev
+	// was deleted under its running network (linkGone). Guarded by mu.
+	broken map[string]string
+
 	notedMu sync.Mutex      // guards noted
 	noted   map[string]bool // what firstTime has seen
 }
@@ -140,7 +144,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("manager: Config.Ports and Config.Links are required")
 	}
 	life, shutdown := context.WithCancel(context.Background())
-	m := &Manager{cfg: cfg, log: cfg.Log, life: life, shutdown: shutdown, nets: map[string]*managedNet{}}
+	m := &Manager{cfg: cfg, log: cfg.Log, life: life, shutdown: shutdown, nets: map[string]*managedNet{}, broken: map[string]string{}}
 	if cfg.Store != nil && cfg.VF != nil {
 		a, err := vf.NewAllocator(vf.Config{Kernel: cfg.VF, Store: cfg.Store, Resolve: cfg.VF.Locate})
 		if err != nil {
@@ -218,8 +222,12 @@ func (m *Manager) startFixed(ctx context.Context, spec rest.NetworkSpec) error {
 }
 
 // linkChanged reports a carrier change of a port of a running network as
-// PORT_STATUS.
-func (m *Manager) linkChanged(name string, up bool) {
+// PORT_STATUS; a vNIC's port that is gone breaks the vNIC (linkGone).
+func (m *Manager) linkChanged(ev LinkEvent) {
+	if ev.Gone {
+		m.linkGone(ev.Name)
+	}
+	name, up := ev.Name, ev.Up && !ev.Gone
 	m.mu.Lock()
 	var runs []*network
 	for _, mn := range m.nets {
@@ -434,7 +442,19 @@ func (m *Manager) adoptVNICs(ctx context.Context, mn *managedNet) {
 	}
 }
 
+// adoptVNIC re-adds rec's port to mn (re-creating a veth that is gone);
+// the vNIC is no longer broken. Callers hold opMu.
 func (m *Manager) adoptVNIC(ctx context.Context, mn *managedNet, rec store.VNIC) error {
+	if err := m.adoptVNICPort(ctx, mn, rec); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.broken, rec.ID)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *Manager) adoptVNICPort(ctx context.Context, mn *managedNet, rec store.VNIC) error {
 	now, err := mn.plumb.adopt(ctx, rec)
 	if err != nil {
 		return err

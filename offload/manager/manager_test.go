@@ -66,7 +66,7 @@ func (d *testDaemon) start() {
 		log = zap.New(zapcore.NewTee(log.Core(), core))
 	}
 	cfg := Config{RunDir: d.runDir, APISocket: d.apiSocket, Store: st, Log: log, Ports: fakePorts{d.links}, Links: d.links,
-		VEPA: d.vepa, Errc: make(chan error, 8)}
+		Watch: d.links, VEPA: d.vepa, Errc: make(chan error, 8)}
 	if d.vfk != nil {
 		cfg.VF = d.vfk
 	}

@@ -52,7 +52,7 @@ func (m *Manager) VNICs(context.Context) ([]rest.VNIC, error) {
 		return nil, err
 	}
 	for _, r := range recs {
-		out = append(out, vnicOf(r))
+		out = append(out, m.vnicView(r))
 	}
 	return out, nil
 }
@@ -69,14 +69,14 @@ func (m *Manager) VNIC(_ context.Context, id string) (rest.VNIC, error) {
 	if err != nil {
 		return rest.VNIC{}, err
 	}
-	return vnicOf(rec), nil
+	return m.vnicView(rec), nil
 }
 
 // AttachVNIC attaches a vNIC (its spec validated) to its network through
 // the network's plumbing and adds its port (if the mode has one) as an
 // OpenFlow port. It is idempotent per id: the same spec again returns the
-// vNIC with created false; another spec is a conflict naming the
-// differences.
+// vNIC with created false (or, when it is broken, re-creates it: created
+// true); another spec is a conflict naming the differences.
 func (m *Manager) AttachVNIC(ctx context.Context, spec rest.VNICSpec) (rest.VNIC, bool, error) {
 	if m.cfg.Store == nil {
 		return rest.VNIC{}, false, errNoState
@@ -90,7 +90,11 @@ func (m *Manager) AttachVNIC(ctx context.Context, spec rest.VNICSpec) (rest.VNIC
 	}
 	want := settingsOf(spec)
 	if rec, err := m.cfg.Store.GetVNIC(spec.ID); err == nil {
-		return existing(rec, spec, want)
+		v, created, err := existing(rec, spec, want)
+		if err == nil && m.brokenWhy(rec.ID) != "" {
+			return m.repair(ctx, mn, rec)
+		}
+		return v, created, err
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return rest.VNIC{}, false, err
 	}
@@ -186,6 +190,9 @@ func (m *Manager) DetachVNIC(ctx context.Context, id string) error {
 	if err := p.detach(ctx, rec); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	delete(m.broken, id)
+	m.mu.Unlock()
 	m.log.Info("vnic detached", zap.String(logKeyVNIC, id), zap.String(logKeyNetwork, rec.Network))
 	return nil
 }
