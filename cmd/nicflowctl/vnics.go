@@ -83,7 +83,15 @@ func (e *env) vnicTable(vs []rest.VNIC) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Network, dash(vfName), dash(v.Netdev),
 			dash(v.Representor), ofPort(v.OFPort), dash(v.MAC), vlan, rate, onOff(v.SpoofCheck), onOff(v.Trust), dash(v.LinkState))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Broken != "" {
+			fmt.Fprintf(e.stdout, "%s is broken: %s\n", v.ID, v.Broken)
+		}
+	}
+	return nil
 }
 
 // ofPort prints an OpenFlow port number; 0 (a VF in legacy mode, switched
