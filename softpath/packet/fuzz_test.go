@@ -350,7 +350,10 @@ func FuzzApply(f *testing.F) {
 		}
 		reinterprets := a.Type == pipeline.ActionPushMPLS || a.Type == pipeline.ActionPopMPLS ||
 			a.Type == pipeline.ActionPushPBB || a.Type == pipeline.ActionPopPBB ||
-			a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldEthType || setProto
+			a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldEthType || setProto ||
+			// mpls_bos decides whether the bytes after the top label are
+			// read as a label or as the IP payload.
+			a.Type == pipeline.ActionSetField && a.Field == pipeline.FieldMPLSBoS
 		if a.Type != pipeline.ActionPushVLAN && a.Type != pipeline.ActionPopVLAN && !reinterprets && sumsOK {
 			if bad := checkSums(got); bad != nil {
 				t.Fatalf("action %+v broke valid checksums: %v", a, bad)

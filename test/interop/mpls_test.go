@@ -102,7 +102,7 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 	// pbb_isid, ipv6_exthdr, in_phy_port, copy_ttl_*, push_pbb, pop_pbb).
 	for _, want := range []string{
 		"actions: output group set_field strip_vlan push_vlan mod_nw_ttl dec_ttl set_mpls_ttl dec_mpls_ttl push_mpls pop_mpls set_queue",
-		"supported on Set-Field: tun_id eth_{src,dst,type} vlan_{vid,pcp} mpls_{label,tc} ",
+		"supported on Set-Field: tun_id eth_{src,dst,type} vlan_{vid,pcp} mpls_{label,tc,bos} ",
 		"exact match or wildcard: in_port_oxm eth_type vlan_pcp mpls_{label,tc,bos} ",
 	} {
 		if !strings.Contains(tf, want) {
