@@ -68,7 +68,7 @@ bench-vm:
 # test/conformance/results.txt, prints the pass/fail summary per family, the
 # failures by cause and the differences to test/conformance/expected.txt;
 # fails if a test expected to pass did not. Logs in bin/conformance. About
-# 50 minutes (the meter tests send 30 s of traffic each). RUN=REGEXP only
+# 36 minutes (the 51 rate tests send 30 s of traffic each). RUN=REGEXP only
 # the matching tests (results.txt is left alone), TARGETS=nicflowd without
 # the peer, UPDATE=1 rewrites expected.txt from nicflowd's results.
 conformance: build
