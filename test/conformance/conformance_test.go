@@ -214,6 +214,16 @@ func TestConformance(t *testing.T) {
 		logDir = t.TempDir()
 	} else if err := os.MkdirAll(logDir, 0o755); err != nil {
 		t.Fatal(err)
+	} else {
+		// The logs of an earlier run (the harness appends to its logs).
+		old, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+		for _, f := range old {
+			switch b := filepath.Base(f); {
+			case b == "ovsdb-server.log", b == "ovs-vswitchd.log",
+				strings.HasSuffix(b, ".tester.log"), strings.HasSuffix(b, ".nicflowd.log"):
+				_ = os.Remove(f)
+			}
+		}
 	}
 	start := time.Now()
 	e := newEnv(t, nicflowdBin, logDir)

@@ -354,6 +354,9 @@ func writeCauses(w io.Writer, target string, tests []suiteTest, res map[string]o
 		}
 		return causes[i] < causes[j]
 	})
+	if len(causes) == 0 {
+		fmt.Fprintf(w, "%s: no failures\n", target)
+	}
 	for _, c := range causes {
 		fmt.Fprintf(w, "%s: %d failing: %s\n", target, len(groups[c]), c)
 		for _, id := range groups[c] {
