@@ -371,21 +371,9 @@ func (pk *packet) setField(a *Action) {
 	}
 }
 
-// IPv6 next header values the parser reads as extension headers (or as
-// the end of the chain) rather than as the upper layer.
-const (
-	ipv6HopByHop = 0
-	ipv6Routing  = 43
-	ipv6Fragment = 44
-	ipv6ESP      = 50
-	ipv6AH       = 51
-	ipv6NoNext   = 59
-	ipv6DestOpts = 60
-)
-
 func ipv6ChainProto(p uint8) bool {
 	switch p {
-	case ipv6HopByHop, ipv6Routing, ipv6Fragment, ipv6ESP, ipv6AH, ipv6NoNext, ipv6DestOpts:
+	case ProtoHopByHop, ProtoRouting, ProtoFragment, ProtoESP, ProtoAH, ProtoNoNext, ProtoDestOpts:
 		return true
 	}
 	return false

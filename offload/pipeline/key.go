@@ -184,6 +184,17 @@ const (
 	ProtoUDP    = 17
 	ProtoICMPv6 = 58
 	ProtoSCTP   = 132
+
+	// The IPv6 next header values of the extension headers (and of the
+	// end of the chain) the parser reads rather than taking them for the
+	// upper layer.
+	ProtoHopByHop = 0
+	ProtoRouting  = 43
+	ProtoFragment = 44
+	ProtoESP      = 50
+	ProtoAH       = 51
+	ProtoNoNext   = 59
+	ProtoDestOpts = 60
 )
 
 // And returns k & m, field by field.

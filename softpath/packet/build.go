@@ -484,7 +484,7 @@ func buildIPv6(h *IPv6, l4Proto uint8, l4 []byte, noUDP bool) []byte {
 		}
 		var x []byte
 		switch e.Type {
-		case ipv6Fragment:
+		case pipeline.ProtoFragment:
 			x = make([]byte, 8)
 			x[0] = next
 			fo := e.FragOffset << 3
@@ -493,7 +493,7 @@ func buildIPv6(h *IPv6, l4Proto uint8, l4 []byte, noUDP bool) []byte {
 			}
 			put16(x[2:], fo)
 			put32(x[4:], e.ID)
-		case ipv6AH:
+		case pipeline.ProtoAH:
 			x = pad(append([]byte{next, 0}, e.Data...), 8) // 8: keep 8-byte alignment for IPv6
 			x[1] = uint8(len(x)/4 - 2)
 		default:

@@ -131,14 +131,6 @@ const (
 	mplsTTL  = 0xff
 	isidMask = 0xffffff
 
-	ipv6HopByHop = 0
-	ipv6Routing  = 43
-	ipv6Fragment = 44
-	ipv6ESP      = 50
-	ipv6AH       = 51
-	ipv6NoNext   = 59
-	ipv6DestOpts = 60
-
 	ndSolicit   = 135
 	ndAdvert    = 136
 	ndOptSLL    = 1

@@ -288,32 +288,32 @@ func parseIPv6(b []byte, off int, l *Layout, k *pipeline.Key) bool {
 		var n, rank int
 		var flag uint16
 		switch nh {
-		case ipv6HopByHop, ipv6Routing, ipv6DestOpts, ipv6AH:
+		case pipeline.ProtoHopByHop, pipeline.ProtoRouting, pipeline.ProtoDestOpts, pipeline.ProtoAH:
 			if len(b) < o+8 {
 				return true
 			}
 			switch nh {
-			case ipv6HopByHop:
+			case pipeline.ProtoHopByHop:
 				n, rank, flag = (int(b[o+1])+1)*8, rankHop, pipeline.IEHHop
-			case ipv6Routing:
+			case pipeline.ProtoRouting:
 				n, rank, flag = (int(b[o+1])+1)*8, rankRouting, pipeline.IEHRouter
-			case ipv6DestOpts:
+			case pipeline.ProtoDestOpts:
 				n, rank, flag = (int(b[o+1])+1)*8, rankDestLast, pipeline.IEHDest
-				if b[o] == ipv6Routing {
+				if b[o] == pipeline.ProtoRouting {
 					rank = rankDestFirst
 				}
 			default:
 				n, rank, flag = (int(b[o+1])+2)*4, rankAH, pipeline.IEHAuth
 			}
-		case ipv6Fragment:
+		case pipeline.ProtoFragment:
 			n, rank, flag = 8, rankFragment, pipeline.IEHFrag
-		case ipv6ESP:
+		case pipeline.ProtoESP:
 			// The rest is encrypted: ESP ends the chain.
 			exthdrOrder(k, &seen, &last, rankESP, i)
 			k.IPv6Exthdr |= pipeline.IEHESP
 			k.IPProto, l.Proto = nh, uint16(nhOff)
 			return true
-		case ipv6NoNext:
+		case pipeline.ProtoNoNext:
 			k.IPv6Exthdr |= pipeline.IEHNoNext
 			k.IPProto, l.Proto = nh, uint16(nhOff)
 			return true
@@ -328,11 +328,11 @@ func parseIPv6(b []byte, off int, l *Layout, k *pipeline.Key) bool {
 		exthdrOrder(k, &seen, &last, rank, i)
 		k.IPv6Exthdr |= flag
 		switch nh {
-		case ipv6Routing:
+		case pipeline.ProtoRouting:
 			if b[o+3] != 0 {
 				l.Routed = true
 			}
-		case ipv6Fragment:
+		case pipeline.ProtoFragment:
 			if be16(b[o+2:])&0xfff8 != 0 {
 				l.Frag = true
 				k.IPProto, l.Proto = b[o], uint16(o)

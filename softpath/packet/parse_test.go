@@ -275,11 +275,11 @@ func TestParseHandWrittenChecksum(t *testing.T) {
 // the upper-layer header)", "The Hop-by-Hop Options header, when present,
 // must immediately follow the IPv6 header."
 func TestParseIPv6Exthdr(t *testing.T) {
-	hop := IPv6Ext{Type: ipv6HopByHop, Data: make([]byte, 6)}
-	dest := IPv6Ext{Type: ipv6DestOpts, Data: make([]byte, 6)}
-	rt := IPv6Ext{Type: ipv6Routing, Data: []byte{4, 0}}
-	frag := IPv6Ext{Type: ipv6Fragment, ID: 1}
-	ah := IPv6Ext{Type: ipv6AH, Data: make([]byte, 14)}
+	hop := IPv6Ext{Type: pipeline.ProtoHopByHop, Data: make([]byte, 6)}
+	dest := IPv6Ext{Type: pipeline.ProtoDestOpts, Data: make([]byte, 6)}
+	rt := IPv6Ext{Type: pipeline.ProtoRouting, Data: []byte{4, 0}}
+	frag := IPv6Ext{Type: pipeline.ProtoFragment, ID: 1}
+	ah := IPv6Ext{Type: pipeline.ProtoAH, Data: make([]byte, 14)}
 	const (
 		none, esp, auth, dst, fr, router, hbh, unrep, unseq = 0, pipeline.IEHESP, pipeline.IEHAuth,
 			pipeline.IEHDest, pipeline.IEHFrag, pipeline.IEHRouter, pipeline.IEHHop, pipeline.IEHUnrep, pipeline.IEHUnseq
@@ -297,11 +297,11 @@ func TestParseIPv6Exthdr(t *testing.T) {
 		wantProto int
 	}{
 		{"no extension headers", nil, 0, none, 17},
-		{"no next header", nil, ipv6NoNext, pipeline.IEHNoNext, ipv6NoNext},
-		{"no next header after a destination options header", []IPv6Ext{dest}, ipv6NoNext, dst | pipeline.IEHNoNext, ipv6NoNext},
-		{"esp ends the chain", []IPv6Ext{hop}, ipv6ESP, hbh | esp, ipv6ESP},
+		{"no next header", nil, pipeline.ProtoNoNext, pipeline.IEHNoNext, pipeline.ProtoNoNext},
+		{"no next header after a destination options header", []IPv6Ext{dest}, pipeline.ProtoNoNext, dst | pipeline.IEHNoNext, pipeline.ProtoNoNext},
+		{"esp ends the chain", []IPv6Ext{hop}, pipeline.ProtoESP, hbh | esp, pipeline.ProtoESP},
 		{"the recommended order", []IPv6Ext{hop, dest, rt, frag, ah, dest}, 0, hbh | dst | router | fr | auth, 17},
-		{"the recommended order up to esp", []IPv6Ext{hop, dest, rt, frag, ah}, ipv6ESP, hbh | dst | router | fr | auth | esp, ipv6ESP},
+		{"the recommended order up to esp", []IPv6Ext{hop, dest, rt, frag, ah}, pipeline.ProtoESP, hbh | dst | router | fr | auth | esp, pipeline.ProtoESP},
 		{"two destination options headers are expected", []IPv6Ext{dest, rt, dest}, 0, dst | router, 17},
 		{"two destination options headers before the upper layer repeat", []IPv6Ext{dest, dest}, 0, dst | unrep, 17},
 		{"a second fragment header repeats", []IPv6Ext{frag, frag}, 0, fr | unrep, 17},

@@ -140,7 +140,7 @@ func layersOf(s Spec) []layer {
 		l4 = off + ipv6Len
 		for i, e := range s.IPv6.Ext {
 			switch e.Type {
-			case ipv6Fragment:
+			case pipeline.ProtoFragment:
 				l4 += 8
 				laterFrag = laterFrag || e.FragOffset != 0
 			default:
@@ -296,18 +296,18 @@ func exthdrFlags(h *IPv6, n int) uint16 {
 		}
 		var rank int
 		switch e.Type {
-		case ipv6HopByHop:
+		case pipeline.ProtoHopByHop:
 			rank, flags = 0, flags|pipeline.IEHHop
-		case ipv6DestOpts:
+		case pipeline.ProtoDestOpts:
 			rank, flags = 6, flags|pipeline.IEHDest
-			if next == ipv6Routing {
+			if next == pipeline.ProtoRouting {
 				rank = 1
 			}
-		case ipv6Routing:
+		case pipeline.ProtoRouting:
 			rank, flags = 2, flags|pipeline.IEHRouter
-		case ipv6Fragment:
+		case pipeline.ProtoFragment:
 			rank, flags = 3, flags|pipeline.IEHFrag
-		case ipv6AH:
+		case pipeline.ProtoAH:
 			rank, flags = 4, flags|pipeline.IEHAuth
 		}
 		if seen[rank] {
