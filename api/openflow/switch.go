@@ -180,15 +180,9 @@ func (s *Switch) Listen() error {
 // and a socket another listener serves (nicflowd's API, another network's,
 // another program's): Listen then fails, and the live socket stays.
 func removeStaleSocket(path string) {
-	fi, err := os.Lstat(path)
-	if err != nil || fi.Mode()&os.ModeSocket == 0 {
-		return
+	if state, err := oftarget.ProbeSocket(path); err == nil && state == oftarget.SocketStale {
+		os.Remove(path)
 	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return
-	}
-	os.Remove(path)
 }
 
 // Addrs returns the addresses of the open listeners.

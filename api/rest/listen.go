@@ -1,13 +1,13 @@
 package rest
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/nicflow/nicflow/api/openflow/oftarget"
 )
 
 // DefaultSocketMode is the unix socket's permission: owner and group.
@@ -24,19 +24,17 @@ func ListenUnix(path string, mode fs.FileMode) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("listen on %s: the path exists and is not a socket", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("listen on %s: another process is serving on it", path)
-		}
+	switch state, err := oftarget.ProbeSocket(path); {
+	case err != nil:
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	case state == oftarget.NotASocket:
+		return nil, fmt.Errorf("listen on %s: the path exists and is not a socket", path)
+	case state == oftarget.SocketLive:
+		return nil, fmt.Errorf("listen on %s: another process is serving on it", path)
+	case state == oftarget.SocketStale:
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {

@@ -3,12 +3,10 @@ package manager
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/rest"
@@ -131,21 +129,15 @@ func (m *Manager) checkListener(a listenAddr, held map[oftarget.Target]string, o
 // address that cannot be bound. It removes nothing.
 func probeListen(t oftarget.Target) error {
 	if t.Network == "unix" {
-		fi, err := os.Lstat(t.Address)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
+		switch state, err := oftarget.ProbeSocket(t.Address); {
+		case err != nil:
 			return err
-		}
-		if fi.Mode().Type() != fs.ModeSocket {
+		case state == oftarget.NotASocket:
 			return errors.New("the path exists and is not a socket")
-		}
-		if c, err := net.DialTimeout("unix", t.Address, time.Second); err == nil {
-			c.Close()
+		case state == oftarget.SocketLive:
 			return errors.New("another process is serving on this socket")
 		}
-		return nil // a stale socket: the listener replaces it
+		return nil // nothing there, or a stale socket the listener replaces
 	}
 	l, err := net.Listen("tcp", t.Address)
 	if err != nil {
