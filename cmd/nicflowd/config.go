@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -36,6 +37,10 @@ type Config struct {
 	// created through the API and every vNIC (default
 	// /var/lib/nicflow/state.db).
 	StatePath string `yaml:"state_path"`
+	// ReconcileDelay is how long, after a start, the tc filters of an
+	// earlier run keep forwarding while the controllers re-send their
+	// rules; those no re-sent rule adopted are then removed (default 30s).
+	ReconcileDelay time.Duration `yaml:"reconcile_delay"`
 	// Networks are started at start and cannot be changed through the
 	// API; more can be created through the API. May be empty.
 	Networks []NetworkConfig `yaml:"networks"`
@@ -103,6 +108,9 @@ func (c *Config) normalize() error {
 	}
 	if c.StatePath == "" {
 		c.StatePath = defaultState
+	}
+	if c.ReconcileDelay < 0 {
+		return fmt.Errorf("reconcile_delay: %s is negative", c.ReconcileDelay)
 	}
 	if err := c.Files.Check(); err != nil {
 		return err
@@ -244,6 +252,7 @@ type options struct {
 	apiListen   string
 	statePath   string
 	logLevel    string
+	reconcile   time.Duration
 	tls         mtls.Files
 	version     bool
 }
@@ -267,10 +276,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	fs.StringVar(&o.apiListen, "api-listen", "", "also serve the REST API on TCP `HOST:PORT`: with --private-key, --certificate and --ca-cert over mutual TLS, on any address; without them plain HTTP on loopback only")
 	fs.StringVar(&o.statePath, "state", "", "state store `FILE` keeping API-created networks and vNICs (default "+defaultState+")")
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
+	fs.DurationVar(&o.reconcile, "reconcile-delay", 0, "how long after a start the tc filters of an earlier run keep forwarding while controllers re-send their rules, `DURATION` (default 30s)")
 	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
+	}
+	if o.reconcile < 0 {
+		return nil, fs, fmt.Errorf("--reconcile-delay %s is negative", o.reconcile)
 	}
 	if fs.NArg() > 0 {
 		return nil, fs, fmt.Errorf("unexpected argument %q (ports are given with --port)", fs.Arg(0))
@@ -360,6 +373,9 @@ func (o *options) override(c *Config) {
 	}
 	if o.statePath != "" {
 		c.StatePath = o.statePath
+	}
+	if o.reconcile != 0 {
+		c.ReconcileDelay = o.reconcile
 	}
 }
 

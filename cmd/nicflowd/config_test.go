@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -13,6 +14,7 @@ import (
 func TestParseConfig(t *testing.T) {
 	c, err := ParseConfig([]byte(`
 log_level: debug
+reconcile_delay: 5s
 networks:
   - name: blue
     dpid: "0x2a"
@@ -28,9 +30,10 @@ networks:
 		t.Fatal(err)
 	}
 	want := &Config{
-		LogLevel:  "debug",
-		RunDir:    defaultRunDir,
-		StatePath: defaultState,
+		LogLevel:       "debug",
+		RunDir:         defaultRunDir,
+		StatePath:      defaultState,
+		ReconcileDelay: 5 * time.Second,
 		Networks: []NetworkConfig{
 			{Name: "blue", DPID: "0x2a", Mode: "host", Ports: []string{"veth1", "veth2"},
 				Controllers: []string{"tcp:127.0.0.1:6653"}, Listeners: []string{"ptcp:6634"}, FailMode: "standalone", Offload: "tc"},
@@ -47,6 +50,8 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 		name, yaml, field string
 	}{
 		{"bad api_listen", "api_listen: \"10.0.0.1:80\"\n", "api_listen"},
+		{"negative reconcile_delay", "reconcile_delay: -1s\n", "reconcile_delay"},
+		{"reconcile_delay without a unit", "reconcile_delay: 30\n", "reconcile_delay"},
 		{"unknown key", "networks: [{name: a, ports: [x], colour: red}]", "colour"},
 		{"no name", "networks: [{ports: [x]}]", "networks[0].name"},
 		{"dup name", "networks: [{name: a, ports: [x]}, {name: a, ports: [y]}]", "networks[1].name"},
@@ -84,7 +89,7 @@ func TestParseConfigErrorsNameTheField(t *testing.T) {
 
 func TestFlagsBuildOneNetwork(t *testing.T) {
 	o, fs, err := parseFlags([]string{"--port", "a", "--port", "b", "--listen", "ptcp:6634",
-		"--fail-mode", "standalone", "--dpid", "7", "--controller", "tcp:127.0.0.1:6653", "--offload", "off"}, io.Discard)
+		"--fail-mode", "standalone", "--dpid", "7", "--controller", "tcp:127.0.0.1:6653", "--offload", "off", "--reconcile-delay", "2s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +102,9 @@ func TestFlagsBuildOneNetwork(t *testing.T) {
 	if diff := cmp.Diff([]NetworkConfig{want}, c.Networks); diff != "" {
 		t.Errorf("networks (-want +got):\n%s", diff)
 	}
+	if c.ReconcileDelay != 2*time.Second {
+		t.Errorf("reconcile delay %s, want 2s", c.ReconcileDelay)
+	}
 }
 
 func TestFlagErrors(t *testing.T) {
@@ -106,6 +114,7 @@ func TestFlagErrors(t *testing.T) {
 		{"--port", "a", "--offload", "x"},     // bad offload policy
 		{"--config", "f.yaml", "--port", "a"}, // conflict
 		{"--port", "a", "extra"},              // stray argument
+		{"--reconcile-delay", "-1s"},          // negative
 	} {
 		o, fs, err := parseFlags(args, io.Discard)
 		if err == nil {

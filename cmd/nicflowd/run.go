@@ -79,7 +79,8 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		return fmt.Errorf("tls: %w", err)
 	}
 	errc := make(chan error, 8)
-	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.apiSocket(), Store: st, Log: log, Errc: errc, TLS: tlsSet}
+	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.apiSocket(), Store: st, Log: log, Errc: errc, TLS: tlsSet,
+		ReconcileDelay: cfg.ReconcileDelay}
 	release, err := mcfg.OpenKernel()
 	if err != nil {
 		return err

@@ -62,6 +62,10 @@ type Config struct {
 	// Errc receives the error of a network whose fast path or OpenFlow
 	// switch fails (not blocking: when full, the error is logged).
 	Errc chan<- error
+	// ReconcileDelay is how long a started network's tc filters of an
+	// earlier run keep forwarding while the controller re-sends its rules
+	// (offload.TCConfig.ReconcileDelay); 0: its default, 30 s.
+	ReconcileDelay time.Duration
 }
 
 // Manager owns the running networks: fixed ones (of nicflowd's

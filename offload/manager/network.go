@@ -250,7 +250,8 @@ func (m *Manager) openTC(name string, policy offload.Policy, cfg *offload.Config
 	if err != nil {
 		return nil, err
 	}
-	cfg.TC = &offload.TCConfig{Kernel: rebindingKernel{Handle: s.Handle, log: log, network: name}, Block: s.Block, PortBlock: s.PortBlock, MissDev: s.MissDev}
+	cfg.TC = &offload.TCConfig{Kernel: rebindingKernel{Handle: s.Handle, log: log, network: name}, Block: s.Block, PortBlock: s.PortBlock, MissDev: s.MissDev,
+		ReconcileDelay: m.cfg.ReconcileDelay}
 	log.Info("tc tier up", zap.String(logKeyNetwork, name), zap.String("offload", string(policy)),
 		zap.Uint32("shared_block", s.Block), zap.String("miss_device", s.MissDev))
 	return s, nil
