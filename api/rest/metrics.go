@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -88,6 +89,8 @@ func WriteMetrics(w io.Writer, m *Metrics, version string) error {
 	mw := metricWriter{w: bw}
 	mw.family("nicflow_build_info", "gauge", "the nicflowd build; the value is 1")
 	mw.sample("nicflow_build_info", 1, "version", version)
+	mw.family("go_goroutines", "gauge", "goroutines of the process (as Prometheus' Go collector names it)")
+	mw.sample("go_goroutines", uint64(runtime.NumGoroutine()))
 
 	mw.family("nicflow_network_info", "gauge", "a network's mode and switching point (nicflow, eswitch, veb, external); the value is 1")
 	for _, n := range m.Networks {

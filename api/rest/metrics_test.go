@@ -102,9 +102,12 @@ func TestMetricsExposition(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got, v)
 		}
 	}
-	// 1 build + 1 network info + 3 rules + 1 refusals + 8 port + 8 VF counters.
-	if len(samples) != 22 {
-		t.Errorf("%d samples, want 22:\n%s", len(samples), body)
+	if got := samples["go_goroutines{}"]; got < 1 {
+		t.Errorf("go_goroutines = %v, want at least 1", got)
+	}
+	// 1 build + 1 goroutines + 1 network info + 3 rules + 1 refusals + 8 port + 8 VF counters.
+	if len(samples) != 23 {
+		t.Errorf("%d samples, want 23:\n%s", len(samples), body)
 	}
 }
 
@@ -117,6 +120,10 @@ func TestMetricsWithoutFigures(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, b.String())
 	}
+	if samples["go_goroutines{}"] < 1 {
+		t.Errorf("go_goroutines = %v, want at least 1", samples["go_goroutines{}"])
+	}
+	delete(samples, "go_goroutines{}")
 	if diff := cmp.Diff(map[string]float64{"nicflow_build_info{version=v1}": 1}, samples); diff != "" {
 		t.Errorf("samples (-want +got):\n%s", diff)
 	}
