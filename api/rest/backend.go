@@ -58,6 +58,9 @@ type StatsBackend interface {
 	Flows(ctx context.Context, network string) ([]Flow, error)
 	// Ports returns a network's ports with their counters.
 	Ports(ctx context.Context, network string) ([]Port, error)
+	// Tables returns the tables of a network that are in use (a rule or a
+	// lookup), in table order, with their counters.
+	Tables(ctx context.Context, network string) ([]Table, error)
 	// Metrics returns the figures /metrics exposes.
 	Metrics(ctx context.Context) (*Metrics, error)
 }

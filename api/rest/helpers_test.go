@@ -42,6 +42,7 @@ func populated() *resttest.Fake {
 		{Table: 0, Priority: 100, Cookie: 0xbeef, Match: "in_port=1", Actions: "output:2", Tier: "hw", Packets: 10, Bytes: 1000, HW: rest.Counts{Packets: 10, Bytes: 1000}},
 		{Table: 0, Priority: 0, Actions: "CONTROLLER:65535", Tier: "soft", Reason: "output to CONTROLLER has no flower form", Packets: 2, Bytes: 120, Soft: rest.Counts{Packets: 2, Bytes: 120}},
 	}
+	f.TableList["blue"] = []rest.Table{{Table: 0, Active: 3, Lookups: 40, Matched: 38}, {Table: 4, Active: 1, Lookups: 2, Matched: 2}}
 	f.PortList["blue"] = []rest.Port{{No: 1, Name: "ens1f0", Kind: "uplink", LinkUp: true, PortCounters: rest.PortCounters{RxPackets: 5, TxPackets: 6}}}
 	f.Figures = &rest.Metrics{
 		Networks: []rest.NetworkMetrics{{Network: "blue", Mode: "hairpin", Switching: "external", Rules: rest.TierCounts{HW: 1, Soft: 1}, OffloadRefusals: 3}},

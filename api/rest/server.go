@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"time"
@@ -65,6 +66,7 @@ func New(cfg Config) (*Server, error) {
 	s.routeVNICs()
 	s.routeFlows()
 	s.routePorts()
+	s.routeTables()
 	return s, nil
 }
 
@@ -115,6 +117,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       s.readTimeout,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// net/http's own complaints (a refused TLS handshake: no client
+		// certificate, another CA; a malformed request line) go to the
+		// daemon's log, not to a stray line on stderr.
+		ErrorLog: s.stdLog(ln),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -132,6 +138,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve api on %s: %w", ln.Addr(), err)
 	}
 	return nil
+}
+
+// stdLog is a log.Logger writing to the server's zap logger at warn level,
+// naming the listener, for net/http's ErrorLog.
+func (s *Server) stdLog(ln net.Listener) *log.Logger {
+	l, err := zap.NewStdLogAt(s.log.With(zap.String("listener", ln.Addr().Network()+":"+ln.Addr().String())), zap.WarnLevel)
+	if err != nil { // only for a level zap does not know
+		panic(err)
+	}
+	return l
 }
 
 // statusRecorder records the status and headers the mux answers for a

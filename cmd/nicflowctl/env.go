@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/api/rest/client"
 )
@@ -19,7 +21,8 @@ type env struct {
 	stdout, stderr io.Writer
 	socket         string
 	url            string
-	output         string // table or json
+	tls            mtls.Files // for an https --url
+	output         string     // table or json
 }
 
 func newEnv(stdout, stderr io.Writer) *env {
@@ -30,6 +33,9 @@ func newEnv(stdout, stderr io.Writer) *env {
 func (e *env) addGlobalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&e.socket, "socket", e.socket, "nicflowd's API unix socket `PATH`")
 	fs.StringVar(&e.url, "url", e.url, "nicflowd's API `URL` over TCP (instead of --socket)")
+	fs.StringVar(&e.tls.PrivateKey, "private-key", e.tls.PrivateKey, "TLS private key `FILE` (PEM) for an https --url")
+	fs.StringVar(&e.tls.Certificate, "certificate", e.tls.Certificate, "TLS certificate `FILE` (PEM) for an https --url, signed by nicflowd's --ca-cert")
+	fs.StringVar(&e.tls.CACert, "ca-cert", e.tls.CACert, "CA certificate `FILE` (PEM) for an https --url: nicflowd's certificate must chain to it")
 	fs.StringVar(&e.output, "o", e.output, "output `FORMAT`: table or json")
 	fs.StringVar(&e.output, "output", e.output, "output `FORMAT`: table or json")
 }
@@ -65,9 +71,25 @@ func (e *env) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	return positional, nil
 }
 
-// client returns an API client for the socket or URL given.
+// client returns an API client for the socket or URL given, with the TLS
+// files given (relative paths are taken from the working directory).
 func (e *env) client() (*client.Client, error) {
-	return client.New(client.Options{Socket: e.socket, URL: e.url})
+	files := e.tls
+	for _, p := range []*string{&files.PrivateKey, &files.Certificate, &files.CACert} {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return nil, err
+			}
+			*p = abs
+		}
+	}
+	c, err := client.New(client.Options{Socket: e.socket, URL: e.url, TLS: files})
+	var fe *mtls.FieldError
+	if errors.As(err, &fe) { // name the flag, not the configuration key
+		return nil, fmt.Errorf("--%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), strings.ReplaceAll(fe.Msg, "_", "-"))
+	}
+	return c, err
 }
 
 // apiError adds a hint to errors that found no daemon.

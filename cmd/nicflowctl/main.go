@@ -1,7 +1,9 @@
 // Command nicflowctl is the nicflow command-line client. It talks to
 // nicflowd's REST API on its unix socket (--socket, default
-// /run/nicflow/nicflowd.sock) or over HTTP (--url), and prints tables for
-// people or JSON for scripts (-o json):
+// /run/nicflow/nicflowd.sock) or over HTTP(S) (--url; an https URL to an
+// --api-listen beyond loopback with --private-key, --certificate and
+// --ca-cert for mutual TLS), and prints tables for people or JSON for
+// scripts (-o json):
 //
 //	nicflowctl nics [NAME]
 //	nicflowctl networks [list | get NAME | create NAME [flags] | mode NAME MODE [flags] | delete NAME]
@@ -11,11 +13,10 @@
 //	nicflowctl tables [NETWORK] [--switch TARGET | --run-dir DIR]
 //	nicflowctl version
 //
-// tables, and flows and ports given --switch or --run-dir, talk OpenFlow
-// to a network's management socket (RUNDIR/NETWORK.mgmt) instead: that
-// needs only the switch, not the API, and shows what a controller sees
-// (no tiers). Without --switch or --run-dir, tables takes RUNDIR to be the
-// directory of --socket (nicflowd puts its API socket in its run dir).
+// flows, ports and tables given --switch or --run-dir talk OpenFlow to a
+// network's management socket (RUNDIR/NETWORK.mgmt) instead: that needs
+// only the switch, not the API, and shows what a controller sees (no
+// tiers).
 //
 // It must not import, directly or indirectly:
 // github.com/nicflow/nicflow/sriov/..., github.com/nicflow/nicflow/vepa/...,

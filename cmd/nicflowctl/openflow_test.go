@@ -52,10 +52,6 @@ func TestOpenFlowCommands(t *testing.T) {
 		{[]string{"ports", "--run-dir", dir, "blue"}, []string{"PORT", "vnet0", "vnet1"}},
 		{[]string{"tables", "blue", "--run-dir", dir}, []string{"TABLE  FLOWS  LOOKUPS  MATCHED\n0      1      0        0\n"}},
 		{[]string{"tables", "--switch", "unix:" + filepath.Join(dir, "blue.mgmt"), "-o", "json"}, []string{`"table": 0`, `"active": 1`}},
-		// --socket names nicflowd's API socket in its run dir (RUN_DIR/nicflowd.sock):
-		// tables finds the management sockets beside it.
-		{[]string{"--socket", filepath.Join(dir, "nicflowd.sock"), "tables", "blue"}, []string{"TABLE  FLOWS  LOOKUPS  MATCHED\n0      1      0        0\n"}},
-		{[]string{"tables", "blue", "--socket", filepath.Join(dir, "nicflowd.sock")}, []string{"TABLE  FLOWS  LOOKUPS  MATCHED\n0      1      0        0\n"}},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer

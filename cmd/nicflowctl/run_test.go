@@ -64,6 +64,7 @@ func fixture() *resttest.Fake {
 		{Table: 0, Priority: 0, Actions: "drop", Tier: "tc", Reason: "policy tc: kernel software only",
 			Packets: 2, Bytes: 128, TC: rest.Counts{Packets: 2, Bytes: 128}},
 	}
+	f.TableList["blue"] = []rest.Table{{Table: 0, Active: 3, Lookups: 1019, Matched: 1019}, {Table: 3, Active: 1, Lookups: 7, Matched: 0}}
 	f.PortList["blue"] = []rest.Port{
 		{No: 1, Name: "ens1f0np0", Kind: "uplink", LinkUp: true, SpeedMbps: 100000,
 			PortCounters: rest.PortCounters{RxPackets: 100, RxBytes: 10000, TxPackets: 90, TxBytes: 9000, RxDropped: 1}},
@@ -117,6 +118,8 @@ func TestCommands(t *testing.T) {
 		{"flows_json", []string{"flows", "-o", "json", "blue"}, []string{"Flows blue"}},
 		{"ports", []string{"ports", "blue"}, []string{"Ports blue"}},
 		{"ports_json", []string{"ports", "blue", "-o", "json"}, []string{"Ports blue"}},
+		{"tables", []string{"tables", "blue"}, []string{"Tables blue"}},
+		{"tables_json", []string{"tables", "-o", "json"}, []string{"Networks", "Tables blue"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -171,6 +171,23 @@ func (m *Manager) Flows(_ context.Context, network string) ([]rest.Flow, error) 
 	return out, nil
 }
 
+// Tables lists a network's tables in use (a rule or a lookup) with their
+// counters merged over the tiers, as TABLE_STATS gives them.
+func (m *Manager) Tables(_ context.Context, network string) ([]rest.Table, error) {
+	n, err := m.runningNet(network)
+	if err != nil {
+		return nil, err
+	}
+	out := []rest.Table{}
+	for _, t := range n.net.TableStats() {
+		if t.Active == 0 && t.Lookups == 0 {
+			continue
+		}
+		out = append(out, rest.Table{Table: t.Table, Active: t.Active, Lookups: t.Lookups, Matched: t.Matched})
+	}
+	return out, nil
+}
+
 func restCounts(c offload.Counts) rest.Counts { return rest.Counts{Packets: c.Packets, Bytes: c.Bytes} }
 
 // Ports lists a network's OpenFlow ports with their counters.

@@ -179,6 +179,14 @@ func TestModesHairpinToHostOverREST(t *testing.T) {
 			t.Errorf("rule %s: %d packets in tier %s, want %d in soft", f.Match, f.Packets, f.Tier, count)
 		}
 	}
+	var matched uint64
+	for _, f := range flows {
+		matched += f.Packets
+	}
+	tables, err := d.c.Tables(ctx, "mdhp")
+	if err != nil || len(tables) != 1 || tables[0].Table != 0 || tables[0].Active != uint32(len(flows)) || tables[0].Matched != matched || tables[0].Lookups < matched {
+		t.Errorf("tables = %+v, %v; want table 0 alone with %d rules and %d packets matched", tables, err, len(flows), matched)
+	}
 	metrics, _ = d.c.Metrics(ctx)
 	if !strings.Contains(metrics, `nicflow_network_info{network="mdhp",mode="host",switching="nicflow"} 1`) {
 		t.Errorf("metrics lack the host network's info:\n%s", metrics)

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/rest"
 )
 
@@ -34,8 +35,13 @@ type Options struct {
 	Socket string
 	// URL is the API's base URL over TCP ("http://127.0.0.1:8080").
 	URL string
+	// TLS are the client's key, certificate and CA for an https:// URL
+	// (nicflowd's --api-listen beyond loopback needs mutual TLS): the
+	// server must present a certificate the CA signed. Zero: https uses
+	// the system's roots and offers no certificate.
+	TLS mtls.Files
 	// HTTPClient overrides the HTTP client (its transport is replaced for
-	// a unix socket).
+	// a unix socket or for TLS files).
 	HTTPClient *http.Client
 }
 
@@ -59,7 +65,20 @@ func New(o Options) (*Client, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("api url %q: want http://HOST:PORT or https://HOST:PORT", o.URL)
 		}
+		if !o.TLS.IsZero() {
+			if u.Scheme != "https" {
+				return nil, fmt.Errorf("api url %q: TLS files need an https:// URL", o.URL)
+			}
+			mat, err := mtls.Load(o.TLS, nil)
+			if err != nil {
+				return nil, err
+			}
+			hc.Transport = &http.Transport{TLSClientConfig: mat.ClientConfig(), ForceAttemptHTTP2: true}
+		}
 		return &Client{base: strings.TrimSuffix(o.URL, "/"), where: o.URL, hc: hc}, nil
+	}
+	if !o.TLS.IsZero() {
+		return nil, errors.New("TLS files are for an https:// URL, not the unix socket")
 	}
 	path := o.Socket
 	if path == "" {

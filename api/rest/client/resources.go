@@ -106,6 +106,13 @@ func (c *Client) Flows(ctx context.Context, network string) ([]rest.Flow, error)
 	return out, err
 }
 
+// Tables returns a network's tables in use with their counters.
+func (c *Client) Tables(ctx context.Context, network string) ([]rest.Table, error) {
+	var out []rest.Table
+	_, err := c.do(ctx, http.MethodGet, "/v1/networks/"+esc(network)+"/tables", nil, &out)
+	return out, err
+}
+
 // Ports returns a network's ports with their counters.
 func (c *Client) Ports(ctx context.Context, network string) ([]rest.Port, error) {
 	var out []rest.Port

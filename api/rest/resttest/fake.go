@@ -32,9 +32,11 @@ type Fake struct {
 	// Nets and Vnics are the networks and vNICs by name and id.
 	Nets  map[string]*rest.Network
 	Vnics map[string]*rest.VNIC
-	// FlowList and PortList are the flows and ports per network.
-	FlowList map[string][]rest.Flow
-	PortList map[string][]rest.Port
+	// FlowList, PortList and TableList are the flows, ports and tables
+	// per network.
+	FlowList  map[string][]rest.Flow
+	PortList  map[string][]rest.Port
+	TableList map[string][]rest.Table
 	// Figures is what Metrics returns.
 	Figures *rest.Metrics
 	// Err, when set, is returned by every call.
@@ -46,10 +48,11 @@ type Fake struct {
 // NewFake returns an empty Fake.
 func NewFake() *Fake {
 	return &Fake{
-		Nets:     map[string]*rest.Network{},
-		Vnics:    map[string]*rest.VNIC{},
-		FlowList: map[string][]rest.Flow{},
-		PortList: map[string][]rest.Port{},
+		Nets:      map[string]*rest.Network{},
+		Vnics:     map[string]*rest.VNIC{},
+		FlowList:  map[string][]rest.Flow{},
+		PortList:  map[string][]rest.Port{},
+		TableList: map[string][]rest.Table{},
 	}
 }
 
@@ -317,6 +320,19 @@ func (f *Fake) Ports(_ context.Context, network string) ([]rest.Port, error) {
 		return nil, rest.ErrNotFound
 	}
 	return append([]rest.Port(nil), f.PortList[network]...), nil
+}
+
+// Tables implements rest.Backend.
+func (f *Fake) Tables(_ context.Context, network string) ([]rest.Table, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("Tables %s", network); err != nil {
+		return nil, err
+	}
+	if _, ok := f.Nets[network]; !ok {
+		return nil, rest.ErrNotFound
+	}
+	return append([]rest.Table(nil), f.TableList[network]...), nil
 }
 
 // Metrics implements rest.Backend.

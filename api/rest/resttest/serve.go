@@ -2,6 +2,7 @@ package resttest
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,11 +23,18 @@ func Serve(t testing.TB, b rest.Backend) string {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
 	path := filepath.Join(dir, "nicflowd.sock")
-	srv, err := rest.New(rest.Config{Backend: b, Version: "test"})
+	ln, err := rest.ListenUnix(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := rest.ListenUnix(path, 0)
+	ServeOn(t, b, ln)
+	return path
+}
+
+// ServeOn serves b on ln (a TCP or TLS listener, say) until the test ends.
+func ServeOn(t testing.TB, b rest.Backend, ln net.Listener) {
+	t.Helper()
+	srv, err := rest.New(rest.Config{Backend: b, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,5 +47,4 @@ func Serve(t testing.TB, b rest.Backend) string {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return path
 }
