@@ -152,6 +152,10 @@ type NetworkPort struct {
 	Kind string `json:"kind,omitempty"`
 	// VNIC is the id of the vNIC behind the port, if any.
 	VNIC string `json:"vnic,omitempty"`
+	// Missing says why a port of the network is not in its datapath: its
+	// netdev was deleted under the running network. Its rules stay, and
+	// it comes back with its number when a netdev of its name appears.
+	Missing string `json:"missing,omitempty"`
 }
 
 // ControllerStatus is one controller connection of a network.
