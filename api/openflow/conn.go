@@ -49,9 +49,15 @@ type conn struct {
 	queuedPins int
 	wake       chan struct{}
 
+	pinMu    sync.Mutex  // guards pinLimit
+	pinLimit *pinLimiter // nil: no packet-in rate limit
+	// rateDrops counts the packet-ins the rate limit dropped, for the
+	// channel's target (shared with its other channels).
+	rateDrops *atomic.Uint64
+
 	closeOnce sync.Once
 	done      chan struct{}
-	lastRecv  atomic.Int64 // unix ns of the last message received
+	lastRecv  atomic.Int64 // unix ns (of the Clock) of the last message received
 	busy      atomic.Bool  // a request is being handled (the datapath may be slow)
 	up        atomic.Bool  // handshake done and not closed
 	everUp    atomic.Bool
@@ -85,8 +91,29 @@ func newConn(s *Switch, nc net.Conn) *conn {
 		async:       ofwire.DefaultAsyncConfig(),
 		missSendLen: defaultMissSendLen,
 	}
-	c.lastRecv.Store(time.Now().UnixNano())
+	now := s.cfg.Clock.Now()
+	c.lastRecv.Store(now.UnixNano())
+	c.pinLimit = newPinLimiter(s.cfg.PacketInRate, s.cfg.PacketInBurst, now)
 	return c
+}
+
+// received notes that a message came in (or that the datapath finished
+// handling one): the inactivity probe counts from here.
+func (c *conn) received() { c.lastRecv.Store(c.s.cfg.Clock.Now().UnixNano()) }
+
+// admitPacketIn reports whether the channel's rate limit lets a
+// packet-in of reason go at time now; it counts the ones it drops.
+func (c *conn) admitPacketIn(reason uint8, now time.Time) bool {
+	if c.pinLimit == nil {
+		return true
+	}
+	c.pinMu.Lock()
+	ok := c.pinLimit.admit(reason, now)
+	c.pinMu.Unlock()
+	if !ok {
+		c.rateDrops.Add(1)
+	}
+	return ok
 }
 
 func remoteName(nc net.Conn) string {
@@ -165,12 +192,12 @@ func (c *conn) run(ctx context.Context) {
 			c.readFailed(msg, err)
 			return
 		}
-		c.lastRecv.Store(time.Now().UnixNano())
+		c.received()
 		c.busy.Store(true)
 		c.handle(ctx, msg)
 		c.busy.Store(false)
 		// Time spent in the datapath is not the controller's silence.
-		c.lastRecv.Store(time.Now().UnixNano())
+		c.received()
 	}
 }
 
@@ -284,34 +311,46 @@ func (c *conn) drain() error {
 	}
 }
 
-// keepalive sends ECHO_REQUEST when the channel has been idle for
-// EchoInterval and drops it after DeadTimeout without any message.
+// keepalive runs the inactivity probe, as Open vSwitch's rconn does: a
+// channel that has received nothing for Config.InactivityProbe is sent
+// ECHO_REQUEST, and dropped when it then receives nothing for as long
+// again. While a request is in the datapath the channel is not idle (its
+// reply, and the next read, wait for the datapath). It also checks TLS
+// peers again after the material was reloaded. It checks every fifth of
+// the probe, at least every second.
 func (c *conn) keepalive() {
-	tick := c.s.cfg.EchoInterval / 5
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	var lastEcho time.Time
+	probe := c.s.cfg.InactivityProbe
+	period := time.Second
+	if probe > 0 {
+		period = min(period, max(probe/5, time.Millisecond))
+	}
+	ticks, stop := c.s.cfg.Clock.NewTicker(period)
+	defer stop()
+	var probed int64 // the lastRecv an ECHO_REQUEST went out for
 	for {
 		select {
 		case <-c.done:
 			return
-		case now := <-t.C:
-			idle := now.Sub(time.Unix(0, c.lastRecv.Load()))
-			if !c.recheckPeer() {
-				return
-			}
-			if c.busy.Load() {
-				continue // replies wait for the datapath; so does reading
-			}
-			if idle >= c.s.cfg.DeadTimeout {
-				c.log.Warn("controller silent, dropping channel", zap.Duration(logKeyIdle, idle))
-				c.close()
-				return
-			}
-			if idle >= c.s.cfg.EchoInterval && now.Sub(lastEcho) >= c.s.cfg.EchoInterval {
-				lastEcho = now
-				c.enqueue(ofwire.Marshal(of.TypeEchoRequest, c.s.nextXid()), false)
-			}
+		case <-ticks:
+		}
+		if !c.recheckPeer() {
+			return
+		}
+		if probe <= 0 || c.busy.Load() {
+			continue
+		}
+		last := c.lastRecv.Load()
+		idle := c.s.cfg.Clock.Now().Sub(time.Unix(0, last))
+		switch {
+		case idle >= 2*probe:
+			c.log.Warn("no answer to the inactivity probe, dropping channel", zap.Duration(logKeyIdle, idle),
+				zap.Duration(logKeyProbe, probe))
+			c.close()
+			return
+		case idle >= probe && probed != last:
+			probed = last
+			c.log.Debug("channel idle, sending inactivity probe", zap.Duration(logKeyIdle, idle))
+			c.enqueue(ofwire.Marshal(of.TypeEchoRequest, c.s.nextXid()), false)
 		}
 	}
 }

@@ -49,8 +49,9 @@ const maxPacketInData = ofwire.MaxMessageLen - 128
 func (s *Switch) sendPacketIn(e *offload.PacketIn) {
 	byLen := map[int][]byte{} // encoded message per data length
 	var match *pipeline.Match // built for the first channel that wants e
+	now := s.cfg.Clock.Now()
 	for _, c := range s.snapshotConns() {
-		if !c.wants(asyncPacketIn, e.Reason) {
+		if !c.wants(asyncPacketIn, e.Reason) || !c.admitPacketIn(e.Reason, now) {
 			continue
 		}
 		n := len(e.Data)

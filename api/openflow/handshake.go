@@ -3,7 +3,6 @@ package openflow
 import (
 	"bufio"
 	"fmt"
-	"time"
 
 	of "github.com/netrack/openflow"
 	"go.uber.org/zap"
@@ -22,7 +21,7 @@ func (c *conn) handshake(r *bufio.Reader) bool {
 		c.readFailed(msg, err)
 		return false
 	}
-	c.lastRecv.Store(time.Now().UnixNano())
+	c.received()
 	h := ofwire.ParseHeader(msg)
 	if h.Type != of.TypeHello {
 		c.s.malformed.Add(1)

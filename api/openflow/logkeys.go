@@ -14,6 +14,7 @@ const (
 	logKeyMultType = "multipart_type"
 	logKeyReason   = "reason"
 	logKeyIdle     = "idle"
+	logKeyProbe    = "inactivity_probe"
 	logKeyStack    = "stack"
 	logKeyEntries  = "entries"
 	logKeySubject  = "peer_subject"

@@ -40,19 +40,35 @@ type Config struct {
 	// TABLE_FEATURES (default 1<<20).
 	MaxFlowEntries uint32
 
-	// EchoInterval is how long a channel may be idle before the switch
-	// sends ECHO_REQUEST (default 5s); DeadTimeout is how long without
-	// any message before the channel is dropped (default 15s).
-	EchoInterval time.Duration
-	DeadTimeout  time.Duration
+	// InactivityProbe is Open vSwitch's inactivity_probe: a channel that
+	// has received nothing for that long is sent ECHO_REQUEST, and one
+	// that then receives nothing for as long again (twice the probe in
+	// all) is dropped; anything received, the echo reply or any other
+	// message, starts the count again. 0: DefaultInactivityProbe;
+	// NoInactivityProbe disables it.
+	InactivityProbe time.Duration
 	// BackoffMin and BackoffMax bound the reconnect delay of active
 	// targets (default 1s and 8s); the delay doubles per failure, with
-	// jitter.
+	// jitter, and starts again from BackoffMin after a channel that
+	// stayed up longer than BackoffMax.
 	BackoffMin time.Duration
 	BackoffMax time.Duration
+	// PacketInRate and PacketInBurst are Open vSwitch's
+	// controller_rate_limit and controller_burst_limit: each channel
+	// gets at most PacketInRate packet-ins a second of table misses and
+	// as many of the other reasons, each kind with a burst of
+	// PacketInBurst (0: DefaultBurst, a quarter of the rate). A
+	// packet-in beyond the limit is dropped and counted for the channel's
+	// target (RateLimitDrops); Open vSwitch queues it instead. 0: no
+	// limit.
+	PacketInRate  int
+	PacketInBurst int
 	// PacketInQueue is how many packet-ins may wait per channel before
 	// new ones are dropped (default 256).
 	PacketInQueue int
+	// Clock times the inactivity probe and the rate limits; nil: the
+	// system's.
+	Clock Clock
 	// MaxReplyLen caps a multipart reply message (default 65535).
 	MaxReplyLen int
 	// WriteTimeout drops a channel whose peer does not read (default 30s).
@@ -65,8 +81,12 @@ func (c *Config) setDefaults() {
 			*d = v
 		}
 	}
-	def(&c.EchoInterval, 5*time.Second)
-	def(&c.DeadTimeout, 15*time.Second)
+	if c.InactivityProbe == 0 {
+		c.InactivityProbe = DefaultInactivityProbe
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
 	def(&c.BackoffMin, time.Second)
 	def(&c.BackoffMax, 8*time.Second)
 	def(&c.WriteTimeout, 30*time.Second)
@@ -93,10 +113,18 @@ func (c *Config) setDefaults() {
 	str(&c.Desc.SerialNum, "None")
 }
 
+// DefaultInactivityProbe is Config.InactivityProbe's default, Open
+// vSwitch's; NoInactivityProbe disables the probe.
+const (
+	DefaultInactivityProbe = 5 * time.Second
+	NoInactivityProbe      = time.Duration(-1)
+)
+
 // Stats are counters of a Switch.
 type Stats struct {
 	Connections    int    // channels past the handshake
 	PacketInDrops  uint64 // packet-ins dropped because a channel's queue was full
+	RateLimitDrops uint64 // packet-ins dropped by the rate limit (PacketInRate), all targets
 	AsyncDrops     uint64 // flow-removed and port-status messages dropped likewise
 	MalformedInput uint64 // messages answered with an error because they were malformed
 }
@@ -117,6 +145,10 @@ type Switch struct {
 
 	upMu sync.Mutex // serializes SetConnected calls
 
+	// rateDrops counts, per target (as Channel.Target names it), the
+	// packet-ins the rate limit dropped on its channels.
+	rateDrops map[string]*atomic.Uint64
+
 	xid       atomic.Uint32
 	pinDrops  atomic.Uint64
 	asyncDrop atomic.Uint64
@@ -129,7 +161,7 @@ func New(cfg Config) (*Switch, error) {
 		return nil, errors.New("new openflow switch: no datapath")
 	}
 	cfg.setDefaults()
-	s := &Switch{cfg: cfg, log: cfg.Logger.Named("openflow"), conns: map[*conn]struct{}{}}
+	s := &Switch{cfg: cfg, log: cfg.Logger.Named("openflow"), conns: map[*conn]struct{}{}, rateDrops: map[string]*atomic.Uint64{}}
 	for _, raw := range cfg.Targets {
 		t, err := oftarget.Parse(raw)
 		if err != nil {
@@ -205,8 +237,40 @@ func (s *Switch) Stats() Stats {
 			n++
 		}
 	}
+	var rate uint64
+	for _, d := range s.rateDrops {
+		rate += d.Load()
+	}
 	s.mu.Unlock()
-	return Stats{Connections: n, PacketInDrops: s.pinDrops.Load(), AsyncDrops: s.asyncDrop.Load(), MalformedInput: s.malformed.Load()}
+	return Stats{Connections: n, PacketInDrops: s.pinDrops.Load(), RateLimitDrops: rate, AsyncDrops: s.asyncDrop.Load(), MalformedInput: s.malformed.Load()}
+}
+
+// RateLimitDrops returns, per target (tcp:..., ptcp:..., as
+// Channel.Target names it), how many packet-ins the rate limit
+// (Config.PacketInRate) dropped on its channels since the switch started;
+// a target none of whose channels dropped any is absent.
+func (s *Switch) RateLimitDrops() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]uint64, len(s.rateDrops))
+	for t, d := range s.rateDrops {
+		if n := d.Load(); n > 0 {
+			out[t] = n
+		}
+	}
+	return out
+}
+
+// rateDropCounter returns target's counter of rate-limited packet-ins.
+func (s *Switch) rateDropCounter(target string) *atomic.Uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.rateDrops[target]
+	if d == nil {
+		d = new(atomic.Uint64)
+		s.rateDrops[target] = d
+	}
+	return d
 }
 
 // Channel describes one OpenFlow channel past its handshake.
@@ -322,7 +386,7 @@ func (s *Switch) acceptLoop(ctx context.Context, l net.Listener, target oftarget
 }
 
 func (s *Switch) dialLoop(ctx context.Context, t oftarget.Target) {
-	backoff := s.cfg.BackoffMin
+	backoff := newBackoff(s.cfg.BackoffMin, s.cfg.BackoffMax, rand.Int64N)
 	var d net.Dialer
 	for ctx.Err() == nil {
 		dctx, cancel := context.WithTimeout(ctx, s.cfg.BackoffMax)
@@ -335,21 +399,17 @@ func (s *Switch) dialLoop(ctx context.Context, t oftarget.Target) {
 			start := time.Now()
 			s.log.Info("connected to controller", zap.Stringer(logKeyTarget, t))
 			s.serveConn(ctx, nc, true, t.String())
-			if time.Since(start) > s.cfg.BackoffMax {
-				backoff = s.cfg.BackoffMin
-			}
-		} else if ctx.Err() == nil {
-			s.log.Debug("connect to controller", zap.Stringer(logKeyTarget, t), zap.Duration(logKeyBackoff, backoff), zap.Error(err))
+			backoff.connected(time.Since(start))
 		}
-		// Sleep backoff minus up to a quarter of it, so that many
-		// switches restarting together spread their attempts.
-		sleep := backoff - time.Duration(rand.Int64N(int64(backoff/4)+1))
+		sleep := backoff.wait()
+		if err != nil && ctx.Err() == nil {
+			s.log.Debug("connect to controller", zap.Stringer(logKeyTarget, t), zap.Duration(logKeyBackoff, sleep), zap.Error(err))
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(sleep):
 		}
-		backoff = min(2*backoff, s.cfg.BackoffMax)
 	}
 }
 
@@ -395,6 +455,7 @@ func (s *Switch) ServeConn(ctx context.Context, nc net.Conn) { s.serveConn(ctx, 
 func (s *Switch) serveConn(ctx context.Context, nc net.Conn, controller bool, target string) {
 	c := newConn(s, nc)
 	c.controller, c.target = controller, target
+	c.rateDrops = s.rateDropCounter(target)
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.tls, c.peerSubject = tc, mtls.PeerSubject(tc.ConnectionState())
 		c.tlsGen = s.cfg.TLS.Generation()

@@ -590,41 +590,6 @@ func TestSlowController(t *testing.T) {
 	}
 }
 
-func TestKeepalive(t *testing.T) {
-	dp := newFakeDatapath()
-	_, addr := startSwitch(t, dp, func(c *Config) {
-		c.EchoInterval = 50 * time.Millisecond
-		c.DeadTimeout = 300 * time.Millisecond
-	})
-	rc := dialRaw(t, addr)
-	h, _ := rc.read()
-	if h.Type != of.TypeEchoRequest {
-		t.Fatalf("idle channel got type %d, want ECHO_REQUEST", h.Type)
-	}
-	// Answering keeps the channel up past the dead timeout.
-	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
-		h, body, err := rc.tryRead(time.Second)
-		if err != nil {
-			t.Fatalf("channel dropped although we answer: %v", err)
-		}
-		if h.Type == of.TypeEchoRequest {
-			rc.send(ofwire.Marshal(of.TypeEchoReply, h.Xid, body))
-		}
-	}
-	// Silence drops it.
-	start := time.Now()
-	for {
-		if _, _, err := rc.tryRead(2 * time.Second); os.IsTimeout(err) {
-			t.Fatalf("silent channel not dropped: nothing came for 2s and the channel is still open (%v)", err)
-		} else if err != nil {
-			break // closed
-		}
-		if time.Since(start) > 2*time.Second {
-			t.Fatal("silent channel not dropped")
-		}
-	}
-}
-
 // TestActiveTarget: the switch dials the controller, and dials again after
 // the controller drops it.
 func TestActiveTarget(t *testing.T) {

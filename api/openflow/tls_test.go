@@ -222,7 +222,6 @@ func TestTLSReload(t *testing.T) {
 		c.Targets = []string{"pssl:0:127.0.0.1"}
 		c.TLS = lab.sw
 		c.Logger = log
-		c.EchoInterval = 250 * time.Millisecond // keepalive ticks every 50ms
 	})
 	old, err := dialTLS(t, addr, lab.ctl)
 	if err != nil {
