@@ -168,6 +168,20 @@ func (n *Network) AddPort(info PortInfo, io softpath.PacketIO) error {
 
 // RemovePort removes a port and announces it.
 func (n *Network) RemovePort(no uint32) error {
+	return n.removePort(no, false)
+}
+
+// PortGone removes a port whose netdev was deleted and announces it
+// (PORT_STATUS delete). Its rules stay in the pipeline, naming its number;
+// their tc filters went with the device, so what the tc tier fails to
+// remove from it is expected and only logged at debug. AddPort with the
+// same number brings the port back and the tc tier installs its filters
+// again.
+func (n *Network) PortGone(no uint32) error {
+	return n.removePort(no, true)
+}
+
+func (n *Network) removePort(no uint32, gone bool) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p, ok := n.ports[no]
@@ -176,7 +190,11 @@ func (n *Network) RemovePort(no uint32) error {
 	}
 	if n.tc != nil {
 		if err := n.tc.removePort(p.info, n.cfg.Now()); err != nil {
-			n.log.Error("remove port from the tc tier", zap.String(logKeyPort, p.info.Name), zap.Error(err))
+			lvl := n.log.Error
+			if gone {
+				lvl = n.log.Debug // the device took its filters and bindings along
+			}
+			lvl("remove port from the tc tier", zap.String(logKeyPort, p.info.Name), zap.Bool("netdev_gone", gone), zap.Error(err))
 		}
 		n.syncTC() // its rules leave tc now, before the device goes
 	}

@@ -1,9 +1,11 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nicflow/nicflow/api/openflow"
@@ -72,6 +74,7 @@ func (m *Manager) describe(mn *managedNet) rest.Network {
 	for k, v := range mn.ports {
 		meta[k] = v
 	}
+	missing := missingPorts(mn)
 	m.mu.Unlock()
 	st := rest.NetworkStatus{DatapathID: spec.DatapathID, Offload: spec.Offload, Origin: mn.origin,
 		Ports: []rest.NetworkPort{}, Controllers: []rest.ControllerStatus{}}
@@ -107,6 +110,8 @@ func (m *Manager) describe(mn *managedNet) rest.Network {
 		pm := meta[p.No]
 		st.Ports = append(st.Ports, rest.NetworkPort{No: p.No, Name: p.Name, Kind: pm.kind, VNIC: pm.vnic})
 	}
+	st.Ports = append(st.Ports, missing...)
+	slices.SortFunc(st.Ports, func(a, b rest.NetworkPort) int { return cmp.Compare(a.No, b.No) })
 	st.Rules = tierCounts(run.net)
 	return rest.Network{NetworkSpec: spec, Status: st}
 }

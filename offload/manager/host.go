@@ -251,7 +251,7 @@ func (h *Host) WatchLinks(ctx context.Context, changed func(LinkEvent), failed f
 	go func() {
 		for u := range updates {
 			a := u.Link.Attrs()
-			changed(LinkEvent{Name: a.Name, Up: linkUp(a), Gone: u.Header.Type == unix.RTM_DELLINK})
+			changed(LinkEvent{Name: a.Name, Index: a.Index, Up: linkUp(a), Gone: u.Header.Type == unix.RTM_DELLINK})
 		}
 	}()
 	return nil

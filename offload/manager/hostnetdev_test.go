@@ -13,8 +13,8 @@ func TestHostNetdevRefused(t *testing.T) {
 	links := newFakeLinks("eth0", "eth9")
 	links.hostUse = map[string]string{"eth0": "address 192.0.2.10/24, the default route"}
 	d := newTestDaemon(t, links, nil)
-	_, err := d.create(rest.NetworkSpec{Name: "h", Mode: "host", Uplink: "eth0", Offload: "off"})
-	wantAPIError(t, "host uplink eth0", err, rest.ErrConflict, "uplink")
+	_, err := d.create(rest.NetworkSpec{Name: "h", Mode: "hairpin", Uplink: "eth0", Offload: "off"})
+	wantAPIError(t, "hairpin uplink eth0", err, rest.ErrConflict, "uplink")
 	_, err = d.create(rest.NetworkSpec{Name: "h", Offload: "off", Ports: []string{"eth9", "eth0"}})
 	wantAPIError(t, "port eth0", err, rest.ErrConflict, "ports[1]")
 	if n := len(d.networks()); n != 0 {

@@ -62,9 +62,10 @@ type LinkWatcher interface {
 
 // LinkEvent is a change of a netdev: its carrier, or that it is gone.
 type LinkEvent struct {
-	Name string
-	Up   bool // the carrier
-	Gone bool // deleted (RTM_DELLINK)
+	Name  string
+	Index int  // the ifindex (0: unknown)
+	Up    bool // the carrier
+	Gone  bool // deleted (RTM_DELLINK)
 }
 
 // VFKernel is the SR-IOV access of modes nic and hairpin with VFs.

@@ -128,6 +128,10 @@ type managedNet struct {
 	stop    func()   // stops run and waits for its goroutines
 	// ports describes the OpenFlow ports beyond what the datapath knows.
 	ports map[uint32]portMeta
+	// missing are the fixed ports whose netdev was deleted under the
+	// running network, by number, until a netdev of the name is back
+	// (see linkGone).
+	missing map[uint32]missingPort
 	// pfBridge is the uplink's embedded bridge mode before mode hairpin
 	// put it in VEPA (see hairpinPlumbing.before), kept in the record.
 	pfBridge string
@@ -212,6 +216,9 @@ func (m *Manager) startFixed(ctx context.Context, spec rest.NetworkSpec) error {
 	if err := m.checkPorts(spec); err != nil {
 		return fmt.Errorf("network %s: %w", spec.Name, err)
 	}
+	if err := checkUplink(spec, nil); err != nil {
+		return fmt.Errorf("network %s: %w", spec.Name, err)
+	}
 	if err := m.checkListeners(spec, nil); err != nil {
 		return fmt.Errorf("network %s: %w", spec.Name, err)
 	}
@@ -226,10 +233,13 @@ func (m *Manager) startFixed(ctx context.Context, spec rest.NetworkSpec) error {
 }
 
 // linkChanged reports a carrier change of a port of a running network as
-// PORT_STATUS; a vNIC's port that is gone breaks the vNIC (linkGone).
+// PORT_STATUS; a port whose netdev is gone leaves its network (linkGone),
+// a missing fixed port whose netdev is back comes back (linkBack).
 func (m *Manager) linkChanged(ev LinkEvent) {
 	if ev.Gone {
-		m.linkGone(ev.Name)
+		m.linkGone(ev)
+	} else {
+		m.linkBack(ev.Name)
 	}
 	name, up := ev.Name, ev.Up && !ev.Gone
 	m.mu.Lock()
@@ -351,7 +361,7 @@ func (m *Manager) launch(ctx context.Context, mn *managedNet) error {
 	m.mu.Lock()
 	mn.plumb, mn.run, mn.err = p, n, nil
 	mn.spec.DatapathID = n.spec.DatapathID
-	mn.ports = fixedPortMeta(mn.spec)
+	mn.ports, mn.missing = fixedPortMeta(mn.spec), nil
 	mn.stop = func() {
 		cancel()
 		wg.Wait()
@@ -368,6 +378,10 @@ func (m *Manager) launch(ctx context.Context, mn *managedNet) error {
 		zap.String("dpid", fmt.Sprintf("%016x", n.net.DPID())), zap.Strings("listening", addrs))
 	if note := p.note(); note != "" {
 		m.log.Warn("network mode", zap.String(logKeyNetwork, spec.Name), zap.String("note", note))
+	}
+	if parkedUplink(spec) {
+		m.log.Info("uplink kept for a change back to mode nic or hairpin; in mode host it is no port", zap.String(logKeyNetwork, spec.Name),
+			zap.String("uplink", spec.Uplink))
 	}
 	m.adoptVNICs(ctx, mn)
 	return nil
@@ -405,13 +419,17 @@ func (m *Manager) stopPlumbing(ctx context.Context, mn *managedNet, p plumbing) 
 	return p.stop(ctx)
 }
 
-// fixedPortMeta describes the fixed ports of spec.
+// fixedPortMeta describes the fixed ports of spec (a parked uplink is
+// none).
 func fixedPortMeta(spec rest.NetworkSpec) map[uint32]portMeta {
 	out := map[uint32]portMeta{}
 	for i := range fixedPorts(spec) {
 		kind := "netdev"
 		if i == 0 && spec.Uplink != "" {
 			kind = "uplink"
+			if parkedUplink(spec) {
+				continue
+			}
 		}
 		out[uint32(i+1)] = portMeta{kind: kind}
 	}

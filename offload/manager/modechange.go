@@ -83,6 +83,9 @@ func restartField(a, b rest.NetworkSpec) string {
 func (m *Manager) changeMode(ctx context.Context, mn *managedNet, spec rest.NetworkSpec) (rest.Network, error) {
 	old := mn.spec
 	name := old.Name
+	if err := uplinkAcross(old, spec); err != nil {
+		return rest.Network{}, err
+	}
 	if f := restartField(old, spec); f != "" {
 		return rest.Network{}, rest.Conflict(f, fmt.Sprintf("a change of mode (%s -> %s) re-plumbs the running network and comes alone; change %s in another update",
 			describeMode(old), describeMode(spec), f))
@@ -127,6 +130,14 @@ func (m *Manager) changeMode(ctx context.Context, mn *managedNet, spec rest.Netw
 			return rest.Network{}, fmt.Errorf("network %s is in mode %s but did not restart: %w", name, spec.Mode, err)
 		}
 	}
+	line, err := m.parkUplink(mn)
+	if line != "" {
+		log.lines = append(log.lines, line)
+	}
+	if err != nil {
+		m.log.Error("mode change: uplink port", zap.String(logKeyNetwork, name), zap.Error(err))
+		return rest.Network{}, fmt.Errorf("network %s is in mode %s but its uplink port is not: %w", name, spec.Mode, err)
+	}
 	changes := append([]string{fmt.Sprintf("network %s: mode %s -> %s", name, describeMode(old), describeMode(spec))}, log.lines...)
 	for _, l := range changes {
 		m.log.Info("mode change", zap.String(logKeyNetwork, name), zap.String("change", l))
@@ -134,6 +145,58 @@ func (m *Manager) changeMode(ctx context.Context, mn *managedNet, spec rest.Netw
 	n := m.describe(mn)
 	n.Status.Changes = changes
 	return n, nil
+}
+
+// uplinkAcross refuses a change of mode into or out of mode host that
+// adds or drops the uplink (see parkedUplink): the uplink stays in the
+// spec, parked in mode host, so no port is renumbered.
+func uplinkAcross(old, spec rest.NetworkSpec) error {
+	if old.Uplink == spec.Uplink || (old.Mode == rest.ModeHost) == (spec.Mode == rest.ModeHost) {
+		return nil
+	}
+	switch {
+	case old.Uplink == "":
+		return rest.Conflict("uplink", fmt.Sprintf("network %s was created in mode host without an uplink, and a change of mode cannot give it one: "+
+			"the uplink is OpenFlow port 1, which its first port or vNIC holds; create the network in mode %s with its uplink (it may change to host and back)",
+			old.Name, spec.Mode))
+	case spec.Uplink == "":
+		return rest.Conflict("uplink", fmt.Sprintf("keep uplink %s in the change to mode host: there it is no port, only kept (with port number 1) for the way back; drop it in a later update if the network stays in mode host",
+			old.Uplink))
+	}
+	return rest.Conflict("uplink", fmt.Sprintf("a change of mode keeps the uplink (%s); change it in another update", old.Uplink))
+}
+
+// parkUplink makes the running network's uplink port agree with its mode
+// after a change of mode that did not restart it (nic <-> host): into
+// mode host the uplink's port goes (PORT_STATUS delete; its number stays
+// its own), out of it the port comes back as port 1. It says what it did.
+func (m *Manager) parkUplink(mn *managedNet) (string, error) {
+	m.mu.Lock()
+	spec, run := mn.spec, mn.run
+	m.mu.Unlock()
+	if spec.Uplink == "" || run == nil {
+		return "", nil
+	}
+	p, isPort := run.net.PortByName(spec.Uplink)
+	switch {
+	case parkedUplink(spec) && isPort:
+		if err := run.net.RemovePort(p.No); err != nil {
+			return "", err
+		}
+		m.mu.Lock()
+		delete(mn.ports, p.No)
+		m.mu.Unlock()
+		return fmt.Sprintf("uplink %s: no port in mode host (number %d kept for the way back)", spec.Uplink, p.No), nil
+	case !parkedUplink(spec) && !isPort:
+		if err := run.addPort(spec.Uplink, 1); err != nil {
+			return "", fmt.Errorf("add uplink port %s: %w", spec.Uplink, err)
+		}
+		m.mu.Lock()
+		mn.ports[1] = portMeta{kind: "uplink"}
+		m.mu.Unlock()
+		return fmt.Sprintf("uplink %s: port 1 again", spec.Uplink), nil
+	}
+	return "", nil
 }
 
 // describeMode names a spec's mode with its vNIC type or eswitch mode.

@@ -115,10 +115,12 @@ func TestHairpinMacvlanNetworkAndModeChanges(t *testing.T) {
 	} else if diff := cmp.Diff(wantChanges, n.Status.Changes[:3]); diff != "" {
 		t.Errorf("changes of PUT mode host (-want +got):\n%s", diff)
 	}
-	if n.Status.SwitchingPoint != rest.SwitchNicflow || n.Status.ModeNote != "" {
-		t.Errorf("host network switching %q, note %q; want nicflow, none", n.Status.SwitchingPoint, n.Status.ModeNote)
+	// The uplink stays in the spec, parked: no port in mode host, its
+	// number 1 kept for the way back (see parkedUplink).
+	if n.Status.SwitchingPoint != rest.SwitchNicflow || !strings.Contains(n.Status.ModeNote, "uplink eth1 is kept") {
+		t.Errorf("host network switching %q, note %q; want nicflow, the uplink kept", n.Status.SwitchingPoint, n.Status.ModeNote)
 	}
-	wantHostPorts := []string{"1 eth1 uplink", "2 nfh-a veth a", "3 nfh-b veth b"}
+	wantHostPorts := []string{"2 nfh-a veth a", "3 nfh-b veth b"}
 	if diff := cmp.Diff(wantHostPorts, d.ports("hp")); diff != "" {
 		t.Errorf("ports after PUT mode host (-want +got):\n%s", diff)
 	}
@@ -278,8 +280,11 @@ func TestHairpinRefusedLeavesNetwork(t *testing.T) {
 // first is put back as it was and the error is the kernel's.
 func TestModeChangeRollsBack(t *testing.T) {
 	d := newTestDaemon(t, newFakeLinks("eth1"), nil)
-	if _, err := d.create(rest.NetworkSpec{Name: "h", Mode: "host", Uplink: "eth1", Offload: "off"}); err != nil {
+	if _, err := d.create(rest.NetworkSpec{Name: "h", Mode: "hairpin", Uplink: "eth1", Offload: "off"}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := d.update(rest.NetworkSpec{Name: "h", Mode: "host", Uplink: "eth1", Offload: "off"}); err != nil {
+		t.Fatal(err) // a host network keeps the uplink it had
 	}
 	for _, id := range []string{"a", "b"} {
 		if _, _, err := d.attach(rest.VNICSpec{ID: id, Network: "h", MAC: "02:00:00:00:0b:0" + id[:1]}); err != nil {
@@ -317,8 +322,11 @@ func TestModeChangeRollsBack(t *testing.T) {
 // installs the switch configuration and the ports' OFPPC_* config again;
 // a hairpin network refuses OFPC_FRAG_DROP, and the change says so.
 func TestModeChangeKeepsSwitchAndPortConfig(t *testing.T) {
-	d := newTestDaemon(t, newFakeLinks("eth1"), nil)
-	if _, err := d.create(rest.NetworkSpec{Name: "hp", Mode: "host", Uplink: "eth1", Offload: "off"}); err != nil {
+	d := newTestDaemon(t, newFakeLinks("eth1", "eth2"), nil)
+	if _, err := d.create(rest.NetworkSpec{Name: "hp", Mode: "hairpin", Uplink: "eth1", Ports: []string{"eth2"}, Offload: "off"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "host", Uplink: "eth1", Ports: []string{"eth2"}, Offload: "off"}); err != nil {
 		t.Fatal(err)
 	}
 	net := func() *offload.Network {
@@ -329,11 +337,11 @@ func TestModeChangeKeepsSwitchAndPortConfig(t *testing.T) {
 		}
 		return run.net
 	}
-	uplink := func() offload.PortInfo {
+	port := func() offload.PortInfo {
 		t.Helper()
-		p, ok := net().PortByName("eth1")
-		if !ok {
-			t.Fatal("no uplink port")
+		p, ok := net().PortByName("eth2")
+		if !ok || p.No != 2 {
+			t.Fatalf("port eth2 = %d (%v), want port 2", p.No, ok)
 		}
 		return p
 	}
@@ -342,13 +350,13 @@ func TestModeChangeKeepsSwitchAndPortConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := offload.PortConfigNoRecv | offload.PortConfigNoPacketIn
-	pm := offload.PortMod{Port: uplink().No, Config: cfg, Mask: cfg}
-	copy(pm.HWAddr[:], uplink().HWAddr)
+	pm := offload.PortMod{Port: port().No, Config: cfg, Mask: cfg}
+	copy(pm.HWAddr[:], port().HWAddr)
 	if err := net().PortMod(pm); err != nil {
 		t.Fatal(err)
 	}
 
-	n, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "hairpin", Uplink: "eth1", Offload: "off"})
+	n, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "hairpin", Uplink: "eth1", Ports: []string{"eth2"}, Offload: "off"})
 	if err != nil {
 		t.Fatalf("PUT mode hairpin: %v", err)
 	}
@@ -359,19 +367,19 @@ func TestModeChangeKeepsSwitchAndPortConfig(t *testing.T) {
 	if got := net().SwitchConfig(); got != (offload.SwitchConfig{}) {
 		t.Errorf("hairpin switch config %+v, want the zero one (FRAG_DROP refused, nothing applied)", got)
 	}
-	if got := uplink().Config(); got != cfg {
-		t.Errorf("uplink config in hairpin %#x, want %#x", got, cfg)
+	if got := port().Config(); got != cfg {
+		t.Errorf("port config in hairpin %#x, want %#x", got, cfg)
 	}
 	if err := net().SetSwitchConfig(offload.SwitchConfig{InvalidTTLToController: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "host", Uplink: "eth1", Offload: "off"}); err != nil {
+	if _, err := d.update(rest.NetworkSpec{Name: "hp", Mode: "host", Uplink: "eth1", Ports: []string{"eth2"}, Offload: "off"}); err != nil {
 		t.Fatalf("PUT mode host: %v", err)
 	}
 	if got := net().SwitchConfig(); got != (offload.SwitchConfig{InvalidTTLToController: true}) {
 		t.Errorf("switch config back in host %+v, want invalid_ttl_to_controller", got)
 	}
-	if got := uplink().Config(); got != cfg {
-		t.Errorf("uplink config back in host %#x, want %#x", got, cfg)
+	if got := port().Config(); got != cfg {
+		t.Errorf("port config back in host %#x, want %#x", got, cfg)
 	}
 }

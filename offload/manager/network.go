@@ -91,6 +91,9 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 		}
 	}()
 	for i, name := range names {
+		if i == 0 && parkedUplink(spec) {
+			continue // no port in mode host; its number stays its own
+		}
 		// With a tc tier, the port's frames reach the fast path through the
 		// miss device; reading the port too would handle them twice. A
 		// hairpin uplink's frames are the vNICs', never the fast path's.
@@ -182,9 +185,10 @@ func (m *Manager) tlsMaterial(spec rest.NetworkSpec) (*mtls.Material, error) {
 	return mat, nil
 }
 
-// addPort opens netdev name and adds it as OpenFlow port no.
+// addPort opens netdev name and adds it as OpenFlow port no (send-only
+// with a tc tier or in mode hairpin, as build opens them).
 func (n *network) addPort(name string, no uint32) error {
-	info, io, err := n.ports.OpenPort(name, no, n.tc != nil)
+	info, io, err := n.ports.OpenPort(name, no, n.tc != nil || n.spec.Mode == rest.ModeHairpin)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (m *Manager) CreateNetwork(ctx context.Context, spec rest.NetworkSpec) (res
 	if err := m.checkListeners(spec, nil); err != nil {
 		return rest.Network{}, err
 	}
-	if err := m.checkHostNetdevs(spec); err != nil {
+	if err := m.checkHostNetdevs(spec, nil); err != nil {
 		return rest.Network{}, err
 	}
 	mn := &managedNet{spec: spec, origin: rest.OriginAPI, created: time.Now().UTC()}
@@ -153,7 +153,7 @@ func (m *Manager) UpdateNetwork(ctx context.Context, name string, spec rest.Netw
 	if err := m.checkListeners(spec, &old); err != nil {
 		return rest.Network{}, err
 	}
-	if err := m.checkHostNetdevs(spec); err != nil {
+	if err := m.checkHostNetdevs(spec, &old); err != nil {
 		return rest.Network{}, err
 	}
 	if spec.DatapathID == 0 && spec.Uplink == old.Uplink && slices.Equal(spec.Ports, old.Ports) {

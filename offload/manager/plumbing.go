@@ -57,7 +57,7 @@ var errNoState = rest.Unavailable("", "nicflowd runs without a state store: netw
 func (m *Manager) newPlumbing(spec rest.NetworkSpec) (plumbing, error) {
 	switch spec.Mode {
 	case rest.ModeHost:
-		return &hostPlumbing{links: m.cfg.Links, st: m.cfg.Store}, nil
+		return &hostPlumbing{links: m.cfg.Links, st: m.cfg.Store, uplink: spec.Uplink}, nil
 	case rest.ModeNIC:
 		if m.alloc == nil {
 			return nil, rest.Unavailable("mode", "mode nic needs SR-IOV access (netlink, devlink) and the state store, and this nicflowd has none")

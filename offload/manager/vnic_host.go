@@ -19,12 +19,19 @@ import (
 type hostPlumbing struct {
 	links Links
 	st    *store.Store
+	// uplink is a parked uplink (see parkedUplink), "" when none.
+	uplink string
 }
 
 func (*hostPlumbing) start(context.Context) ([]string, error) { return nil, nil }
 func (*hostPlumbing) stop(context.Context) ([]string, error)  { return nil, nil }
 func (*hostPlumbing) eswitchMode() string                     { return "" }
-func (*hostPlumbing) note() string                            { return "" }
+func (p *hostPlumbing) note() string {
+	if p.uplink == "" {
+		return ""
+	}
+	return "uplink " + p.uplink + " is kept for a change back to mode nic or hairpin; in mode host it is no port"
+}
 func (*hostPlumbing) switching() (string, string) {
 	return rest.SwitchNicflow, "host: nicflow (tc in kernel software + fast path)"
 }
