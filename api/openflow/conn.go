@@ -91,9 +91,7 @@ func newConn(s *Switch, nc net.Conn) *conn {
 		async:       ofwire.DefaultAsyncConfig(),
 		missSendLen: defaultMissSendLen,
 	}
-	now := s.cfg.Clock.Now()
-	c.lastRecv.Store(now.UnixNano())
-	c.pinLimit = newPinLimiter(s.cfg.PacketInRate, s.cfg.PacketInBurst, now)
+	c.received()
 	return c
 }
 

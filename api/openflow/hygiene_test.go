@@ -249,18 +249,32 @@ func TestPacketInRateLimit(t *testing.T) {
 	}
 }
 
-// TestPacketInUnlimited: without a rate every packet-in goes.
+// TestPacketInUnlimited: without a rate, and on a management target
+// (Open vSwitch's br0.mgmt) with one, every packet-in goes.
 func TestPacketInUnlimited(t *testing.T) {
-	clk := newFakeClock()
-	s, dp, rc := channelUp(t, clk, func(c *Config) { c.PacketInQueue = 1000 })
-	for range 500 {
-		dp.emit(&offload.PacketIn{Reason: ReasonNoMatch, InPort: 1, Data: make([]byte, 60)})
-	}
-	if got := count(rc.barrier(2), of.TypePacketIn); got != 500 {
-		t.Errorf("delivered %d of 500 without a rate limit", got)
-	}
-	if d := s.RateLimitDrops(); len(d) != 0 {
-		t.Errorf("RateLimitDrops = %v without a rate limit", d)
+	for _, tt := range []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"no rate", func(*Config) {}},
+		{"management target", func(c *Config) { c.PacketInRate, c.ManagementTargets = 100, c.Targets }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			s, dp, rc := channelUp(t, clk, func(c *Config) {
+				c.PacketInQueue = 1000
+				tt.mod(c)
+			})
+			for range 500 {
+				dp.emit(&offload.PacketIn{Reason: ReasonNoMatch, InPort: 1, Data: make([]byte, 60)})
+			}
+			if got := count(rc.barrier(2), of.TypePacketIn); got != 500 {
+				t.Errorf("delivered %d of 500", got)
+			}
+			if d := s.RateLimitDrops(); len(d) != 0 {
+				t.Errorf("RateLimitDrops = %v", d)
+			}
+		})
 	}
 }
 

@@ -63,6 +63,10 @@ type Config struct {
 	// limit.
 	PacketInRate  int
 	PacketInBurst int
+	// ManagementTargets are targets among Targets that serve as Open
+	// vSwitch's management socket (br0.mgmt) does: their channels get
+	// every packet-in, whatever PacketInRate.
+	ManagementTargets []string
 	// PacketInQueue is how many packet-ins may wait per channel before
 	// new ones are dropped (default 256).
 	PacketInQueue int
@@ -135,6 +139,8 @@ type Switch struct {
 	cfg     Config
 	log     *zap.Logger
 	targets []oftarget.Target
+	// mgmt holds the ManagementTargets (as Target.String names them).
+	mgmt map[string]bool
 
 	mu        sync.Mutex // guards the fields below
 	listeners []net.Listener
@@ -171,6 +177,14 @@ func New(cfg Config) (*Switch, error) {
 			return nil, fmt.Errorf("new openflow switch: target %s: %w", raw, mtls.ErrNoMaterial)
 		}
 		s.targets = append(s.targets, t)
+	}
+	s.mgmt = map[string]bool{}
+	for _, raw := range cfg.ManagementTargets {
+		t, err := oftarget.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("new openflow switch: %w", err)
+		}
+		s.mgmt[t.String()] = true
 	}
 	return s, nil
 }
@@ -455,7 +469,10 @@ func (s *Switch) ServeConn(ctx context.Context, nc net.Conn) { s.serveConn(ctx, 
 func (s *Switch) serveConn(ctx context.Context, nc net.Conn, controller bool, target string) {
 	c := newConn(s, nc)
 	c.controller, c.target = controller, target
-	c.rateDrops = s.rateDropCounter(target)
+	if !s.mgmt[target] {
+		c.pinLimit = newPinLimiter(s.cfg.PacketInRate, s.cfg.PacketInBurst, s.cfg.Clock.Now())
+		c.rateDrops = s.rateDropCounter(target)
+	}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.tls, c.peerSubject = tc, mtls.PeerSubject(tc.ConnectionState())
 		c.tlsGen = s.cfg.TLS.Generation()
