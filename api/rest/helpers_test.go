@@ -48,6 +48,8 @@ func populated() *resttest.Fake {
 		Networks: []rest.NetworkMetrics{{Network: "blue", Mode: "hairpin", Switching: "external", Rules: rest.TierCounts{HW: 1, Soft: 1}, OffloadRefusals: 3}},
 		Ports:    []rest.PortMetrics{{Network: "blue", Port: "ens1f0", No: 1, PortCounters: rest.PortCounters{RxPackets: 5, RxBytes: 500}}},
 		VFs:      []rest.VFMetrics{{Uplink: "ens1f0", VF: 0, PCI: "0000:3b:00.2", VNIC: `vm"1`, PortCounters: rest.PortCounters{TxBytes: 1 << 40}}},
+		Controllers: []rest.ControllerMetrics{{Network: "blue", Controller: "tcp:192.0.2.1:6653", PacketInRateDrops: 42},
+			{Network: "blue", Controller: "ptcp:6653"}},
 	}
 	return f
 }

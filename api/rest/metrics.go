@@ -15,6 +15,16 @@ type Metrics struct {
 	Networks []NetworkMetrics
 	Ports    []PortMetrics
 	VFs      []VFMetrics
+	// Controllers are the networks' controller targets.
+	Controllers []ControllerMetrics
+}
+
+// ControllerMetrics are one controller target's figures.
+type ControllerMetrics struct {
+	Network, Controller string
+	// PacketInRateDrops counts the PACKET_INs the network's
+	// controller_rate_limit dropped on the target's channels.
+	PacketInRateDrops uint64
 }
 
 // NetworkMetrics are one network's rule placement figures.
@@ -105,6 +115,10 @@ func WriteMetrics(w io.Writer, m *Metrics, version string) error {
 	mw.family("nicflow_offload_refusals_total", "counter", "rules the device or kernel refused to offload (they ran in soft)")
 	for _, n := range m.Networks {
 		mw.sample("nicflow_offload_refusals_total", n.OffloadRefusals, "network", n.Network)
+	}
+	mw.family("nicflow_controller_packet_in_rate_drops_total", "counter", "PACKET_INs dropped by the network's controller_rate_limit on a controller target's channels")
+	for _, c := range m.Controllers {
+		mw.sample("nicflow_controller_packet_in_rate_drops_total", c.PacketInRateDrops, "network", c.Network, "controller", c.Controller)
 	}
 	for _, f := range counterFields {
 		name := "nicflow_port_" + f.name

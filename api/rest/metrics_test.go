@@ -81,16 +81,18 @@ func TestMetricsExposition(t *testing.T) {
 		t.Fatalf("parse /metrics: %v\n%s", err, body)
 	}
 	want := map[string]float64{
-		"nicflow_build_info{version=test}":                                            1,
-		"nicflow_network_info{network=blue,mode=hairpin,switching=external}":          1,
-		"nicflow_rules{network=blue,tier=hw}":                                         1,
-		"nicflow_rules{network=blue,tier=tc}":                                         0,
-		"nicflow_rules{network=blue,tier=soft}":                                       1,
-		"nicflow_offload_refusals_total{network=blue}":                                3,
-		"nicflow_port_rx_packets_total{network=blue,port=ens1f0,port_no=1}":           5,
-		"nicflow_port_rx_bytes_total{network=blue,port=ens1f0,port_no=1}":             500,
-		"nicflow_vf_tx_bytes_total{uplink=ens1f0,vf=0,pci=0000:3b:00.2,vnic=vm\"1}":   1 << 40,
-		"nicflow_vf_rx_packets_total{uplink=ens1f0,vf=0,pci=0000:3b:00.2,vnic=vm\"1}": 0,
+		"nicflow_build_info{version=test}":                                                          1,
+		"nicflow_network_info{network=blue,mode=hairpin,switching=external}":                        1,
+		"nicflow_rules{network=blue,tier=hw}":                                                       1,
+		"nicflow_rules{network=blue,tier=tc}":                                                       0,
+		"nicflow_rules{network=blue,tier=soft}":                                                     1,
+		"nicflow_offload_refusals_total{network=blue}":                                              3,
+		"nicflow_port_rx_packets_total{network=blue,port=ens1f0,port_no=1}":                         5,
+		"nicflow_port_rx_bytes_total{network=blue,port=ens1f0,port_no=1}":                           500,
+		"nicflow_vf_tx_bytes_total{uplink=ens1f0,vf=0,pci=0000:3b:00.2,vnic=vm\"1}":                 1 << 40,
+		"nicflow_vf_rx_packets_total{uplink=ens1f0,vf=0,pci=0000:3b:00.2,vnic=vm\"1}":               0,
+		"nicflow_controller_packet_in_rate_drops_total{network=blue,controller=tcp:192.0.2.1:6653}": 42,
+		"nicflow_controller_packet_in_rate_drops_total{network=blue,controller=ptcp:6653}":          0,
 	}
 	for k, v := range want {
 		got, ok := samples[k]
@@ -105,9 +107,10 @@ func TestMetricsExposition(t *testing.T) {
 	if got := samples["go_goroutines{}"]; got < 1 {
 		t.Errorf("go_goroutines = %v, want at least 1", got)
 	}
-	// 1 build + 1 goroutines + 1 network info + 3 rules + 1 refusals + 8 port + 8 VF counters.
-	if len(samples) != 23 {
-		t.Errorf("%d samples, want 23:\n%s", len(samples), body)
+	// 1 build + 1 goroutines + 1 network info + 3 rules + 1 refusals + 8 port + 8 VF counters
+	// + 2 controllers' rate-limit drops.
+	if len(samples) != 25 {
+		t.Errorf("%d samples, want 25:\n%s", len(samples), body)
 	}
 }
 

@@ -68,7 +68,40 @@ type NetworkSpec struct {
 	// route): as an OpenFlow port it goes promiscuous and its traffic is
 	// the switch's. Without it such a netdev is refused (409).
 	AllowHostNetdev bool `json:"allow_host_netdev,omitempty"`
+	// InactivityProbe is Open vSwitch's inactivity_probe, in
+	// milliseconds: a controller channel that receives nothing for that
+	// long is sent ECHO_REQUEST, and dropped when it then receives
+	// nothing for as long again. 0 disables the probe; else at least
+	// MinInactivityProbe. Absent: nicflowd's default (--inactivity-probe,
+	// DefaultInactivityProbe); status.inactivity_probe shows the one in
+	// force.
+	InactivityProbe *int `json:"inactivity_probe,omitempty"`
+	// ControllerRateLimit is Open vSwitch's controller_rate_limit: each
+	// controller channel gets at most this many PACKET_INs a second of
+	// table misses, and as many of the other reasons (at least
+	// MinControllerRateLimit); the others are dropped and counted
+	// (status.controllers[].packet_in_rate_drops). 0: no limit.
+	ControllerRateLimit int `json:"controller_rate_limit,omitempty"`
+	// ControllerBurstLimit is Open vSwitch's controller_burst_limit: how
+	// many PACKET_INs of each kind may go at once above the rate (at least
+	// MinControllerBurstLimit; only with ControllerRateLimit). 0: a
+	// quarter of the rate (Validate fills it in).
+	ControllerBurstLimit int `json:"controller_burst_limit,omitempty"`
 }
+
+// Channel limits, as Open vSwitch's Controller table has them.
+const (
+	// DefaultInactivityProbe is NetworkSpec.InactivityProbe's default
+	// (ms); MinInactivityProbe the shortest probe but 0.
+	DefaultInactivityProbe = 5000
+	MinInactivityProbe     = 5000
+	// MinControllerRateLimit and MinControllerBurstLimit are the
+	// smallest controller_rate_limit and controller_burst_limit.
+	MinControllerRateLimit  = 100
+	MinControllerBurstLimit = 25
+	// maxChannelLimit bounds the three (ms, packets/s, packets).
+	maxChannelLimit = 1<<31 - 1
+)
 
 // vNIC types of mode hairpin.
 const (
@@ -134,6 +167,9 @@ type NetworkStatus struct {
 	Changes     []string           `json:"changes,omitempty"`
 	Ports       []NetworkPort      `json:"ports"`
 	Controllers []ControllerStatus `json:"controllers"`
+	// InactivityProbe is the inactivity probe in force, in milliseconds
+	// (the spec's or nicflowd's default); 0: disabled.
+	InactivityProbe int `json:"inactivity_probe"`
 	// Rules counts the network's rules per tier.
 	Rules TierCounts `json:"rules"`
 	// Origin is config or api (see OriginConfig).
@@ -167,6 +203,10 @@ type ControllerStatus struct {
 	// PeerSubject is the subject of the peer's certificate on a TLS
 	// channel (ssl:, pssl:).
 	PeerSubject string `json:"peer_subject,omitempty"`
+	// PacketInRateDrops counts the PACKET_INs that the network's
+	// controller_rate_limit dropped on this target's channels since the
+	// network (re)started.
+	PacketInRateDrops uint64 `json:"packet_in_rate_drops"`
 }
 
 // TierCounts counts something (rules) per tier.
@@ -236,6 +276,9 @@ func (n *NetworkSpec) Validate() error {
 			return Invalid(fe.Field, fe.Msg)
 		}
 		return Invalid("private_key", err.Error())
+	}
+	if err := n.checkChannelLimits(); err != nil {
+		return err
 	}
 	ports := map[string]bool{n.Uplink: n.Uplink != ""}
 	for i, p := range n.Ports {

@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -97,4 +98,64 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	if refs == 0 {
 		t.Error("no $ref found: the walk is broken")
 	}
+}
+
+// TestOpenAPIDocumentsNetworkFields holds the network schemas to the Go
+// types: every JSON field of rest.NetworkSpec, rest.NetworkStatus and
+// rest.ControllerStatus is a property of its schema.
+func TestOpenAPIDocumentsNetworkFields(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]any `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(rest.OpenAPI, &doc); err != nil {
+		t.Fatalf("parse openapi.yaml: %v", err)
+	}
+	props := func(v any, path ...string) map[string]any {
+		for _, p := range path {
+			m, _ := v.(map[string]any)
+			v = m[p]
+		}
+		m, _ := v.(map[string]any)
+		return m
+	}
+	schemas := doc.Components.Schemas
+	for _, tt := range []struct {
+		name  string
+		typ   reflect.Type
+		props map[string]any
+	}{
+		{"NetworkSpec", reflect.TypeFor[rest.NetworkSpec](), props(schemas, "NetworkSpec", "properties")},
+		{"NetworkStatus", reflect.TypeFor[rest.NetworkStatus](), props(schemas, "NetworkStatus", "properties")},
+		{"NetworkStatus.controllers", reflect.TypeFor[rest.ControllerStatus](), props(schemas, "NetworkStatus", "properties", "controllers", "items", "properties")},
+	} {
+		if len(tt.props) == 0 {
+			t.Errorf("%s: no properties in openapi.yaml", tt.name)
+			continue
+		}
+		for _, field := range jsonFields(tt.typ) {
+			if _, ok := tt.props[field]; !ok {
+				t.Errorf("%s: field %s is not in openapi.yaml", tt.name, field)
+			}
+		}
+	}
+}
+
+// jsonFields are the JSON names of a struct's fields, embedded ones
+// included.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if name != "-" && f.IsExported() {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -68,3 +68,25 @@ func oneOf(field string, s *string, def string, allowed ...string) error {
 	}
 	return Invalid(field, fmt.Sprintf("%q is not one of %s", *s, strings.Join(allowed, ", ")))
 }
+
+// checkChannelLimits checks the inactivity probe and the packet-in rate
+// limits as Open vSwitch's schema does, and fills the burst's default (a
+// quarter of the rate, as Open vSwitch).
+func (n *NetworkSpec) checkChannelLimits() error {
+	if p := n.InactivityProbe; p != nil && *p != 0 && (*p < MinInactivityProbe || *p > maxChannelLimit) {
+		return Invalid("inactivity_probe", fmt.Sprintf("%d must be at least %d ms or 0 (0 disables the probe), at most %d", *p, MinInactivityProbe, maxChannelLimit))
+	}
+	rate, burst := n.ControllerRateLimit, n.ControllerBurstLimit
+	if rate != 0 && (rate < MinControllerRateLimit || rate > maxChannelLimit) {
+		return Invalid("controller_rate_limit", fmt.Sprintf("%d must be at least %d packets/s (omit it or 0 for no limit), at most %d", rate, MinControllerRateLimit, maxChannelLimit))
+	}
+	switch {
+	case burst != 0 && rate == 0:
+		return Invalid("controller_burst_limit", "only with controller_rate_limit (the burst of a rate limit)")
+	case burst != 0 && (burst < MinControllerBurstLimit || burst > maxChannelLimit):
+		return Invalid("controller_burst_limit", fmt.Sprintf("%d must be at least %d packets, at most %d (omit it for a quarter of the rate)", burst, MinControllerBurstLimit, maxChannelLimit))
+	case burst == 0 && rate != 0:
+		n.ControllerBurstLimit = rate / 4
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/api/rest/resttest"
 )
 
@@ -55,6 +56,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "ssl controller twice", method: "POST", path: "/v1/networks", body: `{"name":"a","controllers":["ssl:1.2.3.4","ssl:1.2.3.4:6653"]}`, wantField: "controllers[1]", wantMsg: "twice"},
 		{name: "port twice", method: "POST", path: "/v1/networks", body: `{"name":"a","ports":["veth0","veth0"]}`, wantField: "ports[1]"},
 		{name: "ports not a list", method: "POST", path: "/v1/networks", body: `{"name":"a","ports":"veth0"}`, wantField: "ports", wantMsg: "must be an array"},
+		{name: "inactivity probe too short", method: "POST", path: "/v1/networks", body: `{"name":"a","inactivity_probe":1000}`, wantField: "inactivity_probe", wantMsg: "at least 5000 ms or 0"},
+		{name: "negative inactivity probe", method: "POST", path: "/v1/networks", body: `{"name":"a","inactivity_probe":-1}`, wantField: "inactivity_probe", wantMsg: "at least 5000 ms or 0"},
+		{name: "inactivity probe as string", method: "POST", path: "/v1/networks", body: `{"name":"a","inactivity_probe":"5s"}`, wantField: "inactivity_probe", wantMsg: "must be an integer"},
+		{name: "rate limit too low", method: "POST", path: "/v1/networks", body: `{"name":"a","controller_rate_limit":99}`, wantField: "controller_rate_limit", wantMsg: "at least 100 packets/s"},
+		{name: "burst limit too low", method: "POST", path: "/v1/networks", body: `{"name":"a","controller_rate_limit":1000,"controller_burst_limit":24}`, wantField: "controller_burst_limit", wantMsg: "at least 25 packets"},
+		{name: "burst limit without rate", method: "POST", path: "/v1/networks", body: `{"name":"a","controller_burst_limit":50}`, wantField: "controller_burst_limit", wantMsg: "only with controller_rate_limit"},
+		{name: "update inactivity probe too short", method: "PUT", path: "/v1/networks/blue", body: `{"inactivity_probe":4999}`, wantField: "inactivity_probe", wantMsg: "at least 5000 ms or 0"},
 		{name: "rename", method: "PUT", path: "/v1/networks/blue", body: `{"name":"red"}`, wantField: "name", wantMsg: "cannot be renamed"},
 		{name: "update unknown offload", method: "PUT", path: "/v1/networks/blue", body: `{"offload":"yes"}`, wantField: "offload"},
 		{name: "update unknown field", method: "PUT", path: "/v1/networks/blue", body: `{"dpid":"1"}`, wantField: "dpid"},
@@ -117,4 +125,31 @@ func TestBadInputChangesNothing(t *testing.T) {
 func snapshot(f *resttest.Fake) [][]string {
 	nets, vnics := f.Names()
 	return [][]string{nets, vnics}
+}
+
+// TestChannelLimits: the inactivity probe and the packet-in limits take
+// Open vSwitch's ranges, and the burst defaults to a quarter of the rate.
+func TestChannelLimits(t *testing.T) {
+	n := func(v int) *int { return &v }
+	for _, tt := range []struct {
+		name      string
+		spec      rest.NetworkSpec
+		wantBurst int
+	}{
+		{"defaults", rest.NetworkSpec{Name: "a"}, 0},
+		{"probe off", rest.NetworkSpec{Name: "a", InactivityProbe: n(0)}, 0},
+		{"shortest probe", rest.NetworkSpec{Name: "a", InactivityProbe: n(5000)}, 0},
+		{"lowest rate", rest.NetworkSpec{Name: "a", ControllerRateLimit: 100}, 25},
+		{"burst of the rate", rest.NetworkSpec{Name: "a", ControllerRateLimit: 1000}, 250},
+		{"own burst", rest.NetworkSpec{Name: "a", ControllerRateLimit: 1000, ControllerBurstLimit: 25}, 25},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.spec.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if tt.spec.ControllerBurstLimit != tt.wantBurst {
+				t.Errorf("controller_burst_limit = %d, want %d", tt.spec.ControllerBurstLimit, tt.wantBurst)
+			}
+		})
+	}
 }
