@@ -42,11 +42,15 @@ test:
 demo: deps build
 	@test/demo/demo.sh
 
-# The forwarding benchmark, then the meter benchmark (test/bench/meter.sh:
+# The forwarding benchmark, the control-plane benchmark (test/bench/control.sh:
+# 100,000 rules added, added in a bundle, dumped and deleted with ovs-ofctl,
+# and the RSS they cost, nicflowd against Open vSwitch; RULES=N changes the
+# count), then the meter benchmark (test/bench/meter.sh:
 # every band, unit, burst and rate of issue 12, nicflow against Open
 # vSwitch's meters on the same traffic, about 6 minutes).
 bench: build
 	@test/bench/forward.sh
+	@test/bench/control.sh
 	@test/bench/meter.sh
 
 bench-meter: build

@@ -12,22 +12,43 @@ import (
 // FlowMod applies a FLOW_MOD. On success every tier holds the change when
 // it returns. Errors are *pipeline.Error, to be sent back as OFPT_ERROR.
 func (n *Network) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
+	return n.FlowMods(ctx, []*pipeline.FlowMod{fm})[0]
+}
+
+// FlowMods applies FLOW_MODs that arrived together, in order, each as
+// FlowMod would (each sees the ones before it; one that fails changes
+// nothing), and hands the tiers the result once: a burst of n mods costs
+// one fast-path install, not n. errs[i] is fms[i]'s error or nil; every
+// tier holds the changes when it returns.
+func (n *Network) FlowMods(ctx context.Context, fms []*pipeline.FlowMod) (errs []error) {
+	errs = make([]error, len(fms))
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ch, err := n.pipe.FlowMod(fm, n.cfg.Now())
-	if err != nil {
-		return err
-	}
-	if n.tc != nil {
-		for _, m := range ch.Modified {
-			n.tc.forgetRefusals(m.New.ID) // a new version gets a new try
+	now := n.cfg.Now()
+	var removed []pipeline.Removal
+	changed, timed := false, false
+	for i, fm := range fms {
+		ch, err := n.pipe.FlowMod(fm, now)
+		if err != nil {
+			errs[i] = err
+			continue
 		}
+		changed = true
+		if n.tc != nil {
+			for _, m := range ch.Modified {
+				n.tc.forgetRefusals(m.New.ID) // a new version gets a new try
+			}
+		}
+		removed = append(removed, ch.Removed...)
+		timed = timed || fm.IdleTimeout != 0 || fm.HardTimeout != 0
 	}
-	n.commit(ch.Removed)
-	if fm.IdleTimeout != 0 || fm.HardTimeout != 0 {
+	if changed {
+		n.commit(removed)
+	}
+	if timed {
 		n.kickExpiry()
 	}
-	return nil
+	return errs
 }
 
 // GroupMod applies a GROUP_MOD.

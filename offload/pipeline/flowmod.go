@@ -51,18 +51,20 @@ func (p *Pipeline) FlowMod(fm *FlowMod, now time.Time) (Change, error) {
 
 func (p *Pipeline) add(fm *FlowMod, now time.Time) (Change, error) {
 	t := &p.tables[fm.Table]
-	old := t.byKey[entryKey{fm.Priority, fm.Match}]
+	old := t.keys.get(fm.Priority, &fm.Match)
 	if fm.Flags&FlagCheckOverlap != 0 {
-		for _, f := range t.flows {
-			if f.Priority == fm.Priority && f != old && f.Match.Overlaps(&fm.Match) {
-				return Change{}, Errorf(ErrFlowModFailed, FlowModOverlap,
-					"flow overlaps entry %d in table %d at priority %d", f.ID, fm.Table, fm.Priority)
+		if ri, ok := t.runIndex(fm.Priority); ok {
+			for _, f := range t.runs[ri].flows {
+				if f != old && f.Match.Overlaps(&fm.Match) {
+					return Change{}, Errorf(ErrFlowModFailed, FlowModOverlap,
+						"flow overlaps entry %d in table %d at priority %d", f.ID, fm.Table, fm.Priority)
+				}
 			}
 		}
 	}
-	if old == nil && len(t.flows) >= p.opts.MaxFlowsPerTable {
+	if old == nil && t.count >= p.opts.MaxFlowsPerTable {
 		return Change{}, Errorf(ErrFlowModFailed, FlowModTableFull,
-			"table %d is full (%d entries)", fm.Table, len(t.flows))
+			"table %d is full (%d entries)", fm.Table, t.count)
 	}
 	f := &Flow{
 		Table:       fm.Table,
@@ -109,12 +111,11 @@ func (p *Pipeline) modify(fm *FlowMod) Change {
 
 func (p *Pipeline) delete(fm *FlowMod) Change {
 	var ch Change
-	for _, f := range p.selectFlows(fm) {
+	fs := p.selectFlows(fm)
+	for _, f := range fs {
 		ch.Removed = append(ch.Removed, Removal{Flow: f, Reason: RemovedDelete})
 	}
-	for _, r := range ch.Removed {
-		p.remove(r.Flow)
-	}
+	p.remove(fs...)
 	return ch
 }
 
@@ -141,7 +142,7 @@ func (p *Pipeline) selectFlows(fm *FlowMod) []*Flow {
 		if ff.Table != TableAll && int(ff.Table) != t {
 			continue
 		}
-		if f := p.tables[t].byKey[entryKey{fm.Priority, fm.Match}]; f != nil && ff.selects(f, false) {
+		if f := p.tables[t].keys.get(fm.Priority, &fm.Match); f != nil && ff.selects(f, false) {
 			out = append(out, f)
 		}
 	}
@@ -161,9 +162,11 @@ func (p *Pipeline) Flows(f *FlowFilter) []*Flow {
 		if f != nil && f.Table != TableAll && int(f.Table) != t {
 			continue
 		}
-		for _, fl := range p.tables[t].flows {
-			if f == nil || f.selects(fl, true) {
-				out = append(out, fl)
+		for _, r := range p.tables[t].runs {
+			for _, fl := range r.flows {
+				if f == nil || f.selects(fl, true) {
+					out = append(out, fl)
+				}
 			}
 		}
 	}

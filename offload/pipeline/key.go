@@ -14,7 +14,44 @@ package pipeline
 import (
 	"encoding/binary"
 	"net/netip"
+	"reflect"
+	"unsafe"
 )
+
+// KeyWords is a Key (or a mask) seen as 64-bit machine words, for code that
+// hashes or masks keys a word at a time (the fast path's classifier, the
+// flow table's index).
+type KeyWords [unsafe.Sizeof(Key{}) / 8]uint64
+
+// The key must be a whole number of words and word aligned for the word view.
+var (
+	_ [0]struct{} = [unsafe.Sizeof(Key{}) % 8]struct{}{}
+	_ [0]struct{} = [unsafe.Alignof(Key{}) % 8]struct{}{}
+)
+
+// Words returns k as words (the same memory).
+func (k *Key) Words() *KeyWords { return (*KeyWords)(unsafe.Pointer(k)) }
+
+// KeyFieldBits has every bit of a Key that belongs to a field set and its
+// padding bits clear: a key's words under it carry no padding garbage.
+var KeyFieldBits = func() KeyWords {
+	var k Key
+	v := reflect.ValueOf(&k).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			f.SetUint(^uint64(0))
+		case reflect.Array:
+			for j := 0; j < f.Len(); j++ {
+				f.Index(j).SetUint(^uint64(0))
+			}
+		default:
+			panic("pipeline: unexpected Key field kind " + f.Kind().String())
+		}
+	}
+	return *k.Words()
+}()
 
 // Key is a packed, comparable flow key: every header field a rule can match.
 // The same struct serves as a mask (a set bit means "this bit is matched").

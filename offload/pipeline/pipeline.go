@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sort"
@@ -43,16 +44,103 @@ type Pipeline struct {
 	metersDirty bool
 }
 
-// table is one flow table.
+// table is one flow table: its entries in runs of one priority each,
+// the runs by priority descending and each run by ID ascending (the
+// order OpenFlow gives equal-priority entries no meaning, and the one a
+// table's snapshot lists). A new entry has the highest ID so far and is
+// appended to its run, so an add costs O(log priorities), not O(entries);
+// removals of many entries compact each run once.
 type table struct {
-	flows []*Flow            // priority descending, ID ascending
-	byKey map[entryKey]*Flow // identical match + priority
+	runs  []*run // priority descending
+	count int
+	keys  entryIndex // identical match + priority
+}
+
+// run is a table's entries of one priority, by ID ascending.
+type run struct {
+	priority uint16
+	flows    []*Flow
+}
+
+// runIndex returns where the run of priority prio is or would be.
+func (t *table) runIndex(prio uint16) (int, bool) {
+	i := sort.Search(len(t.runs), func(i int) bool { return t.runs[i].priority <= prio })
+	return i, i < len(t.runs) && t.runs[i].priority == prio
+}
+
+// flowIndex returns where f is in its run, and the run's index.
+func (t *table) flowIndex(f *Flow) (ri, fi int, ok bool) {
+	ri, ok = t.runIndex(f.Priority)
+	if !ok {
+		return ri, 0, false
+	}
+	fl := t.runs[ri].flows
+	fi = sort.Search(len(fl), func(i int) bool { return fl[i].ID >= f.ID })
+	return ri, fi, fi < len(fl) && fl[fi].ID == f.ID
+}
+
+// all returns the table's entries in table order.
+func (t *table) all() []*Flow {
+	out := make([]*Flow, 0, t.count)
+	for _, r := range t.runs {
+		out = append(out, r.flows...)
+	}
+	return out
 }
 
 // entryKey identifies a flow entry for strict operations and identical adds.
 type entryKey struct {
 	priority uint16
 	match    Match
+}
+
+// entryIndex finds a table's entry by priority and match. It keys its map
+// by a hash of the two, not by their 322 bytes, which a map would store
+// once more per entry; an entry whose hash another holds (never seen with
+// 64 bits, but possible) goes in the overflow map under its whole key.
+type entryIndex struct {
+	byHash   map[uint64]*Flow
+	overflow map[entryKey]*Flow
+}
+
+var entrySeed = maphash.MakeSeed()
+
+func entryHash(prio uint16, m *Match) uint64 {
+	return maphash.Comparable(entrySeed, entryKey{prio, *m}) // as a map hashes it: fields only, no padding
+}
+
+// get returns the entry of priority prio and match m, or nil.
+func (x *entryIndex) get(prio uint16, m *Match) *Flow {
+	if f := x.byHash[entryHash(prio, m)]; f != nil && f.Priority == prio && f.Match == *m {
+		return f
+	}
+	if len(x.overflow) > 0 {
+		return x.overflow[entryKey{prio, *m}]
+	}
+	return nil
+}
+
+// put records f, replacing the entry of the same priority and match.
+func (x *entryIndex) put(f *Flow) {
+	h := entryHash(f.Priority, &f.Match)
+	if g := x.byHash[h]; g == nil || (g.Priority == f.Priority && g.Match == f.Match) {
+		x.byHash[h] = f
+		return
+	}
+	if x.overflow == nil {
+		x.overflow = make(map[entryKey]*Flow)
+	}
+	x.overflow[entryKey{f.Priority, f.Match}] = f
+}
+
+// del forgets f.
+func (x *entryIndex) del(f *Flow) {
+	h := entryHash(f.Priority, &f.Match)
+	if x.byHash[h] == f {
+		delete(x.byHash, h)
+		return
+	}
+	delete(x.overflow, entryKey{f.Priority, f.Match})
 }
 
 // New returns an empty pipeline with default options.
@@ -71,7 +159,7 @@ func NewWithOptions(o Options) *Pipeline {
 		meters: make(map[uint32]*Meter),
 	}
 	for i := range p.tables {
-		p.tables[i].byKey = make(map[entryKey]*Flow)
+		p.tables[i].keys.byHash = make(map[uint64]*Flow)
 	}
 	return p
 }
@@ -88,7 +176,7 @@ func (p *Pipeline) FlowCount(t uint8) int {
 	if t >= NumTables {
 		return 0
 	}
-	return len(p.tables[t].flows)
+	return p.tables[t].count
 }
 
 // Group returns the group with the given ID, or nil.
@@ -131,7 +219,7 @@ func (p *Pipeline) Snapshot() *Snapshot {
 	}
 	for t := range p.tables {
 		if p.snap == nil || p.dirty[t] {
-			s.Tables[t] = slices.Clone(p.tables[t].flows)
+			s.Tables[t] = p.tables[t].all()
 		}
 		p.dirty[t] = false
 	}
@@ -150,27 +238,20 @@ func (p *Pipeline) anyDirty() bool {
 	return p.groupsDirty || p.metersDirty || slices.Contains(p.dirty[:], true)
 }
 
-// flowLess orders a table: priority descending, then ID ascending (the
-// older entry first).
-func flowLess(a, b *Flow) bool {
-	if a.Priority != b.Priority {
-		return a.Priority > b.Priority
-	}
-	return a.ID < b.ID
-}
-
-// index returns where f is or would be in t.flows.
-func (t *table) index(f *Flow) (int, bool) {
-	i := sort.Search(len(t.flows), func(i int) bool { return !flowLess(t.flows[i], f) })
-	return i, i < len(t.flows) && t.flows[i].ID == f.ID
-}
-
-// insert adds a new flow entry.
+// insert adds a new flow entry: its ID is the highest so far.
 func (p *Pipeline) insert(f *Flow) {
 	t := &p.tables[f.Table]
-	i, _ := t.index(f)
-	t.flows = slices.Insert(t.flows, i, f)
-	t.byKey[entryKey{f.Priority, f.Match}] = f
+	ri, ok := t.runIndex(f.Priority)
+	if !ok {
+		t.runs = slices.Insert(t.runs, ri, &run{priority: f.Priority})
+	}
+	r := t.runs[ri]
+	if n := len(r.flows); n > 0 && r.flows[n-1].ID > f.ID {
+		panic("pipeline: insert of a flow older than its run")
+	}
+	r.flows = append(r.flows, f)
+	t.count++
+	t.keys.put(f)
 	p.byID[f.ID] = f
 	p.track(f)
 	p.dirty[f.Table] = true
@@ -179,29 +260,47 @@ func (p *Pipeline) insert(f *Flow) {
 // replace swaps old for new, which has the same ID, table, priority and match.
 func (p *Pipeline) replace(old, new *Flow) {
 	t := &p.tables[old.Table]
-	i, ok := t.index(old)
+	ri, fi, ok := t.flowIndex(old)
 	if !ok {
 		panic("pipeline: replace of a flow that is not in its table")
 	}
-	t.flows[i] = new
-	t.byKey[entryKey{new.Priority, new.Match}] = new
+	t.runs[ri].flows[fi] = new
+	t.keys.put(new)
 	p.byID[new.ID] = new
 	p.track(new)
 	p.dirty[new.Table] = true
 }
 
-// remove deletes f from its table.
-func (p *Pipeline) remove(f *Flow) {
-	t := &p.tables[f.Table]
-	i, ok := t.index(f)
-	if !ok {
-		panic("pipeline: remove of a flow that is not in its table")
+// remove deletes the entries fs (each in its table): every run they
+// leave is compacted once, so deleting a whole table is linear.
+func (p *Pipeline) remove(fs ...*Flow) {
+	if len(fs) == 0 {
+		return
 	}
-	t.flows = slices.Delete(t.flows, i, i+1)
-	delete(t.byKey, entryKey{f.Priority, f.Match})
-	delete(p.byID, f.ID)
-	delete(p.timed, f.ID)
-	p.dirty[f.Table] = true
+	gone := make(map[*Flow]struct{}, len(fs))
+	runs := make(map[*run]struct{})
+	for _, f := range fs {
+		t := &p.tables[f.Table]
+		ri, _, ok := t.flowIndex(f)
+		if !ok {
+			panic("pipeline: remove of a flow that is not in its table")
+		}
+		gone[f] = struct{}{}
+		runs[t.runs[ri]] = struct{}{}
+		t.count--
+		t.keys.del(f)
+		delete(p.byID, f.ID)
+		delete(p.timed, f.ID)
+		p.dirty[f.Table] = true
+	}
+	for r := range runs {
+		r.flows = slices.DeleteFunc(r.flows, func(f *Flow) bool { _, ok := gone[f]; return ok })
+	}
+	for t := range p.tables {
+		if p.dirty[t] {
+			p.tables[t].runs = slices.DeleteFunc(p.tables[t].runs, func(r *run) bool { return len(r.flows) == 0 })
+		}
+	}
 }
 
 // track keeps p.timed up to date for f.
@@ -217,15 +316,17 @@ func (p *Pipeline) track(f *Flow) {
 // returns them as removals with reason r.
 func (p *Pipeline) removeWhere(pred func(*Flow) bool, r RemovedReason) []Removal {
 	var out []Removal
+	var fs []*Flow
 	for t := range p.tables {
-		for _, f := range p.tables[t].flows {
-			if pred(f) {
-				out = append(out, Removal{Flow: f, Reason: r})
+		for _, run := range p.tables[t].runs {
+			for _, f := range run.flows {
+				if pred(f) {
+					out = append(out, Removal{Flow: f, Reason: r})
+					fs = append(fs, f)
+				}
 			}
 		}
 	}
-	for _, rm := range out {
-		p.remove(rm.Flow)
-	}
+	p.remove(fs...)
 	return out
 }

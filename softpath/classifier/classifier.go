@@ -13,48 +13,23 @@
 package classifier
 
 import (
-	"reflect"
 	"sort"
-	"unsafe"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
-// keyWords is the size of pipeline.Key in 64-bit words.
-const keyWords = unsafe.Sizeof(pipeline.Key{}) / 8
-
-// The key must be a whole number of words and word aligned for the word view.
-var (
-	_ [0]struct{} = [unsafe.Sizeof(pipeline.Key{}) % 8]struct{}{}
-	_ [0]struct{} = [unsafe.Alignof(pipeline.Key{}) % 8]struct{}{}
-)
-
 // words is a key (or mask) seen as machine words.
-type words [keyWords]uint64
+type words = pipeline.KeyWords
+
+// keyWords is the size of pipeline.Key in 64-bit words.
+const keyWords = len(words{})
 
 // view returns k as words.
-func view(k *pipeline.Key) *words { return (*words)(unsafe.Pointer(k)) }
+func view(k *pipeline.Key) *words { return k.Words() }
 
 // fieldBits has every bit of a pipeline.Key that belongs to a field set, and
 // the padding bits clear, so masked keys never carry padding garbage.
-var fieldBits = func() words {
-	var k pipeline.Key
-	v := reflect.ValueOf(&k).Elem()
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			f.SetUint(^uint64(0))
-		case reflect.Array:
-			for j := 0; j < f.Len(); j++ {
-				f.Index(j).SetUint(^uint64(0))
-			}
-		default:
-			panic("classifier: unexpected pipeline.Key field kind " + f.Kind().String())
-		}
-	}
-	return *view(&k)
-}()
+var fieldBits = pipeline.KeyFieldBits
 
 // entry is the best flow of one masked key in a subtable, with its rank (its
 // index in the table's slice: lower is better).
