@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/nicflow/nicflow/api/openflow"
-	"github.com/nicflow/nicflow/api/openflow/oftarget"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload"
@@ -79,12 +78,14 @@ func (m *Manager) describe(mn *managedNet) rest.Network {
 	st := rest.NetworkStatus{DatapathID: spec.DatapathID, Offload: spec.Offload, Origin: mn.origin,
 		Ports: []rest.NetworkPort{}, Controllers: []rest.ControllerStatus{}}
 	var channels []openflow.Channel
+	var drops map[string]uint64
 	if run != nil {
-		channels = run.sw.Channels()
+		channels, drops = run.sw.Channels(), run.sw.RateLimitDrops()
 	}
 	for _, t := range spec.Controllers {
-		st.Controllers = append(st.Controllers, controllerStatus(t, channels))
+		st.Controllers = append(st.Controllers, controllerStatus(t, channels, drops))
 	}
+	st.InactivityProbe = m.inactivityProbe(spec)
 	if plumb != nil {
 		st.EswitchMode, st.ModeNote = plumb.eswitchMode(), plumb.note()
 		st.SwitchingPoint, st.Switching = plumb.switching()
@@ -114,24 +115,6 @@ func (m *Manager) describe(mn *managedNet) rest.Network {
 	slices.SortFunc(st.Ports, func(a, b rest.NetworkPort) int { return cmp.Compare(a.No, b.No) })
 	st.Rules = tierCounts(run.net)
 	return rest.Network{NetworkSpec: spec, Status: st}
-}
-
-// controllerStatus is target's status: connected while a channel of it is
-// past its handshake (for a passive target, any connection accepted on
-// it), with that channel's role.
-func controllerStatus(target string, channels []openflow.Channel) rest.ControllerStatus {
-	cs := rest.ControllerStatus{Target: target}
-	t, err := oftarget.Parse(target)
-	if err != nil {
-		return cs
-	}
-	for _, ch := range channels {
-		if ch.Target == t.String() {
-			cs.Connected, cs.Role, cs.PeerSubject = true, ch.Role, ch.PeerSubject
-			break
-		}
-	}
-	return cs
 }
 
 func tierCounts(n *offload.Network) rest.TierCounts {
@@ -246,6 +229,9 @@ func (m *Manager) Metrics(ctx context.Context) (*rest.Metrics, error) {
 			Rules: nw.Status.Rules, OffloadRefusals: n.OffloadRefusals()})
 		for _, p := range ports(n) {
 			out.Ports = append(out.Ports, rest.PortMetrics{Network: n.Name(), Port: p.Name, No: p.No, PortCounters: p.PortCounters})
+		}
+		for _, c := range nw.Status.Controllers {
+			out.Controllers = append(out.Controllers, rest.ControllerMetrics{Network: nw.Name, Controller: c.Target, PacketInRateDrops: c.PacketInRateDrops})
 		}
 	}
 	return out, nil

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nicflow/nicflow/api/mtls"
+	"github.com/nicflow/nicflow/api/openflow"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/store"
 	"github.com/nicflow/nicflow/sriov/vf"
@@ -66,6 +67,12 @@ type Config struct {
 	// earlier run keep forwarding while the controller re-sends its rules
 	// (offload.TCConfig.ReconcileDelay); 0: its default, 30 s.
 	ReconcileDelay time.Duration
+	// InactivityProbe is the inactivity probe of networks whose spec sets
+	// none (nicflowd's --inactivity-probe); 0: 5 s, negative: disabled.
+	InactivityProbe time.Duration
+	// Clock times the networks' OpenFlow channels (inactivity probe,
+	// packet-in rate limits); nil: the system's.
+	Clock openflow.Clock
 }
 
 // Manager owns the running networks: fixed ones (of nicflowd's

@@ -445,7 +445,7 @@ func TestControllerStatus(t *testing.T) {
 		{"ptcp:6654", rest.ControllerStatus{Target: "ptcp:6654", Connected: true, Role: "equal"}},
 		{"tcp:127.0.0.2:6653", rest.ControllerStatus{Target: "tcp:127.0.0.2:6653"}},
 	} {
-		if diff := cmp.Diff(tt.want, controllerStatus(tt.target, channels)); diff != "" {
+		if diff := cmp.Diff(tt.want, controllerStatus(tt.target, channels, nil)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.target, diff)
 		}
 	}

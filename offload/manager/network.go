@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"path/filepath"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -133,8 +134,8 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 		}
 		ports = ports[1:] // the network owns it now
 	}
-	targets := append([]string{}, spec.Controllers...)
-	targets = append(targets, "punix:"+filepath.Join(m.cfg.RunDir, spec.Name+".mgmt"))
+	mgmt := "punix:" + filepath.Join(m.cfg.RunDir, spec.Name+".mgmt")
+	targets := append(append([]string{}, spec.Controllers...), mgmt)
 	material, err := m.tlsMaterial(spec)
 	if err != nil {
 		return nil, err
@@ -145,6 +146,13 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 		Targets:  targets,
 		Logger:   log.With(zap.String(logKeyNetwork, spec.Name)),
 		TLS:      material,
+		// Channel hygiene as Open vSwitch's Controller columns; the
+		// management socket is not rate limited (as br0.mgmt).
+		InactivityProbe:   probeDuration(m.inactivityProbe(spec)),
+		PacketInRate:      spec.ControllerRateLimit,
+		PacketInBurst:     spec.ControllerBurstLimit,
+		ManagementTargets: []string{mgmt},
+		Clock:             m.cfg.Clock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", spec.Name, err)
@@ -154,6 +162,51 @@ func (m *Manager) build(spec rest.NetworkSpec) (_ *network, err error) {
 	}
 	spec.DatapathID = rest.DatapathID(dpid)
 	return &network{spec: spec, net: n, sw: sw, tc: tc, ports: po, guard: guard}, nil
+}
+
+// inactivityProbe is spec's inactivity probe in force, in milliseconds
+// (0: disabled): its own, else the daemon's (Config.InactivityProbe).
+func (m *Manager) inactivityProbe(spec rest.NetworkSpec) int {
+	if spec.InactivityProbe != nil {
+		return *spec.InactivityProbe
+	}
+	switch d := m.cfg.InactivityProbe; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return rest.DefaultInactivityProbe
+	default:
+		return int(d.Milliseconds())
+	}
+}
+
+// probeDuration is an inactivity probe of ms milliseconds (0: disabled)
+// as openflow.Config takes it.
+func probeDuration(ms int) time.Duration {
+	if ms == 0 {
+		return openflow.NoInactivityProbe
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// controllerStatus is target's status: connected while a channel of it is
+// past its handshake (for a passive target, any connection accepted on
+// it), with that channel's role, and the packet-ins the rate limit
+// dropped on its channels (drops, by target as openflow names them).
+func controllerStatus(target string, channels []openflow.Channel, drops map[string]uint64) rest.ControllerStatus {
+	cs := rest.ControllerStatus{Target: target}
+	t, err := oftarget.Parse(target)
+	if err != nil {
+		return cs
+	}
+	cs.PacketInRateDrops = drops[t.String()]
+	for _, ch := range channels {
+		if ch.Target == t.String() {
+			cs.Connected, cs.Role, cs.PeerSubject = true, ch.Role, ch.PeerSubject
+			break
+		}
+	}
+	return cs
 }
 
 // tlsMaterial is the TLS material of spec's ssl: and pssl: targets (nil

@@ -217,6 +217,9 @@ func changedFields(a, b rest.NetworkSpec) []string {
 		{"mode", modeChanged(a, b)}, {"uplink", a.Uplink != b.Uplink}, {"ports", !slices.Equal(a.Ports, b.Ports)},
 		{"controllers", !slices.Equal(a.Controllers, b.Controllers)}, {"fail_mode", a.FailMode != b.FailMode},
 		{"offload", a.Offload != b.Offload}, {"num_vfs", a.NumVFs != b.NumVFs}, {"datapath_id", b.DatapathID != a.DatapathID},
+		{"inactivity_probe", !equalPtr(a.InactivityProbe, b.InactivityProbe)},
+		{"controller_rate_limit", a.ControllerRateLimit != b.ControllerRateLimit},
+		{"controller_burst_limit", a.ControllerBurstLimit != b.ControllerBurstLimit},
 	} {
 		if f.changed {
 			out = append(out, f.field)
@@ -368,7 +371,8 @@ func specOfRecord(r store.Network) rest.NetworkSpec {
 	return rest.NetworkSpec{Name: r.Name, Mode: r.Mode, Uplink: r.Uplink, DatapathID: rest.DatapathID(r.DPID),
 		Controllers: r.Controllers, FailMode: r.FailMode, Offload: r.Offload, Ports: r.Ports,
 		EswitchMode: r.EswitchMode, NumVFs: r.NumVFs, VNICType: r.VNICType, AllowHostNetdev: r.AllowHostNetdev,
-		Files: mtls.Files{PrivateKey: r.PrivateKey, Certificate: r.Certificate, CACert: r.CACert}}
+		Files:           mtls.Files{PrivateKey: r.PrivateKey, Certificate: r.Certificate, CACert: r.CACert},
+		InactivityProbe: r.InactivityProbe, ControllerRateLimit: r.ControllerRateLimit, ControllerBurstLimit: r.ControllerBurstLimit}
 }
 
 func recordOf(mn *managedNet) store.Network {
@@ -377,5 +381,11 @@ func recordOf(mn *managedNet) store.Network {
 		Controllers: s.Controllers, FailMode: s.FailMode, Offload: s.Offload, Ports: s.Ports,
 		EswitchMode: s.EswitchMode, NumVFs: s.NumVFs, VNICType: s.VNICType, PFBridgeMode: mn.pfBridge, Created: mn.created,
 		AllowHostNetdev: s.AllowHostNetdev,
-		PrivateKey:      s.PrivateKey, Certificate: s.Certificate, CACert: s.CACert}
+		PrivateKey:      s.PrivateKey, Certificate: s.Certificate, CACert: s.CACert,
+		InactivityProbe: s.InactivityProbe, ControllerRateLimit: s.ControllerRateLimit, ControllerBurstLimit: s.ControllerBurstLimit}
+}
+
+// equalPtr reports whether a and b are both nil or point at equal values.
+func equalPtr[T comparable](a, b *T) bool {
+	return a == b || a != nil && b != nil && *a == *b
 }

@@ -37,10 +37,17 @@ type Network struct {
 	// PrivateKey, Certificate and CACert are the network's own TLS files
 	// for its ssl: and pssl: targets (all three or none; none: the
 	// daemon's).
-	PrivateKey  string    `json:"private_key,omitempty"`
-	Certificate string    `json:"certificate,omitempty"`
-	CACert      string    `json:"ca_cert,omitempty"`
-	Created     time.Time `json:"created"`
+	PrivateKey  string `json:"private_key,omitempty"`
+	Certificate string `json:"certificate,omitempty"`
+	CACert      string `json:"ca_cert,omitempty"`
+	// InactivityProbe is the network's inactivity probe in milliseconds
+	// (0: disabled; nil: the daemon's default); ControllerRateLimit and
+	// ControllerBurstLimit its packet-in rate limit (0: none), as
+	// rest.NetworkSpec has them.
+	InactivityProbe      *int      `json:"inactivity_probe,omitempty"`
+	ControllerRateLimit  int       `json:"controller_rate_limit,omitempty"`
+	ControllerBurstLimit int       `json:"controller_burst_limit,omitempty"`
+	Created              time.Time `json:"created"`
 }
 
 // VFSettings are the settings of one VF as the PF applies them. Pointer and
