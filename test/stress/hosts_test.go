@@ -14,7 +14,7 @@ import (
 
 // host is one "VM": a network namespace whose eth0 is one end of a veth
 // pair; the other end, Port, is in the test's namespace and becomes a
-// switch port.
+// switch port, with MAC address 02:00:00:00:01:0N.
 type host struct {
 	NS   *netns.NS
 	Port string // host-side veth, a nicflowd --port
@@ -49,6 +49,9 @@ func newHosts(t *testing.T, n int) []*host {
 		netns.Veth(t, "eth0", h.NS, h.Port, nil)
 		if out, err := exec.Command("sysctl", "-qw", "net.ipv6.conf."+h.Port+".disable_ipv6=1").CombinedOutput(); err != nil {
 			t.Fatalf("disable IPv6 on %s: %v: %s", h.Port, err, out)
+		}
+		if out, err := exec.Command("ip", "link", "set", h.Port, "address", fmt.Sprintf("02:00:00:00:01:%02x", i+1)).CombinedOutput(); err != nil {
+			t.Fatalf("set the MAC address of %s: %v: %s", h.Port, err, out)
 		}
 		h.NS.NoSegmentation(t, "eth0")
 		h.NS.IP(t, "link", "set", "eth0", "address", h.MAC)
