@@ -306,8 +306,8 @@ func (ch *channel) read() ([]byte, error) {
 type result struct {
 	errMsg  []byte // the OFPT_ERROR that answered it
 	replies int    // the reply messages that answered it
-	closed bool   // the switch closed the channel after answering
-	err    error  // something the spec does not allow
+	closed  bool   // the switch closed the channel after answering
+	err     error  // something the spec does not allow
 }
 
 // exchange sends msg and an ECHO_REQUEST with xid echoXid, and reads until
