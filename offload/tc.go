@@ -93,6 +93,12 @@ type tcTier struct {
 	// fragDrop: IP fragments are dropped (OFPC_FRAG_DROP): placement keeps
 	// the rules that can match IP out of tc (placeInput.fragDrop).
 	fragDrop bool
+
+	// reconciled is set once Reconcile has run: the controller has had its
+	// time to re-send its rules, so a block read for the first time after
+	// it (a port added later, bound to a block of an earlier run) keeps
+	// only the filters its first sync adopts.
+	reconciled bool
 }
 
 // tcBlock is one tc block of the tier and the filters it holds for the
@@ -129,6 +135,9 @@ type tcBlock struct {
 	retry   map[uint64]bool
 	orphans []*orphan // filters of an earlier run not yet adopted
 	read    bool      // the filters of an earlier run were read
+	// earlier counts what became of the filters of an earlier run found
+	// here, for the log of the reconcile (see reconcileCount).
+	earlier reconcileCount
 
 	// guards are the TTL guards the block holds, by handle, for guardDec
 	// decrements (see syncGuards); guardErr is the kernel's refusal of one,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // The tc tier waits after a change before it syncs, so that a burst of
@@ -55,7 +56,10 @@ func (n *Network) syncLoop(ctx context.Context, reconcileDelay time.Duration) {
 }
 
 // Reconcile removes the filters of an earlier run that no rule re-sent by
-// the controller has adopted. Run calls it ReconcileDelay after it starts.
+// the controller has adopted, and logs what became of them. Run calls it
+// ReconcileDelay after it starts. A block first read later (a port added
+// since, bound to a block of an earlier run) is reconciled at its first
+// sync: the controller has re-sent its rules by then.
 func (n *Network) Reconcile() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -64,10 +68,64 @@ func (n *Network) Reconcile() {
 	}
 	n.tc.dirty = true
 	n.syncTC() // adopt what the rules sent so far can
-	if removed := n.tc.reconcile(); removed > 0 {
-		n.log.Info("removed filters of an earlier run that no rule re-sent", zap.Int("filters", removed))
+	n.tc.reconciled = true
+	n.reconcileEarlier()
+	for _, b := range n.tc.sortedBlocks() {
+		n.shrinkGuards(b) // the earlier run's rules no longer need their guards
+	}
+}
+
+// reconcileEarlier removes the filters of an earlier run no rule adopted
+// from the blocks read since the last reconcile and logs, once per block,
+// what became of those found there. Callers hold mu.
+func (n *Network) reconcileEarlier() {
+	counts := n.tc.reconcile()
+	if len(counts) == 0 {
+		return
 	}
 	for _, b := range n.tc.sortedBlocks() {
 		n.shrinkGuards(b) // the earlier run's rules no longer need their guards
 	}
+	var total reconcileCount
+	for _, c := range counts {
+		total.found += c.found
+		total.adopted += c.adopted
+		total.replaced += c.replaced
+		total.removed += c.removed
+		total.failed += c.failed
+	}
+	lvl := n.log.Info
+	if total.failed > 0 {
+		lvl = n.log.Warn
+	}
+	lvl("reconciled the filters of an earlier run: the re-sent rules adopted theirs, the others are removed",
+		zap.Int("found", total.found), zap.Int("adopted", total.adopted), zap.Int("replaced", total.replaced),
+		zap.Int("removed", total.removed), zap.Int("not_removed", total.failed), zap.Objects("blocks", counts))
+}
+
+// reconcileCount is what became of the filters of an earlier run found in
+// one block: adopted as they were by a re-sent rule, replaced (taken over
+// by a re-sent rule with the same keys and other actions), removed (no
+// rule took them), or not removed (the kernel refused; the error is
+// logged).
+type reconcileCount struct {
+	block                                     uint32
+	port                                      string // the block's port; "": the shared block
+	found, adopted, replaced, removed, failed int
+	reported                                  bool // logged by a reconcile
+}
+
+func (c reconcileCount) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddUint32("block", c.block)
+	if c.port != "" {
+		enc.AddString(logKeyPort, c.port)
+	}
+	enc.AddInt("found", c.found)
+	enc.AddInt("adopted", c.adopted)
+	enc.AddInt("replaced", c.replaced)
+	enc.AddInt("removed", c.removed)
+	if c.failed > 0 {
+		enc.AddInt("not_removed", c.failed)
+	}
+	return nil
 }

@@ -64,6 +64,9 @@ func (n *Network) syncTC() {
 		dirty, t.redo = t.redo, 0
 	}
 	t.redo = dirty // what the last pass's answers changed: at the next sync
+	if t.reconciled {
+		n.reconcileEarlier() // blocks read for the first time by this sync
+	}
 }
 
 // changedTables returns the tables whose flows differ from the snapshot
@@ -368,6 +371,7 @@ func (t *tcTier) adoptOrAdd(b *tcBlock, r *tcRule, want *tcflower.Filter) (tcflo
 			o.d.Stats = d.Stats
 		}
 		r.setAdopted(o.d.Stats)
+		b.earlier.adopted++
 		return o.d.Installed, nil
 	}
 	inst, err := t.cfg.Kernel.Add(b.index, want)
@@ -380,12 +384,17 @@ func (t *tcTier) adoptOrAdd(b *tcBlock, r *tcRule, want *tcflower.Filter) (tcflo
 			// The replaced filter's actions count from zero.
 			want.Handle = o.d.Installed.Handle
 			inst, err := t.cfg.Kernel.Replace(b.index, want)
-			if err != nil {
-				// The earlier run's filter does what the rule no longer
-				// says, in front of the fast path: remove it.
-				if _, rerr := t.cfg.Kernel.Remove(b.index, want.Chain, want.Pref, want.Handle); rerr != nil && !isErrno(rerr, unix.ENOENT) {
-					t.log.Error("remove a filter of an earlier run", zap.String("filter", o.d.Filter.String()), zap.Error(rerr))
-				}
+			if err == nil {
+				b.earlier.replaced++
+				return inst, nil
+			}
+			// The earlier run's filter does what the rule no longer
+			// says, in front of the fast path: remove it.
+			if _, rerr := t.cfg.Kernel.Remove(b.index, want.Chain, want.Pref, want.Handle); rerr != nil && !isErrno(rerr, unix.ENOENT) {
+				t.log.Error("remove a filter of an earlier run", zap.String("filter", o.d.Filter.String()), zap.Error(rerr))
+				b.earlier.failed++
+			} else {
+				b.earlier.removed++
 			}
 			return inst, err
 		}
@@ -506,28 +515,44 @@ func (t *tcTier) start(b *tcBlock) {
 		}
 		b.orphans = append(b.orphans, &orphan{d: d})
 	}
-	if len(b.orphans) > 0 {
+	b.earlier = reconcileCount{block: b.index, port: b.name, found: len(b.orphans)}
+	switch {
+	case len(b.orphans) == 0:
+	case t.reconciled:
+		t.log.Info("found filters of an earlier run on a block read after the reconcile; its first sync keeps those its rules adopt",
+			zap.Uint32("block", b.index), zap.String(logKeyPort, b.name), zap.Int("filters", len(b.orphans)))
+	default:
 		t.log.Info("found filters of an earlier run; they keep forwarding until the controller re-sends its rules",
 			zap.Uint32("block", b.index), zap.String(logKeyPort, b.name),
 			zap.Int("filters", len(b.orphans)), zap.Duration("reconcile_in", t.cfg.ReconcileDelay))
 	}
 }
 
-// reconcile removes the orphans no rule adopted.
-func (t *tcTier) reconcile() int {
-	n := 0
+// reconcile removes the orphans no rule adopted from the blocks read
+// since the last reconcile and returns what became of the filters of an
+// earlier run found in them.
+func (t *tcTier) reconcile() []reconcileCount {
+	var out []reconcileCount
 	for _, b := range t.sortedBlocks() {
+		if !b.read || b.earlier.reported {
+			continue
+		}
 		for _, o := range b.orphans {
 			f := o.d.Filter
 			if _, err := t.cfg.Kernel.Remove(b.index, f.Chain, f.Pref, o.d.Installed.Handle); err != nil && !isErrno(err, unix.ENOENT) {
 				t.log.Error("remove a filter of an earlier run", zap.String(logKeyPort, b.name), zap.String("filter", f.String()), zap.Error(err))
+				b.earlier.failed++
 				continue
 			}
-			n++
+			b.earlier.removed++
 		}
 		b.orphans = b.orphans[:0]
+		b.earlier.reported = true
+		if b.earlier.found > 0 {
+			out = append(out, b.earlier)
+		}
 	}
-	return n
+	return out
 }
 
 // kernelMessage is the kernel's own words for err (the extended ack when

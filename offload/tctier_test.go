@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/sys/unix"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
@@ -51,6 +53,7 @@ type tcNetOpts struct {
 	noFastPath string
 	// perPortBlocks is TCConfig.PerPortBlocks (policy tc on per-port blocks).
 	perPortBlocks bool
+	log           *zap.Logger // nil: none
 }
 
 func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet {
@@ -59,7 +62,7 @@ func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet 
 		o.ports = 3
 	}
 	tn := &tcNet{kern: kern, clock: clock}
-	tn.Network = New(Config{Name: "tc", DPID: 1, Now: clock.Now, Offload: o.policy,
+	tn.Network = New(Config{Name: "tc", DPID: 1, Now: clock.Now, Offload: o.policy, Logger: o.log,
 		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: time.Hour, PerPortBlocks: o.perPortBlocks}, NoFastPath: o.noFastPath})
 	tn.Subscribe(func(e Event) {
 		tn.mu.Lock()
@@ -700,6 +703,95 @@ func restartWith(t *testing.T, before rule, counted uint64) (*tcNet, *fakeTC, fa
 	second := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC})
 	second.barrier(t) // reads the earlier run's filters
 	return second, kern, key
+}
+
+// reconcileLogs returns the context of each log entry of a reconcile.
+func reconcileLogs(logs *observer.ObservedLogs) []map[string]any {
+	var out []map[string]any
+	for _, e := range logs.FilterMessageSnippet("reconciled the filters of an earlier run").All() {
+		out = append(out, e.ContextMap())
+	}
+	return out
+}
+
+func TestTCRestartReconcileLogsWhatBecameOfTheEarlierFilters(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	first := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC})
+	for _, r := range []rule{{priority: 10, inPort: 1, out: 2}, {priority: 20, inPort: 2, out: 1}, {priority: 30, inPort: 3, out: 1}} {
+		first.add(t, r.mod())
+	}
+	first.barrier(t)
+	first.stop()
+
+	core, logs := observer.New(zap.InfoLevel)
+	second := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC, log: zap.New(core)})
+	second.add(t, rule{priority: 10, inPort: 1, out: 2}.mod()) // as it was: adopted
+	second.add(t, rule{priority: 20, inPort: 2, out: 3}.mod()) // other actions: its filter is replaced
+	second.barrier(t)                                          // priority 30 is not re-sent: removed
+	if got := reconcileLogs(logs); len(got) != 0 {
+		t.Errorf("reconcile logged before it ran: %v", got)
+	}
+	second.Reconcile()
+	want := []map[string]any{{
+		"network": "tc", "found": int64(3), "adopted": int64(1), "replaced": int64(1), "removed": int64(1), "not_removed": int64(0),
+		"blocks": []any{map[string]any{"block": uint32(testBlock), "found": 3, "adopted": 1, "replaced": 1, "removed": 1}},
+	}}
+	if diff := cmp.Diff(want, reconcileLogs(logs)); diff != "" {
+		t.Errorf("the reconcile's log (-want +got):\n%s", diff)
+	}
+	second.add(t, rule{priority: 40, inPort: 3, out: 2}.mod())
+	second.barrier(t)
+	second.Reconcile()
+	if got := reconcileLogs(logs); len(got) != 1 {
+		t.Errorf("%d reconcile logs after syncs and a second reconcile, want the first alone: %v", len(got), got)
+	}
+}
+
+// A port added after the reconcile whose block an earlier run left
+// filters in (the same network and port number) keeps only those its
+// first sync adopts: the controller has re-sent its rules by then, and
+// no later reconcile would remove the rest.
+func TestTCRestartPortAddedAfterTheReconcileKeepsOnlyWhatItsRulesAdopt(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	opts := tcNetOpts{policy: PolicyTC, perPortBlocks: true}
+	first := newTCNet(t, kern, clock, opts)
+	resent, dropped := rule{priority: 10, inPort: 3, out: 1}, rule{priority: 20, inPort: 3, ipv4: true}
+	keep := first.filterKeyAfter(t, first.add(t, resent.mod()))
+	stale := first.filterKeyAfter(t, first.add(t, dropped.mod()))
+	first.stop()
+
+	core, logs := observer.New(zap.InfoLevel)
+	opts.ports, opts.log = 2, zap.New(core) // vf3 is not back yet
+	second := newTCNet(t, kern, clock, opts)
+	second.add(t, resent.mod())
+	second.barrier(t)
+	second.Reconcile()
+	if _, ok := kern.filter(stale); !ok {
+		t.Fatalf("the filter of the rule not re-sent went before its port came back")
+	}
+	kern.resetCalls()
+	if err := second.AddPort(PortInfo{No: 3, Name: "vf3", Up: true, Ifindex: 13, SwitchID: "sw0"}, memio.New()); err != nil {
+		t.Fatal(err)
+	}
+	second.barrier(t)
+	if _, ok := kern.filter(stale); ok {
+		t.Errorf("the filter of the rule not re-sent is still on vf3's block after its first sync")
+	}
+	if _, ok := kern.filter(keep); !ok {
+		t.Errorf("the re-sent rule's filter %+v went", keep)
+	}
+	if got := kern.callsOf("add"); len(got) != 0 {
+		t.Errorf("the re-sent rule was added again instead of adopted: %+v", got)
+	}
+	want := []map[string]any{{
+		"network": "tc", "found": int64(2), "adopted": int64(1), "replaced": int64(0), "removed": int64(1), "not_removed": int64(0),
+		"blocks": []any{map[string]any{"block": uint32(keep.block), "port": "vf3", "found": 2, "adopted": 1, "replaced": 0, "removed": 1}},
+	}}
+	if diff := cmp.Diff(want, reconcileLogs(logs)); diff != "" {
+		t.Errorf("the reconcile's log (-want +got):\n%s", diff)
+	}
 }
 
 func TestTCRestartAdoptedRuleCountsFromItsReadoption(t *testing.T) {
