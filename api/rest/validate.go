@@ -73,8 +73,10 @@ func oneOf(field string, s *string, def string, allowed ...string) error {
 // limits as Open vSwitch's schema does, and fills the burst's default (a
 // quarter of the rate, as Open vSwitch).
 func (n *NetworkSpec) checkChannelLimits() error {
-	if p := n.InactivityProbe; p != nil && *p != 0 && (*p < MinInactivityProbe || *p > maxChannelLimit) {
-		return Invalid("inactivity_probe", fmt.Sprintf("%d must be at least %d ms or 0 (0 disables the probe), at most %d", *p, MinInactivityProbe, maxChannelLimit))
+	if p := n.InactivityProbe; p != nil {
+		if err := CheckInactivityProbe(*p); err != nil {
+			return err
+		}
 	}
 	rate, burst := n.ControllerRateLimit, n.ControllerBurstLimit
 	if rate != 0 && (rate < MinControllerRateLimit || rate > maxChannelLimit) {
@@ -87,6 +89,16 @@ func (n *NetworkSpec) checkChannelLimits() error {
 		return Invalid("controller_burst_limit", fmt.Sprintf("%d must be at least %d packets, at most %d (omit it for a quarter of the rate)", burst, MinControllerBurstLimit, maxChannelLimit))
 	case burst == 0 && rate != 0:
 		n.ControllerBurstLimit = rate / 4
+	}
+	return nil
+}
+
+// CheckInactivityProbe checks an inactivity probe of ms milliseconds as
+// Open vSwitch takes it: 0 (disabled) or at least MinInactivityProbe.
+// The error names the field inactivity_probe.
+func CheckInactivityProbe(ms int) error {
+	if ms != 0 && (ms < MinInactivityProbe || ms > maxChannelLimit) {
+		return Invalid("inactivity_probe", fmt.Sprintf("%d must be at least %d ms or 0 (0 disables the probe), at most %d", ms, MinInactivityProbe, maxChannelLimit))
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/api/rest/client"
+	"github.com/nicflow/nicflow/cmd/nicflowd/internal/config"
 	"github.com/nicflow/nicflow/test/vm/vmtest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
@@ -35,7 +36,7 @@ type daemon struct {
 
 // startDaemon runs serve(cfg) until stop (or the end of the test) and
 // waits until its API answers.
-func startDaemon(t *testing.T, cfg *Config) *daemon {
+func startDaemon(t *testing.T, cfg *config.Config) *daemon {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var serveErr error
@@ -49,7 +50,7 @@ func startDaemon(t *testing.T, cfg *Config) *daemon {
 		}
 	})}
 	t.Cleanup(d.stop)
-	c, err := client.New(client.Options{Socket: cfg.apiSocket()})
+	c, err := client.New(client.Options{Socket: cfg.APISocketPath()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +101,12 @@ func TestVMDaemon(t *testing.T) {
 	veth(t, "dvp1", "dvh1")
 	veth(t, "dvp2", "dvh2")
 	dir := t.TempDir()
-	o, fs, err := parseFlags([]string{"--port", "dvp1", "--listen", "punix:" + filepath.Join(dir, "nf0.sock"), "--offload", "tc",
+	o, fs, err := config.ParseFlags([]string{"--port", "dvp1", "--listen", "punix:" + filepath.Join(dir, "nf0.sock"), "--offload", "tc",
 		"--run-dir", dir, "--state", filepath.Join(dir, "state", "state.db")}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := o.config(fs)
+	cfg, err := o.Config(fs)
 	if err != nil {
 		t.Fatal(err)
 	}

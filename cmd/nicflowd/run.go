@@ -19,6 +19,7 @@ import (
 	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/cmd/internal/version"
+	"github.com/nicflow/nicflow/cmd/nicflowd/internal/config"
 	"github.com/nicflow/nicflow/offload/manager"
 	"github.com/nicflow/nicflow/offload/store"
 )
@@ -26,18 +27,18 @@ import (
 // Run is nicflowd: it parses args, brings up every network and serves until
 // SIGINT or SIGTERM.
 func Run(args []string) error {
-	o, fs, err := parseFlags(args, os.Stderr)
+	o, fs, err := config.ParseFlags(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if o.version {
+	if o.Version {
 		fmt.Println(version.String())
 		return nil
 	}
-	cfg, err := o.config(fs)
+	cfg, err := o.Config(fs)
 	if err != nil {
 		return err
 	}
@@ -56,10 +57,10 @@ func Run(args []string) error {
 // configuration's networks and the stored ones with their vNICs through
 // the network manager, serves the API over it, logs "ready", and runs
 // until ctx is done.
-func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
 	log.Info("starting", zap.String("version", version.String()), zap.Int("configured_networks", len(cfg.Networks)),
 		zap.String("state", cfg.StatePath))
-	fixed, err := cfg.specs()
+	fixed, err := cfg.Specs()
 	if err != nil {
 		return err
 	}
@@ -79,8 +80,8 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		return fmt.Errorf("tls: %w", err)
 	}
 	errc := make(chan error, 8)
-	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.apiSocket(), Store: st, Log: log, Errc: errc, TLS: tlsSet,
-		ReconcileDelay: cfg.ReconcileDelay}
+	mcfg := manager.Config{RunDir: cfg.RunDir, APISocket: cfg.APISocketPath(), Store: st, Log: log, Errc: errc, TLS: tlsSet,
+		ReconcileDelay: cfg.ReconcileDelay, InactivityProbe: cfg.DefaultInactivityProbe()}
 	release, err := mcfg.OpenKernel()
 	if err != nil {
 		return err
@@ -148,8 +149,8 @@ func watchTLS(ctx context.Context, set *mtls.Set, log *zap.Logger) {
 // serveREST serves the REST API on the unix socket cfg.API (and on TCP when
 // cfg.APIListen is set: over mutual TLS when the daemon has TLS material)
 // until ctx is done.
-func serveREST(ctx context.Context, cfg *Config, b rest.Backend, tlsSet *mtls.Set, log *zap.Logger, wg *sync.WaitGroup, errc chan<- error) error {
-	if err := checkAPIListen(cfg.APIListen, !cfg.Files.IsZero()); err != nil {
+func serveREST(ctx context.Context, cfg *config.Config, b rest.Backend, tlsSet *mtls.Set, log *zap.Logger, wg *sync.WaitGroup, errc chan<- error) error {
+	if err := config.CheckAPIListen(cfg.APIListen, !cfg.Files.IsZero()); err != nil {
 		return fmt.Errorf("api_listen: %w", err)
 	}
 	srv, err := rest.New(rest.Config{Backend: b, Logger: log.Named("api"), Version: version.String()})
@@ -157,7 +158,7 @@ func serveREST(ctx context.Context, cfg *Config, b rest.Backend, tlsSet *mtls.Se
 		return err
 	}
 	var lns []net.Listener
-	ln, err := rest.ListenUnix(cfg.apiSocket(), 0)
+	ln, err := rest.ListenUnix(cfg.APISocketPath(), 0)
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/mtls/mtlstest"
 	"github.com/nicflow/nicflow/api/rest/resttest"
+	"github.com/nicflow/nicflow/cmd/nicflowd/internal/config"
 )
 
 // TestAPIListenBeyondLoopbackNeedsTLS: nicflowd refuses at start to serve
@@ -35,24 +36,24 @@ func TestAPIListenBeyondLoopbackNeedsTLS(t *testing.T) {
 		t.Error("the refused start opened the state store")
 	}
 	for _, addr := range []string{"[::]:8443", "10.1.2.3:8443", "host.example:8443"} {
-		o, fs, err := parseFlags([]string{"--api-listen", addr}, io.Discard)
+		o, fs, err := config.ParseFlags([]string{"--api-listen", addr}, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := o.config(fs); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		if _, err := o.Config(fs); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 			t.Errorf("--api-listen %s without TLS: %v", addr, err)
 		}
-		o, fs, _ = parseFlags([]string{"--api-listen", addr, "--private-key", files.PrivateKey,
+		o, fs, _ = config.ParseFlags([]string{"--api-listen", addr, "--private-key", files.PrivateKey,
 			"--certificate", files.Certificate, "--ca-cert", files.CACert}, io.Discard)
-		if _, err := o.config(fs); err != nil {
+		if _, err := o.Config(fs); err != nil {
 			t.Errorf("--api-listen %s with TLS: %v", addr, err)
 		}
 	}
-	if _, err := ParseConfig([]byte("api_listen: 192.0.2.1:8443\n")); err == nil || !strings.Contains(err.Error(), "api_listen") {
+	if _, err := config.Parse([]byte("api_listen: 192.0.2.1:8443\n")); err == nil || !strings.Contains(err.Error(), "api_listen") {
 		t.Errorf("api_listen beyond loopback in the file without TLS: %v", err)
 	}
 	yml := fmt.Sprintf("api_listen: 192.0.2.1:8443\nprivate_key: %s\ncertificate: %s\nca_cert: %s\n", files.PrivateKey, files.Certificate, files.CACert)
-	if _, err := ParseConfig([]byte(yml)); err != nil {
+	if _, err := config.Parse([]byte(yml)); err != nil {
 		t.Errorf("api_listen beyond loopback in the file with TLS: %v", err)
 	}
 }
@@ -73,7 +74,7 @@ func TestTLSConfigKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig([]byte(tt.yml))
+			c, err := config.Parse([]byte(tt.yml))
 			if tt.err == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -86,11 +87,11 @@ func TestTLSConfigKeys(t *testing.T) {
 			_ = c
 		})
 	}
-	c, err := ParseConfig([]byte(net + "  private_key: /k\n  certificate: /c\n  ca_cert: /ca\n"))
+	c, err := config.Parse([]byte(net + "  private_key: /k\n  certificate: /c\n  ca_cert: /ca\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, _ := c.specs()
+	specs, _ := c.Specs()
 	if want := (mtls.Files{PrivateKey: "/k", Certificate: "/c", CACert: "/ca"}); specs[0].Files != want {
 		t.Errorf("spec's files %+v, want %+v", specs[0].Files, want)
 	}
@@ -110,7 +111,7 @@ func TestRESTOverMutualTLS(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	cfg := &Config{APIListen: addr, APISocket: filepath.Join(dir, "api.sock"), Files: files}
+	cfg := &config.Config{APIListen: addr, APISocket: filepath.Join(dir, "api.sock"), Files: files}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -20,7 +20,7 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"bad listener", "networks:\n  - name: a\n    ports: [eth0]\n    listeners:\n      - tcp:1.2.3.4\n", []string{"line 5", "networks[0].listeners[0]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tt.yaml))
+			_, err := Parse([]byte(tt.yaml))
 			if err == nil {
 				t.Fatal("parsed")
 			}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 // The configuration file's errors name the key at fault and its line:
 // yaml.v3 says "line 4: cannot unmarshal !!str `x` into []string" or
-// "field foo not found in type main.NetworkConfig"; an operator reads
+// "field foo not found in type config.NetworkConfig"; an operator reads
 // "line 4: networks[0].ports: want a list of strings, not the string `x`".
 
 var (
@@ -24,8 +24,8 @@ var (
 // goTypeWords says a Go type of the configuration in the file's words.
 var goTypeWords = map[string]string{
 	"[]string": "a list of strings", "string": "a string", "int": "an integer", "bool": "true or false",
-	"[]main.NetworkConfig": "a list of networks", "main.NetworkConfig": "a network (a mapping of keys)",
-	"main.Config": "a mapping of keys",
+	"[]config.NetworkConfig": "a list of networks", "config.NetworkConfig": "a network (a mapping of keys)",
+	"config.Config": "a mapping of keys",
 }
 
 var yamlTagWords = map[string]string{"str": "the string", "int": "the integer", "bool": "the boolean",

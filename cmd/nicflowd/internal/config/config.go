@@ -1,4 +1,13 @@
-package main
+// Package config is nicflowd's configuration: its command-line flags and
+// its YAML file, validated (a network as the REST API validates a network
+// spec), each error naming the flag or the file's key at fault and its
+// line.
+//
+// It must not import, directly or indirectly:
+// github.com/nicflow/nicflow/offload/manager,
+// github.com/nicflow/nicflow/cmd/nicflowctl,
+// github.com/nicflow/nicflow/api/rest/client.
+package config
 
 import (
 	"errors"
@@ -8,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +51,10 @@ type Config struct {
 	// earlier run keep forwarding while the controllers re-send their
 	// rules; those no re-sent rule adopted are then removed (default 30s).
 	ReconcileDelay time.Duration `yaml:"reconcile_delay"`
+	// InactivityProbe is the inactivity probe, in milliseconds, of the
+	// networks that set none (file, flags and API networks alike): 0
+	// disables it, else at least 5000; absent: 5000 (--inactivity-probe).
+	InactivityProbe *int `yaml:"inactivity_probe"`
 	// Networks are started at start and cannot be changed through the
 	// API; more can be created through the API. May be empty.
 	Networks []NetworkConfig `yaml:"networks"`
@@ -62,6 +76,13 @@ type NetworkConfig struct {
 	// Files (private_key, certificate, ca_cert) are the TLS material of
 	// the network's ssl: and pssl: targets; none: the global ones.
 	mtls.Files `yaml:",inline"`
+	// InactivityProbe, ControllerRateLimit and ControllerBurstLimit are
+	// Open vSwitch's inactivity_probe (ms; absent: the global one),
+	// controller_rate_limit and controller_burst_limit (see
+	// rest.NetworkSpec).
+	InactivityProbe      *int `yaml:"inactivity_probe"`
+	ControllerRateLimit  int  `yaml:"controller_rate_limit"`
+	ControllerBurstLimit int  `yaml:"controller_burst_limit"`
 }
 
 const (
@@ -71,17 +92,17 @@ const (
 	defaultLevel   = "info"
 )
 
-// LoadConfig reads and validates a YAML configuration file.
-func LoadConfig(path string) (*Config, error) {
+// Load reads and validates a YAML configuration file.
+func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(data)
+	return Parse(data)
 }
 
-// ParseConfig parses and validates a YAML configuration; unknown keys are errors.
-func ParseConfig(data []byte) (*Config, error) {
+// Parse parses and validates a YAML configuration; unknown keys are errors.
+func Parse(data []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
@@ -115,8 +136,13 @@ func (c *Config) normalize() error {
 	if err := c.Files.Check(); err != nil {
 		return err
 	}
-	if err := checkAPIListen(c.APIListen, !c.Files.IsZero()); err != nil {
+	if err := CheckAPIListen(c.APIListen, !c.Files.IsZero()); err != nil {
 		return fmt.Errorf("api_listen: %w", err)
+	}
+	if c.InactivityProbe != nil {
+		if err := rest.CheckInactivityProbe(*c.InactivityProbe); err != nil {
+			return err
+		}
 	}
 	names := map[string]bool{}
 	ports := map[string]string{}
@@ -163,7 +189,7 @@ func (n *NetworkConfig) normalize() error {
 		}
 		return err
 	}
-	n.FailMode, n.Offload = spec.FailMode, spec.Offload
+	n.FailMode, n.Offload, n.ControllerBurstLimit = spec.FailMode, spec.Offload, spec.ControllerBurstLimit
 	if len(n.Ports) == 0 {
 		return errors.New("ports: at least one port is required")
 	}
@@ -203,11 +229,12 @@ func (n *NetworkConfig) Spec() (rest.NetworkSpec, error) {
 	}
 	targets := append(append([]string{}, n.Controllers...), n.Listeners...)
 	return rest.NetworkSpec{Name: n.Name, Mode: n.Mode, DatapathID: dpid, Controllers: targets,
-		FailMode: n.FailMode, Offload: n.Offload, Ports: append([]string(nil), n.Ports...), Files: n.Files}, nil
+		FailMode: n.FailMode, Offload: n.Offload, Ports: append([]string(nil), n.Ports...), Files: n.Files,
+		InactivityProbe: n.InactivityProbe, ControllerRateLimit: n.ControllerRateLimit, ControllerBurstLimit: n.ControllerBurstLimit}, nil
 }
 
-// specs are the networks' specs, for the manager to start.
-func (c *Config) specs() ([]rest.NetworkSpec, error) {
+// Specs are the networks' specs, for the manager to start.
+func (c *Config) Specs() ([]rest.NetworkSpec, error) {
 	out := make([]rest.NetworkSpec, len(c.Networks))
 	for i := range c.Networks {
 		spec, err := c.Networks[i].Spec()
@@ -237,28 +264,35 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// options are nicflowd's command-line flags.
-type options struct {
-	configPath  string
-	ports       stringList
-	listeners   stringList
-	controllers stringList
-	failMode    string
-	offload     string
-	dpid        string
-	network     string
-	runDir      string
-	apiSocket   string
-	apiListen   string
-	statePath   string
-	logLevel    string
-	reconcile   time.Duration
-	tls         mtls.Files
-	version     bool
+// Options are nicflowd's command-line flags.
+type Options struct {
+	// Version: print the version and exit.
+	Version bool
+
+	configPath      string
+	ports           stringList
+	listeners       stringList
+	controllers     stringList
+	failMode        string
+	offload         string
+	dpid            string
+	network         string
+	runDir          string
+	apiSocket       string
+	apiListen       string
+	statePath       string
+	logLevel        string
+	reconcile       time.Duration
+	tls             mtls.Files
+	inactivityProbe *int
+	rateLimit       int
+	burstLimit      int
 }
 
-func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error) {
-	var o options
+// ParseFlags parses nicflowd's arguments; the flag set's usage goes to
+// stderr (flag.ErrHelp after --help).
+func ParseFlags(args []string, stderr io.Writer) (*Options, *flag.FlagSet, error) {
+	var o Options
 	fs := flag.NewFlagSet("nicflowd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configPath, "config", "", "YAML configuration `file` (networks, ports, controllers); excludes the per-network flags")
@@ -278,12 +312,27 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
 	fs.DurationVar(&o.reconcile, "reconcile-delay", 0, "how long after a start the tc filters of an earlier run keep forwarding while controllers re-send their rules, `DURATION` (default 30s)")
 	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
-	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Func("inactivity-probe", "inactivity probe `MS` of networks that set none (Open vSwitch's inactivity_probe): ECHO_REQUEST after MS milliseconds without a message from a controller, the channel dropped after twice that; 0 disables it, else at least 5000 (default 5000)", func(v string) error {
+		ms, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of milliseconds", v)
+		}
+		o.inactivityProbe = &ms
+		return nil
+	})
+	fs.IntVar(&o.rateLimit, "controller-rate-limit", 0, "at most `N` packet-ins a second per controller channel for table misses, and N for other reasons; the rest are dropped and counted (Open vSwitch's controller_rate_limit, at least 100; default no limit)")
+	fs.IntVar(&o.burstLimit, "controller-burst-limit", 0, "how many packet-ins of each kind may go at once above --controller-rate-limit, `N` (at least 25; default a quarter of the rate)")
+	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
 	}
 	if o.reconcile < 0 {
 		return nil, fs, fmt.Errorf("--reconcile-delay %s is negative", o.reconcile)
+	}
+	if p := o.inactivityProbe; p != nil {
+		if err := rest.CheckInactivityProbe(*p); err != nil {
+			return nil, fs, fmt.Errorf("--inactivity-probe %s", strings.TrimPrefix(err.Error(), "inactivity_probe: "))
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fs, fmt.Errorf("unexpected argument %q (ports are given with --port)", fs.Arg(0))
@@ -291,21 +340,21 @@ func parseFlags(args []string, stderr io.Writer) (*options, *flag.FlagSet, error
 	return &o, fs, nil
 }
 
-// config builds the configuration from the flags: from --config, or one
+// Config builds the configuration from the flags: from --config, or one
 // network from --port and friends.
-func (o *options) config(fs *flag.FlagSet) (*Config, error) {
+func (o *Options) Config(fs *flag.FlagSet) (*Config, error) {
 	if o.configPath != "" {
 		var conflict []string
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "port", "listen", "controller", "fail-mode", "offload", "dpid", "network":
+			case "port", "listen", "controller", "fail-mode", "offload", "dpid", "network", "controller-rate-limit", "controller-burst-limit":
 				conflict = append(conflict, "--"+f.Name)
 			}
 		})
 		if len(conflict) > 0 {
 			return nil, fmt.Errorf("%s cannot be combined with --config (put them in the file)", strings.Join(conflict, ", "))
 		}
-		c, err := LoadConfig(o.configPath)
+		c, err := Load(o.configPath)
 		if err != nil {
 			return nil, err
 		}
@@ -319,7 +368,7 @@ func (o *options) config(fs *flag.FlagSet) (*Config, error) {
 		var given []string
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "listen", "controller", "fail-mode", "offload", "dpid", "network":
+			case "listen", "controller", "fail-mode", "offload", "dpid", "network", "controller-rate-limit", "controller-burst-limit":
 				given = append(given, "--"+f.Name)
 			}
 		})
@@ -340,6 +389,9 @@ func (o *options) config(fs *flag.FlagSet) (*Config, error) {
 		Controllers: o.controllers,
 		FailMode:    o.failMode,
 		Offload:     o.offload,
+
+		ControllerRateLimit:  o.rateLimit,
+		ControllerBurstLimit: o.burstLimit,
 	}}}
 	o.override(c)
 	if err := c.normalize(); err != nil {
@@ -348,7 +400,7 @@ func (o *options) config(fs *flag.FlagSet) (*Config, error) {
 	return c, nil
 }
 
-func (o *options) override(c *Config) {
+func (o *Options) override(c *Config) {
 	if o.runDir != "" {
 		c.RunDir = o.runDir
 	}
@@ -377,11 +429,14 @@ func (o *options) override(c *Config) {
 	if o.reconcile != 0 {
 		c.ReconcileDelay = o.reconcile
 	}
+	if o.inactivityProbe != nil {
+		c.InactivityProbe = o.inactivityProbe
+	}
 }
 
-// checkAPIListen accepts "", a loopback HOST:PORT, or with mutual TLS
+// CheckAPIListen accepts "", a loopback HOST:PORT, or with mutual TLS
 // (withTLS) any HOST:PORT.
-func checkAPIListen(addr string, withTLS bool) error {
+func CheckAPIListen(addr string, withTLS bool) error {
 	if addr == "" {
 		return nil
 	}
@@ -395,10 +450,23 @@ func checkAPIListen(addr string, withTLS bool) error {
 	return nil
 }
 
-// apiSocket is the REST API's unix socket path.
-func (c *Config) apiSocket() string {
+// APISocketPath is the REST API's unix socket path.
+func (c *Config) APISocketPath() string {
 	if c.APISocket != "" {
 		return c.APISocket
 	}
 	return filepath.Join(c.RunDir, "nicflowd.sock")
+}
+
+// DefaultInactivityProbe is the inactivity probe of networks that set
+// none, as manager.Config takes it: 0 for the default (5 s), negative
+// when disabled.
+func (c *Config) DefaultInactivityProbe() time.Duration {
+	switch {
+	case c.InactivityProbe == nil:
+		return 0
+	case *c.InactivityProbe == 0:
+		return -1
+	}
+	return time.Duration(*c.InactivityProbe) * time.Millisecond
 }
