@@ -250,4 +250,3 @@ func randomValue(rng *rand.Rand, depth int) any {
 		return map[string]any{"k": randomValue(rng, depth-1)}
 	}
 }
-
