@@ -192,7 +192,11 @@ func (c *conn) run(ctx context.Context) {
 		}
 		c.received()
 		c.busy.Store(true)
-		c.handle(ctx, msg)
+		if isFlowMod(msg) {
+			c.handleFlowMods(ctx, readFlowModBatch(r, msg))
+		} else {
+			c.handle(ctx, msg)
+		}
 		c.busy.Store(false)
 		// Time spent in the datapath is not the controller's silence.
 		c.received()

@@ -29,6 +29,8 @@ type fakeDatapath struct {
 	swFlags   uint16
 	// barrierDelay makes Barrier slow, to check ordering.
 	barrierDelay time.Duration
+	// batches are the sizes of the FlowMods calls, in order.
+	batches []int
 }
 
 func newFakeDatapath() *fakeDatapath {
@@ -59,7 +61,18 @@ func (d *fakeDatapath) Features() Features {
 
 func (d *fakeDatapath) Ports() []offload.PortInfo { return d.ports }
 
-func (d *fakeDatapath) FlowMod(_ context.Context, fm *pipeline.FlowMod) error {
+func (d *fakeDatapath) FlowMods(ctx context.Context, fms []*pipeline.FlowMod) []error {
+	d.mu.Lock()
+	d.batches = append(d.batches, len(fms))
+	d.mu.Unlock()
+	errs := make([]error, len(fms))
+	for i, fm := range fms {
+		errs[i] = d.flowMod(ctx, fm)
+	}
+	return errs
+}
+
+func (d *fakeDatapath) flowMod(_ context.Context, fm *pipeline.FlowMod) error {
 	d.record("flow_mod")
 	d.mu.Lock()
 	defer d.mu.Unlock()

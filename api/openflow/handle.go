@@ -26,19 +26,24 @@ func (c *conn) handle(ctx context.Context, msg []byte) {
 			c.sendError(msg, pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadLen, "internal error"))
 		}
 	}()
-	if err := c.dispatch(ctx, h, msg); err != nil {
-		if errors.Is(err, errWrite) {
-			return // the channel is closed; the read loop ends next
-		}
-		var perr *pipeline.Error
-		if !errors.As(err, &perr) {
-			c.log.Warn("request failed", zap.Uint8(logKeyType, uint8(h.Type)), zap.Uint32(logKeyXid, h.Xid), zap.Error(err))
-			perr = genericError(h.Type, err)
-		} else if isMalformed(perr) {
-			c.s.malformed.Add(1)
-		}
-		c.sendError(msg, perr)
+	c.answer(msg, c.dispatch(ctx, h, msg))
+}
+
+// answer sends the OFPT_ERROR of a message that failed with err (nil:
+// nothing to send).
+func (c *conn) answer(msg []byte, err error) {
+	if err == nil || errors.Is(err, errWrite) {
+		return // done, or the channel is closed and the read loop ends next
 	}
+	h := ofwire.ParseHeader(msg)
+	var perr *pipeline.Error
+	if !errors.As(err, &perr) {
+		c.log.Warn("request failed", zap.Uint8(logKeyType, uint8(h.Type)), zap.Uint32(logKeyXid, h.Xid), zap.Error(err))
+		perr = genericError(h.Type, err)
+	} else if isMalformed(perr) {
+		c.s.malformed.Add(1)
+	}
+	c.sendError(msg, perr)
 }
 
 // isMalformed tells errors about the message's form from refusals.
@@ -145,17 +150,7 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 	case of.TypePacketOut:
 		return c.packetOut(ctx, body)
 	case of.TypeFlowMod:
-		fm, err := ofwire.DecodeFlowMod(body)
-		if err != nil {
-			return err
-		}
-		if err := dp.FlowMod(ctx, fm); err != nil {
-			return fmt.Errorf("flow_mod: %w", err)
-		}
-		if fm.BufferID != ofwire.NoBuffer && (fm.Command == pipeline.FlowAdd || fm.Command == pipeline.FlowModify || fm.Command == pipeline.FlowModifyStrict) {
-			return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", fm.BufferID)
-		}
-		return nil
+		return c.flowMods(ctx, [][]byte{msg})[0]
 	case of.TypeGroupMod:
 		gm, err := ofwire.DecodeGroupMod(body)
 		if err != nil {

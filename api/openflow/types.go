@@ -11,9 +11,11 @@ import (
 
 // Datapath is the network (switch) behind the OpenFlow channels.
 type Datapath interface {
-	Features() Features                                      // DatapathID uint64, NBuffers uint32, NTables uint8, Capabilities uint32 (flow/table/port/group stats)
-	Ports() []offload.PortInfo                               // the ports, as ofp_port by portWire
-	FlowMod(ctx context.Context, fm *pipeline.FlowMod) error // errors may be *pipeline.Error → send as OFPT_ERROR
+	Features() Features        // DatapathID uint64, NBuffers uint32, NTables uint8, Capabilities uint32 (flow/table/port/group stats)
+	Ports() []offload.PortInfo // the ports, as ofp_port by portWire
+	// FlowMods applies flow mods that arrived back to back, in order, as
+	// one batch; errs[i] is fms[i]'s (a *pipeline.Error → OFPT_ERROR).
+	FlowMods(ctx context.Context, fms []*pipeline.FlowMod) (errs []error)
 	GroupMod(ctx context.Context, gm *pipeline.GroupMod) error
 	MeterMod(ctx context.Context, mm *pipeline.MeterMod) error
 	PortMod(ctx context.Context, pm *ofwire.PortMod) error   // errors may be *pipeline.Error (PORT_MOD_FAILED)

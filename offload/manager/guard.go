@@ -49,15 +49,30 @@ func (g *flowGuard) reason() string {
 	return ""
 }
 
-// FlowMod refuses adds and modifies while a refusal is set.
-func (g *flowGuard) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
-	switch fm.Command {
-	case pipeline.FlowAdd, pipeline.FlowModify, pipeline.FlowModifyStrict:
-		if why := g.reason(); why != "" {
+// FlowMods refuses adds and modifies while a refusal is set and passes
+// the rest on.
+func (g *flowGuard) FlowMods(ctx context.Context, fms []*pipeline.FlowMod) []error {
+	why := g.reason()
+	if why == "" {
+		return g.Datapath.FlowMods(ctx, fms)
+	}
+	errs := make([]error, len(fms))
+	var pass []*pipeline.FlowMod
+	var at []int
+	for i, fm := range fms {
+		switch fm.Command {
+		case pipeline.FlowAdd, pipeline.FlowModify, pipeline.FlowModifyStrict:
 			g.log.Warn("flow rule refused", zap.String("reason", why), zap.Uint8("table", fm.Table),
 				zap.Uint16("priority", fm.Priority), zap.Uint64("cookie", fm.Cookie))
-			return &pipeline.Error{Type: pipeline.ErrFlowModFailed, Code: pipeline.FlowModEperm, Msg: why}
+			errs[i] = &pipeline.Error{Type: pipeline.ErrFlowModFailed, Code: pipeline.FlowModEperm, Msg: why}
+		default:
+			pass, at = append(pass, fm), append(at, i)
 		}
 	}
-	return g.Datapath.FlowMod(ctx, fm)
+	if len(pass) > 0 {
+		for j, err := range g.Datapath.FlowMods(ctx, pass) {
+			errs[at[j]] = err
+		}
+	}
+	return errs
 }

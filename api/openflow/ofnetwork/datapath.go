@@ -37,8 +37,8 @@ func (d ofDatapath) Features() openflow.Features {
 
 func (d ofDatapath) Ports() []offload.PortInfo { return d.n.Ports() }
 
-func (d ofDatapath) FlowMod(ctx context.Context, fm *pipeline.FlowMod) error {
-	return d.n.FlowMod(ctx, fm)
+func (d ofDatapath) FlowMods(ctx context.Context, fms []*pipeline.FlowMod) []error {
+	return d.n.FlowMods(ctx, fms)
 }
 
 func (d ofDatapath) GroupMod(ctx context.Context, gm *pipeline.GroupMod) error {
