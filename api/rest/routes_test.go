@@ -59,7 +59,7 @@ func TestRoutes(t *testing.T) {
 				NetworkSpec: rest.NetworkSpec{Name: "green", Mode: "host", DatapathID: 16, FailMode: "secure", Offload: "auto", Controllers: []string{"tcp:127.0.0.1:6653", "ptcp:6654"}},
 				Status: rest.NetworkStatus{DatapathID: 16, Offload: "auto", Ports: []rest.NetworkPort{},
 					Controllers:    []rest.ControllerStatus{{Target: "tcp:127.0.0.1:6653"}, {Target: "ptcp:6654"}},
-					SwitchingPoint: rest.SwitchNicflow, Switching: "host: nicflow (tc in kernel software + fast path)"},
+					SwitchingPoint: rest.SwitchNicflow, Switching: "host: nicflow (tc in kernel software + fast path)", InactivityProbe: 5000},
 			}},
 		{name: "create network decimal dpid", method: "POST", path: "/v1/networks", body: `{"name":"gold","mode":"hairpin","uplink":"ens1f1","datapath_id":43981,"fail_mode":"standalone","offload":"off","ports":["veth0"]}`,
 			wantStatus: 201, wantCalls: []string{"CreateNetwork gold"},

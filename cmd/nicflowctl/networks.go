@@ -80,6 +80,14 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 	if n.Status.OffloadNote != "" {
 		fmt.Fprintf(e.stdout, "offload: %s (%s)\n", n.Status.Offload, n.Status.OffloadNote)
 	}
+	probe := "off"
+	if ms := n.Status.InactivityProbe; ms > 0 {
+		probe = fmt.Sprintf("%d ms", ms)
+	}
+	fmt.Fprintf(e.stdout, "inactivity probe: %s\n", probe)
+	if n.ControllerRateLimit > 0 {
+		fmt.Fprintf(e.stdout, "packet-in rate limit: %d/s, burst %d (per controller channel and kind)\n", n.ControllerRateLimit, n.ControllerBurstLimit)
+	}
 	if len(n.Status.Ports) > 0 {
 		fmt.Fprintln(e.stdout)
 		tw := e.table("PORT\tNAME\tKIND\tVNIC")
@@ -97,15 +105,15 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 			peers = peers || c.PeerSubject != ""
 		}
 		if peers {
-			tw := e.table("CONTROLLER\tCONNECTED\tROLE\tPEER CERTIFICATE")
+			tw := e.table("CONTROLLER\tCONNECTED\tROLE\tPACKET_IN RATE DROPS\tPEER CERTIFICATE")
 			for _, c := range n.Status.Controllers {
-				fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", c.Target, c.Connected, dash(c.Role), dash(c.PeerSubject))
+				fmt.Fprintf(tw, "%s\t%t\t%s\t%d\t%s\n", c.Target, c.Connected, dash(c.Role), c.PacketInRateDrops, dash(c.PeerSubject))
 			}
 			return tw.Flush()
 		}
-		tw := e.table("CONTROLLER\tCONNECTED\tROLE")
+		tw := e.table("CONTROLLER\tCONNECTED\tROLE\tPACKET_IN RATE DROPS")
 		for _, c := range n.Status.Controllers {
-			fmt.Fprintf(tw, "%s\t%t\t%s\n", c.Target, c.Connected, dash(c.Role))
+			fmt.Fprintf(tw, "%s\t%t\t%s\t%d\n", c.Target, c.Connected, dash(c.Role), c.PacketInRateDrops)
 		}
 		return tw.Flush()
 	}

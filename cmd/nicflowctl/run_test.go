@@ -44,12 +44,12 @@ func fixture() *resttest.Fake {
 	yes, no := true, false
 	f.Nets["blue"] = &rest.Network{
 		NetworkSpec: rest.NetworkSpec{Name: "blue", Mode: "nic", Uplink: "ens1f0np0", DatapathID: 0xabcd, FailMode: "secure", Offload: "auto",
-			Controllers: []string{"tcp:10.0.0.1:6653"}},
+			Controllers: []string{"tcp:10.0.0.1:6653"}, ControllerRateLimit: 1000, ControllerBurstLimit: 250},
 		Status: rest.NetworkStatus{DatapathID: 0xabcd, Offload: "auto", EswitchMode: "switchdev", Origin: rest.OriginAPI, Running: true,
 			SwitchingPoint: rest.SwitchEswitch, Switching: "nic: NIC eswitch (switchdev), rules on representors in tc/hw",
-			Ports:       []rest.NetworkPort{{No: 1, Name: "ens1f0np0", Kind: "uplink"}, {No: 3, Name: "pf0vf0", Kind: "representor", VNIC: "vm1-eth0"}},
-			Controllers: []rest.ControllerStatus{{Target: "tcp:10.0.0.1:6653", Connected: true, Role: "equal"}},
-			Rules:       rest.TierCounts{HW: 1, Soft: 1}},
+			Ports:           []rest.NetworkPort{{No: 1, Name: "ens1f0np0", Kind: "uplink"}, {No: 3, Name: "pf0vf0", Kind: "representor", VNIC: "vm1-eth0"}},
+			Controllers:     []rest.ControllerStatus{{Target: "tcp:10.0.0.1:6653", Connected: true, Role: "equal", PacketInRateDrops: 7}},
+			InactivityProbe: 5000, Rules: rest.TierCounts{HW: 1, Soft: 1}},
 	}
 	f.Vnics["vm1-eth0"] = &rest.VNIC{
 		VNICSpec: rest.VNICSpec{ID: "vm1-eth0", Network: "blue", MAC: "52:54:00:00:00:01", VLAN: 100, QoS: 3, VLANProto: "802.1Q",

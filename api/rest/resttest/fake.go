@@ -195,6 +195,10 @@ func status(spec rest.NetworkSpec) rest.NetworkStatus {
 		dpid = 0xabcd
 	}
 	st := rest.NetworkStatus{DatapathID: dpid, Offload: spec.Offload, Ports: []rest.NetworkPort{}, Controllers: []rest.ControllerStatus{}}
+	st.InactivityProbe = rest.DefaultInactivityProbe
+	if spec.InactivityProbe != nil {
+		st.InactivityProbe = *spec.InactivityProbe
+	}
 	for _, c := range spec.Controllers {
 		st.Controllers = append(st.Controllers, rest.ControllerStatus{Target: c})
 	}
