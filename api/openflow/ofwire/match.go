@@ -13,6 +13,12 @@ const (
 
 	OXMClassBasic        = 0x8000 // OFPXMC_OPENFLOW_BASIC
 	OXMClassExperimenter = 0xffff
+
+	// ONFExperimenter is the ONF's experimenter id. OpenFlow 1.3
+	// controllers (Open vSwitch's ovs-ofctl, os-ken) send tcp_flags as
+	// the ONF extension EXT-109: an experimenter-class OXM of field 42
+	// whose payload starts with this id.
+	ONFExperimenter = 0x4f4e4600
 )
 
 // OXMHeader returns the 32-bit OXM header of a basic-class field.
@@ -66,6 +72,10 @@ func DecodeOXMs(b []byte) (pipeline.Match, error) {
 		}
 		payload := b[4 : 4+n]
 		b = b[4+n:]
+		if class == OXMClassExperimenter && field == pipeline.FieldTCPFlags && n >= 4 && be32(payload) == ONFExperimenter {
+			// EXT-109 tcp_flags: the basic field after the experimenter id.
+			class, payload, n = OXMClassBasic, payload[4:], n-4
+		}
 		if class != OXMClassBasic {
 			return m, errf(pipeline.ErrBadMatch, pipeline.BadMatchBadField, "OXM class %#04x not supported", class)
 		}

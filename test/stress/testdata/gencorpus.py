@@ -95,7 +95,7 @@ flows = [
     (1, 10, p.OFPMatch(eth_src="02:00:00:00:00:01"),
      [p.OFPInstructionActions(ofp.OFPIT_WRITE_ACTIONS, [p.OFPActionGroup(3)]),
       p.OFPInstructionActions(ofp.OFPIT_CLEAR_ACTIONS, [])]),
-    (1, 20, p.OFPMatch(eth_type=0x0800, ip_proto=6, tcp_src=22),
+    (1, 20, p.OFPMatch(eth_type=0x0800, ip_proto=6, tcp_flags=0x02),  # the ONF extension EXT-109
      apply(p.OFPActionSetNwTtl(3), p.OFPActionDecNwTtl(), p.OFPActionGroup(2))),
     (2, 0, p.OFPMatch(), apply(p.OFPActionOutput(ofp.OFPP_IN_PORT))),
     (2, 5, p.OFPMatch(eth_type=0x86dd, ip_proto=58, icmpv6_type=135,
