@@ -481,14 +481,16 @@ func (v *vfNet) check(t *testing.T) {
 // ports and netdevs; the log says what was adopted and removed. With
 // policy auto the same nicflowd also runs a network in mode nic on a
 // simulated SmartNIC with a VF vNIC: the VF keeps its allocation and
-// settings, and the hardware keeps the re-sent rule's filter alone.
+// settings, and the hardware keeps the re-sent rule's filter alone; its
+// network rs is in fail mode standalone (a learning switch while no
+// controller is connected, as between the kill and the re-sync).
 func TestVMHitlessRestart(t *testing.T) {
 	vmtest.Require(t)
-	t.Run("tc", func(t *testing.T) { hitlessRestart(t, "tc", false) })
-	t.Run("auto+vf", func(t *testing.T) { hitlessRestart(t, "auto", true) })
+	t.Run("tc", func(t *testing.T) { hitlessRestart(t, "tc", "secure", false) })
+	t.Run("auto+vf standalone", func(t *testing.T) { hitlessRestart(t, "auto", "standalone", true) })
 }
 
-func hitlessRestart(t *testing.T, policy string, withVF bool) {
+func hitlessRestart(t *testing.T, policy, failMode string, withVF bool) {
 	const (
 		name      = "rs"
 		reconcile = 5 * time.Second
@@ -504,7 +506,7 @@ func hitlessRestart(t *testing.T, policy string, withVF bool) {
 	c := apiClient(t, socket)
 	ctx := context.Background()
 
-	if _, err := c.CreateNetwork(ctx, rest.NetworkSpec{Name: name, Offload: policy, FailMode: "secure",
+	if _, err := c.CreateNetwork(ctx, rest.NetworkSpec{Name: name, Offload: policy, FailMode: failMode,
 		Controllers: []string{"punix:" + ofSock}}); err != nil {
 		t.Fatalf("create network: %v", err)
 	}
