@@ -24,8 +24,9 @@ import (
 //   - a fixed port's (the uplink, a netdev of spec.Ports): the port is
 //     missing (the network's status lists it so) until a netdev of that name
 //     appears again (RTM_NEWLINK): then it comes back with the same number
-//     (PORT_STATUS add), its OFPPC_* config as it was, and the tc tier
-//     installs its filters again (linkBack).
+//     (PORT_STATUS add), its OFPPC_* config as it was (a port that was up
+//     sets the new netdev up), and the tc tier installs its filters again
+//     (linkBack).
 
 // missingPort is a fixed port whose netdev was deleted under its running
 // network.
@@ -33,7 +34,7 @@ type missingPort struct {
 	name   string
 	kind   string // uplink, netdev
 	since  time.Time
-	config uint32 // its OFPPC_* config but PORT_DOWN, set again when it is back
+	config uint32 // its OFPPC_* config, set again when it is back
 }
 
 // why says in the status why the port is missing.
@@ -66,7 +67,7 @@ func (m *Manager) linkGone(ev LinkEvent) {
 	m.mu.Lock()
 	run, network := mn.run, mn.spec.Name
 	m.mu.Unlock()
-	mp := missingPort{name: p.Name, kind: meta.kind, since: time.Now(), config: p.Config() &^ offload.PortConfigDown}
+	mp := missingPort{name: p.Name, kind: meta.kind, since: time.Now(), config: p.Config()}
 	if err := run.net.PortGone(p.No); err != nil {
 		m.log.Error("remove the port of a deleted netdev", zap.String(logKeyNetwork, network), zap.String("port", p.Name), zap.Error(err))
 		return
@@ -141,13 +142,15 @@ func (m *Manager) linkBack(name string) {
 	m.mu.Lock()
 	delete(mn.missing, no)
 	m.mu.Unlock()
-	if mp.config != 0 {
-		if p, ok := run.net.PortByName(name); ok {
-			pm := offload.PortMod{Port: no, Config: mp.config, Mask: mp.config}
-			copy(pm.HWAddr[:], p.HWAddr)
-			if err := run.net.PortMod(pm); err != nil {
-				m.log.Warn("port back without its config", zap.String(logKeyNetwork, network), zap.String("port", name), zap.Error(err))
-			}
+	// Its OFPPC_* config as it was, PORT_DOWN included: a port that was
+	// up sets its new netdev up (a netdev is created down), as OFPPC_PORT_DOWN
+	// of a PORT_MOD would.
+	if p, ok := run.net.PortByName(name); ok && p.Config() != mp.config {
+		const all = offload.PortConfigDown | offload.PortConfigNoRecv | offload.PortConfigNoFwd | offload.PortConfigNoPacketIn
+		pm := offload.PortMod{Port: no, Config: mp.config, Mask: all}
+		copy(pm.HWAddr[:], p.HWAddr)
+		if err := run.net.PortMod(pm); err != nil {
+			m.log.Warn("port back without its config", zap.String(logKeyNetwork, network), zap.String("port", name), zap.Error(err))
 		}
 	}
 	m.log.Info("port back: a netdev of its name appeared", zap.String(logKeyNetwork, network), zap.String("port", name),
