@@ -109,9 +109,10 @@ type NICs interface {
 
 // OpenKernel fills cfg's kernel access with the kernel's, in the calling
 // thread's network namespace: Host (Ports, Links, Watch, VFStats),
-// KernelTC, NIC discovery, and SR-IOV (*vf.Netlink) and VEPA
-// (*vepa.Handle) where the kernel gives them; without them it logs what
-// becomes unavailable. release closes what it opened.
+// KernelTC, netdev claims (DefaultClaimPrefix), NIC discovery, and SR-IOV
+// (*vf.Netlink) and VEPA (*vepa.Handle) where the kernel gives them;
+// without them it logs what becomes unavailable. release closes what it
+// opened.
 func (cfg *Config) OpenKernel() (release func(), err error) {
 	log := cfg.Log
 	if log == nil {
@@ -123,6 +124,9 @@ func (cfg *Config) OpenKernel() (release func(), err error) {
 	}
 	closers := []func(){host.Close}
 	cfg.Ports, cfg.Links, cfg.Watch, cfg.VFStats = host, host, host, host
+	if cfg.ClaimPrefix == "" {
+		cfg.ClaimPrefix = DefaultClaimPrefix
+	}
 	cfg.TC, cfg.NICs = KernelTC{}, nic.NewDiscoverer()
 	if k, err := vf.NewNetlink(vf.NetlinkOptions{}); err != nil {
 		log.Warn("no SR-IOV access: networks in mode nic are unavailable", zap.Error(err))

@@ -60,6 +60,11 @@ type Config struct {
 	// TLS gives ssl: and pssl: targets their material: the network's own
 	// files or the daemon's default; nil: such targets are refused.
 	TLS *mtls.Set
+	// ClaimPrefix is the abstract unix socket name before a netdev's
+	// under which networks and vNICs claim their netdevs against other
+	// nicflowds in the namespace (see claims): DefaultClaimPrefix
+	// (OpenKernel sets it); "": nothing is claimed (fake netdevs).
+	ClaimPrefix string
 	// Errc receives the error of a network whose fast path or OpenFlow
 	// switch fails (not blocking: when full, the error is logged).
 	Errc chan<- error
@@ -102,6 +107,10 @@ type Manager struct {
 	// broken says why a vNIC no longer works, by id: its port's netdev
 	// was deleted under its running network (linkGone). Guarded by mu.
 	broken map[string]string
+
+	// claims are the netdevs the networks and vNICs use, claimed against
+	// other nicflowds (see claims).
+	claims *claims
 
 	notedMu sync.Mutex      // guards noted
 	noted   map[string]bool // what firstTime has seen
@@ -159,7 +168,8 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("manager: Config.Ports and Config.Links are required")
 	}
 	life, shutdown := context.WithCancel(context.Background())
-	m := &Manager{cfg: cfg, log: cfg.Log, life: life, shutdown: shutdown, nets: map[string]*managedNet{}, broken: map[string]string{}}
+	m := &Manager{cfg: cfg, log: cfg.Log, life: life, shutdown: shutdown, nets: map[string]*managedNet{}, broken: map[string]string{},
+		claims: newClaims(cfg.ClaimPrefix, claimsSelf(cfg))}
 	if cfg.Store != nil && cfg.VF != nil {
 		a, err := vf.NewAllocator(vf.Config{Kernel: cfg.VF, Store: cfg.Store, Resolve: cfg.VF.Locate})
 		if err != nil {
@@ -326,8 +336,9 @@ func (m *Manager) get(name string) (*managedNet, bool) {
 
 // launch starts mn from mn.spec: the mode's plumbing, the network and its
 // switch, then its vNICs' ports. The network runs until it is halted or
-// the manager shuts down. Callers hold opMu.
-func (m *Manager) launch(ctx context.Context, mn *managedNet) error {
+// the manager shuts down. It claims the network's netdevs first (see
+// claims). Callers hold opMu.
+func (m *Manager) launch(ctx context.Context, mn *managedNet) (err error) {
 	m.mu.Lock()
 	spec := mn.spec
 	m.mu.Unlock()
@@ -335,6 +346,14 @@ func (m *Manager) launch(ctx context.Context, mn *managedNet) error {
 	if err != nil {
 		return err
 	}
+	if err := m.claimNetwork(spec); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.releaseNetwork(spec.Name)
+		}
+	}()
 	changes, err := m.startPlumbing(ctx, mn, p)
 	if err != nil {
 		return fmt.Errorf("network %s: %w", spec.Name, err)
@@ -474,6 +493,9 @@ func (m *Manager) adoptVNICs(ctx context.Context, mn *managedNet) {
 // adoptVNIC re-adds rec's port to mn (re-creating a veth that is gone);
 // the vNIC is no longer broken. Callers hold opMu.
 func (m *Manager) adoptVNIC(ctx context.Context, mn *managedNet, rec store.VNIC) error {
+	if err := m.claimVNIC(rec.ID); err != nil {
+		return err
+	}
 	if err := m.adoptVNICPort(ctx, mn, rec); err != nil {
 		return err
 	}
@@ -541,15 +563,17 @@ func (m *Manager) nextPort(mn *managedNet) uint32 {
 	return no
 }
 
-// halt stops mn's network. Callers hold opMu.
+// halt stops mn's network and gives its netdev claims up (launch takes
+// them again). Callers hold opMu.
 func (m *Manager) halt(mn *managedNet) {
 	m.mu.Lock()
-	stop := mn.stop
+	stop, name := mn.stop, mn.spec.Name
 	mn.run, mn.stop = nil, nil
 	m.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
+	m.releaseNetwork(name)
 }
 
 // Shutdown stops every network (their filters stay in the kernel,
@@ -571,6 +595,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		for _, mn := range nets {
 			m.halt(mn)
 		}
+		m.claims.releaseAll()
 		m.shutdown()
 	}()
 	select {

@@ -86,6 +86,10 @@ func (m *Manager) changeMode(ctx context.Context, mn *managedNet, spec rest.Netw
 	if err := uplinkAcross(old, spec); err != nil {
 		return rest.Network{}, err
 	}
+	// An uplink parked or back (nic <-> host) is released or claimed.
+	if err := m.claimNetwork(spec); err != nil {
+		return rest.Network{}, err
+	}
 	if f := restartField(old, spec); f != "" {
 		return rest.Network{}, rest.Conflict(f, fmt.Sprintf("a change of mode (%s -> %s) re-plumbs the running network and comes alone; change %s in another update",
 			describeMode(old), describeMode(spec), f))
@@ -111,6 +115,9 @@ func (m *Manager) changeMode(ctx context.Context, mn *managedNet, spec rest.Netw
 	var log changeLog
 	err = m.replumb(ctx, mn, run, oldP, newP, spec, vnics, &log)
 	if err != nil {
+		if cerr := m.claimNetwork(old); cerr != nil {
+			m.log.Warn("mode change: claim the netdevs of the old mode again", zap.String(logKeyNetwork, name), zap.Error(cerr))
+		}
 		if rerr := log.rollback(); rerr != nil {
 			m.log.Error("mode change: rolling back failed", zap.String(logKeyNetwork, name), zap.Error(rerr))
 			err = fmt.Errorf("%w (rolling back the steps done failed too: %v)", err, rerr)

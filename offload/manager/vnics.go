@@ -107,8 +107,12 @@ func (m *Manager) AttachVNIC(ctx context.Context, spec rest.VNICSpec) (rest.VNIC
 	if err := plumb.check(want); err != nil {
 		return rest.VNIC{}, false, err
 	}
+	if err := m.claimVNIC(spec.ID); err != nil {
+		return rest.VNIC{}, false, err
+	}
 	rec, err := plumb.attach(ctx, spec.ID, spec.Network, want)
 	if err != nil {
+		m.releaseVNIC(spec.ID)
 		return rest.VNIC{}, false, err
 	}
 	if rec.Port == "" && mn.spec.Mode == rest.ModeHairpin {
@@ -193,6 +197,7 @@ func (m *Manager) DetachVNIC(ctx context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.broken, id)
 	m.mu.Unlock()
+	m.releaseVNIC(id)
 	m.log.Info("vnic detached", zap.String(logKeyVNIC, id), zap.String(logKeyNetwork, rec.Network))
 	return nil
 }
