@@ -190,16 +190,18 @@ func (c *conn) run(ctx context.Context) {
 			c.readFailed(msg, err)
 			return
 		}
-		c.received()
+		// busy is set before and cleared after lastRecv is, so a channel
+		// seen not busy has lastRecv of its last message handled.
 		c.busy.Store(true)
+		c.received()
 		if isFlowMod(msg) {
 			c.handleFlowMods(ctx, readFlowModBatch(r, msg))
 		} else {
 			c.handle(ctx, msg)
 		}
-		c.busy.Store(false)
 		// Time spent in the datapath is not the controller's silence.
 		c.received()
+		c.busy.Store(false)
 	}
 }
 

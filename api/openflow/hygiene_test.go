@@ -122,7 +122,16 @@ func channelUp(t *testing.T, clk *fakeClock, mod func(*Config)) (*Switch, *fakeD
 	rc := dialRaw(t, addr)
 	rc.echo(1) // past the handshake
 	waitfor.True(t, 5*time.Second, "the channel's timer", func() bool { return clk.numTickers() == 1 })
+	settled(t, s)
 	return s, dp, rc
+}
+
+// settled waits until the channel of s has finished handling the
+// messages it got (their answers read, or their receipt seen in
+// lastRecv): a tick after it sees the channel idle since the last one.
+func settled(t *testing.T, s *Switch) {
+	t.Helper()
+	waitfor.True(t, 5*time.Second, "the channel's requests handled", func() bool { return !s.snapshotConns()[0].busy.Load() })
 }
 
 // TestInactivityProbe: a channel that receives nothing for the probe
@@ -139,6 +148,7 @@ func TestInactivityProbe(t *testing.T) {
 	if got := rc.barrier(2); count(got, of.TypeEchoRequest) != 0 {
 		t.Fatalf("idle for N-1ms: got %v, want no ECHO_REQUEST", got)
 	} // the barrier request is the last message received: idle from here
+	settled(t, s)
 
 	clk.Advance(n)
 	h, body := rc.read()
@@ -153,7 +163,9 @@ func TestInactivityProbe(t *testing.T) {
 	// The answer keeps the channel: idle again from the reply.
 	rc.send(ofwire.Marshal(of.TypeEchoReply, h.Xid, body))
 	replied := clk.Now().UnixNano()
-	waitfor.True(t, 5*time.Second, "the echo reply read", func() bool { return lastRecv() == replied })
+	waitfor.True(t, 5*time.Second, "the echo reply handled", func() bool {
+		return lastRecv() == replied && !s.snapshotConns()[0].busy.Load()
+	})
 	clk.Advance(n)
 	if s.Stats().Connections != 1 {
 		t.Fatal("dropped although the probe was answered")
