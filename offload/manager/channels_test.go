@@ -132,7 +132,7 @@ func TestChannelSettingsReachTheSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const frames = 300
+	const frames = 200 // within a channel's packet-in queue (256): none is lost there
 	frame := make([]byte, 60)
 	copy(frame, []byte{0x02, 0, 0, 0, 0, 0xbb, 0x02, 0, 0, 0, 0, 0xaa, 0x88, 0xb5})
 	for range frames {
@@ -171,7 +171,7 @@ func TestChannelSettingsReachTheSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `nicflow_controller_packet_in_rate_drops_total{network="blue",controller="` + ctl + `"} 275`
+	want := `nicflow_controller_packet_in_rate_drops_total{network="blue",controller="` + ctl + `"} 175`
 	if !strings.Contains(text, want+"\n") {
 		t.Errorf("/metrics lacks %s:\n%s", want, text)
 	}
