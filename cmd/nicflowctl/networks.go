@@ -90,9 +90,9 @@ func networksGet(ctx context.Context, e *env, args []string) error {
 	}
 	if len(n.Status.Ports) > 0 {
 		fmt.Fprintln(e.stdout)
-		tw := e.table("PORT\tNAME\tKIND\tVNIC")
+		tw := e.table("PORT\tNAME\tKIND\tVNIC\tMISSING")
 		for _, p := range n.Status.Ports {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", p.No, p.Name, dash(p.Kind), dash(p.VNIC))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.No, p.Name, dash(p.Kind), dash(p.VNIC), dash(p.Missing))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -172,6 +172,7 @@ func networksCreate(ctx context.Context, e *env, args []string) error {
 		dpid        string
 		controllers stringList
 		ports       stringList
+		probe       int
 	)
 	fs := e.flags("networks create")
 	fs.StringVar(&spec.Mode, "mode", "", "switching `MODE`: host, nic or hairpin (default host)")
@@ -184,6 +185,9 @@ func networksCreate(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&spec.EswitchMode, "eswitch-mode", "", "mode nic: uplink eswitch `MODE`, switchdev or legacy (default: switchdev when the NIC can)")
 	fs.IntVar(&spec.NumVFs, "num-vfs", 0, "mode nic: set the uplink's VF count to `N` (default: keep it)")
 	fs.StringVar(&spec.VNICType, "vnic-type", "", "mode hairpin: vNICs are `TYPE` vf, macvlan or macvtap (default: vf when the uplink has VFs)")
+	fs.IntVar(&probe, "inactivity-probe", -1, "echo a controller channel idle for `MS` milliseconds, drop it after twice that; 0: never (default: nicflowd's, 5000)")
+	fs.IntVar(&spec.ControllerRateLimit, "controller-rate-limit", 0, "at most `N` packet-ins per second per controller channel and kind (at least 100; default: no limit)")
+	fs.IntVar(&spec.ControllerBurstLimit, "controller-burst-limit", 0, "packet-ins beyond the rate in a `BURST` (at least 25; default: a quarter of the rate)")
 	args, err := e.parse(fs, args)
 	if err != nil {
 		return err
@@ -191,6 +195,11 @@ func networksCreate(ctx context.Context, e *env, args []string) error {
 	if err := wantArgs("networks create", args, 1, 1, "one network name"); err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "inactivity-probe" {
+			spec.InactivityProbe = &probe
+		}
+	})
 	spec.Name = args[0]
 	spec.Controllers, spec.Ports = controllers, ports
 	if dpid != "" {

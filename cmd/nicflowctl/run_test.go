@@ -120,6 +120,8 @@ func TestCommands(t *testing.T) {
 		{"ports_json", []string{"ports", "blue", "-o", "json"}, []string{"Ports blue"}},
 		{"tables", []string{"tables", "blue"}, []string{"Tables blue"}},
 		{"tables_json", []string{"tables", "-o", "json"}, []string{"Networks", "Tables blue"}},
+		{"network_create_channel_json", []string{"networks", "create", "gold", "--inactivity-probe", "0", "--controller-rate-limit", "200",
+			"--controller-burst-limit", "30", "-o", "json"}, []string{"CreateNetwork gold"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
