@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	of "github.com/netrack/openflow"
 	"github.com/vishvananda/netlink"
 
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/api/rest"
 	"github.com/nicflow/nicflow/offload/pipeline/flowtext"
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/netns"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
@@ -79,23 +79,8 @@ func (p *udpPair) send(wait time.Duration) error {
 // named name on c, and fails with what came meanwhile.
 func waitPortStatus(t *testing.T, c *ofclient.Client, reason uint8, no uint32, name string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	var seen []string
-	for {
-		select {
-		case m := <-c.Async():
-			if m.Header.Type != of.TypePortStatus || len(m.Body) < 8 {
-				continue
-			}
-			p := ofwire.DecodePort(m.Body[8:])
-			seen = append(seen, fmt.Sprintf("reason %d port %d %s", m.Body[0], p.PortNo, p.Name))
-			if m.Body[0] == reason && p.PortNo == no && p.Name == name {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("no PORT_STATUS reason %d for port %d (%s); got %v", reason, no, name, seen)
-		}
-	}
+	daemontest.WaitPortStatus(t, c, fmt.Sprintf("PORT_STATUS reason %d for port %d (%s)", reason, no, name),
+		func(r uint8, p ofwire.Port) bool { return r == reason && p.PortNo == no && p.Name == name })
 }
 
 // TestPortGoneAndBackOverREST: a network's own port (a veth named in its

@@ -5,8 +5,9 @@
 // pairs and checks that pings between them follow the installed flows.
 //
 // The tests need root and the tools (ip, ping, ovs-ofctl, osken-manager);
-// without root they skip, without a tool they skip, except under CI=true,
-// where a missing tool is a failure. The package has no non-test code.
+// without root or a tool they skip, except under CI=true, where either is
+// a failure. The daemon, the hosts and ovs-ofctl come from test/daemontest.
+// The package has no non-test code.
 //
 // It imports no other nicflow package.
 package interop

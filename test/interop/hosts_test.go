@@ -2,8 +2,6 @@ package interop
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,70 +11,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nicflow/nicflow/test/netns"
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
-// host is one "VM": a network namespace whose eth0 is one end of a veth
-// pair; the other end, Port, is on the host and becomes a switch port.
-type host struct {
-	NS   *netns.NS
-	Port string // host-side veth, a nicflowd --port
-	IP   string // eth0's IPv4 address (10.0.0.N)
-	MAC  string // eth0's MAC address (02:00:00:00:00:0N)
-}
-
-// newHosts creates n namespaces with uniquely named veth pairs; host i
-// (from 1) has 10.0.0.i/24 and MAC 02:00:00:00:00:0i. IPv6 is off so that
-// no neighbour discovery traffic adds to the counters, and segmentation
-// offloads are off so every frame fits the fast path's MTU-sized buffers.
-// Everything is removed by t.Cleanup.
-func newHosts(t *testing.T, n int) []*host {
-	t.Helper()
-	var rnd [3]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatal(err)
-	}
-	tag := "nfi" + hex.EncodeToString(rnd[:])
-	hosts := make([]*host, n)
-	for i := range hosts {
-		h := &host{
-			NS:   netns.New(t, "nfi"),
-			Port: fmt.Sprintf("%s-%d", tag, i+1),
-			IP:   fmt.Sprintf("10.0.0.%d", i+1),
-			MAC:  fmt.Sprintf("02:00:00:00:00:%02x", i+1),
-		}
-		hosts[i] = h
-		h.NS.Sysctl(t, "net.ipv6.conf.all.disable_ipv6", "1")
-		h.NS.Sysctl(t, "net.ipv6.conf.default.disable_ipv6", "1")
-		netns.Veth(t, "eth0", h.NS, h.Port, nil)
-		mustRun(t, "sysctl", "-qw", "net.ipv6.conf."+h.Port+".disable_ipv6=1")
-		h.NS.NoSegmentation(t, "eth0")
-		h.NS.IP(t, "link", "set", "eth0", "address", h.MAC)
-		h.NS.Addr(t, "eth0", h.IP+"/24")
-	}
-	return hosts
-}
-
-var receivedRE = regexp.MustCompile(`(\d+) received`)
-
 // ping sends count echo requests from h to ip, 0.2 s apart, waiting up to
 // a second for the last reply, and returns how many replies came back.
-func (h *host) ping(t *testing.T, ip string, count int) int {
+func ping(t *testing.T, h *daemontest.Host, ip string, count int) int {
 	t.Helper()
-	out, _ := h.NS.Run("ping", "-n", "-q", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "1", ip)
-	m := receivedRE.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("ping %s -> %s: no summary in output:\n%s", h.IP, ip, out)
+	_, received, err := h.Ping(ip, count, "-i", "0.2", "-W", "1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	return received
 }
 
 // pingOK fails the test unless all count pings from h to dst are answered.
-func pingOK(t *testing.T, from, to *host, count int) {
+func pingOK(t *testing.T, from, to *daemontest.Host, count int) {
 	t.Helper()
-	if got := from.ping(t, to.IP, count); got != count {
+	if got := ping(t, from, to.IP, count); got != count {
 		t.Fatalf("ping %s -> %s: %d of %d replies, want all", from.IP, to.IP, got, count)
 	}
 }
@@ -87,11 +40,11 @@ func pingOK(t *testing.T, from, to *host, count int) {
 // looked up in table 0 every frame the hosts sent (one lookup per frame,
 // counted once the switch has sent whatever the frame made it send), and
 // checks that from counted no echo reply.
-func pingFails(t *testing.T, sw string, hosts []*host, from, to *host, count int) {
+func pingFails(t *testing.T, sw string, hosts []*daemontest.Host, from, to *daemontest.Host, count int) {
 	t.Helper()
 	lookups0, sent0 := table0Lookups(t, sw), framesSent(t, hosts)
-	replies0 := from.echoReplies(t)
-	if got := from.ping(t, to.IP, count); got != 0 {
+	replies0 := echoReplies(t, from)
+	if got := ping(t, from, to.IP, count); got != 0 {
 		t.Fatalf("ping %s -> %s: %d of %d replies, want none", from.IP, to.IP, got, count)
 	}
 	if err := waitfor.Until(10*time.Second, func() error {
@@ -105,18 +58,18 @@ func pingFails(t *testing.T, sw string, hosts []*host, from, to *host, count int
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := from.echoReplies(t) - replies0; got != 0 {
+	if got := echoReplies(t, from) - replies0; got != 0 {
 		t.Fatalf("ping %s -> %s: %s counted %d echo replies once the switch had handled every frame, want none", from.IP, to.IP, from.IP, got)
 	}
 }
 
 // framesSent sums the frames the hosts' eth0 sent: the frames that entered
 // the switch.
-func framesSent(t *testing.T, hosts []*host) uint64 {
+func framesSent(t *testing.T, hosts []*daemontest.Host) uint64 {
 	t.Helper()
 	var n uint64
 	for _, h := range hosts {
-		n += h.NS.Link(t, "eth0").Attrs().Statistics.TxPackets
+		n += h.TxPackets(t)
 	}
 	return n
 }
@@ -126,7 +79,7 @@ var table0LookupRE = regexp.MustCompile(`table 0:\s+active=\d+, lookup=(\d+)`)
 // table0Lookups is the lookup count of table 0 in sw's dump-tables.
 func table0Lookups(t *testing.T, sw string) uint64 {
 	t.Helper()
-	out := ofctl(t, "dump-tables", sw)
+	out := daemontest.MustOfctl(t, "dump-tables", sw)
 	m := table0LookupRE.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no lookup count of table 0 in dump-tables:\n%s", out)
@@ -139,7 +92,7 @@ var inEchoRepsRE = regexp.MustCompile(`(?m)^Icmp: (.*)\nIcmp: (.*)$`)
 
 // echoReplies is the ICMP echo replies h's stack received (InEchoReps of
 // its /proc/net/snmp).
-func (h *host) echoReplies(t *testing.T) uint64 {
+func echoReplies(t *testing.T, h *daemontest.Host) uint64 {
 	t.Helper()
 	var snmp []byte
 	if err := h.NS.Do(func() (err error) {

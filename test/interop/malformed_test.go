@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/nicflow/nicflow/test/daemontest"
 )
 
 // OpenFlow 1.3 constants, spelled out here so the test does not share the
@@ -78,14 +80,14 @@ func oxm(field uint8, value []byte) []byte {
 // TCP; each must be answered with the OFPT_ERROR the spec names, carrying
 // the request's xid, and the switch must keep forwarding and answering.
 func TestMalformedMessages(t *testing.T) {
-	requireEnv(t, "ovs-ofctl")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
 		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
 	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
-	ofctl(t, "add-flow", sw, "priority=1,in_port=1,actions=output:2")
-	ofctl(t, "add-flow", sw, "priority=1,in_port=2,actions=output:1")
+	daemontest.MustOfctl(t, "add-flow", sw, "priority=1,in_port=1,actions=output:2")
+	daemontest.MustOfctl(t, "add-flow", sw, "priority=1,in_port=2,actions=output:1")
 	pingOK(t, h[0], h[1], 2)
 
 	tests := []struct {
@@ -156,7 +158,7 @@ func TestMalformedMessages(t *testing.T) {
 
 	// The switch still forwards and answers.
 	pingOK(t, h[0], h[1], 2)
-	if got := len(parseFlows(ofctl(t, "dump-flows", sw))); got != 2 {
+	if got := len(parseFlows(daemontest.MustOfctl(t, "dump-flows", sw))); got != 2 {
 		t.Errorf("dump-flows lists %d flows after the malformed messages, want the 2 added before", got)
 	}
 }

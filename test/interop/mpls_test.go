@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nicflow/nicflow/test/daemontest"
 )
 
 // TestOvsOfctlMPLSAndTTL drives nicflowd's control plane with ovs-ofctl -O
@@ -16,14 +18,14 @@ import (
 // written; what the switch must refuse comes back as the OpenFlow error;
 // TABLE_FEATURES and GROUP_FEATURES list the actions and fields.
 func TestOvsOfctlMPLSAndTTL(t *testing.T) {
-	requireEnv(t, "ovs-ofctl")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
 		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
 	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
 
-	ofctl(t, "add-group", sw, "group_id=7,type=all,bucket=pop_mpls:0x0800,output:2,bucket=push_mpls:0x8848,set_field:5->mpls_label,output:1")
+	daemontest.MustOfctl(t, "add-group", sw, "group_id=7,type=all,bucket=pop_mpls:0x0800,output:2,bucket=push_mpls:0x8848,set_field:5->mpls_label,output:1")
 
 	// Each flow as ovs-ofctl adds it, and the match and actions ovs-ofctl
 	// prints when it dumps what nicflowd sends back.
@@ -48,9 +50,9 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 			"priority=7,ipv6", "actions=mod_nw_ttl:1,push_mpls:0x8848,dec_mpls_ttl,output:1"},
 	}
 	for _, f := range flows {
-		ofctl(t, "add-flow", sw, fmt.Sprintf("cookie=%#x,%s", f.cookie, f.add))
+		daemontest.MustOfctl(t, "add-flow", sw, fmt.Sprintf("cookie=%#x,%s", f.cookie, f.add))
 	}
-	got := byCookie(t, parseFlows(ofctl(t, "dump-flows", sw)))
+	got := byCookie(t, parseFlows(daemontest.MustOfctl(t, "dump-flows", sw)))
 	if len(got) != len(flows) {
 		t.Errorf("dump-flows lists %d flows, want %d", len(got), len(flows))
 	}
@@ -67,7 +69,7 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 	if line := got[0x105].Line; !strings.Contains(line, "pop_mpls:0x0800") || !strings.Contains(line, "set_field:10.0.0.1->ip_dst") {
 		t.Errorf("write-actions flow dumped as %s", line)
 	}
-	groups := ofctl(t, "dump-groups", sw)
+	groups := daemontest.MustOfctl(t, "dump-groups", sw)
 	if !strings.Contains(groups, "bucket=actions=pop_mpls:0x0800,output:2") ||
 		!strings.Contains(groups, "push_mpls:0x8848,set_field:5->mpls_label,output:1") {
 		t.Errorf("dump-groups:\n%s", groups)
@@ -83,7 +85,7 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 		{"ip,actions=push_mpls:0x0800,output:2", "OFPBAC_BAD_ARGUMENT"},
 	}
 	for _, r := range refused {
-		out, err := ofctlErr("add-flow", sw, r.add)
+		out, err := daemontest.Ofctl("add-flow", sw, r.add)
 		if err == nil {
 			t.Errorf("add-flow %s: accepted, want %s", r.add, r.err)
 			continue
@@ -92,12 +94,12 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 			t.Errorf("add-flow %s: %v\n%s\nwant %s", r.add, err, out, r.err)
 		}
 	}
-	if n := len(parseFlows(ofctl(t, "dump-flows", sw))); n != len(flows) {
+	if n := len(parseFlows(daemontest.MustOfctl(t, "dump-flows", sw))); n != len(flows) {
 		t.Errorf("after the refused flows dump-flows lists %d flows, want %d", n, len(flows))
 	}
 
 	// TABLE_FEATURES and GROUP_FEATURES as ovs-ofctl shows them.
-	tf := ofctl(t, "dump-table-features", sw)
+	tf := daemontest.MustOfctl(t, "dump-table-features", sw)
 	// ovs-ofctl names only the fields and actions Open vSwitch knows (not
 	// pbb_isid, ipv6_exthdr, in_phy_port, copy_ttl_*, push_pbb, pop_pbb).
 	for _, want := range []string{
@@ -109,7 +111,7 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 			t.Errorf("dump-table-features does not say %q", want)
 		}
 	}
-	gf := ofctl(t, "dump-group-features", sw)
+	gf := daemontest.MustOfctl(t, "dump-group-features", sw)
 	for _, want := range []string{"push_mpls", "pop_mpls", "dec_mpls_ttl"} {
 		if !strings.Contains(gf, want) {
 			t.Errorf("dump-group-features does not mention %s:\n%s", want, gf)
@@ -117,7 +119,7 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Logf("dump-table-features:\n%s", tf)
-		t.Logf("dump-flows:\n%s\ndump-group-features:\n%s", ofctl(t, "dump-flows", sw), gf)
+		t.Logf("dump-flows:\n%s\ndump-group-features:\n%s", daemontest.MustOfctl(t, "dump-flows", sw), gf)
 	}
 }
 
@@ -128,15 +130,15 @@ func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 // built by os-ken's OpenFlow 1.3 encoder (testdata/of13_pbb_ttl.py), and
 // reads the accepted ones back with a flow stats request.
 func TestOsKenPBBAndCopyTTL(t *testing.T) {
-	requireEnv(t)
+	daemontest.Require(t, "ping")
 	if out, err := exec.Command(debianPython, "-c", "import os_ken").CombinedOutput(); err != nil {
-		if inCI() {
+		if daemontest.InCI() {
 			t.Fatalf("%s cannot import os_ken (python3-os-ken): %v\n%s", debianPython, err, out)
 		}
 		t.Skipf("%s cannot import os_ken (install python3-os-ken): %v", debianPython, err)
 	}
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
 		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
 	out, err := exec.Command(debianPython, filepath.Join("testdata", "of13_pbb_ttl.py"), "127.0.0.1", fmt.Sprint(port)).CombinedOutput()

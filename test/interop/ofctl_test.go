@@ -6,15 +6,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nicflow/nicflow/test/daemontest"
 )
 
 // TestOvsOfctl drives nicflowd (fail-mode secure, passive TCP listener) with
 // ovs-ofctl and checks after every change that pings between two namespaces
 // follow the flow table, and that the counters are exact.
 func TestOvsOfctl(t *testing.T) {
-	requireEnv(t, "ovs-ofctl")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
 		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
 	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
@@ -22,12 +24,12 @@ func TestOvsOfctl(t *testing.T) {
 
 	flows := func(t *testing.T) map[uint64]flowStat {
 		t.Helper()
-		return byCookie(t, parseFlows(ofctl(t, "dump-flows", sw)))
+		return byCookie(t, parseFlows(daemontest.MustOfctl(t, "dump-flows", sw)))
 	}
 	addFlows := func(t *testing.T, specs ...string) {
 		t.Helper()
 		for _, s := range specs {
-			ofctl(t, "add-flow", sw, s)
+			daemontest.MustOfctl(t, "add-flow", sw, s)
 		}
 	}
 	wantPackets := func(t *testing.T, got map[uint64]flowStat, cookie, packets, bytes uint64) {
@@ -85,7 +87,7 @@ func TestOvsOfctl(t *testing.T) {
 			wantPackets(t, got, 0x11, 5, 490)
 		}},
 		{"del-flows --strict of the drop: ping works", func(t *testing.T) {
-			ofctl(t, "del-flows", "--strict", sw, "priority=20,icmp")
+			daemontest.MustOfctl(t, "del-flows", "--strict", sw, "priority=20,icmp")
 			got := flows(t)
 			if f, ok := got[0x30]; ok {
 				t.Fatalf("drop flow still there after del-flows --strict: %s", f.Line)
@@ -97,34 +99,34 @@ func TestOvsOfctl(t *testing.T) {
 			wantPackets(t, flows(t), 0x11, 8, 784)
 		}},
 		{"mod-flows to drop and back", func(t *testing.T) {
-			ofctl(t, "mod-flows", sw, "ip,in_port=1,actions=drop")
+			daemontest.MustOfctl(t, "mod-flows", sw, "ip,in_port=1,actions=drop")
 			pingFails(t, sw, h, a, b, 2)
-			ofctl(t, "mod-flows", sw, "ip,in_port=1,actions=output:2")
+			daemontest.MustOfctl(t, "mod-flows", sw, "ip,in_port=1,actions=output:2")
 			pingOK(t, a, b, 2)
 			// OpenFlow 1.3 keeps a modified flow's counters.
 			wantPackets(t, flows(t), 0x11, 12, 12*98)
 		}},
 		{"add-group type=all and a flow through it", func(t *testing.T) {
-			ofctl(t, "add-group", sw, "group_id=1,type=all,bucket=output:2")
-			out := ofctl(t, "dump-groups", sw)
+			daemontest.MustOfctl(t, "add-group", sw, "group_id=1,type=all,bucket=output:2")
+			out := daemontest.MustOfctl(t, "dump-groups", sw)
 			if !strings.Contains(out, "group_id=1,type=all") || !strings.Contains(out, "output:2") {
 				t.Fatalf("dump-groups does not show group 1 (type=all, output:2):\n%s", out)
 			}
-			ofctl(t, "mod-flows", sw, "ip,in_port=1,actions=group:1")
+			daemontest.MustOfctl(t, "mod-flows", sw, "ip,in_port=1,actions=group:1")
 			if f := flows(t)[0x11]; !strings.Contains(f.Line, "group:1") {
 				t.Fatalf("flow 0x11 does not output to group 1: %s", f.Line)
 			}
 			pingOK(t, a, b, 2)
 		}},
 		{"add-meter and dump-meters", func(t *testing.T) {
-			ofctl(t, "add-meter", sw, "meter=1,pktps,band=type=drop,rate=1000")
-			out := ofctl(t, "dump-meters", sw)
+			daemontest.MustOfctl(t, "add-meter", sw, "meter=1,pktps,band=type=drop,rate=1000")
+			out := daemontest.MustOfctl(t, "dump-meters", sw)
 			if !strings.Contains(out, "meter=1") || !strings.Contains(out, "rate=1000") {
 				t.Fatalf("dump-meters does not show meter 1 (rate=1000):\n%s", out)
 			}
 		}},
 		{"dump-ports counts traffic", func(t *testing.T) {
-			out := ofctl(t, "dump-ports", sw)
+			out := daemontest.MustOfctl(t, "dump-ports", sw)
 			for _, p := range []int{1, 2} {
 				rx, tx := portCounters(t, out, p)
 				if rx == 0 || tx == 0 {
@@ -133,7 +135,7 @@ func TestOvsOfctl(t *testing.T) {
 			}
 		}},
 		{"dump-ports-desc names the ports in --port order", func(t *testing.T) {
-			out := ofctl(t, "dump-ports-desc", sw)
+			out := daemontest.MustOfctl(t, "dump-ports-desc", sw)
 			for i, hh := range h {
 				if want := fmt.Sprintf(" %d(%s)", i+1, hh.Port); !strings.Contains(out, want) {
 					t.Errorf("dump-ports-desc lacks %q:\n%s", want, out)
@@ -141,23 +143,23 @@ func TestOvsOfctl(t *testing.T) {
 			}
 		}},
 		{"dump-tables", func(t *testing.T) {
-			out := ofctl(t, "dump-tables", sw)
+			out := daemontest.MustOfctl(t, "dump-tables", sw)
 			if !strings.Contains(out, "table 0") {
 				t.Errorf("dump-tables does not show table 0:\n%s", out)
 			}
 		}},
 		{"management socket and nicflowctl show the same flows", func(t *testing.T) {
 			want := len(flows(t))
-			if got := len(parseFlows(ofctl(t, "dump-flows", d.Mgmt()))); got != want {
+			if got := len(parseFlows(daemontest.MustOfctl(t, "dump-flows", d.Mgmt()))); got != want {
 				t.Errorf("dump-flows on %s lists %d flows, want %d", d.Mgmt(), got, want)
 			}
-			out := mustRun(t, bin("nicflowctl"), "flows", d.Network, "--run-dir", d.RunDir)
+			out := mustRun(t, daemontest.Bin("nicflowctl"), "flows", d.Network, "--run-dir", d.RunDir)
 			if got := len(parseFlows(out)); got != want {
 				t.Errorf("nicflowctl flows lists %d flows (lines with n_packets), want %d:\n%s", got, want, out)
 			}
 		}},
 		{"del-flows: ping fails again", func(t *testing.T) {
-			ofctl(t, "del-flows", sw)
+			daemontest.MustOfctl(t, "del-flows", sw)
 			if got := flows(t); len(got) != 0 {
 				t.Fatalf("dump-flows lists %d flows after del-flows, want none", len(got))
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
@@ -23,22 +24,22 @@ const debianPython = "/usr/bin/python3"
 // all six ordered pairs of three namespaces ping each other, and the flows
 // the controller installed are in the table and have counted packets.
 func TestOsKenLearningSwitch(t *testing.T) {
-	requireEnv(t, "ovs-ofctl", "osken-manager")
+	daemontest.Require(t, "ping", "ovs-ofctl", "osken-manager")
 	if out, err := exec.Command(debianPython, "-c", "import os_ken").CombinedOutput(); err != nil {
-		if inCI() {
+		if daemontest.InCI() {
 			t.Fatalf("%s cannot import os_ken (python3-os-ken): %v\n%s", debianPython, err, out)
 		}
 		t.Skipf("%s cannot import os_ken (install python3-os-ken): %v", debianPython, err)
 	}
 	h := newHosts(t, 3)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	startOsKen(t, port)
 	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port, "--port", h[2].Port,
 		"--controller", fmt.Sprintf("tcp:127.0.0.1:%d", port), "--fail-mode", "secure")
 
 	// The controller installs the table-miss flow once connected.
 	if err := waitfor.Until(20*time.Second, func() error {
-		if out := ofctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
+		if out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
 			return fmt.Errorf("no table-miss flow to CONTROLLER; dump-flows:\n%s", out)
 		}
 		return nil
@@ -55,7 +56,7 @@ func TestOsKenLearningSwitch(t *testing.T) {
 	}
 
 	// One learned flow per ordered pair of MACs, each having forwarded packets.
-	out := ofctl(t, "dump-flows", d.Mgmt())
+	out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt())
 	type pair struct{ src, dst string }
 	learned := map[pair]flowStat{}
 	srcRE := regexp.MustCompile(`dl_src=([0-9a-f:]{17})`)
@@ -97,7 +98,7 @@ func startOsKen(t *testing.T, port int, tlsArgs ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logBuf := &syncBuffer{}
+	logBuf := &daemontest.SyncBuffer{}
 	args := []string{"--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port", fmt.Sprint(port)}
 	if len(tlsArgs) > 0 {
 		args = append([]string{"--ofp-listen-host", "127.0.0.1", "--ofp-ssl-listen-port", fmt.Sprint(port)}, tlsArgs...)

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	of "github.com/netrack/openflow"
 	"github.com/vishvananda/netlink"
 
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
@@ -27,9 +27,9 @@ import (
 // stop while small ones go on; `set-frags reassemble` is refused with
 // OFPSCFC_BAD_FLAGS. Groups and meters report their own age.
 func TestOvsOfctlPortModAndFrags(t *testing.T) {
-	requireEnv(t, "ovs-ofctl", "ping")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
 		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
 	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
@@ -41,8 +41,8 @@ func TestOvsOfctlPortModAndFrags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ctl.Close()
-	ofctl(t, "add-flow", sw, "priority=10,in_port=1,actions=output:2")
-	ofctl(t, "add-flow", sw, "priority=10,in_port=2,actions=output:1")
+	daemontest.MustOfctl(t, "add-flow", sw, "priority=10,in_port=1,actions=output:2")
+	daemontest.MustOfctl(t, "add-flow", sw, "priority=10,in_port=2,actions=output:1")
 	pingOK(t, a, b, 3)
 
 	adminUp := func(t *testing.T, dev string) bool {
@@ -57,27 +57,14 @@ func TestOvsOfctlPortModAndFrags(t *testing.T) {
 	// state as given.
 	portStatus := func(t *testing.T, config, state uint32) {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
-		var seen []string
-		for {
-			select {
-			case m := <-ctl.Async():
-				if m.Header.Type != of.TypePortStatus || len(m.Body) < 8 {
-					continue
-				}
-				p := ofwire.DecodePort(m.Body[8:])
-				seen = append(seen, fmt.Sprintf("reason %d port %d config %#x state %#x", m.Body[0], p.PortNo, p.Config, p.State))
-				if m.Body[0] == 2 && p.PortNo == 1 && p.Config == config && p.State == state {
-					return
-				}
-			case <-deadline:
-				t.Fatalf("no PORT_STATUS modify of port 1 with config %#x state %#x; got %v", config, state, seen)
-			}
-		}
+		daemontest.WaitPortStatus(t, ctl, fmt.Sprintf("PORT_STATUS modify of port 1 with config %#x state %#x", config, state),
+			func(reason uint8, p ofwire.Port) bool {
+				return reason == ofwire.PortModified && p.PortNo == 1 && p.Config == config && p.State == state
+			})
 	}
 
 	t.Run("mod-port down", func(t *testing.T) {
-		ofctl(t, "mod-port", sw, "1", "down")
+		daemontest.MustOfctl(t, "mod-port", sw, "1", "down")
 		if adminUp(t, a.Port) {
 			t.Errorf("%s is still administratively up", a.Port)
 		}
@@ -87,22 +74,22 @@ func TestOvsOfctlPortModAndFrags(t *testing.T) {
 		portStatus(t, 1, 1) // OFPPC_PORT_DOWN, OFPPS_LINK_DOWN
 		// b's pings go to port 1, which forwards nothing: once port 2 has
 		// read every frame b sent, b has no reply.
-		replies0, sent0 := b.echoReplies(t), b.NS.Link(t, "eth0").Attrs().Statistics.TxPackets
-		rx0, _ := portCounters(t, ofctl(t, "dump-ports", sw), 2)
-		if got := b.ping(t, a.IP, 3); got != 0 {
+		replies0, sent0 := echoReplies(t, b), b.TxPackets(t)
+		rx0, _ := portCounters(t, daemontest.MustOfctl(t, "dump-ports", sw), 2)
+		if got := ping(t, b, a.IP, 3); got != 0 {
 			t.Fatalf("ping %s -> %s across a port that is down: %d replies", b.IP, a.IP, got)
 		}
-		sent := b.NS.Link(t, "eth0").Attrs().Statistics.TxPackets - sent0
+		sent := b.TxPackets(t) - sent0
 		waitfor.True(t, 10*time.Second, "port 2 to read what b sent", func() bool {
-			rx, _ := portCounters(t, ofctl(t, "dump-ports", sw), 2)
+			rx, _ := portCounters(t, daemontest.MustOfctl(t, "dump-ports", sw), 2)
 			return rx-rx0 >= sent
 		})
-		if got := b.echoReplies(t) - replies0; got != 0 {
+		if got := echoReplies(t, b) - replies0; got != 0 {
 			t.Errorf("b counted %d echo replies with port 1 down", got)
 		}
 	})
 	t.Run("mod-port up", func(t *testing.T) {
-		ofctl(t, "mod-port", sw, "1", "up")
+		daemontest.MustOfctl(t, "mod-port", sw, "1", "up")
 		if !adminUp(t, a.Port) {
 			t.Errorf("%s is still administratively down", a.Port)
 		}
@@ -113,43 +100,43 @@ func TestOvsOfctlPortModAndFrags(t *testing.T) {
 		pingOK(t, a, b, 3)
 	})
 	t.Run("set-frags", func(t *testing.T) {
-		if got := strings.TrimSpace(ofctl(t, "get-frags", sw)); got != "normal" {
+		if got := strings.TrimSpace(daemontest.MustOfctl(t, "get-frags", sw)); got != "normal" {
 			t.Errorf("get-frags = %q, want normal", got)
 		}
-		ofctl(t, "set-frags", sw, "drop")
-		if got := strings.TrimSpace(ofctl(t, "get-frags", sw)); got != "drop" {
+		daemontest.MustOfctl(t, "set-frags", sw, "drop")
+		if got := strings.TrimSpace(daemontest.MustOfctl(t, "get-frags", sw)); got != "drop" {
 			t.Errorf("get-frags after set-frags drop = %q, want drop", got)
 		}
 		// A 3000-byte ping is three fragments each way: they go nowhere.
 		// The small ping after it proves the switch handled them.
-		replies0 := a.echoReplies(t)
-		if got := a.bigPing(t, b.IP, 2); got != 0 {
+		replies0 := echoReplies(t, a)
+		if got := bigPing(t, a, b.IP, 2); got != 0 {
 			t.Errorf("fragmented ping with set-frags drop: %d replies, want none", got)
 		}
 		pingOK(t, a, b, 2)
-		if got := a.echoReplies(t) - replies0; got != 2 {
+		if got := echoReplies(t, a) - replies0; got != 2 {
 			t.Errorf("%d echo replies, want the 2 small ones", got)
 		}
-		out, err := ofctlErr("set-frags", sw, "reassemble")
+		out, err := daemontest.Ofctl("set-frags", sw, "reassemble")
 		if err == nil || !strings.Contains(out, "OFPSCFC_BAD_FLAGS") {
 			t.Errorf("set-frags reassemble: %v\n%s\nwant OFPSCFC_BAD_FLAGS", err, out)
 		}
-		if got := strings.TrimSpace(ofctl(t, "get-frags", sw)); got != "drop" {
+		if got := strings.TrimSpace(daemontest.MustOfctl(t, "get-frags", sw)); got != "drop" {
 			t.Errorf("get-frags after the refused reassemble = %q, want drop", got)
 		}
-		ofctl(t, "set-frags", sw, "normal")
-		if got := a.bigPing(t, b.IP, 2); got != 2 {
+		daemontest.MustOfctl(t, "set-frags", sw, "normal")
+		if got := bigPing(t, a, b.IP, 2); got != 2 {
 			t.Errorf("fragmented ping with set-frags normal: %d of 2 replies", got)
 		}
 	})
 	t.Run("group and meter durations", func(t *testing.T) {
-		ofctl(t, "add-group", sw, "group_id=1,type=all,bucket=output:2")
-		ofctl(t, "add-meter", sw, "meter=1,kbps,band=type=drop,rate=1000")
+		daemontest.MustOfctl(t, "add-group", sw, "group_id=1,type=all,bucket=output:2")
+		daemontest.MustOfctl(t, "add-meter", sw, "meter=1,kbps,band=type=drop,rate=1000")
 		// Whatever the clock's speed, the second of each is younger.
-		ofctl(t, "add-group", sw, "group_id=2,type=all,bucket=output:1")
-		ofctl(t, "add-meter", sw, "meter=2,kbps,band=type=drop,rate=1000")
-		groups := durations(t, ofctl(t, "dump-group-stats", sw), "group_id")
-		meters := durations(t, ofctl(t, "meter-stats", sw), "meter")
+		daemontest.MustOfctl(t, "add-group", sw, "group_id=2,type=all,bucket=output:1")
+		daemontest.MustOfctl(t, "add-meter", sw, "meter=2,kbps,band=type=drop,rate=1000")
+		groups := durations(t, daemontest.MustOfctl(t, "dump-group-stats", sw), "group_id")
+		meters := durations(t, daemontest.MustOfctl(t, "meter-stats", sw), "meter")
 		for what, d := range map[string]map[int]float64{"group": groups, "meter": meters} {
 			if len(d) != 2 || !(d[1] > d[2]) {
 				t.Errorf("%s durations %v: want %s 1 older than %s 2", what, d, what, what)
@@ -160,15 +147,13 @@ func TestOvsOfctlPortModAndFrags(t *testing.T) {
 
 // bigPing sends count 3000-byte echo requests (fragmented at the 1500-byte
 // MTU) from h to ip and returns the replies.
-func (h *host) bigPing(t *testing.T, ip string, count int) int {
+func bigPing(t *testing.T, h *daemontest.Host, ip string, count int) int {
 	t.Helper()
-	out, _ := h.NS.Run("ping", "-n", "-q", "-s", "3000", "-c", strconv.Itoa(count), "-i", "0.2", "-W", "1", ip)
-	m := receivedRE.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("ping %s -> %s: no summary in output:\n%s", h.IP, ip, out)
+	_, received, err := h.Ping(ip, count, "-s", "3000", "-i", "0.2", "-W", "1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	return received
 }
 
 type portView struct{ Config, State string }
@@ -179,7 +164,7 @@ var portDescRE = regexp.MustCompile(`(?m)^\s*(\d+)\([^)]*\):.*\n\s+config:\s+(.*
 // them.
 func portDesc(t *testing.T, sw string, no int) portView {
 	t.Helper()
-	out := ofctl(t, "dump-ports-desc", sw)
+	out := daemontest.MustOfctl(t, "dump-ports-desc", sw)
 	for _, m := range portDescRE.FindAllStringSubmatch(out, -1) {
 		if m[1] == strconv.Itoa(no) {
 			return portView{strings.TrimSpace(m[2]), strings.TrimSpace(m[3])}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nicflow/nicflow/test/daemontest"
 )
 
 // TestStandaloneLearning runs nicflowd in fail-mode standalone with an empty
@@ -13,7 +15,7 @@ import (
 // connected to the management socket, which, as Open vSwitch's br0.mgmt,
 // is a service connection and not a controller.
 func TestStandaloneLearning(t *testing.T) {
-	requireEnv(t, "ovs-ofctl")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	h := newHosts(t, 3)
 	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port, "--port", h[2].Port,
 		"--fail-mode", "standalone")
@@ -31,7 +33,7 @@ func TestStandaloneLearning(t *testing.T) {
 	if !t.Run("learning switch with an empty table", pingAll) {
 		return
 	}
-	if got := parseFlows(ofctl(t, "dump-flows", d.Mgmt())); len(got) != 0 {
+	if got := parseFlows(daemontest.MustOfctl(t, "dump-flows", d.Mgmt())); len(got) != 0 {
 		t.Errorf("dump-flows lists %d flows, want none (learning is not a flow)", len(got))
 	}
 	t.Run("management connection open", func(t *testing.T) {

@@ -13,12 +13,13 @@ import (
 	"github.com/nicflow/nicflow/api/mtls"
 	"github.com/nicflow/nicflow/api/mtls/mtlstest"
 	"github.com/nicflow/nicflow/api/rest"
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
 // ofctlTLS runs ovs-ofctl with the TLS files f (the CA certificate ca).
 func ofctlTLS(f mtls.Files, ca string, args ...string) (string, error) {
-	return ofctlErr(append([]string{"--private-key=" + f.PrivateKey, "--certificate=" + f.Certificate, "--ca-cert=" + ca}, args...)...)
+	return daemontest.Ofctl(append([]string{"--private-key=" + f.PrivateKey, "--certificate=" + f.Certificate, "--ca-cert=" + ca}, args...)...)
 }
 
 // TestOvsOfctlOverTLS: ovs-ofctl over ssl: drives nicflowd's pssl:
@@ -27,7 +28,7 @@ func ofctlTLS(f mtls.Files, ca string, args ...string) (string, error) {
 // refused and the log says who and why; plain TCP to the pssl: port gets
 // no OpenFlow.
 func TestOvsOfctlOverTLS(t *testing.T) {
-	requireEnv(t, "ovs-ofctl")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	dir := t.TempDir()
 	ca, other := mtlstest.NewCA(t, "site CA"), mtlstest.NewCA(t, "other CA")
 	sw := ca.Issue(t, dir, "nicflowd", false)
@@ -36,7 +37,7 @@ func TestOvsOfctlOverTLS(t *testing.T) {
 	old := ca.Issue(t, dir, "old", true)
 
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	target := fmt.Sprintf("ssl:127.0.0.1:%d", port)
 	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port, "--fail-mode", "secure",
 		"--listen", fmt.Sprintf("pssl:%d:127.0.0.1", port),
@@ -56,7 +57,7 @@ func TestOvsOfctlOverTLS(t *testing.T) {
 	refused := func(subject, reason string) {
 		t.Helper()
 		waitfor.True(t, 10*time.Second, "nicflowd to log the refusal of "+subject, func() bool {
-			for _, line := range strings.Split(d.stderr.String(), "\n") {
+			for _, line := range strings.Split(d.Log(), "\n") {
 				if strings.Contains(line, "TLS peer refused") && strings.Contains(line, subject) &&
 					strings.Contains(line, reason) && strings.Contains(line, `"remote": "127.0.0.1:`) {
 					return true
@@ -88,7 +89,7 @@ func TestOvsOfctlOverTLS(t *testing.T) {
 	refused("(no certificate)", "didn't provide a certificate")
 
 	// Plain TCP: ovs-ofctl fails, nothing OpenFlow comes back.
-	if out, err := ofctlErr("dump-flows", fmt.Sprintf("tcp:127.0.0.1:%d", port)); err == nil {
+	if out, err := daemontest.Ofctl("dump-flows", fmt.Sprintf("tcp:127.0.0.1:%d", port)); err == nil {
 		t.Errorf("plain TCP to the pssl: port was served:\n%s", out)
 	}
 	refused("(no certificate)", "does not look like a TLS handshake")
@@ -104,7 +105,7 @@ func TestOvsOfctlOverTLS(t *testing.T) {
 		t.Errorf("plain TCP got an OpenFlow HELLO: %x", buf[:n])
 	}
 	// The channels that were refused left the rules alone.
-	out = ofctl(t, "dump-flows", d.Mgmt())
+	out = daemontest.MustOfctl(t, "dump-flows", d.Mgmt())
 	if strings.Count(out, "actions=output:") != 2 {
 		t.Errorf("flows after the refusals:\n%s", out)
 	}
@@ -115,9 +116,9 @@ func TestOvsOfctlOverTLS(t *testing.T) {
 // learning switch; the network's status (REST, nicflowctl networks) shows
 // the controller certificate's subject.
 func TestOsKenOverTLS(t *testing.T) {
-	requireEnv(t, "ovs-ofctl", "osken-manager")
+	daemontest.Require(t, "ping", "ovs-ofctl", "osken-manager")
 	if out, err := exec.Command(debianPython, "-c", "import os_ken").CombinedOutput(); err != nil {
-		if inCI() {
+		if daemontest.InCI() {
 			t.Fatalf("%s cannot import os_ken (python3-os-ken): %v\n%s", debianPython, err, out)
 		}
 		t.Skipf("%s cannot import os_ken (install python3-os-ken): %v", debianPython, err)
@@ -127,14 +128,14 @@ func TestOsKenOverTLS(t *testing.T) {
 	sw := ca.Issue(t, dir, "nicflowd", false)
 	ctl := ca.Issue(t, dir, "os-ken", false)
 	h := newHosts(t, 3)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	startOsKen(t, port, "--ctl-privkey", ctl.PrivateKey, "--ctl-cert", ctl.Certificate, "--ca-certs", ctl.CACert)
 	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port, "--port", h[2].Port,
 		"--controller", fmt.Sprintf("ssl:127.0.0.1:%d", port), "--fail-mode", "secure",
 		"--private-key", sw.PrivateKey, "--certificate", sw.Certificate, "--ca-cert", sw.CACert)
 
 	if err := waitfor.Until(20*time.Second, func() error {
-		if out := ofctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
+		if out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
 			return fmt.Errorf("no table-miss flow to CONTROLLER; dump-flows:\n%s", out)
 		}
 		return nil
@@ -150,7 +151,7 @@ func TestOsKenOverTLS(t *testing.T) {
 	}
 
 	sock := d.RunDir + "/nicflowd.sock"
-	out, err := exec.Command(bin("nicflowctl"), "--socket", sock, "-o", "json", "networks", "get", d.Network).CombinedOutput()
+	out, err := exec.Command(daemontest.Bin("nicflowctl"), "--socket", sock, "-o", "json", "networks", "get", d.Network).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nicflowctl networks: %v\n%s", err, out)
 	}
@@ -161,7 +162,7 @@ func TestOsKenOverTLS(t *testing.T) {
 	if len(n.Status.Controllers) == 0 || n.Status.Controllers[0].PeerSubject != "CN=os-ken,O=nicflow test" || !n.Status.Controllers[0].Connected {
 		t.Errorf("controllers %+v, want ssl: connected with subject CN=os-ken,O=nicflow test", n.Status.Controllers)
 	}
-	out, err = exec.Command(bin("nicflowctl"), "--socket", sock, "networks", "get", d.Network).CombinedOutput()
+	out, err = exec.Command(daemontest.Bin("nicflowctl"), "--socket", sock, "networks", "get", d.Network).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "CN=os-ken,O=nicflow test") {
 		t.Errorf("nicflowctl networks %s: %v\n%s", d.Network, err, out)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/netns"
 )
 
@@ -40,7 +41,7 @@ func TestRESTFuzz(t *testing.T) {
 	if !netns.InFresh(t) {
 		return
 	}
-	requireEnv(t)
+	daemontest.Require(t)
 	var links []string
 	for i := range 3 {
 		a, b := fmt.Sprintf("fz%d", i), fmt.Sprintf("fz%dp", i)
@@ -109,7 +110,7 @@ func TestRESTFuzz(t *testing.T) {
 	start := time.Now()
 	for i := range cases {
 		if !d.Alive() {
-			t.Fatalf("nicflowd exited at case %d: %v", i, d.waitErr)
+			t.Fatalf("nicflowd exited at case %d: %v", i, d.ExitErr())
 		}
 		s := seeds[rng.IntN(len(seeds))]
 		method, path := s.method, s.path

@@ -17,6 +17,7 @@ import (
 	"github.com/nicflow/nicflow/api/openflow/ofclient"
 	"github.com/nicflow/nicflow/api/openflow/ofwire"
 	"github.com/nicflow/nicflow/offload/pipeline"
+	"github.com/nicflow/nicflow/test/daemontest"
 	"github.com/nicflow/nicflow/test/waitfor"
 )
 
@@ -46,18 +47,18 @@ const (
 // descriptors and goroutines are back at their warmed-up baseline, its
 // RSS within 10% of it, and its flow table as it was.
 func TestSoak(t *testing.T) {
-	requireEnv(t, "ping", "ovs-ofctl")
+	daemontest.Require(t, "ping", "ovs-ofctl")
 	h := newHosts(t, 3)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	ptcp := fmt.Sprintf("tcp:127.0.0.1:%d", port)
 	d := startDaemon(t, "info", "--port", h[0].Port, "--port", h[1].Port, "--port", h[2].Port,
 		"--fail-mode", "secure", "--offload", "off", "--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port))
 
 	// The switch forwards by destination MAC to h1 and h2; nothing goes
 	// to h3.
-	mustOfctl(t, "add-flow", d.Mgmt(), "priority=10,dl_dst="+h[0].MAC+",actions=output:1")
-	mustOfctl(t, "add-flow", d.Mgmt(), "priority=10,dl_dst="+h[1].MAC+",actions=output:2")
-	flows0 := flowLines(mustOfctl(t, "dump-flows", d.Mgmt(), "--no-stats"))
+	daemontest.MustOfctl(t, "add-flow", d.Mgmt(), "priority=10,dl_dst="+h[0].MAC+",actions=output:1")
+	daemontest.MustOfctl(t, "add-flow", d.Mgmt(), "priority=10,dl_dst="+h[1].MAC+",actions=output:2")
+	flows0 := flowLines(daemontest.MustOfctl(t, "dump-flows", d.Mgmt(), "--no-stats"))
 	if len(flows0) != 2 {
 		t.Fatalf("dump-flows after adding two flows:\n%s", strings.Join(flows0, "\n"))
 	}
@@ -69,7 +70,7 @@ func TestSoak(t *testing.T) {
 	var pingMu sync.Mutex
 	var pingErrs []string
 	rounds := map[string]int{}
-	pinger := func(from, to *host, want func(sent, got int) bool, what string) {
+	pinger := func(from, to *daemontest.Host, want func(sent, got int) bool, what string) {
 		defer pingWG.Done()
 		for {
 			select {
@@ -77,7 +78,7 @@ func TestSoak(t *testing.T) {
 				return
 			default:
 			}
-			sent, got, err := from.ping(to.IP, soakPingRound, "0.05", "2")
+			sent, got, err := from.Ping(to.IP, soakPingRound, "-i", "0.05", "-W", "2")
 			pingMu.Lock()
 			rounds[what]++
 			if err != nil {
@@ -146,8 +147,8 @@ func TestSoak(t *testing.T) {
 	// after lookups0 is then counted as looked up and not as sent, never
 	// the other way round.
 	lookups0 := table0Lookups(t, d)
-	sent0 := h[0].txPackets(t) + h[1].txPackets(t) + h[2].txPackets(t)
-	h3rx0 := h[2].rxPackets(t)
+	sent0 := h[0].TxPackets(t) + h[1].TxPackets(t) + h[2].TxPackets(t)
+	h3rx0 := h[2].RxPackets(t)
 	start = time.Now()
 	sessions(t, soakWarmup, soakSessions)
 	t.Logf("%d OpenFlow client sessions and %d ovs-ofctl sessions in %v", soakSessions, soakSessions, time.Since(start).Round(time.Millisecond))
@@ -156,14 +157,14 @@ func TestSoak(t *testing.T) {
 
 	// Every frame the hosts sent must have been looked up by the switch
 	// before h3's silence means anything.
-	sent := h[0].txPackets(t) + h[1].txPackets(t) + h[2].txPackets(t) - sent0
+	sent := h[0].TxPackets(t) + h[1].TxPackets(t) + h[2].TxPackets(t) - sent0
 	if err := waitfor.Until(10*time.Second, func() error {
 		if looked := table0Lookups(t, d) - lookups0; looked < sent {
 			return fmt.Errorf("the switch looked up %d of the %d frames the hosts sent", looked, sent)
 		}
 		return nil
 	}); err != nil {
-		t.Errorf("%v\n%s%s", err, mustOfctl(t, "dump-ports", d.Mgmt()), mustOfctl(t, "dump-tables", d.Mgmt()))
+		t.Errorf("%v\n%s%s", err, daemontest.MustOfctl(t, "dump-ports", d.Mgmt()), daemontest.MustOfctl(t, "dump-tables", d.Mgmt()))
 	}
 	pingMu.Lock()
 	for what, n := range rounds {
@@ -173,11 +174,11 @@ func TestSoak(t *testing.T) {
 		t.Error(e)
 	}
 	pingMu.Unlock()
-	if got := h[2].rxPackets(t) - h3rx0; got != 0 {
+	if got := h[2].RxPackets(t) - h3rx0; got != 0 {
 		t.Errorf("h3 received %d frames during the soak, want none (no rule forwards to it)", got)
 	}
 
-	if got := flowLines(mustOfctl(t, "dump-flows", d.Mgmt(), "--no-stats")); strings.Join(got, "\n") != strings.Join(flows0, "\n") {
+	if got := flowLines(daemontest.MustOfctl(t, "dump-flows", d.Mgmt(), "--no-stats")); strings.Join(got, "\n") != strings.Join(flows0, "\n") {
 		t.Errorf("flow table after the soak:\n%s\nwant as before:\n%s", strings.Join(got, "\n"), strings.Join(flows0, "\n"))
 	}
 
@@ -230,7 +231,7 @@ var table0LookupRE = regexp.MustCompile(`table 0:\s+active=\d+, lookup=(\d+)`)
 // table0Lookups is the lookup count of table 0 in dump-tables.
 func table0Lookups(t *testing.T, d *daemon) uint64 {
 	t.Helper()
-	out := mustOfctl(t, "dump-tables", d.Mgmt())
+	out := daemontest.MustOfctl(t, "dump-tables", d.Mgmt())
 	m := table0LookupRE.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no lookup count of table 0 in dump-tables:\n%s", out)
@@ -347,6 +348,8 @@ func ofctlSession(target string, i int) error {
 		}
 		args = append(args, strings.ReplaceAll(a, "%d", strconv.Itoa(n)))
 	}
-	_, err := ofctl(args...)
-	return err
+	if out, err := daemontest.Ofctl(args...); err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
 }

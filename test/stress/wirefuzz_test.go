@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nicflow/nicflow/test/daemontest"
 )
 
 // OpenFlow 1.3 numbers, spelled out here so that the fuzz test checks the
@@ -100,9 +102,9 @@ func fuzzParams(t *testing.T, cases int) (seed uint64, n int) {
 // new channel's first message is answered as the spec's version
 // negotiation says. nicflowd must not exit or log a panic.
 func TestWireFuzz(t *testing.T) {
-	requireEnv(t, "ovs-ofctl")
+	daemontest.Require(t, "ovs-ofctl")
 	h := newHosts(t, 2)
-	port := freePort(t)
+	port := daemontest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	d := startDaemon(t, "info", "--port", h[0].Port, "--port", h[1].Port,
 		"--fail-mode", "secure", "--offload", "off", "--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port))
@@ -139,14 +141,14 @@ func TestWireFuzz(t *testing.T) {
 	counts, answers := map[string]int{}, map[string]int{}
 	for i := range cases {
 		if !d.Alive() {
-			t.Fatalf("nicflowd exited at case %d: %v", i, d.waitErr)
+			t.Fatalf("nicflowd exited at case %d: %v", i, d.ExitErr())
 		}
 		if i%250 == 0 && i > 0 {
 			// What the stretch's accepted messages made must read back:
 			// ovs-ofctl, a decoder independent of nicflow's, parses the
 			// flows, groups and meters.
 			for _, cmd := range []string{"dump-flows", "dump-groups", "dump-meters"} {
-				if out, err := ofctl(cmd, d.Mgmt()); err != nil {
+				if out, err := daemontest.Ofctl(cmd, d.Mgmt()); err != nil {
 					fail(i, nil, "state after the cases before", fmt.Errorf("%v\n%s", err, out))
 				}
 			}
@@ -200,7 +202,7 @@ func TestWireFuzz(t *testing.T) {
 	}
 	t.Logf("%d cases in %v: %v; answered by %v", cases, time.Since(start).Round(time.Millisecond), counts, answers)
 	if !d.Alive() {
-		t.Fatalf("nicflowd exited: %v", d.waitErr)
+		t.Fatalf("nicflowd exited: %v", d.ExitErr())
 	}
 }
 
