@@ -110,6 +110,10 @@ func (p *Pipeline) modify(fm *FlowMod) Change {
 }
 
 func (p *Pipeline) delete(fm *FlowMod) Change {
+	if fm.Command == FlowDelete && fm.CookieMask == 0 && fm.OutPort == PortAny && fm.OutGroup == GroupAny &&
+		fm.Match == (Match{}) {
+		return p.deleteTables(fm.Table)
+	}
 	var ch Change
 	fs := p.selectFlows(fm)
 	for _, f := range fs {
@@ -117,6 +121,44 @@ func (p *Pipeline) delete(fm *FlowMod) Change {
 	}
 	p.remove(fs...)
 	return ch
+}
+
+// deleteTables removes every entry of table t, or of every table for
+// TableAll, as a delete that selects whole tables (no match, cookie,
+// out_port or out_group) does: the tables and their indexes are dropped,
+// not taken apart entry by entry. The removals come in table order.
+func (p *Pipeline) deleteTables(t uint8) Change {
+	n := p.FlowCount(t)
+	if n == 0 {
+		return Change{}
+	}
+	removed := make([]Removal, 0, n)
+	for i := range p.tables {
+		if t != TableAll && int(t) != i {
+			continue
+		}
+		tb := &p.tables[i]
+		for _, r := range tb.runs {
+			for _, f := range r.flows {
+				removed = append(removed, Removal{Flow: f, Reason: RemovedDelete})
+				if t != TableAll {
+					delete(p.byID, f.ID)
+					if len(p.timed) > 0 {
+						delete(p.timed, f.ID)
+					}
+				}
+			}
+		}
+		if tb.count > 0 {
+			*tb = table{keys: entryIndex{byHash: make(map[uint64]*Flow)}}
+			p.dirty[i] = true
+		}
+	}
+	if t == TableAll {
+		p.byID = make(map[uint64]*Flow)
+		p.timed = make(map[uint64]*Flow)
+	}
+	return Change{Removed: removed}
 }
 
 // selectFlows returns the entries a modify or delete applies to, in table
@@ -158,13 +200,14 @@ func (p *Pipeline) selectFlows(fm *FlowMod) []*Flow {
 // descending, then ID ascending.
 func (p *Pipeline) Flows(f *FlowFilter) []*Flow {
 	var out []*Flow
+	covers := f != nil && f.Match != (Match{}) // an empty match covers every entry
 	for t := range p.tables {
 		if f != nil && f.Table != TableAll && int(f.Table) != t {
 			continue
 		}
 		for _, r := range p.tables[t].runs {
 			for _, fl := range r.flows {
-				if f == nil || f.selects(fl, true) {
+				if f == nil || f.selects(fl, covers) {
 					out = append(out, fl)
 				}
 			}
