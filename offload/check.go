@@ -40,9 +40,9 @@ func (n *Network) CheckPlacement() error {
 			where = fmt.Sprintf("port %d (%s)", b.port, b.name)
 		}
 		var complete [pipeline.NumTables]Tier // a complete table's catch-all tier ("": not complete)
-		for t := len(snap.Tables) - 1; t >= 0; t-- {
+		for t := pipeline.NumTables - 1; t >= 0; t-- {
 			var seen []*pipeline.Flow
-			for _, f := range snap.Tables[t] {
+			for _, f := range snap.Table(uint8(t)) {
 				if !appliesOn(f, b.port) {
 					continue
 				}
@@ -100,8 +100,8 @@ func (n *Network) CheckPlacement() error {
 func (n *Network) checkGuards(b *tcBlock, snap *pipeline.Snapshot, where string) []error {
 	var errs []error
 	var dec [pipeline.NumTables]ttlDec
-	for t := len(snap.Tables) - 1; t >= 0; t-- {
-		for _, f := range snap.Tables[t] {
+	for t := pipeline.NumTables - 1; t >= 0; t-- {
+		for _, f := range snap.Table(uint8(t)) {
 			r := b.rules[f.ID]
 			if !appliesOn(f, b.port) || b.tierOf(f) == TierSoft || r == nil || r.filter == nil {
 				continue

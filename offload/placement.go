@@ -162,7 +162,7 @@ func (st *placeState) place(s *pipeline.Snapshot, in placeInput, dirty tableSet,
 		if !dirty.has(t) && st.gotos[t]&changed == 0 {
 			continue
 		}
-		complete, tier, gotos, dec := placeTable(s.Tables[t], in, env, st, out)
+		complete, tier, gotos, dec := placeTable(s.Table(uint8(t)), in, env, st, out)
 		if st.snap == nil || complete != st.complete[t] || tier != st.tableTier[t] || dec != st.dec[t] {
 			changed.add(t)
 		}

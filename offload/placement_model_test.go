@@ -565,7 +565,8 @@ func (mo *pmModel) load(ports []uint32) {
 	mo.tn.Network.mu.Unlock()
 	mo.flows = mo.flows[:0]
 	byID := map[uint64]*pipeline.Flow{}
-	for _, fs := range mo.snap.Tables {
+	for t := range uint8(pipeline.NumTables) {
+		fs := mo.snap.Table(t)
 		mo.flows = append(mo.flows, fs...)
 		for _, f := range fs {
 			byID[f.ID] = f

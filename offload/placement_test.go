@@ -251,9 +251,8 @@ func TestIncrementalPlacementEqualsFullPlacement(t *testing.T) {
 				if st.snap == nil {
 					dirty = allTables
 				} else {
-					for i := range s.Tables {
-						a, b := st.snap.Tables[i], s.Tables[i]
-						if len(a) != len(b) || len(a) > 0 && &a[0] != &b[0] {
+					for i := range pipeline.NumTables {
+						if !s.SameTable(st.snap, uint8(i)) {
 							dirty.add(i)
 						}
 					}

@@ -78,8 +78,8 @@ func meterUse(s *pipeline.Snapshot) map[uint32]int {
 	if len(s.Meters) == 0 {
 		return use
 	}
-	for t := range s.Tables {
-		for _, f := range s.Tables[t] {
+	for t := range uint8(pipeline.NumTables) {
+		for _, f := range s.Table(t) {
 			if f.Instr.Meter != 0 {
 				use[f.Instr.Meter]++
 			}

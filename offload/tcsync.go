@@ -106,9 +106,8 @@ func (t *tcTier) changedTables(s *pipeline.Snapshot) tableSet {
 		return allTables
 	}
 	var out tableSet
-	for i := range s.Tables {
-		a, b := t.lastSnap.Tables[i], s.Tables[i]
-		if len(a) != len(b) || len(a) > 0 && &a[0] != &b[0] {
+	for i := range pipeline.NumTables {
+		if !s.SameTable(t.lastSnap, uint8(i)) {
 			out.add(i)
 		}
 	}
@@ -153,11 +152,11 @@ func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tab
 	// jumps into it, and highest priority first, so a rule never runs
 	// without the overlapping rules above it (and a device that runs out
 	// of room refuses the lower ones).
-	for tbl := len(snap.Tables) - 1; tbl >= 0; tbl-- {
+	for tbl := pipeline.NumTables - 1; tbl >= 0; tbl-- {
 		if !tables.has(tbl) {
 			continue
 		}
-		flows := snap.Tables[tbl]
+		flows := snap.Table(uint8(tbl))
 		for _, f := range flows {
 			p, ok := b.placed[f.ID]
 			if !ok || p.Tier == TierSoft || p.Filter == nil {

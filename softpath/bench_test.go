@@ -49,23 +49,23 @@ func udpFrame(dst uint32) []byte {
 // snapshotN has n exact ipv4_dst flows outputting to port 2 (n=1: one
 // in_port flow), spread over masks /32../(33-masks).
 func snapshotN(n, masks int) *pipeline.Snapshot {
-	s := &pipeline.Snapshot{}
+	var tables [pipeline.NumTables][]*pipeline.Flow
 	for i := 0; i < n; i++ {
 		var m pipeline.Match
 		m.Set(pipeline.FieldEthType, []byte{8, 0}, nil)
 		plen := 32 - i%masks
 		mask := ^uint32(0) << (32 - plen)
 		m.Set(pipeline.FieldIPv4Dst, binary.BigEndian.AppendUint32(nil, 0x0a000000+uint32(i)<<8), binary.BigEndian.AppendUint32(nil, mask))
-		s.Tables[0] = append(s.Tables[0], &pipeline.Flow{ID: uint64(i + 1), Priority: uint16(plen), Match: m,
+		tables[0] = append(tables[0], &pipeline.Flow{ID: uint64(i + 1), Priority: uint16(plen), Match: m,
 			Instr: pipeline.Instructions{Apply: []pipeline.Action{pipeline.Output(2)}, HasApply: true}, Counters: &pipeline.Counters{}})
 	}
-	fs := s.Tables[0]
+	fs := tables[0]
 	for i := 1; i < len(fs); i++ {
 		for j := i; j > 0 && fs[j].Priority > fs[j-1].Priority; j-- {
 			fs[j], fs[j-1] = fs[j-1], fs[j]
 		}
 	}
-	return s
+	return pipeline.SnapshotOf(tables, nil, nil)
 }
 
 // newBenchDatapath returns a datapath with ports 1 and 2 (in-memory) and a

@@ -24,11 +24,10 @@ func TestEncapDoesNotAllocate(t *testing.T) {
 		{Type: pipeline.ActionDecNwTTL},
 		pipeline.Output(2),
 	}
-	var s pipeline.Snapshot
-	s.Tables[0] = []*pipeline.Flow{{ID: 1, Priority: 1,
-		Instr: pipeline.Instructions{Apply: acts, HasApply: true}, Counters: &pipeline.Counters{}}}
+	s := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {{ID: 1, Priority: 1,
+		Instr: pipeline.Instructions{Apply: acts, HasApply: true}, Counters: &pipeline.Counters{}}}}, nil, nil)
 	for _, cache := range []bool{false, true} {
-		_, w, in, out := newBenchDatapath(t, &s, cache)
+		_, w, in, out := newBenchDatapath(t, s, cache)
 		frame := udpFrame(0x0a000007)
 		buf := make([]byte, 2048)
 		allocs := testing.AllocsPerRun(1000, func() {

@@ -82,7 +82,7 @@ func TestEvaluateMatchesFastPath(t *testing.T) {
 func diffOne(t *testing.T, tb *testbed, frame []byte, in pipeline.Instructions, buckets [][]pipeline.Action, toCtl bool) (int, int) {
 	t.Helper()
 	const inPort = 4
-	tb.snap.Tables[0] = nil
+	tb.setTable(0, nil)
 	clear(tb.snap.Groups)
 	if buckets != nil {
 		var bs []pipeline.Bucket

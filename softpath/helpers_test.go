@@ -78,7 +78,10 @@ type testbed struct {
 	ups   []softpath.PacketIn
 	now   int64
 	id    uint64
-	snap  *pipeline.Snapshot
+	// tables are the flows added so far; snap is them as a snapshot, with
+	// the groups and meters tests put in its maps.
+	tables [pipeline.NumTables][]*pipeline.Flow
+	snap   *pipeline.Snapshot
 }
 
 func newTestbed(t *testing.T, n int, cfg softpath.Config) *testbed {
@@ -106,22 +109,22 @@ func (tb *testbed) flow(t uint8, prio uint16, m pipeline.Match, in pipeline.Inst
 	tb.id++
 	m.Normalize()
 	f := &pipeline.Flow{ID: tb.id, Table: t, Priority: prio, Match: m, Instr: in, Counters: &pipeline.Counters{}}
-	tb.snap.Tables[t] = append(tb.snap.Tables[t], f)
-	fs := tb.snap.Tables[t]
+	fs := append(slices.Clone(tb.tables[t]), f)
 	sort.SliceStable(fs, func(a, b int) bool { return fs[a].Priority > fs[b].Priority })
+	tb.setTable(t, fs)
 	return f
+}
+
+// setTable makes fs table t of the testbed's snapshot.
+func (tb *testbed) setTable(t uint8, fs []*pipeline.Flow) {
+	tb.tables[t] = fs
+	tb.snap = pipeline.SnapshotOf(tb.tables, tb.snap.Groups, tb.snap.Meters)
 }
 
 // install hands the datapath a copy of the snapshot built so far: the
 // testbed keeps changing its own, and installed snapshots must not change.
 func (tb *testbed) install() {
-	s := *tb.snap
-	for t := range s.Tables {
-		s.Tables[t] = slices.Clone(s.Tables[t])
-	}
-	s.Groups = maps.Clone(s.Groups)
-	s.Meters = maps.Clone(s.Meters)
-	tb.d.Install(&s)
+	tb.d.Install(pipeline.SnapshotOf(tb.tables, maps.Clone(tb.snap.Groups), maps.Clone(tb.snap.Meters)))
 }
 
 // send runs frame through the pipeline as received on inPort.

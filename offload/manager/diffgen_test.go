@@ -1019,7 +1019,7 @@ func dgExpectOf(snap *pipeline.Snapshot, p *dgPacket, invalidTTL bool) (*dgExpec
 // key does not say which TPID a tag has).
 func dgRetags(snap *pipeline.Snapshot, hits []pipeline.Hit) bool {
 	for _, h := range hits {
-		for _, f := range snap.Tables[h.Table] {
+		for _, f := range snap.Table(h.Table) {
 			if f.ID != h.FlowID {
 				continue
 			}

@@ -47,8 +47,8 @@ func BenchmarkSnapshot(b *testing.B) {
 		if _, err := p.FlowMod(&mod, t0); err != nil {
 			b.Fatal(err)
 		}
-		if s := p.Snapshot(); len(s.Tables[0]) != 10000 || len(s.Tables[1]) != 10000 {
-			b.Fatalf("snapshot has %d/%d flows", len(s.Tables[0]), len(s.Tables[1]))
+		if s := p.Snapshot(); len(s.Table(0)) != 10000 || len(s.Table(1)) != 10000 {
+			b.Fatalf("snapshot has %d/%d flows", len(s.Table(0)), len(s.Table(1)))
 		}
 	}
 }

@@ -60,6 +60,18 @@ type table struct {
 type run struct {
 	priority uint16
 	flows    []*Flow
+	// shared: a snapshot or a clone sees flows[:len(flows)], so the run
+	// is copied before anything below its length is written (an append
+	// writes past it: a clone's view has no spare capacity to write into).
+	shared bool
+}
+
+// own makes r's flows its own to write into.
+func (r *run) own() {
+	if r.shared {
+		r.flows = slices.Clone(r.flows)
+		r.shared = false
+	}
 }
 
 // runIndex returns where the run of priority prio is or would be.
@@ -79,13 +91,17 @@ func (t *table) flowIndex(f *Flow) (ri, fi int, ok bool) {
 	return ri, fi, fi < len(fl) && fl[fi].ID == f.ID
 }
 
-// all returns the table's entries in table order.
-func (t *table) all() []*Flow {
-	out := make([]*Flow, 0, t.count)
-	for _, r := range t.runs {
-		out = append(out, r.flows...)
+// snapshot returns the table as a snapshot sees it, sharing its runs.
+func (t *table) snapshot() *tableSnap {
+	if t.count == 0 {
+		return nil
 	}
-	return out
+	ts := &tableSnap{runs: make([][]*Flow, len(t.runs)), n: t.count}
+	for i, r := range t.runs {
+		ts.runs[i] = r.flows
+		r.shared = true
+	}
+	return ts
 }
 
 // entryKey identifies a flow entry for strict operations and identical adds.
@@ -206,9 +222,10 @@ func (p *Pipeline) Meters() []*Meter {
 }
 
 // Snapshot returns an immutable view of the pipeline. It is cheap to call
-// after every batch of mods: the previous snapshot is returned as is when
-// nothing changed, and only tables (and the group or meter table) that
-// changed since are copied; the rest is shared with the previous snapshot.
+// after every mod: the previous snapshot is returned as is when nothing
+// changed; a table that changed shares its runs (O(priorities)), the
+// others are the previous snapshot's; the group and meter tables are
+// copied when they changed.
 func (p *Pipeline) Snapshot() *Snapshot {
 	if p.snap != nil && !p.anyDirty() {
 		return p.snap
@@ -219,7 +236,7 @@ func (p *Pipeline) Snapshot() *Snapshot {
 	}
 	for t := range p.tables {
 		if p.snap == nil || p.dirty[t] {
-			s.Tables[t] = p.tables[t].all()
+			s.tables[t] = p.tables[t].snapshot()
 		}
 		p.dirty[t] = false
 	}
@@ -264,7 +281,9 @@ func (p *Pipeline) replace(old, new *Flow) {
 	if !ok {
 		panic("pipeline: replace of a flow that is not in its table")
 	}
-	t.runs[ri].flows[fi] = new
+	r := t.runs[ri]
+	r.own()
+	r.flows[fi] = new
 	t.keys.put(new)
 	p.byID[new.ID] = new
 	p.track(new)
@@ -294,6 +313,7 @@ func (p *Pipeline) remove(fs ...*Flow) {
 		p.dirty[f.Table] = true
 	}
 	for r := range runs {
+		r.own()
 		r.flows = slices.DeleteFunc(r.flows, func(f *Flow) bool { _, ok := gone[f]; return ok })
 	}
 	for t := range p.tables {
@@ -329,4 +349,30 @@ func (p *Pipeline) removeWhere(pred func(*Flow) bool, r RemovedReason) []Removal
 	}
 	p.remove(fs...)
 	return out
+}
+
+// Clone returns an independent copy of the pipeline: mods to either leave
+// the other as it was. It shares the flow entries (immutable), groups,
+// meters and the tables' runs (each side copies a run before writing into
+// it), and copies the indexes: O(entries), for a bundle applied to a copy
+// and swapped in only if all of it succeeds.
+func (p *Pipeline) Clone() *Pipeline {
+	c := *p
+	for t := range p.tables {
+		src := &p.tables[t]
+		dst := &c.tables[t]
+		dst.runs = make([]*run, len(src.runs))
+		for i, r := range src.runs {
+			r.flows = r.flows[:len(r.flows):len(r.flows)] // an append on either side reallocates
+			r.shared = true
+			dst.runs[i] = &run{priority: r.priority, flows: r.flows, shared: true}
+		}
+		dst.keys.byHash = maps.Clone(src.keys.byHash)
+		dst.keys.overflow = maps.Clone(src.keys.overflow)
+	}
+	c.byID = maps.Clone(p.byID)
+	c.timed = maps.Clone(p.timed)
+	c.groups = maps.Clone(p.groups)
+	c.meters = maps.Clone(p.meters)
+	return &c
 }

@@ -6,70 +6,148 @@ import (
 	"testing"
 )
 
-// TestTableAgainstASortedList runs random adds, strict and non-strict
-// modifies and deletes over a few priorities and matches on a pipeline
-// and on a model that keeps each table as one list in table order
-// (priority descending, then ID ascending) and finds entries by scanning
-// it: after every mod the snapshot's tables, the counts and the strict
-// lookups must agree.
+// tableModel is a pipeline's tables kept the simple way: each table one
+// list in table order (priority descending, then ID ascending).
+type tableModel map[uint8][]*Flow
+
+func (m tableModel) clone() tableModel {
+	c := tableModel{}
+	for t, fs := range m {
+		c[t] = slices.Clone(fs)
+	}
+	return c
+}
+
+// apply records what a mod changed.
+func (m tableModel) apply(t *testing.T, table uint8, ch Change) {
+	t.Helper()
+	for _, f := range ch.Added {
+		i, _ := slices.BinarySearchFunc(m[table], f, func(a, b *Flow) int {
+			if a.Priority != b.Priority {
+				return int(b.Priority) - int(a.Priority)
+			}
+			return int(a.ID) - int(b.ID)
+		})
+		m[table] = slices.Insert(m[table], i, f)
+	}
+	for _, mo := range ch.Modified {
+		i := slices.Index(m[table], mo.Old)
+		if i < 0 {
+			t.Fatalf("modified entry %d not in the model", mo.Old.ID)
+		}
+		m[table][i] = mo.New
+	}
+	for _, rm := range ch.Removed {
+		m[table] = slices.DeleteFunc(m[table], func(f *Flow) bool { return f == rm.Flow })
+	}
+}
+
+// check compares a snapshot with the model.
+func (m tableModel) check(t *testing.T, what string, s *Snapshot) {
+	t.Helper()
+	for tb := range uint8(2) {
+		if !slices.Equal(s.Table(tb), m[tb]) || s.TableLen(tb) != len(m[tb]) {
+			t.Fatalf("%s: table %d has %d entries (len %d) unlike the model's %d", what, tb, len(s.Table(tb)), s.TableLen(tb), len(m[tb]))
+		}
+	}
+}
+
+// randomMod returns a random add, strict modify, strict or non-strict
+// delete over a few priorities and matches in tables 0 and 1.
+func randomMod(rng *rand.Rand) *FlowMod {
+	prios := []uint16{0, 5, 100, 100, 100, 65535}
+	m := mt(ipv4Type, exact(FieldIPv4Dst, uint64(0x0a000000+rng.IntN(40))))
+	if rng.IntN(8) == 0 {
+		m = mt(ipv4Type)
+	}
+	fm := addMod(uint8(rng.IntN(2)), prios[rng.IntN(len(prios))], m, Output(uint32(1+rng.IntN(4))))
+	switch r := rng.IntN(10); {
+	case r < 6:
+	case r < 7:
+		fm.Command = FlowModifyStrict
+	case r < 9:
+		fm.Command = FlowDeleteStrict
+	default:
+		fm.Command = FlowDelete // every entry the match covers, any priority
+	}
+	return fm
+}
+
+// step applies a random mod to p and the model and checks them.
+func step(t *testing.T, rng *rand.Rand, p *Pipeline, m tableModel, what string) {
+	t.Helper()
+	fm := randomMod(rng)
+	ch, err := p.FlowMod(fm, t0)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	m.apply(t, fm.Table, ch)
+	// The tables as the pipeline iterates them; snapshots are checked by
+	// the callers (a snapshot laid out now would hide what later mods do
+	// to the runs it shares).
+	for tb := range uint8(2) {
+		if got := p.Flows(&FlowFilter{Table: tb, OutPort: PortAny, OutGroup: GroupAny}); !slices.Equal(got, m[tb]) {
+			t.Fatalf("%s: table %d has %d entries unlike the model's %d", what, tb, len(got), len(m[tb]))
+		}
+	}
+	for tb := range uint8(2) {
+		if p.FlowCount(tb) != len(m[tb]) {
+			t.Fatalf("%s: FlowCount(%d) = %d, want %d", what, tb, p.FlowCount(tb), len(m[tb]))
+		}
+	}
+	for _, f := range m[fm.Table] {
+		if got := p.tables[fm.Table].keys.get(f.Priority, &f.Match); got != f {
+			t.Fatalf("%s: strict lookup of entry %d found %v", what, f.ID, got)
+		}
+	}
+}
+
+// TestTableAgainstASortedList runs random mods on a pipeline and on the
+// model: after every mod the snapshot's tables, the counts and the strict
+// lookups must agree, and every snapshot taken along the way must still
+// show the tables as they were (the runs a snapshot shares are copied
+// before the pipeline writes into them).
 func TestTableAgainstASortedList(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 13))
 	p := New()
-	model := map[uint8][]*Flow{}
-	prios := []uint16{0, 5, 100, 100, 100, 65535}
-	for step := range 20000 {
-		table := uint8(rng.IntN(2))
-		prio := prios[rng.IntN(len(prios))]
-		m := mt(ipv4Type, exact(FieldIPv4Dst, uint64(0x0a000000+rng.IntN(40))))
-		if rng.IntN(8) == 0 {
-			m = mt(ipv4Type)
-		}
-		fm := addMod(table, prio, m, Output(uint32(1+rng.IntN(4))))
-		switch r := rng.IntN(10); {
-		case r < 6:
-		case r < 7:
-			fm.Command = FlowModifyStrict
-		case r < 9:
-			fm.Command = FlowDeleteStrict
-		default:
-			fm.Command = FlowDelete // every entry the match covers, any priority
-		}
-		ch, err := p.FlowMod(fm, t0)
-		if err != nil {
-			t.Fatalf("step %d: %v", step, err)
-		}
-		for _, f := range ch.Added {
-			i, _ := slices.BinarySearchFunc(model[table], f, func(a, b *Flow) int {
-				if a.Priority != b.Priority {
-					return int(b.Priority) - int(a.Priority)
-				}
-				return int(a.ID) - int(b.ID)
-			})
-			model[table] = slices.Insert(model[table], i, f)
-		}
-		for _, mo := range ch.Modified {
-			i := slices.Index(model[table], mo.Old)
-			if i < 0 {
-				t.Fatalf("step %d: modified entry %d not in the model", step, mo.Old.ID)
+	m := tableModel{}
+	type kept struct {
+		s *Snapshot
+		m tableModel
+	}
+	var old []kept
+	for i := range 20000 {
+		step(t, rng, p, m, "step")
+		if i%97 == 0 {
+			s := p.Snapshot()
+			if i%2 == 0 {
+				s.Table(0) // laid out now, table 1 and the odd ones later
 			}
-			model[table][i] = mo.New
+			old = append(old, kept{s, m.clone()})
 		}
-		for _, rm := range ch.Removed {
-			model[table] = slices.DeleteFunc(model[table], func(f *Flow) bool { return f == rm.Flow })
-		}
-		snap := p.Snapshot()
-		for tb := range uint8(2) {
-			if !slices.Equal(snap.Tables[tb], model[tb]) {
-				t.Fatalf("step %d: table %d has %d entries out of the model's order (%d)", step, tb, len(snap.Tables[tb]), len(model[tb]))
-			}
-			if p.FlowCount(tb) != len(model[tb]) {
-				t.Fatalf("step %d: FlowCount(%d) = %d, want %d", step, tb, p.FlowCount(tb), len(model[tb]))
-			}
-		}
-		for _, f := range model[table] {
-			if got := p.tables[table].keys.get(f.Priority, &f.Match); got != f {
-				t.Fatalf("step %d: strict lookup of entry %d found %v", step, f.ID, got)
-			}
+		if i%1000 == 999 {
+			m.check(t, "a fresh snapshot", p.Snapshot())
 		}
 	}
+	for _, k := range old {
+		k.m.check(t, "an earlier snapshot", k.s)
+	}
+}
+
+// TestCloneIsIndependent: a clone and its original, changed apart by
+// random mods, each stay equal to its own model.
+func TestCloneIsIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	p := New()
+	m := tableModel{}
+	for range 3000 {
+		step(t, rng, p, m, "before the clone")
+	}
+	c, cm := p.Clone(), m.clone()
+	for range 3000 {
+		step(t, rng, p, m, "original")
+		step(t, rng, c, cm, "clone")
+	}
+	m.check(t, "original at the end", p.Snapshot())
+	cm.check(t, "clone at the end", c.Snapshot())
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nicflow/nicflow/offload/pipeline"
 	"github.com/nicflow/nicflow/softpath"
 	"github.com/nicflow/nicflow/softpath/afpacket"
 )
@@ -18,9 +17,9 @@ import (
 // datapath could not keep up with).
 func BenchmarkForwardAFPacket(b *testing.B) {
 	tp := newTopo(b)
-	f := &flows{s: &pipeline.Snapshot{}}
+	f := &flows{}
 	f.add(10, 1, 0, out(2))
-	tp.d.Install(f.s)
+	tp.d.Install(f.snapshot())
 
 	var tx, rx *afpacket.Socket
 	if err := tp.a.Do(func() (err error) { tx, err = afpacket.Open("a0", afpacket.Options{NoPromisc: true}); return err }); err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -80,8 +81,13 @@ func (tp *topo) ping(count int) error {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 type flows struct {
-	s  *pipeline.Snapshot
-	id uint64
+	tables [pipeline.NumTables][]*pipeline.Flow
+	id     uint64
+}
+
+// snapshot returns the flows added so far as a snapshot.
+func (f *flows) snapshot() *pipeline.Snapshot {
+	return pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: slices.Clone(f.tables[0])}, nil, nil)
 }
 
 func (f *flows) add(prio uint16, inPort uint32, proto uint8, in pipeline.Instructions, extra ...func(*pipeline.Match)) *pipeline.Flow {
@@ -96,8 +102,8 @@ func (f *flows) add(prio uint16, inPort uint32, proto uint8, in pipeline.Instruc
 	}
 	f.id++
 	fl := &pipeline.Flow{ID: f.id, Priority: prio, Match: m, Instr: in, Counters: &pipeline.Counters{}}
-	f.s.Tables[0] = append(f.s.Tables[0], fl)
-	sort.SliceStable(f.s.Tables[0], func(i, j int) bool { return f.s.Tables[0][i].Priority > f.s.Tables[0][j].Priority })
+	f.tables[0] = append(f.tables[0], fl)
+	sort.SliceStable(f.tables[0], func(i, j int) bool { return f.tables[0][i].Priority > f.tables[0][j].Priority })
 	return fl
 }
 
@@ -118,12 +124,12 @@ func TestPingLearningSwitch(t *testing.T) {
 
 func TestFlowsCountersAndDrop(t *testing.T) {
 	tp := newTopo(t)
-	f := &flows{s: &pipeline.Snapshot{}}
+	f := &flows{}
 	ab := f.add(10, 1, pipeline.ProtoICMP, out(2))
 	ba := f.add(10, 2, pipeline.ProtoICMP, out(1))
 	f.add(5, 1, 0, out(2))
 	f.add(5, 2, 0, out(1))
-	tp.d.Install(f.s)
+	tp.d.Install(f.snapshot())
 	if err := tp.ping(5); err != nil {
 		t.Fatalf("ping with output flows: %v", err)
 	}
@@ -135,7 +141,7 @@ func TestFlowsCountersAndDrop(t *testing.T) {
 	}
 
 	drop := f.add(20, 1, pipeline.ProtoICMP, pipeline.Instructions{})
-	tp.d.Install(f.s)
+	tp.d.Install(f.snapshot())
 	if err := tp.ping(2); err == nil {
 		t.Error("ping succeeded through a drop flow")
 	}
@@ -149,10 +155,10 @@ func TestUDPSetFieldChecksum(t *testing.T) {
 	tp.d.SetMissPolicy(softpath.MissNormal)
 	// a sends to 10.77.0.99 (b's MAC); the flow rewrites it to b's address.
 	tp.a.IP(t, "neigh", "add", "10.77.0.99", "lladdr", tp.b.MAC(t, "b0"), "dev", "a0")
-	f := &flows{s: &pipeline.Snapshot{}}
+	f := &flows{}
 	rw := f.add(30, 1, pipeline.ProtoUDP, out(2, pipeline.SetField(pipeline.FieldIPv4Dst, []byte{10, 77, 0, 2})),
 		func(m *pipeline.Match) { m.Set(pipeline.FieldIPv4Dst, []byte{10, 77, 0, 99}, nil) })
-	tp.d.Install(f.s)
+	tp.d.Install(f.snapshot())
 
 	// Capture on b0 with a raw socket of our own.
 	var capt *afpacket.Socket

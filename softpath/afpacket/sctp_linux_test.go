@@ -27,13 +27,13 @@ import (
 // before rewriting (issue 12's wrong SCTP checksum).
 func TestSCTPSetFieldChecksum(t *testing.T) {
 	tp := newTopo(t)
-	f := &flows{s: &pipeline.Snapshot{}}
+	f := &flows{}
 	sctpDst := func(port uint16) func(*pipeline.Match) {
 		return func(m *pipeline.Match) { m.Set(pipeline.FieldSCTPDst, binary.BigEndian.AppendUint16(nil, port), nil) }
 	}
 	rw := f.add(30, 1, pipeline.ProtoSCTP, out(2, pipeline.SetField(pipeline.FieldSCTPDst, []byte{0x0b, 0xb8})), sctpDst(2906))
 	fw := f.add(30, 1, pipeline.ProtoSCTP, out(2), sctpDst(2907))
-	tp.d.Install(f.s)
+	tp.d.Install(f.snapshot())
 
 	capt := openIn(t, tp.b.Do, "b0")
 	got := make(chan []byte, 16)

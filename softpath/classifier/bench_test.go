@@ -37,23 +37,22 @@ func ipKey(dst uint32) pipeline.Key {
 }
 
 func BenchmarkLookup1Flow(b *testing.B) {
-	s := &pipeline.Snapshot{}
-	s.Tables[0] = []*pipeline.Flow{exactFlow(1, 1, 0x0a000002, 32)}
+	s := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {exactFlow(1, 1, 0x0a000002, 32)}}, nil, nil)
 	benchLookup(b, s, []pipeline.Key{ipKey(0x0a000002)})
 }
 
 func BenchmarkLookup1000Exact(b *testing.B) {
-	s := &pipeline.Snapshot{}
+	var tables [pipeline.NumTables][]*pipeline.Flow
 	var keys []pipeline.Key
 	for i := 0; i < 1000; i++ {
-		s.Tables[0] = append(s.Tables[0], exactFlow(uint64(i+1), 100, 0x0a000000+uint32(i), 32))
+		tables[0] = append(tables[0], exactFlow(uint64(i+1), 100, 0x0a000000+uint32(i), 32))
 		keys = append(keys, ipKey(0x0a000000+uint32(i)))
 	}
-	benchLookup(b, s, keys)
+	benchLookup(b, pipeline.SnapshotOf(tables, nil, nil), keys)
 }
 
 func BenchmarkLookup1000Over20Masks(b *testing.B) {
-	s := &pipeline.Snapshot{}
+	var tables [pipeline.NumTables][]*pipeline.Flow
 	var keys []pipeline.Key
 	r := rand.New(rand.NewPCG(1, 2))
 	// 20 masks: prefix lengths 13..32; higher priority for longer prefixes
@@ -61,11 +60,11 @@ func BenchmarkLookup1000Over20Masks(b *testing.B) {
 	for i := 0; i < 1000; i++ {
 		plen := 13 + i%20
 		dst := 0x0a000000 + uint32(r.IntN(1<<20))
-		s.Tables[0] = append(s.Tables[0], exactFlow(uint64(i+1), uint16(plen), dst, plen))
+		tables[0] = append(tables[0], exactFlow(uint64(i+1), uint16(plen), dst, plen))
 		keys = append(keys, ipKey(dst))
 	}
-	sortTable(s.Tables[0])
-	benchLookup(b, s, keys)
+	sortTable(tables[0])
+	benchLookup(b, pipeline.SnapshotOf(tables, nil, nil), keys)
 }
 
 func sortTable(fs []*pipeline.Flow) {

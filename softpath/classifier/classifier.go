@@ -135,30 +135,23 @@ type Classifier struct {
 func Compile(s *pipeline.Snapshot) *Classifier { return Recompile(nil, s) }
 
 // Recompile builds the classifier of s, reusing the compiled tables of prev
-// (nil: none) whose flows are the very same slice in s. The pipeline copies
-// only the tables a change touched into a new snapshot, so a flow mod costs
-// one table's compile, not the whole pipeline's. Installing the same
-// *Snapshot again compiles everything, so a caller that (against the
-// contract) changed it in place still gets an exact classifier.
+// (nil: none) that s shares with prev's snapshot (Snapshot.SameTable). A
+// pipeline's snapshot shares every table a change did not touch, so a
+// flow mod costs one table's compile, not the whole pipeline's.
+// Installing the same *Snapshot again compiles everything.
 func Recompile(prev *Classifier, s *pipeline.Snapshot) *Classifier {
 	c := &Classifier{snap: s}
 	if prev != nil && prev.snap == s {
 		prev = nil
 	}
-	for t := range s.Tables {
-		if prev != nil && sameFlows(prev.snap.Tables[t], s.Tables[t]) {
+	for t := range uint8(pipeline.NumTables) {
+		if prev != nil && s.SameTable(prev.snap, t) {
 			c.tables[t] = prev.tables[t]
 			continue
 		}
-		c.tables[t] = compileTable(s.Tables[t])
+		c.tables[t] = compileTable(s.Table(t))
 	}
 	return c
-}
-
-// sameFlows reports whether a and b are the same slice (snapshots are
-// immutable, so equal identity means equal contents).
-func sameFlows(a, b []*pipeline.Flow) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func compileTable(flows []*pipeline.Flow) table {

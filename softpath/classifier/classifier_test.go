@@ -88,7 +88,7 @@ func randomKey(r *rand.Rand) pipeline.Key {
 // randomSnapshot makes n flows per table in tables 0 and 1 with overlapping
 // priorities, ordered as pipeline snapshots are.
 func randomSnapshot(r *rand.Rand, n int) *pipeline.Snapshot {
-	s := &pipeline.Snapshot{}
+	var tables [pipeline.NumTables][]*pipeline.Flow
 	id := uint64(0)
 	for t := uint8(0); t < 2; t++ {
 		var flows []*pipeline.Flow
@@ -105,9 +105,9 @@ func randomSnapshot(r *rand.Rand, n int) *pipeline.Snapshot {
 			}
 			return flows[a].ID < flows[b].ID
 		})
-		s.Tables[t] = flows
+		tables[t] = flows
 	}
-	return s
+	return pipeline.SnapshotOf(tables, nil, nil)
 }
 
 func TestLookupMatchesReference(t *testing.T) {
@@ -146,9 +146,7 @@ func TestLookupTies(t *testing.T) {
 	f2 := &pipeline.Flow{ID: 2, Priority: 10, Match: exact}
 	f3 := &pipeline.Flow{ID: 3, Priority: 10, Match: exact}
 	f4 := &pipeline.Flow{ID: 4, Priority: 5, Match: exact}
-	s := &pipeline.Snapshot{}
-	s.Tables[0] = []*pipeline.Flow{f1, f2, f3, f4}
-	s.Tables[1] = []*pipeline.Flow{f2, f3, f1}
+	s := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {f1, f2, f3, f4}, 1: {f2, f3, f1}}, nil, nil)
 	c := Compile(s)
 	k := pipeline.Key{InPort: 1}
 	tests := []struct {
