@@ -34,6 +34,14 @@ type Handle struct {
 	// replace it before first use).
 	lk        links
 	kernelLks *kernelLinks
+
+	// The batch path (see Batch), set up by OpenNetNS; nil bc: one
+	// request at a time. mu guards seq, base and rbuf.
+	bc     batchConn
+	batchN int    // requests per datagram
+	seq    uint32 // the last sequence number Batch used
+	base   uint32 // the sequence number of the first request of the datagram in flight
+	rbuf   []byte // one answer datagram
 }
 
 // Open opens a tc netlink socket in the caller's network namespace.
@@ -51,7 +59,9 @@ func OpenNetNS(fd int) (*Handle, error) {
 		_ = c.Close()
 		return nil, fmt.Errorf("enable netlink extended acks: %w", err)
 	}
-	return newHandle(c), nil
+	h := newHandle(c)
+	h.setupBatch(c)
+	return h, nil
 }
 
 // newHandle wraps an open connection (a real socket or an nltest fake).

@@ -683,7 +683,11 @@ func TestKernelGetRemoveKeepCounters(t *testing.T) {
 func TestKernelAddBatch(t *testing.T) {
 	requireFlower(t)
 	tp := newTopo(t)
-	const n = 3*batchSize + 5
+	bn := tp.h.batchN
+	if tp.h.bc == nil || bn == 0 {
+		t.Fatal("the handle has no batch path")
+	}
+	n := 3*bn + 5
 	filter := func(i int) *Filter {
 		return &Filter{Pref: 10, Protocol: EthPAll, Handle: uint32(i + 1), Flags: FlagSkipHW,
 			Keys:    Keys{EthType: EthTypeIPv4, IPv4Dst: [4]byte{10, 9, byte(i >> 8), byte(i)}, IPv4DstMask: [4]byte{255, 255, 255, 255}},
@@ -693,7 +697,7 @@ func TestKernelAddBatch(t *testing.T) {
 	for i := range fs {
 		fs[i] = filter(i)
 	}
-	taken, badProto, noHandle := batchSize-1, batchSize+7, 2*batchSize+1
+	taken, badProto, noHandle := bn-1, bn+7, 2*bn+1
 	if _, err := tp.h.Add(testBlock, fs[taken]); err != nil {
 		t.Fatal(err)
 	}
