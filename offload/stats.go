@@ -2,6 +2,7 @@ package offload
 
 import (
 	"sort"
+	"time"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
@@ -14,33 +15,66 @@ func (n *Network) Features() (dpid uint64, tables uint8) {
 // FlowStats returns the flows selected by f with their tier and merged
 // counters. It brings the tc tier up to date and reads its counters first.
 func (n *Network) FlowStats(f *pipeline.FlowFilter) []FlowStat {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	now := n.cfg.Now()
-	if n.tc != nil {
-		n.syncTC()
-		n.tc.refresh(now)
-	}
-	flows := n.pipe.Flows(f)
-	out := make([]FlowStat, len(flows))
-	for i, fl := range flows {
-		c := n.flowCounts(fl)
-		tier, why := n.placement(fl)
-		tot := c.total()
-		out[i] = FlowStat{
-			Flow:     fl,
-			Tier:     tier,
-			Reason:   why,
-			Packets:  tot.Packets,
-			Bytes:    tot.Bytes,
-			HW:       c.hw,
-			TC:       c.tc,
-			Soft:     c.soft,
-			Duration: now.Sub(fl.Added),
-			Filters:  n.tc.filters(fl),
+	var out []FlowStat
+	n.WalkFlowStats(f, true, func(chunk []FlowStat) error {
+		out = append(out, chunk...)
+		return nil
+	})
+	return out
+}
+
+// flowStatsChunk is how many entries WalkFlowStats visits under the lock
+// at a time.
+const flowStatsChunk = 256
+
+// WalkFlowStats calls fn with the flows selected by f and their merged
+// counters, in pipeline order (table, priority descending, oldest first),
+// a chunk of at most a few hundred at a time, without the network's lock
+// held: a dump of any size holds one chunk in memory, and a slow reader
+// does not hold up mods. The chunk is reused once fn returns. With
+// placement, each entry also carries its tier, the reason and its filter
+// count (FlowStats); without, only the flow, its totals and its duration
+// (what OpenFlow asks). The tc tier is brought up to date and its counters
+// read once, first. An entry added or removed during the walk may be
+// missed; none is given twice. An error from fn ends the walk and is
+// returned.
+func (n *Network) WalkFlowStats(f *pipeline.FlowFilter, placement bool, fn func([]FlowStat) error) error {
+	var (
+		cur   pipeline.FlowCursor
+		flows = make([]*pipeline.Flow, 0, flowStatsChunk)
+		out   = make([]FlowStat, 0, flowStatsChunk)
+		now   time.Time
+	)
+	for first := true; !cur.Done(); first = false {
+		n.mu.Lock()
+		if first {
+			now = n.cfg.Now()
+			if n.tc != nil {
+				n.syncTC()
+				n.tc.refresh(now)
+			}
+		}
+		flows = n.pipe.NextFlows(flows[:0], f, &cur, flowStatsChunk)
+		out = out[:0]
+		for _, fl := range flows {
+			c := n.flowCounts(fl)
+			tot := c.total()
+			st := FlowStat{Flow: fl, Packets: tot.Packets, Bytes: tot.Bytes, HW: c.hw, TC: c.tc, Soft: c.soft,
+				Duration: now.Sub(fl.Added)}
+			if placement {
+				st.Tier, st.Reason = n.placement(fl)
+				st.Filters = n.tc.filters(fl)
+			}
+			out = append(out, st)
+		}
+		n.mu.Unlock()
+		if len(out) > 0 {
+			if err := fn(out); err != nil {
+				return err
+			}
 		}
 	}
-	return out
+	return nil
 }
 
 // TableStats returns the statistics of every table.

@@ -160,9 +160,8 @@ func (d *fakeDatapath) Barrier(context.Context) error {
 	return nil
 }
 
-func (d *fakeDatapath) FlowStats(f *pipeline.FlowFilter) []FlowStat {
+func (d *fakeDatapath) FlowStats(f *pipeline.FlowFilter, fn func([]FlowStat) error) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	var out []FlowStat
 	for _, fl := range d.flows {
 		if f.Table != pipeline.TableAll && f.Table != fl.Table || !f.Match.Covers(&fl.Match) {
@@ -170,7 +169,15 @@ func (d *fakeDatapath) FlowStats(f *pipeline.FlowFilter) []FlowStat {
 		}
 		out = append(out, FlowStat{Flow: fl, Packets: 5, Bytes: 490, Duration: 1234 * time.Millisecond})
 	}
-	return out
+	d.mu.Unlock()
+	for len(out) > 0 { // in chunks, as offload gives them
+		n := min(len(out), 3)
+		if err := fn(out[:n]); err != nil {
+			return err
+		}
+		out = out[n:]
+	}
+	return nil
 }
 
 func (d *fakeDatapath) TableStats() []TableStat {

@@ -15,12 +15,45 @@ func (c *conn) multipart(h ofwire.Header, body []byte) error {
 	if err != nil {
 		return err
 	}
+	if mp.Type == ofp.MultipartTypeFlow {
+		return c.flowStats(h.Xid, mp.Body)
+	}
 	entries, err := c.multipartEntries(mp)
 	if err != nil {
 		return err
 	}
 	c.log.Debug("multipart request", zap.Uint16(logKeyMultType, uint16(mp.Type)), zap.Uint32(logKeyXid, h.Xid), zap.Int(logKeyEntries, len(entries)))
 	return c.send(ofwire.SplitMultipartReply(h.Xid, mp.Type, entries, c.s.cfg.MaxReplyLen)...)
+}
+
+// flowStats answers an OFPMP_FLOW request as the datapath walks its
+// flows: each reply message is encoded and written as soon as it is full,
+// so a dump of any size holds one message and one chunk of flows, and the
+// controller reads the first part while the rest is made.
+func (c *conn) flowStats(xid uint32, body []byte) error {
+	f, err := ofwire.DecodeFlowStatsRequest(body)
+	if err != nil {
+		return err
+	}
+	s := ofwire.NewReplyStream(xid, ofp.MultipartTypeFlow, c.s.cfg.MaxReplyLen, func(m []byte) error { return c.send(m) })
+	var w ofwire.FlowStats
+	err = c.s.cfg.Datapath.FlowStats(f, func(chunk []FlowStat) error {
+		for i := range chunk {
+			if chunk[i].Flow == nil {
+				continue
+			}
+			w = flowStatsWire(&chunk[i])
+			if err := s.Add(ofwire.AppendFlowStats(s.Buf(), &w)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.Close()
+	}
+	c.log.Debug("multipart request", zap.Uint16(logKeyMultType, uint16(ofp.MultipartTypeFlow)), zap.Uint32(logKeyXid, xid), zap.Int(logKeyEntries, s.Entries()))
+	return err
 }
 
 func (c *conn) multipartEntries(mp ofwire.Multipart) ([][]byte, error) {
@@ -32,31 +65,20 @@ func (c *conn) multipartEntries(mp ofwire.Multipart) ([][]byte, error) {
 			return nil, err
 		}
 		return one(ofwire.AppendDesc(nil, &c.s.cfg.Desc)), nil
-	case ofp.MultipartTypeFlow:
-		f, err := ofwire.DecodeFlowStatsRequest(mp.Body)
-		if err != nil {
-			return nil, err
-		}
-		var out [][]byte
-		for _, fs := range dp.FlowStats(f) {
-			if fs.Flow == nil {
-				continue
-			}
-			w := flowStatsWire(&fs)
-			out = append(out, ofwire.AppendFlowStats(nil, &w))
-		}
-		return out, nil
 	case ofp.MultipartTypeAggregate:
 		f, err := ofwire.DecodeFlowStatsRequest(mp.Body)
 		if err != nil {
 			return nil, err
 		}
 		var a ofwire.AggregateStats
-		for _, fs := range dp.FlowStats(f) {
-			a.Packets += fs.Packets
-			a.Bytes += fs.Bytes
-			a.Flows++
-		}
+		dp.FlowStats(f, func(chunk []FlowStat) error {
+			for _, fs := range chunk {
+				a.Packets += fs.Packets
+				a.Bytes += fs.Bytes
+				a.Flows++
+			}
+			return nil
+		})
 		return one(ofwire.AppendAggregateStats(nil, &a)), nil
 	case ofp.MultipartTypeTable:
 		if err := bodyless(mp.Body, "table stats request"); err != nil {

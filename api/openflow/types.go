@@ -22,11 +22,17 @@ type Datapath interface {
 	SwitchConfig() uint16                                    // the OFPC_* flags in force, the same for every channel
 	SetSwitchConfig(ctx context.Context, flags uint16) error // errors may be *pipeline.Error (SWITCH_CONFIG_FAILED)
 	PacketOut(ctx context.Context, inPort uint32, actions []pipeline.Action, data []byte) error
-	Barrier(ctx context.Context) error           // returns when every earlier change is in force in every tier
-	FlowStats(f *pipeline.FlowFilter) []FlowStat // FlowStat{Flow *pipeline.Flow; Packets, Bytes uint64; Duration time.Duration}
-	TableStats() []TableStat                     // TableID uint8; Active uint32; Lookups, Matched uint64
-	PortStats(port uint32) []PortStat            // PortNo; rx/tx packets, bytes, dropped, errors...; Duration
-	GroupStats(id uint32) []GroupStat            // GroupID; RefCount; Packets, Bytes; Buckets []struct{Packets, Bytes}; Duration
+	Barrier(ctx context.Context) error // returns when every earlier change is in force in every tier
+	// FlowStats calls fn with the flows f selects and their counters, in
+	// table order, a chunk at a time, without the datapath's lock held (a
+	// dump holds one chunk; fn may write to the channel). The chunk is
+	// reused once fn returns; an error from fn ends the walk and is
+	// returned. No flow is given twice. FlowStat{Flow *pipeline.Flow;
+	// Packets, Bytes uint64; Duration time.Duration}.
+	FlowStats(f *pipeline.FlowFilter, fn func([]FlowStat) error) error
+	TableStats() []TableStat          // TableID uint8; Active uint32; Lookups, Matched uint64
+	PortStats(port uint32) []PortStat // PortNo; rx/tx packets, bytes, dropped, errors...; Duration
+	GroupStats(id uint32) []GroupStat // GroupID; RefCount; Packets, Bytes; Buckets []struct{Packets, Bytes}; Duration
 	Groups() []*pipeline.Group
 	MeterStats(id uint32) []MeterStat // MeterID; FlowCount; PacketsIn, BytesIn; Duration; Bands []struct{Packets, Bytes}
 	Meters(id uint32) []*pipeline.Meter

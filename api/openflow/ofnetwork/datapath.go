@@ -88,13 +88,18 @@ func (d ofDatapath) PacketOut(ctx context.Context, inPort uint32, actions []pipe
 
 func (d ofDatapath) Barrier(ctx context.Context) error { return d.n.Barrier(ctx) }
 
-func (d ofDatapath) FlowStats(f *pipeline.FlowFilter) []openflow.FlowStat {
-	stats := d.n.FlowStats(f)
-	out := make([]openflow.FlowStat, len(stats))
-	for i, s := range stats {
-		out[i] = openflow.FlowStat{Flow: s.Flow, Packets: s.Packets, Bytes: s.Bytes, Duration: s.Duration}
-	}
-	return out
+// FlowStats walks the network's flows a chunk at a time (without their
+// placement, which OpenFlow does not carry), converting each chunk into
+// one reused slice.
+func (d ofDatapath) FlowStats(f *pipeline.FlowFilter, fn func([]openflow.FlowStat) error) error {
+	var out []openflow.FlowStat
+	return d.n.WalkFlowStats(f, false, func(stats []offload.FlowStat) error {
+		out = out[:0]
+		for _, s := range stats {
+			out = append(out, openflow.FlowStat{Flow: s.Flow, Packets: s.Packets, Bytes: s.Bytes, Duration: s.Duration})
+		}
+		return fn(out)
+	})
 }
 
 func (d ofDatapath) TableStats() []openflow.TableStat {

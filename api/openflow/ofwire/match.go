@@ -2,6 +2,7 @@ package ofwire
 
 import (
 	"bytes"
+	"math/bits"
 
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
@@ -218,43 +219,25 @@ var sharedGroups = [][]pipeline.Field{
 // field of its group).
 func MatchFields(m *pipeline.Match) []pipeline.Field {
 	var out []pipeline.Field
-	var skip fieldSet
-	for _, g := range sharedGroups {
-		chosen := -1
-		for i, f := range g {
-			if m.Has(f) && prereqOK(m, f) {
-				chosen = i
-				break
-			}
-		}
-		if chosen < 0 {
-			for i, f := range g {
-				if m.Has(f) {
-					chosen = i
-					break
-				}
-			}
-		}
-		for i, f := range g {
-			if i != chosen {
-				skip.add(f)
-			}
-		}
-	}
-	for _, f := range pipeline.Fields() {
-		if !skip.has(f) && m.Has(f) {
+	set := matchFieldSet(m)
+	for _, f := range basicFields {
+		if set.has(f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// AppendOXMs appends the OXM TLVs of m (no ofp_match header).
+// AppendOXMs appends the OXM TLVs of m (no ofp_match header), the fields
+// of MatchFields in its order.
 func AppendOXMs(b []byte, m *pipeline.Match) []byte {
-	for _, f := range MatchFields(m) {
+	set := matchFieldSet(m)
+	var vb, mb [16]byte
+	for ; set != 0; set &= set - 1 {
+		f := pipeline.Field(bits.TrailingZeros64(uint64(set))) // ascending: wire order
 		d := f.Desc()
-		value, mask := m.Get(f)
-		if bytes.Equal(mask, d.Ones()) || !d.Maskable {
+		value, mask := fieldValue(&vb, f, &m.Key), fieldValue(&mb, f, &m.Mask)
+		if !d.Maskable || bytes.Equal(mask, fieldOnes[f]) {
 			b = put32(b, OXMHeader(f, false, d.Len))
 			b = append(b, value...)
 			continue
