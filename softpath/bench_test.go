@@ -57,7 +57,7 @@ func snapshotN(n, masks int) *pipeline.Snapshot {
 		mask := ^uint32(0) << (32 - plen)
 		m.Set(pipeline.FieldIPv4Dst, binary.BigEndian.AppendUint32(nil, 0x0a000000+uint32(i)<<8), binary.BigEndian.AppendUint32(nil, mask))
 		tables[0] = append(tables[0], &pipeline.Flow{ID: uint64(i + 1), Priority: uint16(plen), Match: m,
-			Instr: pipeline.Instructions{Apply: []pipeline.Action{pipeline.Output(2)}, HasApply: true}, Counters: &pipeline.Counters{}})
+			Instr: &pipeline.Instructions{Apply: []pipeline.Action{pipeline.Output(2)}, HasApply: true}, Counters: &pipeline.Counters{}})
 	}
 	fs := tables[0]
 	for i := 1; i < len(fs); i++ {

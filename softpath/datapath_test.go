@@ -197,7 +197,8 @@ func TestInstallSwapsGeneration(t *testing.T) {
 	tb.flow(0, 1, pipeline.Match{}, apply(pipeline.Output(2)))
 	tb.install()
 	tb.send(t, 1, frameAB)
-	s2 := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {{ID: 99, Instr: apply(pipeline.Output(3)), Counters: &pipeline.Counters{}}}}, nil, nil)
+	out3 := apply(pipeline.Output(3))
+	s2 := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {{ID: 99, Instr: &out3, Counters: &pipeline.Counters{}}}}, nil, nil)
 	tb.d.Install(s2)
 	tb.send(t, 1, frameAB)
 	if diff := cmp.Diff(map[uint32]int{2: 1, 3: 1}, tb.sent()); diff != "" {

@@ -25,7 +25,7 @@ func TestEncapDoesNotAllocate(t *testing.T) {
 		pipeline.Output(2),
 	}
 	s := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {{ID: 1, Priority: 1,
-		Instr: pipeline.Instructions{Apply: acts, HasApply: true}, Counters: &pipeline.Counters{}}}}, nil, nil)
+		Instr: &pipeline.Instructions{Apply: acts, HasApply: true}, Counters: &pipeline.Counters{}}}}, nil, nil)
 	for _, cache := range []bool{false, true} {
 		_, w, in, out := newBenchDatapath(t, s, cache)
 		frame := udpFrame(0x0a000007)

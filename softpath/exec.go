@@ -28,7 +28,7 @@ func (w *worker) runTables(p *pkt, t uint8) {
 		}
 		p.flow = f
 		f.Counters.Add(len(p.buf), w.now)
-		in := &f.Instr
+		in := f.Instr
 		if in.Meter != 0 && !w.meter(p, in.Meter) {
 			return
 		}

@@ -108,7 +108,7 @@ func (tb *testbed) time() timeT { return unixTime(tb.now) }
 func (tb *testbed) flow(t uint8, prio uint16, m pipeline.Match, in pipeline.Instructions) *pipeline.Flow {
 	tb.id++
 	m.Normalize()
-	f := &pipeline.Flow{ID: tb.id, Table: t, Priority: prio, Match: m, Instr: in, Counters: &pipeline.Counters{}}
+	f := &pipeline.Flow{ID: tb.id, Table: t, Priority: prio, Match: m, Instr: &in, Counters: &pipeline.Counters{}}
 	fs := append(slices.Clone(tb.tables[t]), f)
 	sort.SliceStable(fs, func(a, b int) bool { return fs[a].Priority > fs[b].Priority })
 	tb.setTable(t, fs)

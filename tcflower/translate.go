@@ -120,7 +120,7 @@ func translate(f *pipeline.Flow, env Env, inPort uint32) (*Filter, error) {
 // translateHalf builds the filter of f with keys, its actions translated
 // from what st knows about the frame.
 func translateHalf(f *pipeline.Flow, keys Keys, st *flowState, env Env) (*Filter, error) {
-	acts, ttl, err := translateInstructions(&f.Instr, st, env)
+	acts, ttl, err := translateInstructions(f.Instr, st, env)
 	if err != nil {
 		return nil, err
 	}

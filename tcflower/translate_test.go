@@ -214,7 +214,7 @@ func peditCase(t *testing.T, host binary.ByteOrder, rule string, h PeditHeader, 
 
 // randomFlow builds a flow from random pieces, valid or not.
 func randomFlow(r *rand.Rand) *pipeline.Flow {
-	f := &pipeline.Flow{ID: r.Uint64(), Table: uint8(r.IntN(pipeline.NumTables)), Priority: uint16(r.Uint32())}
+	f := &pipeline.Flow{ID: r.Uint64(), Table: uint8(r.IntN(pipeline.NumTables)), Priority: uint16(r.Uint32()), Instr: &pipeline.Instructions{}}
 	// Fields flower has no key for at all are left out: the model would
 	// only see them refused.
 	fields := slices.DeleteFunc(pipeline.Fields(), func(f pipeline.Field) bool {
@@ -286,7 +286,7 @@ func randomFlow(r *rand.Rand) *pipeline.Flow {
 		types := []pipeline.ActionType{pipeline.ActionDecNwTTL, pipeline.ActionDecMPLSTTL, pipeline.ActionSetQueue, pipeline.ActionExperimenter}
 		return pipeline.Action{Type: types[r.IntN(len(types))]}
 	}
-	in := &f.Instr
+	in := f.Instr
 	for n := r.IntN(5); n > 0; n-- {
 		in.Apply = append(in.Apply, randAction())
 		in.HasApply = true

@@ -54,7 +54,7 @@ func flowStatsWire(fs *FlowStat) ofwire.FlowStats {
 	return ofwire.FlowStats{
 		TableID: f.Table, Duration: fs.Duration, Priority: f.Priority, IdleTimeout: f.IdleTimeout,
 		HardTimeout: f.HardTimeout, Flags: f.Flags, Cookie: f.Cookie, Packets: fs.Packets, Bytes: fs.Bytes,
-		Match: f.Match, Instr: f.Instr,
+		Match: f.Match, Instr: *f.Instr,
 	}
 }
 

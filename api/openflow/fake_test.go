@@ -83,7 +83,7 @@ func (d *fakeDatapath) flowMod(_ context.Context, fm *pipeline.FlowMod) error {
 	case pipeline.FlowAdd:
 		d.nextID++
 		d.flows = append(d.flows, &pipeline.Flow{
-			ID: d.nextID, Table: fm.Table, Priority: fm.Priority, Match: fm.Match, Instr: fm.Instr,
+			ID: d.nextID, Table: fm.Table, Priority: fm.Priority, Match: fm.Match, Instr: &fm.Instr,
 			Cookie: fm.Cookie, IdleTimeout: fm.IdleTimeout, HardTimeout: fm.HardTimeout, Flags: fm.Flags,
 			Added: time.Now(), Counters: &pipeline.Counters{},
 		})

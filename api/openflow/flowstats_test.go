@@ -27,7 +27,7 @@ func (d *streamingDatapath) FlowStats(f *pipeline.FlowFilter, fn func([]FlowStat
 		chunk = chunk[:0]
 		for ; i < d.n && len(chunk) < cap(chunk); i++ {
 			fl := &pipeline.Flow{ID: uint64(i + 1), Priority: uint16(d.n - i), Cookie: uint64(i),
-				Instr: pipeline.Instructions{HasApply: true, Apply: []pipeline.Action{pipeline.Output(2)}}}
+				Instr: &pipeline.Instructions{HasApply: true, Apply: []pipeline.Action{pipeline.Output(2)}}}
 			fl.Match.Set(pipeline.FieldEthType, []byte{8, 0}, nil)
 			fl.Match.Set(pipeline.FieldIPv4Dst, []byte{10, 0, byte(i >> 8), byte(i)}, nil)
 			chunk = append(chunk, FlowStat{Flow: fl, Packets: uint64(i), Bytes: 64 * uint64(i)})

@@ -314,7 +314,7 @@ func TestMultipartSplit(t *testing.T) {
 	dp := newFakeDatapath()
 	for i := 0; i < 3000; i++ {
 		f := &pipeline.Flow{ID: uint64(i + 1), Priority: uint16(i), Cookie: uint64(i),
-			Instr: pipeline.Instructions{HasApply: true, Apply: []pipeline.Action{pipeline.Output(2)}}}
+			Instr: &pipeline.Instructions{HasApply: true, Apply: []pipeline.Action{pipeline.Output(2)}}}
 		f.Match.Set(pipeline.FieldInPort, binary.BigEndian.AppendUint32(nil, uint32(i+1)), nil)
 		f.Match.Set(pipeline.FieldEthType, []byte{8, 0}, nil)
 		f.Match.Set(pipeline.FieldIPv4Dst, []byte{10, 0, byte(i >> 8), byte(i)}, nil)

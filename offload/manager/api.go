@@ -149,7 +149,7 @@ func (m *Manager) Flows(_ context.Context, network string) ([]rest.Flow, error) 
 		f := fs.Flow
 		out = append(out, rest.Flow{
 			Table: f.Table, Priority: f.Priority, Cookie: rest.Cookie(f.Cookie),
-			Match: ofwire.FormatMatch(&f.Match), Actions: ofwire.FormatInstructions(&f.Instr),
+			Match: ofwire.FormatMatch(&f.Match), Actions: ofwire.FormatInstructions(f.Instr),
 			Tier: string(fs.Tier), Reason: fs.Reason,
 			Packets: fs.Packets, Bytes: fs.Bytes,
 			HW: restCounts(fs.HW), TC: restCounts(fs.TC), Soft: restCounts(fs.Soft),

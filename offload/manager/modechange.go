@@ -448,7 +448,7 @@ func (s ruleSnapshot) reinstall(ctx context.Context, n *network) string {
 	}
 	for _, fs := range s.flows {
 		f := fs.Flow
-		fm := &pipeline.FlowMod{Command: pipeline.FlowAdd, Table: f.Table, Priority: f.Priority, Match: f.Match, Instr: f.Instr,
+		fm := &pipeline.FlowMod{Command: pipeline.FlowAdd, Table: f.Table, Priority: f.Priority, Match: f.Match, Instr: *f.Instr,
 			Cookie: f.Cookie, IdleTimeout: f.IdleTimeout, HardTimeout: f.HardTimeout, Flags: f.Flags, BufferID: ofwire.NoBuffer,
 			OutPort: pipeline.PortAny, OutGroup: pipeline.GroupAny}
 		if err := n.net.FlowMod(ctx, fm); err != nil {

@@ -166,7 +166,7 @@ func (s *Snapshot) EvaluateWith(k Key, pktLen int, o EvalOptions) Result {
 		if f.Priority == 0 && f.Match.Mask.IsZero() {
 			e.reason = ReasonNoMatch
 		}
-		in := &f.Instr
+		in := f.Instr
 		if in.Meter != 0 {
 			e.res.Meters = append(e.res.Meters, in.Meter)
 		}

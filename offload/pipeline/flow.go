@@ -46,7 +46,9 @@ type Flow struct {
 	Table    uint8
 	Priority uint16
 	Match    Match
-	Instr    Instructions
+	// Instr is shared with every entry that has equal instructions: it
+	// must not be changed.
+	Instr *Instructions
 
 	Cookie      uint64
 	IdleTimeout uint16 // seconds, 0: none

@@ -70,7 +70,7 @@ func (p *Pipeline) add(fm *FlowMod, now time.Time) (Change, error) {
 		Table:       fm.Table,
 		Priority:    fm.Priority,
 		Match:       fm.Match,
-		Instr:       cloneInstructions(&fm.Instr),
+		Instr:       internInstr(&fm.Instr),
 		Cookie:      fm.Cookie,
 		IdleTimeout: fm.IdleTimeout,
 		HardTimeout: fm.HardTimeout,
@@ -97,7 +97,7 @@ func (p *Pipeline) modify(fm *FlowMod) Change {
 	var ch Change
 	for _, old := range p.selectFlows(fm) {
 		f := *old
-		f.Instr = cloneInstructions(&fm.Instr)
+		f.Instr = internInstr(&fm.Instr)
 		if fm.Flags&FlagResetCounts != 0 {
 			f.Counters = new(Counters)
 		}
@@ -243,11 +243,4 @@ func (in *Instructions) OutputsTo(port uint32) bool {
 func (in *Instructions) UsesGroup(group uint32) bool {
 	has := func(a Action) bool { return a.Type == ActionGroup && a.Group == group }
 	return slices.ContainsFunc(in.Apply, has) || slices.ContainsFunc(in.Write, has)
-}
-
-func cloneInstructions(in *Instructions) Instructions {
-	c := *in
-	c.Apply = slices.Clone(in.Apply)
-	c.Write = slices.Clone(in.Write)
-	return c
 }

@@ -266,7 +266,7 @@ func TestModify(t *testing.T) {
 					n.IdleTimeout != o.IdleTimeout || !n.Added.Equal(o.Added) || n.Match != o.Match || n.Priority != o.Priority {
 					t.Errorf("modify changed more than instructions: old %+v new %+v", o, n)
 				}
-				if diff := cmp.Diff(newInstr, n.Instr); diff != "" {
+				if diff := cmp.Diff(newInstr, *n.Instr); diff != "" {
 					t.Errorf("instructions (-want +got):\n%s", diff)
 				}
 				if fx.p.Flow(n.ID) != n {

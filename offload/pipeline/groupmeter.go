@@ -178,7 +178,7 @@ func (p *Pipeline) deleteGroups(id uint32) (GroupChange, error) {
 	if id == GroupAll {
 		ch.Deleted = p.Groups()
 		clear(p.groups)
-		ch.Removed = p.removeWhere(func(f *Flow) bool { return usesAnyGroup(&f.Instr) }, RemovedGroupDelete)
+		ch.Removed = p.removeWhere(func(f *Flow) bool { return usesAnyGroup(f.Instr) }, RemovedGroupDelete)
 		p.groupsDirty = p.groupsDirty || len(ch.Deleted) > 0
 		return ch, nil
 	}

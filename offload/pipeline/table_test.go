@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -150,4 +151,48 @@ func TestCloneIsIndependent(t *testing.T) {
 	}
 	m.check(t, "original at the end", p.Snapshot())
 	cm.check(t, "clone at the end", c.Snapshot())
+}
+
+// TestInstructionsAreShared: entries with equal instructions hold one
+// copy, which the mod's own instructions do not alias; a modify to other
+// instructions gets another; and instrScalars covers every field of
+// Instructions but the action lists (a field it missed would make
+// different instructions equal).
+func TestInstructionsAreShared(t *testing.T) {
+	p := New()
+	fm1 := addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 1)), Output(2))
+	fm2 := addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 2)), Output(2))
+	fm3 := addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 3)), Output(3))
+	f1, f2, f3 := mustAdd(t, p, fm1), mustAdd(t, p, fm2), mustAdd(t, p, fm3)
+	if f1.Instr != f2.Instr {
+		t.Error("two entries with output:2 hold two copies of their instructions")
+	}
+	if f1.Instr == f3.Instr {
+		t.Error("output:2 and output:3 share instructions")
+	}
+	fm1.Instr.Apply[0].Port = 9 // the controller's mod is its own
+	if f1.Instr.Apply[0].Port != 2 {
+		t.Errorf("an entry's instructions alias its mod's: port %d", f1.Instr.Apply[0].Port)
+	}
+
+	n := reflect.TypeOf(Instructions{}).NumField()
+	if got := reflect.TypeOf(instrScalars{}).NumField(); got != n-2 {
+		t.Fatalf("instrScalars has %d fields, Instructions %d besides Apply and Write", got, n-2)
+	}
+	v := reflect.ValueOf(&Instructions{}).Elem()
+	for i := range n {
+		var in Instructions
+		fv := reflect.ValueOf(&in).Elem().Field(i)
+		switch fv.Kind() {
+		case reflect.Slice:
+			continue
+		case reflect.Bool:
+			fv.SetBool(true)
+		default:
+			fv.Set(reflect.ValueOf(1).Convert(fv.Type()))
+		}
+		if in.equal(&Instructions{}) {
+			t.Errorf("Instructions differing in %s are equal", v.Type().Field(i).Name)
+		}
+	}
 }

@@ -101,7 +101,7 @@ func (f *flows) add(prio uint16, inPort uint32, proto uint8, in pipeline.Instruc
 		e(&m)
 	}
 	f.id++
-	fl := &pipeline.Flow{ID: f.id, Priority: prio, Match: m, Instr: in, Counters: &pipeline.Counters{}}
+	fl := &pipeline.Flow{ID: f.id, Priority: prio, Match: m, Instr: &in, Counters: &pipeline.Counters{}}
 	f.tables[0] = append(f.tables[0], fl)
 	sort.SliceStable(f.tables[0], func(i, j int) bool { return f.tables[0][i].Priority > f.tables[0][j].Priority })
 	return fl

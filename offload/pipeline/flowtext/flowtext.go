@@ -147,7 +147,7 @@ func Flow(line string) (*pipeline.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.Instr = instr
+	f.Instr = &instr
 	return f, nil
 }
 
@@ -383,7 +383,7 @@ func FlowMod(line string) (*pipeline.FlowMod, error) {
 		return nil, err
 	}
 	return &pipeline.FlowMod{
-		Command: pipeline.FlowAdd, Table: f.Table, Priority: f.Priority, Match: f.Match, Instr: f.Instr,
+		Command: pipeline.FlowAdd, Table: f.Table, Priority: f.Priority, Match: f.Match, Instr: *f.Instr,
 		OutPort: pipeline.PortAny, OutGroup: pipeline.GroupAny, BufferID: 0xffffffff,
 	}, nil
 }
