@@ -255,39 +255,70 @@ func (h *Handle) encodeOp(op *Op) (netlink.HeaderType, netlink.HeaderFlags, []by
 	return 0, 0, nil, fmt.Errorf("unknown request kind %d", op.Kind)
 }
 
-// batch answers ops into ans, one datagram of requests at a time.
+// batch answers ops into ans, one datagram of requests at a time. The
+// requests are encoded before and the answers decoded after the socket is
+// held: resolving a mirred device's name or ifindex is a request of its
+// own on the same socket.
 func (h *Handle) batch(ops []Op, ans []Answer) {
 	if h.bc == nil {
 		h.oneByOne(ops, ans)
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var buf []byte
-	var idx []int // ops index of each request in buf, by sequence offset
-	flush := func() {
-		if len(idx) > 0 {
-			h.exchange(buf, idx, ops, ans)
-		}
-		buf, idx = buf[:0], idx[:0]
-	}
+	reqs := make([]encodedOp, 0, len(ops))
 	for i := range ops {
 		typ, flags, body, err := h.encodeOp(&ops[i])
 		if err != nil {
 			ans[i].Err = fmt.Errorf("%s: %w", opName(&ops[i]), err)
 			continue
 		}
-		if len(idx) == h.batchN || len(idx) > 0 && len(buf)+nlmsgHdrLen+len(body) > batchMaxBytes {
+		reqs = append(reqs, encodedOp{i: i, typ: typ, flags: flags, body: body})
+	}
+	raw := make([][]byte, len(ops)) // the filter each op was answered with
+	h.mu.Lock()
+	var buf []byte
+	var idx []int // ops index of each request in buf, by sequence offset
+	flush := func() {
+		if len(idx) > 0 {
+			h.exchange(buf, idx, ops, ans, raw)
+		}
+		buf, idx = buf[:0], idx[:0]
+	}
+	for _, r := range reqs {
+		if len(idx) == h.batchN || len(idx) > 0 && len(buf)+nlmsgHdrLen+len(r.body) > batchMaxBytes {
 			flush()
 		}
 		if len(idx) == 0 {
 			h.seq += 2 // a fresh range: answers to an abandoned datagram cannot match
 			h.base = h.seq
 		}
-		buf = appendNlmsg(buf, typ, netlink.Request|flags, h.base+uint32(len(idx)), body)
-		idx = append(idx, i)
+		buf = appendNlmsg(buf, r.typ, netlink.Request|r.flags, h.base+uint32(len(idx)), r.body)
+		idx = append(idx, r.i)
 	}
 	flush()
+	h.mu.Unlock()
+	for i, b := range raw {
+		if b == nil {
+			continue
+		}
+		op := &ops[i]
+		d, err := decodeFilterMsg(h.links(), b)
+		switch {
+		case err != nil:
+			ans[i].Err = fmt.Errorf("%s: decode the kernel's answer: %w", opName(op), err)
+		case op.Kind == OpAdd || op.Kind == OpReplace:
+			ans[i].Installed = d.Installed
+		default:
+			ans[i].Dumped = d
+		}
+	}
+}
+
+// encodedOp is the request of ops[i].
+type encodedOp struct {
+	i     int
+	typ   netlink.HeaderType
+	flags netlink.HeaderFlags
+	body  []byte
 }
 
 // appendNlmsg appends one netlink message to b.
@@ -308,7 +339,7 @@ func appendNlmsg(b []byte, typ netlink.HeaderType, flags netlink.HeaderFlags, se
 // number h.base+j), closes it with a NOOP that asks for an
 // acknowledgement, and reads answers until that acknowledgement. Callers
 // hold mu.
-func (h *Handle) exchange(buf []byte, idx []int, ops []Op, ans []Answer) {
+func (h *Handle) exchange(buf []byte, idx []int, ops []Op, ans []Answer, raw [][]byte) {
 	barrier := h.base + uint32(len(idx))
 	h.seq = barrier
 	buf = appendNlmsg(buf, nlmsgNoop, netlink.Request|netlink.Acknowledge, barrier, nil)
@@ -338,7 +369,7 @@ func (h *Handle) exchange(buf []byte, idx []int, ops []Op, ans []Answer) {
 			}
 			return
 		}
-		done, perr := h.parseAnswers(h.rbuf[:n], barrier, idx, answered, ops, ans)
+		done, perr := h.parseAnswers(h.rbuf[:n], barrier, idx, answered, ops, ans, raw)
 		if perr != nil {
 			fail(perr)
 			return
@@ -388,9 +419,11 @@ func (h *Handle) drain() {
 
 func nlAlign(n int) int { return (n + 3) &^ 3 }
 
-// parseAnswers reads the messages of one answer datagram. It reports
-// whether the barrier's acknowledgement was among them.
-func (h *Handle) parseAnswers(b []byte, barrier uint32, idx []int, answered []bool, ops []Op, ans []Answer) (done bool, err error) {
+// parseAnswers reads the messages of one answer datagram: errors into
+// ans, a copy of each filter sent back into raw (decoded once the socket
+// is free). It reports whether the barrier's acknowledgement was among
+// them.
+func (h *Handle) parseAnswers(b []byte, barrier uint32, idx []int, answered []bool, ops []Op, ans []Answer, raw [][]byte) (done bool, err error) {
 	for len(b) >= nlmsgHdrLen {
 		l := int(binary.NativeEndian.Uint32(b))
 		if l < nlmsgHdrLen || l > len(b) {
@@ -421,16 +454,7 @@ func (h *Handle) parseAnswers(b []byte, barrier uint32, idx []int, answered []bo
 			ans[i].Err = &Error{Op: opName(op), Errno: errno, Message: msg}
 		case nl.RTM_NEWTFILTER, nl.RTM_DELTFILTER:
 			answered[j] = true
-			d, derr := decodeFilterMsg(h.links(), data)
-			if derr != nil {
-				ans[i].Err = fmt.Errorf("%s: decode the kernel's answer: %w", opName(op), derr)
-				continue
-			}
-			if op.Kind == OpAdd || op.Kind == OpReplace {
-				ans[i].Installed = d.Installed
-			} else {
-				ans[i].Dumped = d
-			}
+			raw[i] = append([]byte(nil), data...)
 		}
 	}
 	return done, nil

@@ -115,7 +115,7 @@ func (k *batchKernel) handle(req netlink.Message) {
 		k.answer(req, typ, 0, kernelFilterMsg("flower", tm.Parent, chain, pref, tm.Handle, func(o *netlink.AttributeEncoder) {
 			o.Uint32(nl.TCA_FLOWER_FLAGS, inHW)
 			o.Do(nl.TCA_FLOWER_ACT, nested(func(l *netlink.AttributeEncoder) {
-				l.Do(1, nested(encodeKernelAction(kernelAction{kind: "gact", parms: tcGenBytes(1, nl.TC_ACT_SHOT), pkts: pkts, bytes: 100 * pkts})))
+				l.Do(1, nested(encodeKernelAction(kernelAction{kind: "mirred", parms: tcGenBytes(11, nl.TC_ACT_STOLEN, nl.TCA_EGRESS_REDIR, 5), pkts: pkts, bytes: 100 * pkts})))
 			}))
 		}))
 	}
@@ -177,14 +177,32 @@ func parseNlmsgs(b []byte) ([]netlink.Message, error) {
 
 func batchHandle(t *testing.T, n int) (*Handle, *batchKernel) {
 	k := &batchKernel{t: t, filters: map[[3]uint32]uint64{}}
-	h := &Handle{bc: k, batchN: n, lk: testLinks}
+	h := &Handle{bc: k, batchN: n}
+	h.lk = socketLinks{t: t, h: h}
 	h.kernelLks = &kernelLinks{h: h}
 	return h, k
 }
 
+// socketLinks are testLinks that, like the Handle's own, need the socket:
+// resolving a name while Batch holds it would deadlock.
+type socketLinks struct {
+	t *testing.T
+	h *Handle
+}
+
+func (l socketLinks) free() {
+	if !l.h.mu.TryLock() {
+		l.t.Fatal("a mirred device resolved while Batch holds the socket: the Handle's links would deadlock")
+	}
+	l.h.mu.Unlock()
+}
+
+func (l socketLinks) linkIndex(name string) (uint32, error) { l.free(); return testLinks.linkIndex(name) }
+func (l socketLinks) linkName(index uint32) (string, error) { l.free(); return testLinks.linkName(index) }
+
 func dropFilter(pref uint16, handle uint32) *Filter {
 	return &Filter{Pref: pref, Protocol: EthPAll, Handle: handle, Flags: FlagSkipHW,
-		Actions: []Action{{Kind: KindGact, Gact: &Gact{Verdict: VerdictShot}}}}
+		Actions: []Action{{Kind: KindMirred, Mirred: &Mirred{Dev: "p2", Redirect: true}}}}
 }
 
 // TestBatchAnswersEachRequest sends adds (with and without echo), a
