@@ -197,8 +197,14 @@ func (l socketLinks) free() {
 	l.h.mu.Unlock()
 }
 
-func (l socketLinks) linkIndex(name string) (uint32, error) { l.free(); return testLinks.linkIndex(name) }
-func (l socketLinks) linkName(index uint32) (string, error) { l.free(); return testLinks.linkName(index) }
+func (l socketLinks) linkIndex(name string) (uint32, error) {
+	l.free()
+	return testLinks.linkIndex(name)
+}
+func (l socketLinks) linkName(index uint32) (string, error) {
+	l.free()
+	return testLinks.linkName(index)
+}
 
 func dropFilter(pref uint16, handle uint32) *Filter {
 	return &Filter{Pref: pref, Protocol: EthPAll, Handle: handle, Flags: FlagSkipHW,
