@@ -27,6 +27,16 @@ var fixedActionLen = map[pipeline.ActionType]int{
 	pipeline.ActionPopPBB:     8,
 }
 
+// fixedActionLens is fixedActionLen as an array, for AppendAction: a
+// flow dump encodes an action per flow, and a map lookup per action was
+// a tenth of its encoding.
+var fixedActionLens = func() (a [32]int) {
+	for t, n := range fixedActionLen {
+		a[t] = n // every fixed-size action type is below 32
+	}
+	return a
+}()
+
 // ValidOutPort reports whether p may be the port of an output action:
 // a physical port number (1..OFPP_MAX) or a reserved port other than ANY.
 // TABLE is valid only in PACKET_OUT; the caller checks that.
@@ -171,7 +181,10 @@ func AppendAction(b []byte, a *pipeline.Action) []byte {
 		b = append(b, a.Value[:d.Len]...)
 		return appendZeros(b, n-8-d.Len)
 	}
-	n := fixedActionLen[a.Type]
+	n := 0
+	if int(a.Type) < len(fixedActionLens) {
+		n = fixedActionLens[a.Type]
+	}
 	if n == 0 {
 		n = 8
 	}
