@@ -62,6 +62,8 @@ type conn struct {
 	up        atomic.Bool  // handshake done and not closed
 	everUp    atomic.Bool
 
+	bundles bundleSet // the channel's open bundles; the read loop's alone (bundle.go)
+
 	stmu        sync.Mutex // guards the channel state below
 	role        uint32
 	async       ofwire.AsyncConfig

@@ -31,6 +31,11 @@ type fakeDatapath struct {
 	barrierDelay time.Duration
 	// batches are the sizes of the FlowMods calls, in order.
 	batches []int
+	// bundleFail, when set, fails a bundle at the first mod it returns an
+	// error for (the real datapath's validation, e.g. an unknown group).
+	bundleFail func(offload.BundleMod) error
+	// bundles are the sizes of the Bundle calls that applied, in order.
+	bundles []int
 }
 
 func newFakeDatapath() *fakeDatapath {
@@ -79,6 +84,42 @@ func (d *fakeDatapath) flowMod(_ context.Context, fm *pipeline.FlowMod) error {
 	if d.flowErr != nil {
 		return d.flowErr
 	}
+	d.applyFlowMod(fm)
+	return nil
+}
+
+// Bundle applies the mods all or none: bundleFail (or flowErr, for a flow
+// mod) refuses one and nothing changes.
+func (d *fakeDatapath) Bundle(_ context.Context, mods []offload.BundleMod) error {
+	d.record("bundle")
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, m := range mods {
+		if d.bundleFail != nil {
+			if err := d.bundleFail(m); err != nil {
+				return &offload.BundleError{Index: i, Err: err}
+			}
+		}
+		if m.Flow != nil && d.flowErr != nil {
+			return &offload.BundleError{Index: i, Err: d.flowErr}
+		}
+	}
+	for _, m := range mods {
+		switch {
+		case m.Flow != nil:
+			d.applyFlowMod(m.Flow)
+		case m.Group != nil:
+			d.applyGroupMod(m.Group)
+		case m.Meter != nil:
+			d.applyMeterMod(m.Meter)
+		}
+	}
+	d.bundles = append(d.bundles, len(mods))
+	return nil
+}
+
+// applyFlowMod changes the flows; callers hold mu.
+func (d *fakeDatapath) applyFlowMod(fm *pipeline.FlowMod) {
 	switch fm.Command {
 	case pipeline.FlowAdd:
 		d.nextID++
@@ -97,27 +138,34 @@ func (d *fakeDatapath) flowMod(_ context.Context, fm *pipeline.FlowMod) error {
 		}
 		d.flows = kept
 	}
-	return nil
 }
 
 func (d *fakeDatapath) GroupMod(_ context.Context, gm *pipeline.GroupMod) error {
 	d.record("group_mod")
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.applyGroupMod(gm)
+	return nil
+}
+
+func (d *fakeDatapath) applyGroupMod(gm *pipeline.GroupMod) {
 	if gm.Command == pipeline.GroupAdd {
 		d.groups = append(d.groups, &pipeline.Group{ID: gm.ID, Type: gm.Type, Buckets: gm.Buckets})
 	}
-	return nil
 }
 
 func (d *fakeDatapath) MeterMod(_ context.Context, mm *pipeline.MeterMod) error {
 	d.record("meter_mod")
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.applyMeterMod(mm)
+	return nil
+}
+
+func (d *fakeDatapath) applyMeterMod(mm *pipeline.MeterMod) {
 	if mm.Command == pipeline.MeterAdd {
 		d.meters = append(d.meters, &pipeline.Meter{ID: mm.ID, Flags: mm.Flags, Bands: mm.Bands})
 	}
-	return nil
 }
 
 func (d *fakeDatapath) PortMod(_ context.Context, pm *ofwire.PortMod) error {

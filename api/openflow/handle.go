@@ -111,7 +111,7 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 	case of.TypeEchoReply:
 		return nil
 	case of.TypeExperiment:
-		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBadExperimenter, "experimenter messages not supported")
+		return c.experimenter(ctx, h, msg) // ONF bundles (bundle.go)
 	case of.TypeFeaturesRequest:
 		if err := bodyless(body, "features request"); err != nil {
 			return err

@@ -18,7 +18,13 @@ type Datapath interface {
 	FlowMods(ctx context.Context, fms []*pipeline.FlowMod) (errs []error)
 	GroupMod(ctx context.Context, gm *pipeline.GroupMod) error
 	MeterMod(ctx context.Context, mm *pipeline.MeterMod) error
-	PortMod(ctx context.Context, pm *ofwire.PortMod) error   // errors may be *pipeline.Error (PORT_MOD_FAILED)
+	PortMod(ctx context.Context, pm *ofwire.PortMod) error // errors may be *pipeline.Error (PORT_MOD_FAILED)
+	// Bundle applies the flow, group and meter mods of a committed bundle
+	// in order, all or none, in force in every tier when it returns (as
+	// after Barrier). A failure is an *offload.BundleError naming the mod
+	// that failed (its Err a *pipeline.Error → that message's OFPT_ERROR),
+	// and nothing changed.
+	Bundle(ctx context.Context, mods []offload.BundleMod) error
 	SwitchConfig() uint16                                    // the OFPC_* flags in force, the same for every channel
 	SetSwitchConfig(ctx context.Context, flags uint16) error // errors may be *pipeline.Error (SWITCH_CONFIG_FAILED)
 	PacketOut(ctx context.Context, inPort uint32, actions []pipeline.Action, data []byte) error

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/nicflow/nicflow/api/openflow"
+	"github.com/nicflow/nicflow/offload"
 	"github.com/nicflow/nicflow/offload/pipeline"
 )
 
@@ -75,4 +76,25 @@ func (g *flowGuard) FlowMods(ctx context.Context, fms []*pipeline.FlowMod) []err
 		}
 	}
 	return errs
+}
+
+// Bundle refuses a bundle with a flow add or modify while a refusal is
+// set, all of it (a bundle applies all or none), naming the first such
+// mod as the one that failed; otherwise it passes the bundle on.
+func (g *flowGuard) Bundle(ctx context.Context, mods []offload.BundleMod) error {
+	why := g.reason()
+	if why == "" {
+		return g.Datapath.Bundle(ctx, mods)
+	}
+	for i, m := range mods {
+		if fm := m.Flow; fm != nil {
+			switch fm.Command {
+			case pipeline.FlowAdd, pipeline.FlowModify, pipeline.FlowModifyStrict:
+				g.log.Warn("bundle with a flow rule refused", zap.String("reason", why), zap.Int("message", i),
+					zap.Uint8("table", fm.Table), zap.Uint16("priority", fm.Priority), zap.Uint64("cookie", fm.Cookie))
+				return &offload.BundleError{Index: i, Err: &pipeline.Error{Type: pipeline.ErrFlowModFailed, Code: pipeline.FlowModEperm, Msg: why}}
+			}
+		}
+	}
+	return g.Datapath.Bundle(ctx, mods)
 }

@@ -49,6 +49,10 @@ func (d ofDatapath) MeterMod(ctx context.Context, mm *pipeline.MeterMod) error {
 	return d.n.MeterMod(ctx, mm)
 }
 
+func (d ofDatapath) Bundle(ctx context.Context, mods []offload.BundleMod) error {
+	return d.n.Bundle(ctx, mods)
+}
+
 func (d ofDatapath) PortMod(ctx context.Context, pm *ofwire.PortMod) error {
 	return d.n.PortMod(offload.PortMod{Port: pm.PortNo, HWAddr: pm.HWAddr, Config: pm.Config, Mask: pm.Mask, Advertise: pm.Advertise})
 }
