@@ -206,11 +206,17 @@ func (k *stubKernel) Add(_ uint32, f *tcflower.Filter) (tcflower.Installed, erro
 	k.handle++
 	return tcflower.Installed{Handle: k.handle}, nil
 }
-func (k *stubKernel) AddBatch(b uint32, fs []*tcflower.Filter) []error {
-	for _, f := range fs {
-		_, _ = k.Add(b, f)
+func (k *stubKernel) Batch(ops []tcflower.Op) []tcflower.Answer {
+	ans := make([]tcflower.Answer, len(ops))
+	for i, op := range ops {
+		switch op.Kind {
+		case tcflower.OpAdd, tcflower.OpReplace:
+			ans[i].Installed, _ = k.Add(op.Block, op.Filter)
+		case tcflower.OpRemove:
+			ans[i].Dumped, _ = k.Remove(op.Block, op.Chain, op.Pref, op.Handle)
+		}
 	}
-	return make([]error, len(fs))
+	return ans
 }
 func (k *stubKernel) Replace(b uint32, f *tcflower.Filter) (tcflower.Installed, error) {
 	return k.Add(b, f)

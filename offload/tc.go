@@ -20,9 +20,9 @@ type TCKernel interface {
 	BindBlock(ifindex int, block uint32) error
 	UnbindBlock(ifindex int) error
 	Add(block uint32, f *tcflower.Filter) (tcflower.Installed, error)
-	// AddBatch adds filters that carry their handles, in order, without
-	// reading them back; one answer per filter.
-	AddBatch(block uint32, fs []*tcflower.Filter) []error
+	// Batch sends requests in order, pipelined, and returns one answer
+	// per request (see tcflower.Handle.Batch).
+	Batch(ops []tcflower.Op) []tcflower.Answer
 	Replace(block uint32, f *tcflower.Filter) (tcflower.Installed, error)
 	Remove(block, chain uint32, pref uint16, handle uint32) (tcflower.Dumped, error)
 	Get(block, chain uint32, pref uint16, handle uint32) (tcflower.Dumped, error)
@@ -126,7 +126,7 @@ type tcBlock struct {
 	placed  map[uint64]Placement
 	ps      placeState // what the last placement found, per table
 	trans   map[uint64]translation
-	pending []pendingAdd // batched adds not sent yet (see flushAdds)
+	pending []pendingOp // kernel requests not sent yet (see flush)
 	// hwFreed is set when a filter left the device: rules it refused
 	// for room (ENOSPC) or, under auto, did not take may fit now.
 	hwFreed bool

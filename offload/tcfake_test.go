@@ -28,6 +28,7 @@ type fakeTC struct {
 	filters map[fakeKey]*fakeFilter
 	bound   map[int]uint32 // ifindex -> block
 	calls   []fakeCall
+	batches int // Batch calls
 
 	// inHW answers, for a filter without skip flags, whether the device
 	// took it (nil: never). skip_sw filters are always in hardware,
@@ -120,18 +121,32 @@ func (k *fakeTC) Add(block uint32, f *tcflower.Filter) (tcflower.Installed, erro
 	return k.change("add", block, f)
 }
 
-// AddBatch adds each filter as Add does; a filter without its handle is
-// refused before anything is sent, as tcflower does.
-func (k *fakeTC) AddBatch(block uint32, fs []*tcflower.Filter) []error {
-	errs := make([]error, len(fs))
-	for i, f := range fs {
-		if f.Handle == 0 {
-			errs[i] = fmt.Errorf("add flower filter: a batched filter needs its handle")
-			continue
+// Batch answers each request as the one-request methods do, in order; an
+// add or replace without echo and without its handle is refused before
+// anything is sent, as tcflower does. It counts the batches.
+func (k *fakeTC) Batch(ops []tcflower.Op) []tcflower.Answer {
+	k.mu.Lock()
+	k.batches++
+	k.mu.Unlock()
+	ans := make([]tcflower.Answer, len(ops))
+	for i, op := range ops {
+		a := &ans[i]
+		switch op.Kind {
+		case tcflower.OpAdd, tcflower.OpReplace:
+			if op.Filter.Handle == 0 && !op.Echo {
+				a.Err = fmt.Errorf("%s flower filter: a filter sent without echo needs its handle", op.Kind)
+				continue
+			}
+			a.Installed, a.Err = k.change(op.Kind.String(), op.Block, op.Filter)
+		case tcflower.OpRemove:
+			a.Dumped, a.Err = k.Remove(op.Block, op.Chain, op.Pref, op.Handle)
+		case tcflower.OpGet:
+			a.Dumped, a.Err = k.Get(op.Block, op.Chain, op.Pref, op.Handle)
+		default:
+			a.Err = fmt.Errorf("fake: unknown request %v", op.Kind)
 		}
-		_, errs[i] = k.change("add", block, f)
 	}
-	return errs
+	return ans
 }
 
 func (k *fakeTC) Replace(block uint32, f *tcflower.Filter) (tcflower.Installed, error) {

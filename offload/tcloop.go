@@ -10,8 +10,9 @@ import (
 
 // The tc tier waits after a change before it syncs, so that a burst of
 // flow mods is installed in few passes: minSyncDelay after a quiet spell,
-// doubling up to maxSyncDelay while changes keep arriving during the wait
-// and the sync. Barrier and the statistics requests sync at once.
+// doubling up to maxSyncDelay (or twice the last sync's time, when longer)
+// while changes keep arriving during the wait and the sync. Barrier and
+// the statistics requests sync at once.
 const (
 	minSyncDelay = 2 * time.Millisecond
 	maxSyncDelay = 50 * time.Millisecond
@@ -44,10 +45,16 @@ func (n *Network) syncLoop(ctx context.Context, reconcileDelay time.Duration) {
 			case <-time.After(delay):
 			}
 			n.mu.Lock()
+			start := time.Now()
 			n.syncTC()
+			took := time.Since(start)
 			n.mu.Unlock()
 			if len(n.syncKick) > 0 {
-				delay = min(2*delay, maxSyncDelay) // a burst: wait longer, sync less often
+				// A burst: wait longer, sync less often, and at most
+				// a third of the time: a sync places every rule of the
+				// tables that changed, so with a large table it is
+				// the wait that keeps its cost per rule constant.
+				delay = max(min(2*delay, maxSyncDelay), 2*took)
 			} else {
 				delay = minSyncDelay
 			}

@@ -144,6 +144,7 @@ func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tab
 	for _, r := range gone {
 		t.removeFilter(b, r)
 	}
+	t.flush(b)
 	// The TTL guards the rules to install need go in first.
 	if !n.growGuards(b) {
 		return
@@ -165,7 +166,7 @@ func (n *Network) applyPlacement(b *tcBlock, snap *pipeline.Snapshot, tables tab
 			n.installRule(b, f, p)
 		}
 	}
-	n.flushAdds(b)
+	t.flush(b)
 	n.shrinkGuards(b)
 }
 
@@ -206,11 +207,10 @@ func (b *tcBlock) ruleInHW() map[uint64]bool {
 	return out
 }
 
-// installRule installs or replaces f's filter. A plain add may wait in
-// t.pending for the next flushAdds; every other request flushes it first,
-// so the kernel sees the requests in installRule's order. A kernel answer
-// that changes the inputs of placement (refusal, in_hw) adds f's table to
-// t.redo.
+// installRule installs or replaces f's filter: the requests wait in
+// b.pending for the next flush, which sends them in order, pipelined. A
+// kernel answer that changes the inputs of placement (refusal, in_hw) adds
+// f's table to t.redo.
 func (n *Network) installRule(b *tcBlock, f *pipeline.Flow, p Placement) {
 	n.installFilter(b, f, p, p.Filter, false)
 	switch tw := b.twins[f.ID]; {
@@ -219,7 +219,6 @@ func (n *Network) installRule(b *tcBlock, f *pipeline.Flow, p Placement) {
 			n.installFilter(b, f, p, p.Filter.Twin, true)
 		}
 	case tw != nil && tw.filter != nil:
-		n.flushAdds(b)
 		n.tc.removeFilter(b, tw) // the rule no longer needs its 802.1ad half
 	}
 }
@@ -244,8 +243,9 @@ func (n *Network) installFilter(b *tcBlock, f *pipeline.Flow, p Placement, src *
 		r = &tcRule{table: f.Table}
 		rules[f.ID] = r
 	}
-	var inst tcflower.Installed
-	var err error
+	// Under auto a filter without skip flags is echoed: in_hw says
+	// whether the device took it.
+	echo := flags&(tcflower.FlagSkipHW|tcflower.FlagSkipSW) == 0
 	switch {
 	case r.filter != nil:
 		want.Handle = r.filter.Handle
@@ -253,68 +253,125 @@ func (n *Network) installFilter(b *tcBlock, f *pipeline.Flow, p Placement, src *
 			r.src = src
 			return
 		}
-		n.flushAdds(b)
-		// Replacing resets the actions' counters: keep what they counted.
-		if d, gerr := b.get(t.cfg.Kernel, want.Chain, want.Pref, want.Handle); gerr == nil {
-			r.cur = d.Stats
-		}
-		inst, err = t.cfg.Kernel.Replace(b.index, &want)
-		if err != nil {
-			t.removeFilter(b, r) // the old filter would do what the rule no longer says
-		}
-		r.absorb() // keeps the old filter's counts (after a failed replace, removeFilter has absorbed them)
-	case t.policy != PolicyAuto && len(b.orphans) == 0:
-		// Nothing to adopt, and the flags say the tier: no need to read
-		// the filter back, so it goes in a batch with a handle of ours.
+		// Replacing resets the actions' counters: the old filter's are
+		// read in the same batch, just before the replace.
+		key := ruleKey{want.Chain, want.Pref, want.Handle}
+		b.pending = append(b.pending,
+			pendingOp{kind: opReadOld, r: r, key: key},
+			pendingOp{kind: opReplace, f: f, src: src, twin: twin, r: r, want: want, echo: echo})
+	case len(b.orphans) == 0:
+		// Nothing to adopt: the filter goes in a batch with a handle of
+		// ours.
 		t.nextHandle++
 		want.Handle = t.nextHandle
-		b.pending = append(b.pending, pendingAdd{f: f, src: src, twin: twin, r: r, want: want})
-		return
+		b.pending = append(b.pending, pendingOp{kind: opAdd, f: f, src: src, twin: twin, r: r, want: want, echo: echo})
 	default:
-		n.flushAdds(b)
-		inst, err = t.adoptOrAdd(b, r, &want)
-	}
-	if n.installed(b, f, src, twin, r, &want, inst, err) {
-		t.redo.add(int(f.Table))
+		t.flush(b)
+		inst, err := t.adoptOrAdd(b, r, &want)
+		if t.installed(b, f, src, twin, r, &want, inst, err) {
+			t.redo.add(int(f.Table))
+		}
 	}
 }
 
-// pendingAdd is a filter waiting in t.pending for flushAdds.
-type pendingAdd struct {
+// pendingKind is what a request waiting in b.pending is for.
+type pendingKind uint8
+
+const (
+	opAdd     pendingKind = iota + 1 // add want for r
+	opReadOld                        // read the counters of r's filter at key before opReplace
+	opReplace                        // replace r's filter with want
+	opRemove                         // remove r's filter at key, keeping its counters
+)
+
+// pendingOp is a kernel request waiting in b.pending for flush, with what
+// its answer is recorded for.
+type pendingOp struct {
+	kind pendingKind
 	f    *pipeline.Flow
 	src  *tcflower.Filter
 	twin bool
 	r    *tcRule
-	want tcflower.Filter
+	want tcflower.Filter // opAdd, opReplace
+	echo bool            // opAdd, opReplace: read the filter back (in_hw)
+	key  ruleKey         // opReadOld, opRemove
 }
 
-// flushAdds installs the filters waiting in b.pending, in one batch.
-func (n *Network) flushAdds(b *tcBlock) {
-	t := n.tc
-	if len(b.pending) == 0 {
-		return
+// op is p as a request on block.
+func (p *pendingOp) op(block uint32) tcflower.Op {
+	switch p.kind {
+	case opAdd:
+		return tcflower.Op{Kind: tcflower.OpAdd, Block: block, Filter: &p.want, Echo: p.echo}
+	case opReplace:
+		return tcflower.Op{Kind: tcflower.OpReplace, Block: block, Filter: &p.want, Echo: p.echo}
+	case opReadOld:
+		return tcflower.Op{Kind: tcflower.OpGet, Block: block, Chain: p.key.chain, Pref: p.key.pref, Handle: p.key.handle}
 	}
-	fs := make([]*tcflower.Filter, len(b.pending))
-	for i := range b.pending {
-		fs[i] = &b.pending[i].want
-	}
-	errs := t.cfg.Kernel.AddBatch(b.index, fs)
-	for i := range b.pending {
-		a := &b.pending[i]
-		want := a.want // r.filter keeps it: not the reused pending array
-		if n.installed(b, a.f, a.src, a.twin, a.r, &want, tcflower.Installed{Handle: want.Handle}, errs[i]) {
-			t.redo.add(int(a.f.Table))
+	return tcflower.Op{Kind: tcflower.OpRemove, Block: block, Chain: p.key.chain, Pref: p.key.pref, Handle: p.key.handle}
+}
+
+// flush sends the requests waiting in b.pending in one pipelined batch
+// and records the kernel's answers, in order; what they queue (the
+// removal of a filter whose replacement was refused) goes in the next.
+func (t *tcTier) flush(b *tcBlock) {
+	for len(b.pending) > 0 {
+		pending := b.pending
+		b.pending = nil
+		ops := make([]tcflower.Op, len(pending))
+		for i := range pending {
+			ops[i] = pending[i].op(b.index)
+		}
+		answers := t.cfg.Kernel.Batch(ops)
+		for i := range pending {
+			t.answered(b, &pending[i], answers[i])
 		}
 	}
-	clear(b.pending)
-	b.pending = b.pending[:0]
+}
+
+// answered records the kernel's answer a to p.
+func (t *tcTier) answered(b *tcBlock, p *pendingOp, a tcflower.Answer) {
+	r := p.r
+	switch p.kind {
+	case opReadOld:
+		if a.Err == nil {
+			r.cur = b.fixHWBytes(a.Dumped.Stats)
+		}
+		return
+	case opRemove:
+		switch err := a.Err; {
+		case err == nil:
+			r.cur = b.fixHWBytes(a.Dumped.Stats)
+		case isErrno(err, unix.ENOENT):
+			// Gone already (removed by hand): keep the last counters read.
+		default:
+			t.log.Error("remove tc filter", zap.String("filter", p.want.String()), zap.Error(err))
+		}
+		r.absorb()
+		return
+	}
+	want := p.want // r.filter keeps it: not the pending array
+	inst := a.Installed
+	if !p.echo {
+		inst = tcflower.Installed{Handle: want.Handle}
+	}
+	if p.kind == opReplace {
+		if a.Err != nil {
+			// The old filter would do what the rule no longer says; its
+			// removal keeps its counters (read just before).
+			t.removeFilter(b, r)
+		} else {
+			r.absorb() // keeps the old filter's counts
+		}
+	}
+	if t.installed(b, p.f, p.src, p.twin, r, &want, inst, a.Err) {
+		t.redo.add(int(p.f.Table))
+	}
 }
 
 // installed records the kernel's answer to the install of want, made
 // from src, for f (its 802.1ad half when twin). It reports whether the
 // answer changed the inputs of placement.
-func (n *Network) installed(b *tcBlock, f *pipeline.Flow, src *tcflower.Filter, twin bool, r *tcRule, want *tcflower.Filter, inst tcflower.Installed, err error) (changed bool) {
-	t := n.tc
+func (t *tcTier) installed(b *tcBlock, f *pipeline.Flow, src *tcflower.Filter, twin bool, r *tcRule, want *tcflower.Filter, inst tcflower.Installed, err error) (changed bool) {
 	if !twin {
 		delete(b.retry, f.ID)
 	}
@@ -325,7 +382,7 @@ func (n *Network) installed(b *tcBlock, f *pipeline.Flow, src *tcflower.Filter, 
 		if b.name != "" {
 			where = "it runs in the fast path for packets from " + b.name
 		}
-		n.log.Warn("tc refused a rule; "+where,
+		t.log.Warn("tc refused a rule; "+where,
 			zap.Uint8("table", f.Table), zap.Uint16("priority", f.Priority), zap.Uint64("cookie", f.Cookie),
 			zap.String(logKeyPort, b.name), zap.String("filter", want.String()), zap.Error(err))
 		return true
@@ -433,23 +490,16 @@ func comparable(f *tcflower.Filter) tcflower.Filter {
 	return g
 }
 
-// removeFilter removes r's filter from b, keeping its final counters.
+// removeFilter takes r's filter out of b: the removal waits in
+// b.pending for the next flush, whose answer keeps the filter's final
+// counters.
 func (t *tcTier) removeFilter(b *tcBlock, r *tcRule) {
 	f := r.filter
 	if r.tier == TierHW {
 		b.hwFreed = true
 		t.dirty = true // retryFreed at the next sync
 	}
-	d, err := b.remove(t.cfg.Kernel, f.Chain, f.Pref, f.Handle)
-	switch {
-	case err == nil:
-		r.cur = d.Stats
-	case isErrno(err, unix.ENOENT):
-		// Gone already (removed by hand): keep the last counters read.
-	default:
-		t.log.Error("remove tc filter", zap.String("filter", f.String()), zap.Error(err))
-	}
-	r.absorb()
+	b.pending = append(b.pending, pendingOp{kind: opRemove, r: r, want: *f, key: ruleKey{f.Chain, f.Pref, f.Handle}})
 	r.filter = nil
 }
 
@@ -480,6 +530,7 @@ func (t *tcTier) dropFilters(removed []pipeline.Removal) bool {
 				}
 			}
 		}
+		t.flush(b)
 	}
 	return true
 }
