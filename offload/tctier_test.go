@@ -1143,3 +1143,64 @@ func TestTCTierTeardown(t *testing.T) {
 		t.Errorf("rule after teardown in tier %s, want soft", s.Tier)
 	}
 }
+
+// TestTCPolicyAutoBatchesInstallsAndReplaces: under auto the filters of a
+// sync go to the kernel in one pipelined batch per block, in_hw read back
+// from its answers (not one request and echo each), and a modify of every
+// rule replaces their filters in one batch that reads each old filter's
+// counters just before its replace: no count is lost.
+func TestTCPolicyAutoBatchesInstallsAndReplaces(t *testing.T) {
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	kern.setInHW(func(*tcflower.Filter) bool { return true })
+	tn := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyAuto, noRun: true})
+	const n = 20
+	batches := func() int { kern.mu.Lock(); defer kern.mu.Unlock(); return kern.batches }
+	kern.resetCalls()
+	before := batches()
+	for i := range n {
+		tn.mod(t, rule{priority: uint16(10 + i), inPort: 1, out: 2}.mod())
+	}
+	tn.barrier(t)
+	if b := batches() - before; b < 1 || b > 2 {
+		t.Errorf("%d rules installed in %d batches, want 1 or 2", n, b)
+	}
+	ids := tn.idsByInPortAndPriority(t)
+	for i := range n {
+		id := ids[[2]uint32{1, uint32(10 + i)}]
+		if s := tn.stat(t, id); s.Tier != TierHW {
+			t.Errorf("priority %d: tier %s (%s), want hw from the batch's in_hw", 10+i, s.Tier, s.Reason)
+		}
+		kern.hit(tn.filterKey(t, id), Counts{}, Counts{Packets: uint64(i + 1), Bytes: 100})
+	}
+	if got := len(kern.callsOf("add")); got != n {
+		t.Errorf("%d adds, want %d", got, n)
+	}
+
+	kern.resetCalls()
+	before = batches()
+	for i := range n {
+		mod := rule{priority: uint16(10 + i), inPort: 1, out: 3}.mod()
+		mod.Command = pipeline.FlowModifyStrict
+		tn.mod(t, mod)
+	}
+	tn.barrier(t)
+	if b := batches() - before; b < 1 || b > 2 {
+		t.Errorf("%d modified rules replaced in %d batches, want 1 or 2", n, b)
+	}
+	calls := kern.callsOf("get", "replace")
+	if len(calls) != 2*n {
+		t.Fatalf("%d gets and replaces, want %d", len(calls), 2*n)
+	}
+	for i := 0; i < len(calls); i += 2 {
+		if g, r := calls[i], calls[i+1]; g.Op != "get" || r.Op != "replace" || g.Pref != r.Pref || g.Handle != r.Handle {
+			t.Errorf("calls %d, %d: %s %d/%#x then %s %d/%#x, want the old filter read just before its replace", i, i+1, g.Op, g.Pref, g.Handle, r.Op, r.Pref, r.Handle)
+		}
+	}
+	for i := range n {
+		id := ids[[2]uint32{1, uint32(10 + i)}]
+		if s := tn.stat(t, id); s.Packets != uint64(i+1) || s.Tier != TierHW {
+			t.Errorf("priority %d after the replace: %d packets in %s, want %d in hw", 10+i, s.Packets, s.Tier, i+1)
+		}
+	}
+}
