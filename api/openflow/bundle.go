@@ -37,8 +37,8 @@ import (
 //     Open vSwitch; in a bundle without the atomic flag they are applied
 //     after the rest.
 //   - DISCARD drops it. A bundle idle for bundleIdleTimeout is dropped
-//     with a TIMEOUT error, checked when the channel's next bundle message
-//     arrives.
+//     with a TIMEOUT error, checked (at most once a second) when the
+//     channel's next bundle message arrives.
 //
 // Every bundle error is an OFPBFC_* code, sent as an ONF experimenter
 // error. The read loop alone touches a channel's bundles.
@@ -58,6 +58,9 @@ const (
 type bundleSet struct {
 	byID map[uint32]*bundle
 	msgs int // messages in all of them
+	// nextExpiry is when expireBundles looks at the bundles next: once a
+	// second, as Open vSwitch does, not for every message.
+	nextExpiry time.Time
 }
 
 // bundle is one open (or closed, not yet committed) bundle.
@@ -107,11 +110,12 @@ func (c *conn) experimenter(ctx context.Context, h ofwire.Header, msg []byte) er
 	if c.getRole() == ofwire.RoleSlave {
 		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestIsSlave, "bundle message from a slave")
 	}
-	c.expireBundles()
+	now := c.s.cfg.Clock.Now()
+	c.expireBundles(now)
 	if e.ExpType == ofwire.ONFBundleControl {
-		err = c.bundleControl(ctx, h, msg, e.Data)
+		err = c.bundleControl(ctx, h, msg, e.Data, now)
 	} else {
-		err = c.bundleAdd(h, msg, e.Data)
+		err = c.bundleAdd(h, msg, e.Data, now)
 	}
 	var be *ofwire.BundleError
 	if errors.As(err, &be) {
@@ -129,11 +133,14 @@ func (c *conn) sendBundleError(offending []byte, e *ofwire.BundleError) {
 	c.send(ofwire.AppendBundleError(nil, xid, e.Code, offending))
 }
 
-// expireBundles drops the bundles idle for bundleIdleTimeout, each
+// expireBundles drops the bundles idle for bundleIdleTimeout at now, each
 // answered with TIMEOUT (Open vSwitch sends it with the xid of the
-// message that opened the bundle).
-func (c *conn) expireBundles() {
-	now := c.s.cfg.Clock.Now()
+// message that opened the bundle). It looks once a second.
+func (c *conn) expireBundles(now time.Time) {
+	if len(c.bundles.byID) == 0 || now.Before(c.bundles.nextExpiry) {
+		return
+	}
+	c.bundles.nextExpiry = now.Add(time.Second)
 	var old []*bundle
 	for _, b := range c.bundles.byID {
 		if now.Sub(b.used) >= bundleIdleTimeout {
@@ -147,20 +154,20 @@ func (c *conn) expireBundles() {
 	}
 }
 
-// newBundle opens a bundle created by msg.
-func (c *conn) newBundle(id uint32, flags uint16, msg []byte) (*bundle, error) {
+// newBundle opens a bundle created by msg at now.
+func (c *conn) newBundle(id uint32, flags uint16, msg []byte, now time.Time) (*bundle, error) {
 	if flags&^(ofwire.BundleAtomic|ofwire.BundleOrdered) != 0 {
 		return nil, ofwire.BundleErrorf(ofwire.BundleFailedBadFlags, "bundle %#x: flags %#x", id, flags)
 	}
 	if len(c.bundles.byID) >= maxBundles {
 		return nil, ofwire.BundleErrorf(ofwire.BundleFailedOutOfBundles, "bundle %#x: %d bundles open on the channel", id, len(c.bundles.byID))
 	}
-	b := &bundle{id: id, flags: flags, first: msg, used: c.s.cfg.Clock.Now()}
+	b := &bundle{id: id, flags: flags, first: msg, used: now}
 	c.bundles.put(b)
 	return b, nil
 }
 
-func (c *conn) bundleControl(ctx context.Context, h ofwire.Header, msg, data []byte) error {
+func (c *conn) bundleControl(ctx context.Context, h ofwire.Header, msg, data []byte, now time.Time) error {
 	bc, err := ofwire.DecodeBundleCtrl(data)
 	if err != nil {
 		return err
@@ -173,7 +180,7 @@ func (c *conn) bundleControl(ctx context.Context, h ofwire.Header, msg, data []b
 			c.bundles.drop(b) // as Open vSwitch does
 			return ofwire.BundleErrorf(ofwire.BundleFailedBadID, "bundle %#x is already open", bc.ID)
 		}
-		if _, err := c.newBundle(bc.ID, bc.Flags, msg); err != nil {
+		if _, err := c.newBundle(bc.ID, bc.Flags, msg, now); err != nil {
 			return err
 		}
 		reply.Type = ofwire.BundleOpenReply
@@ -189,7 +196,7 @@ func (c *conn) bundleControl(ctx context.Context, h ofwire.Header, msg, data []b
 			return ofwire.BundleErrorf(ofwire.BundleFailedBadFlags, "bundle %#x: flags %#x, opened with %#x", bc.ID, bc.Flags, b.flags)
 		}
 		b.closed = true
-		b.used = c.s.cfg.Clock.Now()
+		b.used = now
 		reply.Type = ofwire.BundleCloseReply
 	case ofwire.BundleCommitRequest:
 		if b == nil {
@@ -219,7 +226,7 @@ func (c *conn) bundleControl(ctx context.Context, h ofwire.Header, msg, data []b
 	return c.send(ofwire.AppendBundleCtrl(nil, h.Xid, &reply))
 }
 
-func (c *conn) bundleAdd(h ofwire.Header, msg, data []byte) error {
+func (c *conn) bundleAdd(h ofwire.Header, msg, data []byte, now time.Time) error {
 	ba, err := ofwire.DecodeBundleAdd(h.Xid, data)
 	if err != nil {
 		return err
@@ -232,7 +239,7 @@ func (c *conn) bundleAdd(h ofwire.Header, msg, data []byte) error {
 	b := c.bundles.get(ba.ID)
 	switch {
 	case b == nil:
-		if b, err = c.newBundle(ba.ID, ba.Flags, msg); err != nil {
+		if b, err = c.newBundle(ba.ID, ba.Flags, msg, now); err != nil {
 			return err
 		}
 	case b.closed:
@@ -247,7 +254,7 @@ func (c *conn) bundleAdd(h ofwire.Header, msg, data []byte) error {
 	}
 	b.msgs = append(b.msgs, bm)
 	c.bundles.msgs++
-	b.used = c.s.cfg.Clock.Now()
+	b.used = now
 	return nil
 }
 
