@@ -10,6 +10,14 @@ import (
 type fieldSpan struct {
 	off  int
 	bits []byte
+	// words are the same bits as Key words: (index, bits) pairs.
+	words []wordBits
+}
+
+// wordBits are the bits of a field in one word of a Key.
+type wordBits struct {
+	w    uint8
+	bits uint64
 }
 
 // supportedFields, fieldSpans and anyFieldBits (the union of every field's
@@ -36,7 +44,13 @@ func init() {
 			}
 			ab[i] |= b
 		}
-		fieldSpans[f] = fieldSpan{off: lo, bits: slices.Clone(kb[lo : hi+1])}
+		sp := fieldSpan{off: lo, bits: slices.Clone(kb[lo : hi+1])}
+		for w, bits := range k.Words() {
+			if bits != 0 {
+				sp.words = append(sp.words, wordBits{uint8(w), bits})
+			}
+		}
+		fieldSpans[f] = sp
 	}
 }
 
@@ -57,6 +71,53 @@ func init() {
 //     bytes of L3Src are ipv4_src, with ARP arp_spa, with IPv6 ipv6_src;
 //   - BAD_MASK: a partial mask on a field that cannot be masked.
 func ValidateMatch(m *Match) error {
+	kw, mw, af := m.Key.Words(), m.Mask.Words(), anyFieldBits.Words()
+	for i := range kw {
+		if kw[i]&^af[i] != 0 || mw[i]&^af[i] != 0 || kw[i]&^mw[i] != 0 {
+			return badBits(m)
+		}
+	}
+	var allowed Key
+	aw := allowed.Words()
+	tagged := matchTagged(m)
+	for _, f := range supportedFields {
+		sp := &fieldSpans[f]
+		none, full := true, true
+		for _, wb := range sp.words {
+			got := mw[wb.w] & wb.bits
+			none = none && got == 0
+			full = full && got == wb.bits
+		}
+		if none {
+			continue // not matched: its bits in the mask are zero, allowed or not
+		}
+		d := &fieldDescs[f]
+		if !prereqMet(&d.Prereq, m, tagged) {
+			continue
+		}
+		for _, wb := range sp.words {
+			aw[wb.w] |= wb.bits
+		}
+		if !d.Maskable && !full {
+			return Errorf(ErrBadMatch, BadMatchBadMask, "field %s cannot be masked", d.Name)
+		}
+	}
+	for i := range mw {
+		if mw[i]&^aw[i] != 0 {
+			mb, ab := m.Mask.bytes(), allowed.bytes()
+			for j := i * 8; j < i*8+8; j++ {
+				if mb[j]&^ab[j] != 0 {
+					return Errorf(ErrBadMatch, BadMatchBadPrereq, "match on %s lacks its prerequisite", fieldAt(j))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// badBits returns the error of a match with a key or mask bit outside every
+// field or a key bit outside the mask, naming the first such byte's field.
+func badBits(m *Match) error {
 	kb, mb, af := m.Key.bytes(), m.Mask.bytes(), anyFieldBits.bytes()
 	for i := range kb {
 		if kb[i]&^af[i] != 0 {
@@ -69,32 +130,7 @@ func ValidateMatch(m *Match) error {
 			return Errorf(ErrBadMatch, BadMatchBadWildcards, "match value of %s has bits outside its mask", fieldAt(i))
 		}
 	}
-	var allowed Key
-	ab := allowed.bytes()
-	tagged := matchTagged(m)
-	for _, f := range supportedFields {
-		d := &fieldDescs[f]
-		if !prereqMet(&d.Prereq, m, tagged) {
-			continue
-		}
-		sp := &fieldSpans[f]
-		none, full := true, true
-		for j, b := range sp.bits {
-			ab[sp.off+j] |= b
-			got := mb[sp.off+j] & b
-			none = none && got == 0
-			full = full && got == b
-		}
-		if !d.Maskable && !none && !full {
-			return Errorf(ErrBadMatch, BadMatchBadMask, "field %s cannot be masked", d.Name)
-		}
-	}
-	for i := range mb {
-		if mb[i]&^ab[i] != 0 {
-			return Errorf(ErrBadMatch, BadMatchBadPrereq, "match on %s lacks its prerequisite", fieldAt(i))
-		}
-	}
-	return nil
+	panic("pipeline: badBits of a match without bad bits")
 }
 
 // fieldAt names the fields stored at byte i of a Key (for messages).
