@@ -65,6 +65,7 @@ bench-vm:
 		NICFLOW_VM_BENCH='$(or $(BENCH),.)' NICFLOW_VM_BENCHTIME='$(BENCHTIME)' \
 		NICFLOW_VM_APPEND="$${NICFLOW_VM_APPEND:-}$(if $(RULES), nicflow.env=NICFLOW_BENCH_RULES=$(RULES))" \
 		NICFLOW_VM_PKG_TIMEOUT=$${NICFLOW_VM_PKG_TIMEOUT:-60m} NICFLOW_VM_TIMEOUT=$${NICFLOW_VM_TIMEOUT:-3900} \
+		NICFLOW_VM_MEM=$${NICFLOW_VM_MEM:-2048} \
 		NICFLOW_VM_LOG=$${NICFLOW_VM_LOG:-bin/vm/bench.log} test/vm/run.sh
 
 # The os-ken OpenFlow 1.3 switch test suite, every test, against nicflowd
