@@ -54,6 +54,34 @@ type table struct {
 	runs  []*run // priority descending
 	count int
 	keys  entryIndex // identical match + priority
+	// log names the change log ops belongs to: the entries added and
+	// removed, in order, since the log began. Snapshots share it, so a
+	// tier can bring what it derived from one snapshot up to a later one
+	// (Snapshot.TableChanges) instead of starting over. A log ends when
+	// it grows past a quarter of the table (at least changeLogMin).
+	log *changeLog
+	ops []TableChange
+}
+
+// changeLog identifies a table's change log.
+type changeLog struct{ _ byte }
+
+// changeLogMin is the shortest change log that is ended for its length.
+const changeLogMin = 1024
+
+// TableChange is an entry added to or removed from a table. A modify is
+// the old entry removed and the new one added.
+type TableChange struct {
+	Flow  *Flow
+	Added bool
+}
+
+// note records a change in t's log, beginning a new log when it is long.
+func (t *table) note(f *Flow, added bool) {
+	if t.log == nil || len(t.ops) >= max(changeLogMin, t.count/4) {
+		t.log, t.ops = new(changeLog), nil
+	}
+	t.ops = append(t.ops, TableChange{f, added})
 }
 
 // run is a table's entries of one priority, by ID ascending.
@@ -91,12 +119,13 @@ func (t *table) flowIndex(f *Flow) (ri, fi int, ok bool) {
 	return ri, fi, fi < len(fl) && fl[fi].ID == f.ID
 }
 
-// snapshot returns the table as a snapshot sees it, sharing its runs.
+// snapshot returns the table as a snapshot sees it, sharing its runs and
+// its change log.
 func (t *table) snapshot() *tableSnap {
-	if t.count == 0 {
+	if t.count == 0 && len(t.ops) == 0 {
 		return nil
 	}
-	ts := &tableSnap{runs: make([][]*Flow, len(t.runs)), n: t.count}
+	ts := &tableSnap{runs: make([][]*Flow, len(t.runs)), n: t.count, log: t.log, ops: t.ops}
 	for i, r := range t.runs {
 		ts.runs[i] = r.flows
 		r.shared = true
@@ -268,6 +297,7 @@ func (p *Pipeline) insert(f *Flow) {
 	}
 	r.flows = append(r.flows, f)
 	t.count++
+	t.note(f, true)
 	t.keys.put(f)
 	p.byID[f.ID] = f
 	p.track(f)
@@ -284,6 +314,8 @@ func (p *Pipeline) replace(old, new *Flow) {
 	r := t.runs[ri]
 	r.own()
 	r.flows[fi] = new
+	t.note(old, false)
+	t.note(new, true)
 	t.keys.put(new)
 	p.byID[new.ID] = new
 	p.track(new)
@@ -307,6 +339,7 @@ func (p *Pipeline) remove(fs ...*Flow) {
 		gone[f] = struct{}{}
 		runs[t.runs[ri]] = struct{}{}
 		t.count--
+		t.note(f, false)
 		t.keys.del(f)
 		delete(p.byID, f.ID)
 		delete(p.timed, f.ID)
@@ -369,6 +402,7 @@ func (p *Pipeline) Clone() *Pipeline {
 		}
 		dst.keys.byHash = maps.Clone(src.keys.byHash)
 		dst.keys.overflow = maps.Clone(src.keys.overflow)
+		dst.log, dst.ops = nil, nil // the clone's changes are not the original's
 	}
 	c.byID = maps.Clone(p.byID)
 	c.timed = maps.Clone(p.timed)

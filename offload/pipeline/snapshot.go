@@ -25,6 +25,9 @@ type tableSnap struct {
 	n    int
 	once sync.Once
 	flat []*Flow
+	// log and ops are the table's change log up to this snapshot.
+	log *changeLog
+	ops []TableChange
 }
 
 // SnapshotOf returns a snapshot of the given tables (each ordered by
@@ -75,6 +78,24 @@ func (s *Snapshot) TableLen(t uint8) int {
 // same as another's, unless both are empty.
 func (s *Snapshot) SameTable(o *Snapshot, t uint8) bool {
 	return o != nil && s.tables[t] == o.tables[t]
+}
+
+// TableChanges returns the changes that make table t of since into table
+// t of s, oldest first, when s's change log holds them (since is an
+// earlier snapshot of the same pipeline, not too far back); ok is false
+// when it does not, and the table must be derived afresh.
+func (s *Snapshot) TableChanges(t uint8, since *Snapshot) (changes []TableChange, ok bool) {
+	if since == nil || int(t) >= NumTables {
+		return nil, false
+	}
+	a, b := since.tables[t], s.tables[t]
+	if a == b {
+		return nil, true
+	}
+	if a == nil || b == nil || a.log == nil || a.log != b.log || len(a.ops) > len(b.ops) {
+		return nil, false
+	}
+	return b.ops[len(a.ops):], true
 }
 
 // Lookup is the reference classifier: the first (highest-priority) flow of

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"slices"
 	"time"
 
 	"encoding/binary"
@@ -137,22 +138,27 @@ func TestLookupMatchesReference(t *testing.T) {
 }
 
 func TestLookupTies(t *testing.T) {
-	// Same match, same priority: the first in the slice wins; an exact
-	// duplicate match with a higher priority later in a different subtable
-	// order must still lose to the earlier (higher priority) wildcard.
+	// Same match, same priority: the older entry (lower ID, first in table
+	// order) wins; an exact duplicate match with a higher priority later
+	// in a different subtable order must still lose to the earlier (higher
+	// priority) wildcard. Table 1 holds its exact entries before its
+	// wildcard of the same priority.
 	var exact pipeline.Match
 	exact.Set(pipeline.FieldInPort, put32(make([]byte, 4), 1), nil)
 	f1 := &pipeline.Flow{ID: 1, Priority: 10, Match: pipeline.Match{}}
 	f2 := &pipeline.Flow{ID: 2, Priority: 10, Match: exact}
 	f3 := &pipeline.Flow{ID: 3, Priority: 10, Match: exact}
 	f4 := &pipeline.Flow{ID: 4, Priority: 5, Match: exact}
-	s := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {f1, f2, f3, f4}, 1: {f2, f3, f1}}, nil, nil)
+	g2 := &pipeline.Flow{ID: 5, Priority: 10, Match: exact, Table: 1}
+	g3 := &pipeline.Flow{ID: 6, Priority: 10, Match: exact, Table: 1}
+	g1 := &pipeline.Flow{ID: 7, Priority: 10, Match: pipeline.Match{}, Table: 1}
+	s := pipeline.SnapshotOf([pipeline.NumTables][]*pipeline.Flow{0: {f1, f2, f3, f4}, 1: {g2, g3, g1}}, nil, nil)
 	c := Compile(s)
 	k := pipeline.Key{InPort: 1}
 	tests := []struct {
 		table uint8
 		want  *pipeline.Flow
-	}{{0, f1}, {1, f2}, {2, nil}}
+	}{{0, f1}, {1, g2}, {2, nil}}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("table", tt.table), func(t *testing.T) {
 			if got := c.Lookup(tt.table, &k); got != tt.want {
@@ -212,6 +218,117 @@ func TestRecompileReusesUntouchedTablesAndStaysExact(t *testing.T) {
 			if got, want := second.Lookup(tbl, &k), s.Lookup(tbl, &k); got != want {
 				t.Errorf("table %d in_port %d: Lookup = %v, reference %v", tbl, port, got, want)
 			}
+		}
+	}
+}
+
+// TestRecompileFollowsChanges: a pipeline changed by random adds,
+// modifies and deletes (some priorities shared by many entries, some
+// matches identical at several priorities, masks of one to six words),
+// its classifier brought up to each new snapshot by Recompile, agrees
+// with the reference Lookup on random keys after every step; the tables
+// were brought up to date by their changes, not compiled again, and a
+// classifier of an older snapshot still answers for its own.
+func TestRecompileFollowsChanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 17))
+	p := pipeline.New()
+	var c *Classifier
+	type kept struct {
+		c *Classifier
+		s *pipeline.Snapshot
+	}
+	var old []kept
+	incremental := 0
+	for step := range 3000 {
+		fm := &pipeline.FlowMod{Command: pipeline.FlowAdd, Table: uint8(r.IntN(2)), Priority: uint16(r.IntN(4)),
+			OutPort: pipeline.PortAny, OutGroup: pipeline.GroupAny, BufferID: 0xffffffff}
+		fm.Match = randomMatch(r)
+		fm.Match.Normalize()
+		switch x := r.IntN(10); {
+		case x < 6:
+		case x < 7:
+			fm.Command = pipeline.FlowModifyStrict
+		case x < 9:
+			fm.Command = pipeline.FlowDeleteStrict
+		default:
+			fm.Command = pipeline.FlowDelete
+		}
+		if _, err := p.FlowMod(fm, time.Unix(0, 0)); err != nil {
+			continue // a random match may lack its prerequisites
+		}
+		s := p.Snapshot()
+		if c != nil {
+			if _, ok := s.TableChanges(fm.Table, c.snap); ok && !s.SameTable(c.snap, fm.Table) {
+				incremental++
+			}
+		}
+		c = Recompile(c, s)
+		for i := 0; i < 20; i++ {
+			k := keyFor(r, s)
+			for tbl := uint8(0); tbl < 2; tbl++ {
+				if got, want := c.Lookup(tbl, &k), s.Lookup(tbl, &k); got != want {
+					t.Fatalf("step %d table %d: Lookup = %s, reference %s", step, tbl, name(got), name(want))
+				}
+			}
+		}
+		if step%300 == 0 {
+			old = append(old, kept{c, s})
+		}
+	}
+	if incremental < 1000 {
+		t.Errorf("only %d changes were applied to the previous classifier, want most", incremental)
+	}
+	for _, o := range old {
+		for i := 0; i < 50; i++ {
+			k := keyFor(r, o.s)
+			for tbl := uint8(0); tbl < 2; tbl++ {
+				if got, want := o.c.Lookup(tbl, &k), o.s.Lookup(tbl, &k); got != want {
+					t.Fatalf("an older classifier, table %d: Lookup = %s, reference %s", tbl, name(got), name(want))
+				}
+			}
+		}
+	}
+}
+
+// keyFor returns a random key, or half the time the key of a random flow
+// of s's tables 0 and 1 (which hits that flow or a better one).
+func keyFor(r *rand.Rand, s *pipeline.Snapshot) pipeline.Key {
+	fs := append(slices.Clone(s.Table(0)), s.Table(1)...)
+	if len(fs) == 0 || r.IntN(2) == 0 {
+		return randomKey(r)
+	}
+	return fs[r.IntN(len(fs))].Match.Key
+}
+
+// TestRecompileSplitsShards: a subtable grown by changes past its shards
+// splits them and stays exact.
+func TestRecompileSplitsShards(t *testing.T) {
+	p := pipeline.New()
+	add := func(i int) {
+		t.Helper()
+		fm := &pipeline.FlowMod{Command: pipeline.FlowAdd, Priority: uint16(i % 3), OutPort: pipeline.PortAny,
+			OutGroup: pipeline.GroupAny, BufferID: 0xffffffff}
+		fm.Match.Set(pipeline.FieldInPort, put32(make([]byte, 4), uint32(i)), nil)
+		if _, err := p.FlowMod(fm, time.Unix(0, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(0)
+	c := Compile(p.Snapshot())
+	const n = 2*shardSize + 64 // past the first split
+	for i := 1; i < n; i++ {
+		add(i)
+		c = Recompile(c, p.Snapshot())
+	}
+	st := c.tables[0].subs[0]
+	if len(st.shards2) < 2 {
+		t.Errorf("%d entries in %d shards", st.n, len(st.shards2))
+	}
+	s := p.Snapshot()
+	for i := uint32(0); i < n+3; i++ {
+		k := pipeline.Key{InPort: i}
+		if got, want := c.Lookup(0, &k), s.Lookup(0, &k); got != want {
+			t.Fatalf("in_port %d: Lookup = %s, reference %s", i, name(got), name(want))
 		}
 	}
 }
