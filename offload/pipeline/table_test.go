@@ -196,3 +196,39 @@ func TestInstructionsAreShared(t *testing.T) {
 		}
 	}
 }
+
+// TestTableChanges: the changes between two snapshots of a table are the
+// entries added and removed in between, in order (a modify is a removal
+// and an add), shared by later snapshots; a log that grew past its length
+// is ended, and an older snapshot's table must then be derived afresh.
+func TestTableChanges(t *testing.T) {
+	p := New()
+	f1 := mustAdd(t, p, addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 1)), Output(2)))
+	s1 := p.Snapshot()
+	f2 := mustAdd(t, p, addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 2)), Output(2)))
+	mod := addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 1)), Output(3))
+	mod.Command = FlowModifyStrict
+	ch := mustFlow(t, p, mod)
+	del := addMod(0, 10, mt(ipv4Type, exact(FieldIPv4Dst, 2)))
+	del.Command = FlowDeleteStrict
+	mustFlow(t, p, del)
+	s2 := p.Snapshot()
+
+	got, ok := s2.TableChanges(0, s1)
+	want := []TableChange{{f2, true}, {f1, false}, {ch.Modified[0].New, true}, {f2, false}}
+	if !ok || !slices.Equal(got, want) {
+		t.Fatalf("changes s1 -> s2 = %v, %v; want %v", got, ok, want)
+	}
+	if got, ok := s2.TableChanges(1, s1); !ok || len(got) != 0 {
+		t.Errorf("changes of untouched table 1 = %v, %v; want none", got, ok)
+	}
+	if _, ok := s1.TableChanges(0, s2); ok {
+		t.Error("changes from a later snapshot to an earlier one were given")
+	}
+	for i := range changeLogMin + 1 {
+		mustAdd(t, p, addMod(0, 20, mt(ipv4Type, exact(FieldIPv4Dst, uint64(100+i))), Output(2)))
+	}
+	if _, ok := p.Snapshot().TableChanges(0, s1); ok {
+		t.Error("changes since s1 were given after its log ended")
+	}
+}
