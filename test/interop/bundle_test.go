@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,12 +17,9 @@ import (
 // everything stops it again.
 func TestOvsOfctlBundle(t *testing.T) {
 	daemontest.Require(t, "ping", "ovs-ofctl")
-	h := newHosts(t, 2)
-	port := daemontest.FreePort(t)
-	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
-		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
-	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
-	a, b := h[0], h[1]
+	th := startTwoHosts(t)
+	sw, a, b := th.sw, th.a, th.b
+	h := th.hosts
 	dir := t.TempDir()
 	file := func(name string, lines ...string) string {
 		p := filepath.Join(dir, name)

@@ -81,11 +81,8 @@ func oxm(field uint8, value []byte) []byte {
 // the request's xid, and the switch must keep forwarding and answering.
 func TestMalformedMessages(t *testing.T) {
 	daemontest.Require(t, "ping", "ovs-ofctl")
-	h := newHosts(t, 2)
-	port := daemontest.FreePort(t)
-	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
-		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
-	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
+	th := startTwoHosts(t)
+	sw, port, h := th.sw, th.port, th.hosts
 	daemontest.MustOfctl(t, "add-flow", sw, "priority=1,in_port=1,actions=output:2")
 	daemontest.MustOfctl(t, "add-flow", sw, "priority=1,in_port=2,actions=output:1")
 	pingOK(t, h[0], h[1], 2)

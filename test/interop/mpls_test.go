@@ -19,11 +19,8 @@ import (
 // TABLE_FEATURES and GROUP_FEATURES list the actions and fields.
 func TestOvsOfctlMPLSAndTTL(t *testing.T) {
 	daemontest.Require(t, "ping", "ovs-ofctl")
-	h := newHosts(t, 2)
-	port := daemontest.FreePort(t)
-	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
-		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
-	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
+	th := startTwoHosts(t)
+	sw := th.sw
 
 	daemontest.MustOfctl(t, "add-group", sw, "group_id=7,type=all,bucket=pop_mpls:0x0800,output:2,bucket=push_mpls:0x8848,set_field:5->mpls_label,output:1")
 
@@ -137,10 +134,8 @@ func TestOsKenPBBAndCopyTTL(t *testing.T) {
 		}
 		t.Skipf("%s cannot import os_ken (install python3-os-ken): %v", debianPython, err)
 	}
-	h := newHosts(t, 2)
-	port := daemontest.FreePort(t)
-	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
-		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
+	th := startTwoHosts(t)
+	port := th.port
 	out, err := exec.Command(debianPython, filepath.Join("testdata", "of13_pbb_ttl.py"), "127.0.0.1", fmt.Sprint(port)).CombinedOutput()
 	if err != nil {
 		t.Errorf("of13_pbb_ttl.py: %v", err)

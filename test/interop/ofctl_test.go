@@ -15,12 +15,9 @@ import (
 // follow the flow table, and that the counters are exact.
 func TestOvsOfctl(t *testing.T) {
 	daemontest.Require(t, "ping", "ovs-ofctl")
-	h := newHosts(t, 2)
-	port := daemontest.FreePort(t)
-	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
-		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
-	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
-	a, b := h[0], h[1]
+	th := startTwoHosts(t)
+	d, sw, a, b := th.d, th.sw, th.a, th.b
+	h := th.hosts
 
 	flows := func(t *testing.T) map[uint64]flowStat {
 		t.Helper()

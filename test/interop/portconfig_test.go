@@ -28,12 +28,8 @@ import (
 // OFPSCFC_BAD_FLAGS. Groups and meters report their own age.
 func TestOvsOfctlPortModAndFrags(t *testing.T) {
 	daemontest.Require(t, "ping", "ovs-ofctl")
-	h := newHosts(t, 2)
-	port := daemontest.FreePort(t)
-	startDaemon(t, "--port", h[0].Port, "--port", h[1].Port,
-		"--listen", fmt.Sprintf("ptcp:%d:127.0.0.1", port), "--fail-mode", "secure")
-	sw := fmt.Sprintf("tcp:127.0.0.1:%d", port)
-	a, b := h[0], h[1]
+	th := startTwoHosts(t)
+	sw, a, b := th.sw, th.a, th.b
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ctl, err := ofclient.Dial(ctx, sw)
