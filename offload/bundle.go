@@ -114,6 +114,7 @@ func (n *Network) Bundle(ctx context.Context, mods []BundleMod) error {
 		n.envChanged()
 	}
 	n.commit(kept)
+	n.rulesTaken()
 	n.syncTC() // the commit is in force in every tier before it is acknowledged
 	if timed {
 		n.kickExpiry()

@@ -44,12 +44,16 @@ func (n *Network) FlowMods(ctx context.Context, fms []*pipeline.FlowMod) (errs [
 	}
 	if changed {
 		n.commit(removed)
+		n.rulesTaken()
 	}
 	if timed {
 		n.kickExpiry()
 	}
 	return errs
 }
+
+// rulesTaken notes that a controller's rules are coming in.
+func (n *Network) rulesTaken() { n.rulesOnce.Do(func() { close(n.rulesSent) }) }
 
 // GroupMod applies a GROUP_MOD.
 func (n *Network) GroupMod(ctx context.Context, gm *pipeline.GroupMod) error {

@@ -62,6 +62,10 @@ type Network struct {
 	subs       map[int]func(Event)
 	nextSub    int
 	expiryKick chan struct{}
+	// rulesSent is closed when a controller's first rule is taken: the
+	// earlier run's filters are reconciled ReconcileDelay after it.
+	rulesSent chan struct{}
+	rulesOnce sync.Once
 }
 
 type port struct {
@@ -92,6 +96,7 @@ func New(cfg Config) *Network {
 		subs:       make(map[int]func(Event)),
 		expiryKick: make(chan struct{}, 1),
 		syncKick:   make(chan struct{}, 1),
+		rulesSent:  make(chan struct{}),
 	}
 	if cfg.TC != nil && cfg.Offload != PolicyOff {
 		tc := *cfg.TC

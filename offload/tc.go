@@ -51,10 +51,12 @@ type TCConfig struct {
 	// (see softpath.AddMissSource), and the fast path reads it from the
 	// device's peer. Empty: no miss filters (see Config.NoFastPath).
 	MissDev string
-	// ReconcileDelay is how long filters found in the blocks at start
-	// (from an earlier run) keep forwarding while the controller re-sends
-	// its rules; those no re-sent rule adopted are then removed. Default
-	// 30 s.
+	// ReconcileDelay is how long, after the first rule a controller sends
+	// since the start, filters found in the blocks at start (from an
+	// earlier run) keep forwarding while the controller re-sends its
+	// rules; those no re-sent rule adopted are then removed. When no
+	// controller sends a rule they are removed ten times that after the
+	// start. Default 30 s.
 	ReconcileDelay time.Duration
 }
 

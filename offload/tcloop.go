@@ -26,17 +26,31 @@ func (n *Network) kickSync() {
 	}
 }
 
+// reconcileCeiling is how many ReconcileDelays a network waits for a
+// controller's first rule before it reconciles without one.
+const reconcileCeiling = 10
+
 // syncLoop syncs the tc tier after changes, and removes the filters of an
-// earlier run that no re-sent rule adopted once ReconcileDelay has passed.
+// earlier run that no re-sent rule adopted: ReconcileDelay after the first
+// rule a controller sends since the start (a controller slow to come back
+// keeps the offloaded traffic flowing meanwhile), or reconcileCeiling
+// times that after the start when none comes.
 func (n *Network) syncLoop(ctx context.Context, reconcileDelay time.Duration) {
-	reconcile := time.NewTimer(reconcileDelay)
+	reconcile := time.NewTimer(reconcileCeiling * reconcileDelay)
 	defer reconcile.Stop()
+	rules, reconciled := n.rulesSent, false
 	delay := minSyncDelay
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-rules:
+			rules = nil
+			if !reconciled {
+				reconcile.Reset(reconcileDelay)
+			}
 		case <-reconcile.C:
+			reconciled = true
 			n.Reconcile()
 		case <-n.syncKick:
 			select {

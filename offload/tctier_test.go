@@ -53,6 +53,8 @@ type tcNetOpts struct {
 	noFastPath string
 	// perPortBlocks is TCConfig.PerPortBlocks (policy tc on per-port blocks).
 	perPortBlocks bool
+	// reconcileDelay is TCConfig.ReconcileDelay (0: an hour).
+	reconcileDelay time.Duration
 	log           *zap.Logger // nil: none
 }
 
@@ -62,8 +64,11 @@ func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet 
 		o.ports = 3
 	}
 	tn := &tcNet{kern: kern, clock: clock}
+	if o.reconcileDelay == 0 {
+		o.reconcileDelay = time.Hour
+	}
 	tn.Network = New(Config{Name: "tc", DPID: 1, Now: clock.Now, Offload: o.policy, Logger: o.log,
-		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: time.Hour, PerPortBlocks: o.perPortBlocks}, NoFastPath: o.noFastPath})
+		TC: &TCConfig{Kernel: kern, Block: testBlock, MissDev: testMissDev, ReconcileDelay: o.reconcileDelay, PerPortBlocks: o.perPortBlocks}, NoFastPath: o.noFastPath})
 	tn.Subscribe(func(e Event) {
 		tn.mu.Lock()
 		defer tn.mu.Unlock()
@@ -479,6 +484,42 @@ func TestTCFlowRemovedCarriesTheFiltersFinalCounters(t *testing.T) {
 	if _, _, ok := kern.filterOf(id); ok {
 		t.Errorf("the deleted rule's filter is still in the kernel")
 	}
+}
+
+// TestTCRestartWaitsForTheControllersFirstRule: the reconcile delay
+// counts from the first rule a controller sends, so a controller that
+// comes back after the delay has passed since the start still finds its
+// filters (adopted: the same handle, nothing added), and the rest go the
+// delay after its first rule; with no rule from any controller, the
+// filters go ten times the delay after the start.
+func TestTCRestartWaitsForTheControllersFirstRule(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	clock := newClock()
+	kern := newFakeTC(clock.Now)
+	first := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC})
+	kept := first.filterKeyAfter(t, first.add(t, rule{priority: 10, inPort: 1, out: 2}.mod()))
+	orphan := first.filterKeyAfter(t, first.add(t, rule{priority: 30, inPort: 3, out: 1}.mod()))
+	first.stop()
+
+	kern.resetCalls()
+	second := newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC, reconcileDelay: delay})
+	time.Sleep(3 * delay) // the controller is slow to come back
+	second.add(t, rule{priority: 10, inPort: 1, out: 2}.mod())
+	second.barrier(t)
+	if got := kern.callsOf("add", "remove"); len(got) != 0 {
+		t.Errorf("kernel calls by the time the controller's first rule came, 3 delays after the start: %+v; want none (its filter adopted, the other kept)", got)
+	}
+	if _, ok := kern.filter(kept); !ok {
+		t.Error("the re-sent rule's filter is gone")
+	}
+	waitfor.True(t, 5*time.Second, "the filter of the rule not re-sent to go", func() bool { _, ok := kern.filter(orphan); return !ok })
+
+	second.stop()
+	newTCNet(t, kern, clock, tcNetOpts{policy: PolicyTC, reconcileDelay: delay}) // no controller comes
+	waitfor.True(t, 5*time.Second, "the filters of a run no controller sends rules to to go after ten delays", func() bool {
+		_, ok := kern.filter(kept)
+		return !ok
+	})
 }
 
 func TestTCRestartReadoptsFiltersAndReconcilesTheRest(t *testing.T) {

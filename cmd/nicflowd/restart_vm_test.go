@@ -579,7 +579,7 @@ func hitlessRestart(t *testing.T, policy, failMode string, withVF bool) {
 	sentAtUp, gotAtUp := echoes.answered()
 
 	// The rule not re-sent loses its filter once the reconcile delay
-	// (from the start) has passed.
+	// (from the controller's first rule) has passed.
 	want := placedRules(t, c, name)
 	if err := waitfor.Until(reconcile+10*time.Second, func() error {
 		if got, _, miss := kernelFilters(t, netdevs...); !cmp.Equal(want, got) || miss != 2 {

@@ -310,7 +310,7 @@ func ParseFlags(args []string, stderr io.Writer) (*Options, *flag.FlagSet, error
 	fs.StringVar(&o.apiListen, "api-listen", "", "also serve the REST API on TCP `HOST:PORT`: with --private-key, --certificate and --ca-cert over mutual TLS, on any address; without them plain HTTP on loopback only")
 	fs.StringVar(&o.statePath, "state", "", "state store `FILE` keeping API-created networks and vNICs (default "+defaultState+")")
 	fs.StringVar(&o.runDir, "run-dir", "", "`DIR` for the management sockets (default "+defaultRunDir+")")
-	fs.DurationVar(&o.reconcile, "reconcile-delay", 0, "how long after a start the tc filters of an earlier run keep forwarding while controllers re-send their rules, `DURATION` (default 30s)")
+	fs.DurationVar(&o.reconcile, "reconcile-delay", 0, "how long after a controller's first rule since the start the tc filters of an earlier run keep forwarding while controllers re-send their rules, `DURATION` (default 30s; ten times it from the start when no rule comes)")
 	fs.StringVar(&o.logLevel, "log-level", "", "`debug|info|warn|error` (default info)")
 	fs.Func("inactivity-probe", "inactivity probe `MS` of networks that set none (Open vSwitch's inactivity_probe): ECHO_REQUEST after MS milliseconds without a message from a controller, the channel dropped after twice that; 0 disables it, else at least 5000 (default 5000)", func(v string) error {
 		ms, err := strconv.Atoi(v)
