@@ -55,7 +55,7 @@ type tcNetOpts struct {
 	perPortBlocks bool
 	// reconcileDelay is TCConfig.ReconcileDelay (0: an hour).
 	reconcileDelay time.Duration
-	log           *zap.Logger // nil: none
+	log            *zap.Logger // nil: none
 }
 
 func newTCNet(t *testing.T, kern *fakeTC, clock *fakeClock, o tcNetOpts) *tcNet {
