@@ -268,11 +268,8 @@ func checkBundled(inner []byte) (bundleMsg, error) {
 	switch h.Type {
 	case of.TypeFlowMod:
 		bm.mod.Flow, err = ofwire.DecodeFlowMod(body)
-		if err == nil && bm.mod.Flow.BufferID != ofwire.NoBuffer {
-			switch bm.mod.Flow.Command {
-			case pipeline.FlowAdd, pipeline.FlowModify, pipeline.FlowModifyStrict:
-				err = pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", bm.mod.Flow.BufferID)
-			}
+		if err == nil {
+			err = flowModBufferErr(bm.mod.Flow)
 		}
 	case of.TypeGroupMod:
 		bm.mod.Group, err = ofwire.DecodeGroupMod(body)

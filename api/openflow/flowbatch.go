@@ -91,9 +91,28 @@ func (c *conn) flowMods(ctx context.Context, msgs [][]byte) (errs []error) {
 		switch {
 		case err != nil:
 			errs[at[j]] = fmt.Errorf("flow_mod: %w", err)
-		case fm.BufferID != ofwire.NoBuffer && (fm.Command == pipeline.FlowAdd || fm.Command == pipeline.FlowModify || fm.Command == pipeline.FlowModifyStrict):
-			errs[at[j]] = pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", fm.BufferID)
+		default:
+			errs[at[j]] = flowModBufferErr(fm)
 		}
 	}
 	return errs
+}
+
+// flowModBufferErr is the error of an add or modify that names a buffered
+// packet to run through the new entry (nil: it names none).
+func flowModBufferErr(fm *pipeline.FlowMod) error {
+	switch fm.Command {
+	case pipeline.FlowAdd, pipeline.FlowModify, pipeline.FlowModifyStrict:
+		return bufferErr(fm.BufferID)
+	}
+	return nil
+}
+
+// bufferErr is the error of a message naming a buffered packet: nicflow
+// buffers none (nil for NoBuffer).
+func bufferErr(id uint32) error {
+	if id == ofwire.NoBuffer {
+		return nil
+	}
+	return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", id)
 }

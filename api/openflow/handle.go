@@ -98,6 +98,8 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestIsSlave, "message type %d from a slave", h.Type)
 	}
 	dp := c.s.cfg.Datapath
+	// FLOW_MODs never come here: the read loop hands them to
+	// handleFlowMods, a batch at a time.
 	switch h.Type {
 	case of.TypeHello:
 		return nil // a late HELLO changes nothing
@@ -149,8 +151,6 @@ func (c *conn) dispatch(ctx context.Context, h ofwire.Header, msg []byte) error 
 		return nil
 	case of.TypePacketOut:
 		return c.packetOut(ctx, body)
-	case of.TypeFlowMod:
-		return c.flowMods(ctx, [][]byte{msg})[0]
 	case of.TypeGroupMod:
 		gm, err := ofwire.DecodeGroupMod(body)
 		if err != nil {
@@ -229,8 +229,8 @@ func (c *conn) packetOut(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	if po.BufferID != ofwire.NoBuffer {
-		return pipeline.Errorf(pipeline.ErrBadRequest, ofwire.BadRequestBufferUnknown, "buffer %#x: nicflow buffers no packets", po.BufferID)
+	if err := bufferErr(po.BufferID); err != nil {
+		return err
 	}
 	if err := c.s.cfg.Datapath.PacketOut(ctx, po.InPort, po.Actions, po.Data); err != nil {
 		return fmt.Errorf("packet_out: %w", err)

@@ -38,9 +38,7 @@ func SnapshotOf(tables [NumTables][]*Flow, groups map[uint32]*Group, meters map[
 	s := &Snapshot{Groups: groups, Meters: meters}
 	for t, fs := range tables {
 		if len(fs) > 0 {
-			ts := &tableSnap{n: len(fs), flat: fs}
-			ts.once.Do(func() {})
-			s.tables[t] = ts
+			s.tables[t] = &tableSnap{n: len(fs), flat: fs}
 		}
 	}
 	return s
@@ -55,6 +53,9 @@ func (s *Snapshot) Table(t uint8) []*Flow {
 	}
 	ts := s.tables[t]
 	ts.once.Do(func() {
+		if ts.runs == nil {
+			return // built by SnapshotOf: flat already, or empty
+		}
 		flat := make([]*Flow, 0, ts.n)
 		for _, r := range ts.runs {
 			flat = append(flat, r...)

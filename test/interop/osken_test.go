@@ -37,23 +37,7 @@ func TestOsKenLearningSwitch(t *testing.T) {
 	d := startDaemon(t, "--port", h[0].Port, "--port", h[1].Port, "--port", h[2].Port,
 		"--controller", fmt.Sprintf("tcp:127.0.0.1:%d", port), "--fail-mode", "secure")
 
-	// The controller installs the table-miss flow once connected.
-	if err := waitfor.Until(20*time.Second, func() error {
-		if out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
-			return fmt.Errorf("no table-miss flow to CONTROLLER; dump-flows:\n%s", out)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	for _, from := range h {
-		for _, to := range h {
-			if from != to {
-				pingOK(t, from, to, 3)
-			}
-		}
-	}
+	learningSwitchForwards(t, d, h)
 
 	// One learned flow per ordered pair of MACs, each having forwarded packets.
 	out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt())
@@ -141,5 +125,27 @@ func startOsKen(t *testing.T, port int, tlsArgs ...string) {
 	}
 	if exited {
 		t.Fatalf("osken-manager exited:\n%s", logBuf.String())
+	}
+}
+
+// learningSwitchForwards waits for os-ken's simple_switch_13 to install
+// its table-miss flow in nicflowd once connected, then pings between
+// every pair of hosts (the switch learns the MACs on the way).
+func learningSwitchForwards(t *testing.T, d *daemontest.Daemon, h []*daemontest.Host) {
+	t.Helper()
+	if err := waitfor.Until(20*time.Second, func() error {
+		if out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
+			return fmt.Errorf("no table-miss flow to CONTROLLER; dump-flows:\n%s", out)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range h {
+		for _, to := range h {
+			if from != to {
+				pingOK(t, from, to, 3)
+			}
+		}
 	}
 }

@@ -134,21 +134,7 @@ func TestOsKenOverTLS(t *testing.T) {
 		"--controller", fmt.Sprintf("ssl:127.0.0.1:%d", port), "--fail-mode", "secure",
 		"--private-key", sw.PrivateKey, "--certificate", sw.Certificate, "--ca-cert", sw.CACert)
 
-	if err := waitfor.Until(20*time.Second, func() error {
-		if out := daemontest.MustOfctl(t, "dump-flows", d.Mgmt()); !strings.Contains(out, "actions=CONTROLLER") {
-			return fmt.Errorf("no table-miss flow to CONTROLLER; dump-flows:\n%s", out)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for _, from := range h {
-		for _, to := range h {
-			if from != to {
-				pingOK(t, from, to, 3)
-			}
-		}
-	}
+	learningSwitchForwards(t, d, h)
 
 	sock := d.RunDir + "/nicflowd.sock"
 	out, err := exec.Command(daemontest.Bin("nicflowctl"), "--socket", sock, "-o", "json", "networks", "get", d.Network).CombinedOutput()
